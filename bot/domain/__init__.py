@@ -1,0 +1,1 @@
+"""Pure rules of the scheme: no Telegram, no database, no settings."""

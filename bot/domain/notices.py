@@ -1,0 +1,28 @@
+"""Kinds of notification the outbox carries; the Telegram layer renders each one.
+
+A notice names what happened, not how to say it: the text is chosen at delivery time
+in the recipient's language.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from bot.domain.lifecycle import Action
+
+
+class Notice(StrEnum):
+    ITEM_SUBMITTED = "item.submit"
+    APPLICATION_NEW = "application.new"
+    APPLICATION_APPROVED = "application.approved"
+    APPLICATION_REJECTED = "application.rejected"
+    OBSERVER_APPOINTED = "observer.appointed"
+    OBSERVER_SUSPENDED = "observer.suspended"
+    OBSERVER_MOVED = "observer.moved"
+    POINT_CLOSED = "point.closed"
+    LIAISON_JOINED = "liaison.joined"
+
+
+def item_notice(action: Action) -> str:
+    """The notice kind for a lifecycle move, e.g. ``item.adopt``."""
+    return f"item.{action.value}"

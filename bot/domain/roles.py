@@ -1,0 +1,12 @@
+"""Who acts: the roles of DESIGN.md section 1, plus the scheduler acting as ``system``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OBSERVER = "observer"
+    ADMIN = "admin"
+    LIAISON = "liaison"
+    SYSTEM = "system"

@@ -1,0 +1,48 @@
+"""Who is acting, established from the database rather than taken on trust.
+
+Admin status is the one fact the Telegram layer supplies (it is a live
+getChatMember check); observer and liaison standing are looked up here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain.permissions import ActorView
+from bot.domain.roles import Role
+from bot.domain.statuses import ObserverStatus
+from storage.store import Store
+
+# Suspended observers still follow, answer and rate what they filed; filing needs
+# an appointment, which the filing use case checks.
+_FOLLOWING = (ObserverStatus.APPOINTED, ObserverStatus.SUSPENDED)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    user_id: int | None
+    view: ActorView
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return self.view.roles
+
+    @property
+    def observer_id(self) -> int | None:
+        return self.view.observer_id
+
+
+SYSTEM = Actor(None, ActorView(frozenset({Role.SYSTEM})))
+
+
+async def identify(store: Store, user_id: int, *, is_admin: bool = False) -> Actor:
+    roles: set[Role] = {Role.ADMIN} if is_admin else set()
+    observer_id = None
+    observer = await store.observers.by_user(user_id)
+    if observer is not None and observer.status in _FOLLOWING:
+        roles.add(Role.OBSERVER)
+        observer_id = observer.id
+    departments = frozenset(row.department_id for row in await store.liaisons.for_user(user_id))
+    if departments:
+        roles.add(Role.LIAISON)
+    return Actor(user_id, ActorView(frozenset(roles), observer_id, departments))

@@ -1,0 +1,53 @@
+"""What every use case needs besides the store: the office's policy and a clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.calendar import WorkingCalendar, local_date
+from bot.domain.statuses import DayKind
+from storage.store import Store
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The office's rules of practice, taken from the settings at start-up."""
+
+    jurisdiction: str = "WZ"
+    decision_days: int = 5
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    invite_ttl: timedelta = timedelta(days=7)
+    # Implemented items close by themselves after this many working days unrated.
+    close_after_days: int = 10
+
+
+class Service:
+    def __init__(self, store: Store, policy: Policy | None = None, clock: Clock = system_clock):
+        self.store = store
+        self.policy = policy or Policy()
+        self.clock = clock
+
+    def now(self) -> datetime:
+        moment = self.clock()
+        if moment.tzinfo is None:
+            raise ValueError("the clock must give aware datetimes")
+        return moment
+
+    def today(self) -> date:
+        return local_date(self.now(), self.policy.tz)
+
+    async def calendar(self) -> WorkingCalendar:
+        rows = await self.store.calendar.all()
+        return WorkingCalendar.of(
+            holidays=[r.day for r in rows if r.kind is DayKind.HOLIDAY],
+            workdays=[r.day for r in rows if r.kind is DayKind.WORKDAY],
+        )

@@ -1,0 +1,94 @@
+"""Writing notifications to the outbox, in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from bot.domain.lifecycle import Audience
+from storage.models import OutboxMessage, Suggestion
+from storage.store import Store
+
+ADMIN_GROUP = "admins"
+USER = "user"
+
+
+async def to_user(
+    store: Store,
+    chat_id: int,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    suggestion_id: int | None = None,
+    event_id: int | None = None,
+) -> None:
+    store.session.add(
+        OutboxMessage(
+            audience=USER,
+            chat_id=chat_id,
+            kind=kind,
+            payload=payload,
+            suggestion_id=suggestion_id,
+            event_id=event_id,
+        )
+    )
+
+
+async def to_admins(
+    store: Store,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    suggestion_id: int | None = None,
+    event_id: int | None = None,
+) -> None:
+    store.session.add(
+        OutboxMessage(
+            audience=ADMIN_GROUP,
+            chat_id=None,
+            kind=kind,
+            payload=payload,
+            suggestion_id=suggestion_id,
+            event_id=event_id,
+        )
+    )
+
+
+async def about_item(
+    store: Store,
+    item: Suggestion,
+    audiences: Iterable[Audience],
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    event_id: int,
+    skip_user: int | None = None,
+) -> None:
+    """Tell each audience of a move; nobody is told of their own move twice."""
+    for audience in sorted(set(audiences)):
+        if audience is Audience.ADMINS:
+            await to_admins(store, kind, payload, suggestion_id=item.id, event_id=event_id)
+        elif audience is Audience.OBSERVER:
+            observer = await store.observers.get(item.observer_id)
+            if observer is not None and observer.user_id not in (None, skip_user):
+                assert observer.user_id is not None
+                await to_user(
+                    store,
+                    observer.user_id,
+                    kind,
+                    payload,
+                    suggestion_id=item.id,
+                    event_id=event_id,
+                )
+        elif audience is Audience.LIAISONS and item.department_id is not None:
+            for liaison in await store.liaisons.for_department(item.department_id):
+                if liaison.user_id != skip_user:
+                    await to_user(
+                        store,
+                        liaison.user_id,
+                        kind,
+                        payload,
+                        suggestion_id=item.id,
+                        event_id=event_id,
+                    )
+    await store.flush()

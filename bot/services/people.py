@@ -1,0 +1,527 @@
+"""Observers, applications, invites and liaisons: who takes part in the scheme."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot.domain.errors import (
+    AlreadyMoved,
+    Conflict,
+    InvalidInput,
+    InviteExpired,
+    InviteInvalid,
+    InviteUsed,
+    NotFound,
+    PointInactive,
+)
+from bot.domain.limits import NAME_MAX, TEXT_MAX, clean_text
+from bot.domain.notices import Notice
+from bot.domain.permissions import Manage, require_manage
+from bot.domain.statuses import (
+    ApplicationStatus,
+    InviteKind,
+    ObserverCategory,
+    ObserverStatus,
+)
+from bot.services import notify
+from bot.services.actors import Actor
+from bot.services.context import Service
+from storage.models import Application, Invite, Liaison, Observer, Point
+
+# Telegram deep-link payloads allow 64 characters of [A-Za-z0-9_-]; 16 random bytes
+# give 22 of them and cannot be guessed.
+_INVITE_BYTES = 16
+_PHONE_CHARS = set("0123456789+- ()")
+_RESUME_MAX = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ObserverInfo:
+    id: int
+    name: str
+    phone: str
+    category: ObserverCategory
+    point_id: int | None
+    recommending_unit: str
+    status: ObserverStatus
+    term_start: date | None
+    term_end: date | None
+    user_id: int | None
+
+    @classmethod
+    def of(cls, row: Observer) -> ObserverInfo:
+        return cls(
+            row.id,
+            row.name,
+            row.phone,
+            row.category,
+            row.point_id,
+            row.recommending_unit,
+            row.status,
+            row.term_start,
+            row.term_end,
+            row.user_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationInfo:
+    id: int
+    user_id: int
+    name: str
+    phone: str
+    recommending_unit: str
+    category: ObserverCategory
+    desired_point_id: int | None
+    resume: str
+    status: ApplicationStatus
+    reason: str | None
+    observer_id: int | None
+    version: int
+
+    @classmethod
+    def of(cls, row: Application) -> ApplicationInfo:
+        return cls(
+            row.id,
+            row.user_id,
+            row.name,
+            row.phone,
+            row.recommending_unit,
+            row.category,
+            row.desired_point_id,
+            row.resume,
+            row.status,
+            row.reason,
+            row.observer_id,
+            row.version,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class InviteInfo:
+    code: str
+    kind: InviteKind
+    expires_at: datetime
+    point_id: int | None
+    department_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Redeemed:
+    kind: InviteKind
+    observer_id: int | None = None
+    liaison_id: int | None = None
+    department_id: int | None = None
+    point_id: int | None = None
+
+
+def clean_phone(value: str) -> str:
+    phone = value.strip()
+    digits = sum(ch.isdigit() for ch in phone)
+    if not phone or set(phone) - _PHONE_CHARS or not 5 <= digits <= 20:
+        raise InvalidInput(f"not a phone number: {value!r}", field="phone")
+    return phone
+
+
+class PeopleService(Service):
+    # ---- Telegram users -------------------------------------------------------------
+
+    async def register(
+        self,
+        user_id: int,
+        *,
+        first_name: str = "",
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = None,
+    ) -> None:
+        await self.store.users.upsert(
+            user_id,
+            first_name=first_name,
+            last_name=last_name,
+            username=username,
+            language_code=language_code,
+        )
+
+    async def set_locale(self, user_id: int, locale: str | None) -> None:
+        user = await self.store.users.get(user_id)
+        if user is None:
+            raise NotFound("unknown user", user_id=user_id)
+        user.locale = locale
+        await self.store.flush()
+
+    # ---- observers ------------------------------------------------------------------
+
+    async def add_observer(
+        self,
+        actor: Actor,
+        *,
+        name: str,
+        category: ObserverCategory,
+        point_id: int | None,
+        phone: str = "",
+        recommending_unit: str = "",
+        resume: str = "",
+    ) -> ObserverInfo:
+        """Put a nominated person on file (推荐); appointment is a separate step."""
+        require_manage(actor.view, Manage.MANAGE_OBSERVERS)
+        if point_id is not None:
+            await self._active_point(point_id)
+        row = await self.store.observers.add(
+            Observer(
+                name=clean_text(name, NAME_MAX, field="name"),
+                phone=clean_phone(phone) if phone.strip() else "",
+                category=category,
+                point_id=point_id,
+                recommending_unit=clean_text(recommending_unit, 200, field="unit", required=False),
+                resume=clean_text(resume, _RESUME_MAX, field="resume", required=False),
+                status=ObserverStatus.NOMINATED,
+            )
+        )
+        return ObserverInfo.of(row)
+
+    async def appoint(
+        self,
+        actor: Actor,
+        observer_id: int,
+        *,
+        point_id: int | None = None,
+        term_start: date | None = None,
+        term_end: date | None = None,
+    ) -> ObserverInfo:
+        require_manage(actor.view, Manage.MANAGE_OBSERVERS)
+        observer = await self._observer(observer_id)
+        if observer.status is ObserverStatus.DISMISSED:
+            raise Conflict("a dismissed observer cannot be appointed again")
+        point = await self._active_point(point_id or observer.point_id or 0)
+        self._appoint(observer, point, term_start, term_end)
+        await self.store.flush()
+        if observer.user_id is not None:
+            await notify.to_user(
+                self.store,
+                observer.user_id,
+                Notice.OBSERVER_APPOINTED,
+                {"point": point.name, "code": point.code},
+            )
+        return ObserverInfo.of(observer)
+
+    async def suspend(self, actor: Actor, observer_id: int, reason: str = "") -> ObserverInfo:
+        require_manage(actor.view, Manage.MANAGE_OBSERVERS)
+        observer = await self._observer(observer_id)
+        if observer.status is not ObserverStatus.APPOINTED:
+            raise Conflict(f"observer is {observer.status}, not appointed")
+        observer.status = ObserverStatus.SUSPENDED
+        observer.suspended_at = self.now()
+        await self.store.flush()
+        if observer.user_id is not None:
+            await notify.to_user(
+                self.store,
+                observer.user_id,
+                Notice.OBSERVER_SUSPENDED,
+                {"reason": clean_text(reason, TEXT_MAX, field="reason", required=False)},
+            )
+        return ObserverInfo.of(observer)
+
+    async def dismiss(self, actor: Actor, observer_id: int) -> ObserverInfo:
+        require_manage(actor.view, Manage.MANAGE_OBSERVERS)
+        observer = await self._observer(observer_id)
+        observer.status = ObserverStatus.DISMISSED
+        observer.term_end = observer.term_end or self.today()
+        await self.store.flush()
+        return ObserverInfo.of(observer)
+
+    async def move(self, actor: Actor, observer_id: int, point_id: int) -> ObserverInfo:
+        """Attach an observer to another point: the office, or the observer themselves
+        (when their point closes they are asked to choose)."""
+        if actor.observer_id != observer_id:
+            require_manage(actor.view, Manage.MANAGE_OBSERVERS)
+        observer = await self._observer(observer_id)
+        point = await self._active_point(point_id)
+        if observer.point_id == point.id:
+            raise Conflict("already at that point")
+        observer.point_id = point.id
+        await self.store.flush()
+        await notify.to_admins(
+            self.store,
+            Notice.OBSERVER_MOVED,
+            {"observer_id": observer.id, "name": observer.name, "point": point.name},
+        )
+        return ObserverInfo.of(observer)
+
+    async def observers(self, actor: Actor, *, point_id: int | None = None) -> list[ObserverInfo]:
+        require_manage(actor.view, Manage.MANAGE_OBSERVERS)
+        return [ObserverInfo.of(o) for o in await self.store.observers.list(point_id=point_id)]
+
+    async def observer(self, actor: Actor, observer_id: int) -> ObserverInfo:
+        require_manage(actor.view, Manage.MANAGE_OBSERVERS)
+        return ObserverInfo.of(await self._observer(observer_id))
+
+    # ---- applications ---------------------------------------------------------------
+
+    async def apply(
+        self,
+        user_id: int,
+        *,
+        name: str,
+        phone: str,
+        category: ObserverCategory,
+        recommending_unit: str = "",
+        desired_point_id: int | None = None,
+        resume: str = "",
+    ) -> ApplicationInfo:
+        existing = await self.store.observers.by_user(user_id)
+        if existing is not None and existing.status is not ObserverStatus.DISMISSED:
+            raise Conflict("already an observer")
+        if await self.store.applications.pending_for_user(user_id) is not None:
+            raise Conflict("an application is already waiting")
+        if desired_point_id is not None:
+            await self._active_point(desired_point_id)
+        if await self.store.users.get(user_id) is None:
+            await self.store.users.upsert(user_id)
+        row = await self.store.applications.add(
+            Application(
+                user_id=user_id,
+                name=clean_text(name, NAME_MAX, field="name"),
+                phone=clean_phone(phone),
+                recommending_unit=clean_text(recommending_unit, 200, field="unit", required=False),
+                category=category,
+                desired_point_id=desired_point_id,
+                resume=clean_text(resume, _RESUME_MAX, field="resume", required=False),
+                status=ApplicationStatus.PENDING,
+            )
+        )
+        await notify.to_admins(self.store, Notice.APPLICATION_NEW, {"application_id": row.id})
+        await self.store.flush()
+        return ApplicationInfo.of(row)
+
+    async def approve(
+        self,
+        actor: Actor,
+        application_id: int,
+        *,
+        point_id: int | None = None,
+        version: int | None = None,
+    ) -> ObserverInfo:
+        require_manage(actor.view, Manage.DECIDE_APPLICATION)
+        application = await self._pending_application(application_id, version)
+        point = await self._active_point(point_id or application.desired_point_id or 0)
+        observer = await self.store.observers.by_user(application.user_id)
+        if observer is None:
+            observer = Observer(
+                name=application.name,
+                phone=application.phone,
+                category=application.category,
+                recommending_unit=application.recommending_unit,
+                resume=application.resume,
+                user_id=application.user_id,
+            )
+            self.store.session.add(observer)
+        self._appoint(observer, point, None, None)
+        application.status = ApplicationStatus.APPROVED
+        application.decided_by = actor.user_id
+        application.decided_at = self.now()
+        await self._flush_application()
+        application.observer_id = observer.id
+        await notify.to_user(
+            self.store,
+            application.user_id,
+            Notice.APPLICATION_APPROVED,
+            {"point": point.name, "code": point.code},
+        )
+        await self._flush_application()
+        return ObserverInfo.of(observer)
+
+    async def reject(
+        self, actor: Actor, application_id: int, reason: str, *, version: int | None = None
+    ) -> ApplicationInfo:
+        require_manage(actor.view, Manage.DECIDE_APPLICATION)
+        application = await self._pending_application(application_id, version)
+        application.status = ApplicationStatus.REJECTED
+        application.reason = clean_text(reason, TEXT_MAX, field="reason")
+        application.decided_by = actor.user_id
+        application.decided_at = self.now()
+        await self._flush_application()
+        await notify.to_user(
+            self.store,
+            application.user_id,
+            Notice.APPLICATION_REJECTED,
+            {"reason": application.reason},
+        )
+        await self.store.flush()
+        return ApplicationInfo.of(application)
+
+    async def pending_applications(self, actor: Actor) -> list[ApplicationInfo]:
+        require_manage(actor.view, Manage.DECIDE_APPLICATION)
+        return [ApplicationInfo.of(a) for a in await self.store.applications.pending()]
+
+    # ---- invites --------------------------------------------------------------------
+
+    async def invite_observer(
+        self, actor: Actor, point_id: int, *, observer_id: int | None = None
+    ) -> InviteInfo:
+        require_manage(actor.view, Manage.CREATE_INVITE)
+        await self._active_point(point_id)
+        if observer_id is not None:
+            await self._observer(observer_id)
+        return await self._invite(
+            actor, InviteKind.OBSERVER, point_id=point_id, observer_id=observer_id
+        )
+
+    async def invite_liaison(self, actor: Actor, department_id: int) -> InviteInfo:
+        require_manage(actor.view, Manage.CREATE_INVITE)
+        department = await self.store.departments.get(department_id)
+        if department is None or not department.active:
+            raise NotFound("no such department", department_id=department_id)
+        return await self._invite(actor, InviteKind.LIAISON, department_id=department_id)
+
+    async def redeem(self, user_id: int, code: str, *, name: str = "") -> Redeemed:
+        """Use a one-time deep-link code. Forged, used and expired codes are refused."""
+        invite = await self.store.invites.by_code(code.strip()) if code.strip() else None
+        if invite is None:
+            raise InviteInvalid("unknown invite code")
+        if invite.used_at is not None:
+            raise InviteUsed("invite already used")
+        if invite.expires_at <= self.now():
+            raise InviteExpired("invite expired")
+        if await self.store.users.get(user_id) is None:
+            await self.store.users.upsert(user_id, first_name=name)
+        if invite.kind is InviteKind.LIAISON:
+            result = await self._redeem_liaison(invite, user_id, name)
+        else:
+            result = await self._redeem_observer(invite, user_id, name)
+        if not await self.store.invites.claim(invite.id, user_id, self.now()):
+            raise InviteUsed("invite already used")
+        return result
+
+    # ---- helpers --------------------------------------------------------------------
+
+    async def _redeem_liaison(self, invite: Invite, user_id: int, name: str) -> Redeemed:
+        assert invite.department_id is not None
+        department = await self.store.departments.get(invite.department_id)
+        if department is None or not department.active:
+            raise InviteInvalid("the department is no longer active")
+        liaison = await self.store.liaisons.find(department.id, user_id)
+        if liaison is None:
+            liaison = await self.store.liaisons.add(
+                Liaison(
+                    department_id=department.id, user_id=user_id, name=name[:NAME_MAX], active=True
+                )
+            )
+        else:
+            liaison.active = True
+        await notify.to_admins(
+            self.store,
+            Notice.LIAISON_JOINED,
+            {"department": department.name, "name": name[:NAME_MAX]},
+        )
+        return Redeemed(InviteKind.LIAISON, liaison_id=liaison.id, department_id=department.id)
+
+    async def _redeem_observer(self, invite: Invite, user_id: int, name: str) -> Redeemed:
+        assert invite.point_id is not None
+        point = await self.store.points.get(invite.point_id)
+        if point is None or not point.active:
+            raise InviteInvalid("the point is no longer active")
+        observer = await self.store.observers.by_user(user_id)
+        if invite.observer_id is not None:
+            on_file = await self._observer(invite.observer_id)
+            if observer is not None and observer.id != on_file.id:
+                raise Conflict("this account already belongs to another observer")
+            if on_file.user_id not in (None, user_id):
+                raise InviteInvalid("the observer on file has another account")
+            observer = on_file
+            observer.user_id = user_id
+        elif observer is None:
+            observer = Observer(
+                name=(name.strip() or str(user_id))[:NAME_MAX],
+                category=ObserverCategory.OTHER,
+                user_id=user_id,
+            )
+            self.store.session.add(observer)
+        if observer.status is ObserverStatus.DISMISSED:
+            raise InviteInvalid("dismissed observers need a new nomination")
+        self._appoint(observer, point, None, None)
+        await self.store.flush()
+        await notify.to_admins(
+            self.store,
+            Notice.OBSERVER_APPOINTED,
+            {"observer_id": observer.id, "name": observer.name, "point": point.name},
+        )
+        return Redeemed(InviteKind.OBSERVER, observer_id=observer.id, point_id=point.id)
+
+    async def _invite(
+        self,
+        actor: Actor,
+        kind: InviteKind,
+        *,
+        point_id: int | None = None,
+        department_id: int | None = None,
+        observer_id: int | None = None,
+    ) -> InviteInfo:
+        expires = self.now() + self.policy.invite_ttl
+        row = await self.store.invites.add(
+            Invite(
+                code=secrets.token_urlsafe(_INVITE_BYTES),
+                kind=kind,
+                point_id=point_id,
+                department_id=department_id,
+                observer_id=observer_id,
+                created_by=actor.user_id,
+                expires_at=expires,
+            )
+        )
+        return InviteInfo(row.code, kind, expires, point_id, department_id)
+
+    def _appoint(
+        self, observer: Observer, point: Point, term_start: date | None, term_end: date | None
+    ) -> None:
+        today = self.today()
+        observer.point_id = point.id
+        observer.status = ObserverStatus.APPOINTED
+        observer.appointed_at = self.now()
+        observer.suspended_at = None
+        observer.term_start = term_start or observer.term_start or today
+        # Appointments run for a term; two years unless the office says otherwise.
+        observer.term_end = term_end or observer.term_end or _years_later(today, 2)
+        if observer.term_end < observer.term_start:
+            raise InvalidInput("the term ends before it starts")
+
+    async def _observer(self, observer_id: int) -> Observer:
+        observer = await self.store.observers.get(observer_id)
+        if observer is None:
+            raise NotFound("no such observer", observer_id=observer_id)
+        return observer
+
+    async def _active_point(self, point_id: int) -> Point:
+        point = await self.store.points.get(point_id)
+        if point is None:
+            raise NotFound("no such point", point_id=point_id)
+        if not point.active:
+            raise PointInactive("the point is closed", code=point.code)
+        return point
+
+    async def _pending_application(self, application_id: int, version: int | None) -> Application:
+        application = await self.store.applications.get(application_id)
+        if application is None:
+            raise NotFound("no such application", application_id=application_id)
+        if application.status is not ApplicationStatus.PENDING or (
+            version is not None and version != application.version
+        ):
+            raise AlreadyMoved("the application was already decided", status=application.status)
+        return application
+
+    async def _flush_application(self) -> None:
+        try:
+            await self.store.flush()
+        except StaleDataError as exc:
+            raise AlreadyMoved("the application was decided by someone else") from exc
+
+
+def _years_later(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years) - timedelta(days=1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28) - timedelta(days=1)

@@ -1,0 +1,162 @@
+"""Observation points and departments: the office's reference data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.domain.errors import Conflict, InvalidInput, NotFound
+from bot.domain.limits import NAME_MAX, clean_text
+from bot.domain.notices import Notice
+from bot.domain.permissions import Manage, require_manage
+from bot.domain.statuses import FocusDomain, HostKind, ObserverStatus
+from bot.services import notify
+from bot.services.actors import Actor
+from bot.services.context import Service
+from storage.models import Department, Point
+
+_CODE_MAX = 16
+
+
+@dataclass(frozen=True, slots=True)
+class PointInfo:
+    id: int
+    code: str
+    name: str
+    domain: FocusDomain
+    host_kind: HostKind
+    host_organisation: str
+    town: str
+    street: str
+    active: bool
+
+    @classmethod
+    def of(cls, row: Point) -> PointInfo:
+        return cls(
+            row.id,
+            row.code,
+            row.name,
+            row.domain,
+            row.host_kind,
+            row.host_organisation,
+            row.town,
+            row.street,
+            row.active,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentInfo:
+    id: int
+    code: str
+    name: str
+    active: bool
+
+    @classmethod
+    def of(cls, row: Department) -> DepartmentInfo:
+        return cls(row.id, row.code, row.name, row.active)
+
+
+def _code(value: str) -> str:
+    code = value.strip().upper()
+    if not code or len(code) > _CODE_MAX or not code.replace("-", "").replace("_", "").isalnum():
+        raise InvalidInput(f"bad code {value!r}", field="code")
+    return code
+
+
+class PlaceService(Service):
+    async def add_point(
+        self,
+        actor: Actor,
+        *,
+        code: str,
+        name: str,
+        domain: FocusDomain,
+        host_kind: HostKind,
+        host_organisation: str = "",
+        town: str = "",
+        street: str = "",
+    ) -> PointInfo:
+        require_manage(actor.view, Manage.MANAGE_POINTS)
+        code = _code(code)
+        if await self.store.points.by_code(code) is not None:
+            raise Conflict(f"point {code} exists", code=code)
+        row = await self.store.points.add(
+            Point(
+                code=code,
+                name=clean_text(name, 200, field="name"),
+                domain=domain,
+                host_kind=host_kind,
+                host_organisation=clean_text(host_organisation, 200, field="host", required=False),
+                town=clean_text(town, 100, field="town", required=False),
+                street=clean_text(street, 200, field="street", required=False),
+                active=True,
+            )
+        )
+        return PointInfo.of(row)
+
+    async def points(self, *, active_only: bool = True) -> list[PointInfo]:
+        return [PointInfo.of(p) for p in await self.store.points.list(active_only=active_only)]
+
+    async def point_by_code(self, code: str) -> PointInfo:
+        row = await self.store.points.by_code(code.strip())
+        if row is None:
+            raise NotFound(f"no point {code}", code=code)
+        return PointInfo.of(row)
+
+    async def close_point(self, actor: Actor, point_id: int) -> Sequence[int]:
+        """Deactivate a point; its observers are asked to choose another one.
+
+        Returns the ids of the observers who were told.
+        """
+        require_manage(actor.view, Manage.MANAGE_POINTS)
+        point = await self.store.points.get(point_id)
+        if point is None:
+            raise NotFound("no such point", point_id=point_id)
+        if not point.active:
+            raise Conflict("point already closed", code=point.code)
+        point.active = False
+        point.closed_at = self.now()
+        told = []
+        for observer in await self.store.observers.list(
+            point_id=point.id, statuses=[ObserverStatus.APPOINTED]
+        ):
+            told.append(observer.id)
+            if observer.user_id is not None:
+                await notify.to_user(
+                    self.store,
+                    observer.user_id,
+                    Notice.POINT_CLOSED,
+                    {"point": point.name, "code": point.code},
+                )
+        await self.store.flush()
+        return told
+
+    async def add_department(self, actor: Actor, *, code: str, name: str) -> DepartmentInfo:
+        require_manage(actor.view, Manage.MANAGE_DEPARTMENTS)
+        code = _code(code)
+        if await self.store.departments.by_code(code) is not None:
+            raise Conflict(f"department {code} exists", code=code)
+        row = await self.store.departments.add(
+            Department(code=code, name=clean_text(name, NAME_MAX * 2, field="name"), active=True)
+        )
+        return DepartmentInfo.of(row)
+
+    async def departments(self, *, active_only: bool = True) -> list[DepartmentInfo]:
+        rows = await self.store.departments.list(active_only=active_only)
+        return [DepartmentInfo.of(d) for d in rows]
+
+    async def department_by_code(self, code: str) -> DepartmentInfo:
+        row = await self.store.departments.by_code(code.strip())
+        if row is None:
+            raise NotFound(f"no department {code}", code=code)
+        return DepartmentInfo.of(row)
+
+    async def deactivate_department(self, actor: Actor, department_id: int) -> DepartmentInfo:
+        require_manage(actor.view, Manage.MANAGE_DEPARTMENTS)
+        row = await self.store.departments.get(department_id)
+        if row is None:
+            raise NotFound("no such department", department_id=department_id)
+        row.active = False
+        await self.store.flush()
+        return DepartmentInfo.of(row)

@@ -1,0 +1,604 @@
+"""The suggestion lifecycle as use cases: filing, deciding, implementing, rating.
+
+Every move goes through :meth:`SuggestionService._move`, which asks the domain's
+transition table, writes the new status under the item's version (so two people
+pressing at once cannot both win), appends one event and queues the notifications
+the table asks for — all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot.domain.calendar import due_after, on_time
+from bot.domain.errors import (
+    AlreadyMoved,
+    AlreadyRated,
+    InvalidInput,
+    MissingInput,
+    NotAppointed,
+    NotFound,
+    NotPermitted,
+    PointInactive,
+)
+from bot.domain.lifecycle import (
+    INITIAL_STATUS,
+    SUBMIT_TELLS,
+    Action,
+    Need,
+    Transition,
+    allowed_actions,
+    find,
+    transition,
+)
+from bot.domain.limits import (
+    ATTACHMENTS_MAX,
+    BODY_MAX,
+    COMMENT_MAX,
+    LOCATION_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+    clean_text,
+)
+from bot.domain.notices import Notice, item_notice
+from bot.domain.permissions import (
+    ItemView,
+    Manage,
+    acting_roles,
+    may_view,
+    relations,
+    require_manage,
+)
+from bot.domain.references import make_reference, parse_reference
+from bot.domain.roles import Role
+from bot.domain.statuses import ObserverStatus, RatingValue, SuggestionStatus
+from bot.services import notify
+from bot.services.actors import Actor
+from bot.services.context import Service
+from bot.services.views import (
+    AttachmentIn,
+    AttachmentInfo,
+    Draft,
+    Page,
+    RatingInfo,
+    SuggestionDetail,
+    SuggestionInfo,
+    TimelineEntry,
+)
+from storage.models import Attachment, Event, Rating, Suggestion
+
+PAGE_SIZE = 8
+# When one person holds several roles, the event records the most specific one.
+_ROLE_PRECEDENCE = (Role.OBSERVER, Role.LIAISON, Role.ADMIN, Role.SYSTEM)
+
+
+def _item_view(item: Suggestion) -> ItemView:
+    return ItemView(item.observer_id, item.department_id, item.status)
+
+
+class SuggestionService(Service):
+    # ---- filing ---------------------------------------------------------------------
+
+    async def submit(self, actor: Actor, draft: Draft) -> SuggestionInfo:
+        """File a confirmed draft. Confirming the same draft again returns the same item."""
+        require_manage(actor.view, Manage.FILE)
+        if draft.key is not None:
+            existing = await self.store.suggestions.by_draft_key(draft.key)
+            if existing is not None:
+                if existing.observer_id != actor.observer_id:
+                    raise NotPermitted("draft key belongs to someone else")
+                return SuggestionInfo.of(existing)
+        observer = await self.store.observers.get(actor.observer_id or 0)
+        if observer is None or observer.status is not ObserverStatus.APPOINTED:
+            raise NotAppointed("only appointed observers file items")
+        if observer.point_id is not None:
+            point = await self.store.points.get(observer.point_id)
+            if point is None or not point.active:
+                raise PointInactive("the observer's point is closed; choose another")
+        title = clean_text(draft.title, TITLE_MAX, field="title")
+        body = clean_text(draft.body, BODY_MAX, field="body")
+        location = clean_text(draft.location_text, LOCATION_MAX, field="location", required=False)
+        if len(draft.attachments) > ATTACHMENTS_MAX:
+            raise InvalidInput("too many attachments", limit=ATTACHMENTS_MAX)
+        if (draft.latitude is None) != (draft.longitude is None):
+            raise InvalidInput("a location needs both latitude and longitude")
+
+        now = self.now()
+        year = now.astimezone(self.policy.tz).year
+        number = await self.store.counters.next_number(self.policy.jurisdiction, year)
+        reference = make_reference(self.policy.jurisdiction, year, number)
+        item = Suggestion(
+            reference=str(reference),
+            draft_key=draft.key,
+            kind=draft.kind,
+            domain=draft.domain,
+            observer_id=observer.id,
+            point_id=observer.point_id,
+            title=title,
+            body=body,
+            behalf=draft.behalf,
+            location_text=location or None,
+            latitude=draft.latitude,
+            longitude=draft.longitude,
+            status=INITIAL_STATUS,
+            submitted_at=now,
+            decision_due=due_after(
+                await self.calendar(), now, self.policy.decision_days, self.policy.tz
+            ),
+        )
+        await self.store.suggestions.add(item)
+        event = await self._event(item, actor, Action.SUBMIT, None, Role.OBSERVER, text=None)
+        await self._attach(item, draft.attachments, actor, event_id=None)
+        await notify.about_item(
+            self.store,
+            item,
+            SUBMIT_TELLS,
+            Notice.ITEM_SUBMITTED,
+            self._payload(item, event),
+            event_id=event.id,
+        )
+        return SuggestionInfo.of(item)
+
+    # ---- the office's decisions -------------------------------------------------------
+
+    async def take(
+        self, actor: Actor, item_id: int, *, version: int | None = None
+    ) -> SuggestionInfo:
+        return await self._move(actor, item_id, Action.TAKE, version=version)
+
+    async def ask_info(
+        self, actor: Actor, item_id: int, question: str, *, version: int | None = None
+    ) -> SuggestionInfo:
+        return await self._move(actor, item_id, Action.ASK_INFO, version=version, text=question)
+
+    async def adopt(
+        self,
+        actor: Actor,
+        item_id: int,
+        *,
+        department_id: int | None,
+        due: date | None,
+        text: str | None = None,
+        version: int | None = None,
+    ) -> SuggestionInfo:
+        return await self._move(
+            actor,
+            item_id,
+            Action.ADOPT,
+            version=version,
+            text=text,
+            department_id=department_id,
+            due=due,
+        )
+
+    async def keep_for_reference(
+        self, actor: Actor, item_id: int, reason: str, *, version: int | None = None
+    ) -> SuggestionInfo:
+        return await self._move(actor, item_id, Action.KEEP_REFERENCE, version=version, text=reason)
+
+    async def decline(
+        self, actor: Actor, item_id: int, reason: str, *, version: int | None = None
+    ) -> SuggestionInfo:
+        return await self._move(actor, item_id, Action.DECLINE, version=version, text=reason)
+
+    async def escalate(
+        self,
+        actor: Actor,
+        item_id: int,
+        note: str,
+        *,
+        to_whom: str | None = None,
+        version: int | None = None,
+    ) -> SuggestionInfo:
+        return await self._move(
+            actor, item_id, Action.ESCALATE, version=version, text=note, escalated_to=to_whom
+        )
+
+    async def record_city_answer(
+        self,
+        actor: Actor,
+        item_id: int,
+        outcome: SuggestionStatus,
+        answer: str,
+        *,
+        department_id: int | None = None,
+        due: date | None = None,
+        version: int | None = None,
+    ) -> SuggestionInfo:
+        actions = {
+            SuggestionStatus.ADOPTED: Action.CITY_ADOPT,
+            SuggestionStatus.REFERENCE: Action.CITY_REFERENCE,
+            SuggestionStatus.DECLINED: Action.CITY_DECLINE,
+        }
+        if outcome not in actions:
+            raise InvalidInput(f"the city's answer cannot be {outcome}")
+        return await self._move(
+            actor,
+            item_id,
+            actions[outcome],
+            version=version,
+            text=answer,
+            department_id=department_id,
+            due=due,
+        )
+
+    async def mark_duplicate(
+        self,
+        actor: Actor,
+        item_id: int,
+        of_reference: str,
+        *,
+        text: str | None = None,
+        version: int | None = None,
+    ) -> SuggestionInfo:
+        original = await self.store.suggestions.by_reference(str(parse_reference(of_reference)))
+        if original is None:
+            raise NotFound(f"no item {of_reference}", reference=of_reference)
+        if original.id == item_id:
+            raise InvalidInput("an item cannot duplicate itself")
+        return await self._move(
+            actor,
+            item_id,
+            Action.MARK_DUPLICATE,
+            version=version,
+            text=text,
+            duplicate_of=original.id,
+        )
+
+    async def assign(
+        self, actor: Actor, item_id: int, department_id: int, *, version: int | None = None
+    ) -> SuggestionInfo:
+        return await self._move(
+            actor, item_id, Action.ASSIGN, version=version, department_id=department_id
+        )
+
+    async def set_due(
+        self, actor: Actor, item_id: int, due: date, *, version: int | None = None
+    ) -> SuggestionInfo:
+        return await self._move(actor, item_id, Action.SET_DUE, version=version, due=due)
+
+    async def note(self, actor: Actor, item_id: int, text: str) -> SuggestionInfo:
+        return await self._move(actor, item_id, Action.NOTE, text=text)
+
+    async def close(
+        self, actor: Actor, item_id: int, *, version: int | None = None
+    ) -> SuggestionInfo:
+        return await self._move(actor, item_id, Action.CLOSE, version=version)
+
+    # ---- the department -------------------------------------------------------------
+
+    async def accept(
+        self, actor: Actor, item_id: int, *, version: int | None = None
+    ) -> SuggestionInfo:
+        return await self._move(actor, item_id, Action.ACCEPT, version=version)
+
+    async def report_progress(
+        self,
+        actor: Actor,
+        item_id: int,
+        text: str,
+        attachments: Sequence[AttachmentIn] = (),
+    ) -> SuggestionInfo:
+        return await self._move(actor, item_id, Action.PROGRESS, text=text, attachments=attachments)
+
+    async def hand_back(
+        self, actor: Actor, item_id: int, reason: str, *, version: int | None = None
+    ) -> SuggestionInfo:
+        return await self._move(actor, item_id, Action.HAND_BACK, version=version, text=reason)
+
+    async def mark_implemented(
+        self,
+        actor: Actor,
+        item_id: int,
+        summary: str,
+        attachments: Sequence[AttachmentIn] = (),
+        *,
+        version: int | None = None,
+    ) -> SuggestionInfo:
+        return await self._move(
+            actor,
+            item_id,
+            Action.MARK_IMPLEMENTED,
+            version=version,
+            text=summary,
+            attachments=attachments,
+        )
+
+    # ---- the observer ---------------------------------------------------------------
+
+    async def answer_info(
+        self,
+        actor: Actor,
+        item_id: int,
+        answer: str,
+        attachments: Sequence[AttachmentIn] = (),
+    ) -> SuggestionInfo:
+        return await self._move(
+            actor, item_id, Action.ANSWER_INFO, text=answer, attachments=attachments
+        )
+
+    async def withdraw(
+        self, actor: Actor, item_id: int, reason: str | None = None
+    ) -> SuggestionInfo:
+        return await self._move(actor, item_id, Action.WITHDRAW, text=reason)
+
+    async def rate(
+        self, actor: Actor, item_id: int, value: RatingValue, comment: str | None = None
+    ) -> SuggestionInfo:
+        """Record satisfaction. "Dissatisfied" with an implementation reopens it."""
+        item = await self._load(actor, item_id)
+        action = (
+            Action.REOPEN
+            if value is RatingValue.DISSATISFIED and item.status is SuggestionStatus.IMPLEMENTED
+            else Action.RATE
+        )
+        if item.status is SuggestionStatus.CLOSED and await self.store.ratings.for_suggestion(
+            item.id
+        ):
+            raise AlreadyRated("this item has been rated")
+        return await self._move(actor, item_id, action, text=comment, rating=value, item=item)
+
+    # ---- reading --------------------------------------------------------------------
+
+    async def get(self, actor: Actor, item_id: int) -> SuggestionInfo:
+        return SuggestionInfo.of(await self._load(actor, item_id))
+
+    async def find_reference(self, actor: Actor, reference: str) -> SuggestionInfo:
+        item = await self.store.suggestions.by_reference(str(parse_reference(reference)))
+        if item is None or not may_view(actor.view, _item_view(item)):
+            raise NotFound(f"no item {reference}", reference=reference)
+        return SuggestionInfo.of(item)
+
+    async def detail(self, actor: Actor, item_id: int) -> SuggestionDetail:
+        item = await self._load(actor, item_id)
+        held = relations(actor.view, _item_view(item))
+        office = Role.ADMIN in held or Role.SYSTEM in held
+        events = await self.store.events.for_suggestion(item.id, include_internal=office)
+        attachments = await self.store.attachments.for_suggestion(item.id)
+        ratings = await self.store.ratings.for_suggestion(item.id)
+        point = await self.store.points.get(item.point_id) if item.point_id else None
+        department = (
+            await self.store.departments.get(item.department_id) if item.department_id else None
+        )
+        observer_name = None
+        if office or Role.OBSERVER in held:
+            observer = await self.store.observers.get(item.observer_id)
+            observer_name = observer.name if observer else None
+        actions = [
+            a for a in allowed_actions(item.status, held) if a not in (Action.NOTE,) or office
+        ]
+        if item.status is SuggestionStatus.CLOSED and ratings:
+            actions = [a for a in actions if a is not Action.RATE]
+        return SuggestionDetail(
+            info=SuggestionInfo.of(item),
+            timeline=tuple(TimelineEntry.of(e) for e in events),
+            attachments=tuple(AttachmentInfo.of(a) for a in attachments),
+            ratings=tuple(RatingInfo.of(r) for r in ratings),
+            actions=tuple(actions),
+            point_name=point.name if point else None,
+            department_name=department.name if department else None,
+            observer_name=observer_name,
+        )
+
+    async def mine(self, actor: Actor, page: int = 1) -> Page:
+        """The observer's own items, newest first, a page at a time."""
+        if actor.observer_id is None:
+            raise NotAppointed("not an observer")
+        total = await self.store.suggestions.count_for_observer(actor.observer_id)
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        page = min(max(1, page), pages)
+        rows = await self.store.suggestions.for_observer(
+            actor.observer_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        )
+        return Page(tuple(SuggestionInfo.of(r) for r in rows), page, pages, total)
+
+    # ---- the machinery --------------------------------------------------------------
+
+    async def _load(self, actor: Actor, item_id: int) -> Suggestion:
+        item = await self.store.suggestions.get(item_id)
+        # Someone else's item is reported as missing, not as forbidden: a forged
+        # callback learns nothing about what exists.
+        if item is None or not may_view(actor.view, _item_view(item)):
+            raise NotFound(f"no item {item_id}", item_id=item_id)
+        return item
+
+    async def _move(
+        self,
+        actor: Actor,
+        item_id: int,
+        action: Action,
+        *,
+        version: int | None = None,
+        text: str | None = None,
+        department_id: int | None = None,
+        due: date | None = None,
+        duplicate_of: int | None = None,
+        escalated_to: str | None = None,
+        rating: RatingValue | None = None,
+        attachments: Sequence[AttachmentIn] = (),
+        item: Suggestion | None = None,
+    ) -> SuggestionInfo:
+        item = item or await self._load(actor, item_id)
+        if version is not None and version != item.version:
+            raise AlreadyMoved("the item moved since it was shown", status=item.status)
+        source = item.status
+        roles = acting_roles(actor.view, _item_view(item), action)
+        if not roles and find(source, action) is not None:
+            raise NotPermitted(f"{action} on {item.reference}", action=action)
+
+        limit = COMMENT_MAX if action in (Action.RATE, Action.REOPEN) else TEXT_MAX
+        text = clean_text(text, limit, field="text", required=False) or None
+        if len(attachments) > ATTACHMENTS_MAX:
+            raise InvalidInput("too many attachments", limit=ATTACHMENTS_MAX)
+        provided = {
+            need
+            for need, value in (
+                (Need.TEXT, text),
+                (Need.DEPARTMENT, department_id),
+                (Need.DUE_DATE, due),
+                (Need.DUPLICATE_OF, duplicate_of),
+                (Need.RATING, rating),
+            )
+            if value is not None
+        }
+        row = transition(source, action, roles, provided)
+        payload: dict[str, Any] = {}
+        await self._apply(item, row, payload, department_id, due, duplicate_of, escalated_to)
+        item.status = row.target
+        try:
+            await self.store.flush()
+        except StaleDataError as exc:
+            raise AlreadyMoved("someone else moved the item first", status=source) from exc
+
+        role = next(r for r in _ROLE_PRECEDENCE if r in roles)
+        event = await self._event(
+            item, actor, action, source, role, text=text, internal=row.internal, payload=payload
+        )
+        await self._attach(item, attachments, actor, event_id=event.id)
+        if rating is not None:
+            await self.store.ratings.add(
+                Rating(
+                    suggestion_id=item.id,
+                    observer_id=item.observer_id,
+                    value=rating,
+                    comment=text,
+                    event_id=event.id,
+                )
+            )
+        await notify.about_item(
+            self.store,
+            item,
+            row.tell,
+            item_notice(action),
+            self._payload(item, event),
+            event_id=event.id,
+            skip_user=actor.user_id,
+        )
+        return SuggestionInfo.of(item)
+
+    async def _apply(
+        self,
+        item: Suggestion,
+        row: Transition,
+        payload: dict[str, Any],
+        department_id: int | None,
+        due: date | None,
+        duplicate_of: int | None,
+        escalated_to: str | None,
+    ) -> None:
+        """The facts a move changes besides the status: deadlines, department, flags."""
+        now = self.now()
+        if Need.DEPARTMENT in row.needs and department_id is not None:
+            department = await self.store.departments.get(department_id)
+            if department is None or not department.active:
+                raise NotFound("no such department", department_id=department_id)
+            payload["previous_department_id"] = item.department_id
+            item.department_id = department.id
+            payload["department_id"] = department.id
+            payload["department"] = department.name
+        if Need.DUE_DATE in row.needs and due is not None:
+            if due < self.today():
+                raise InvalidInput("the due date is in the past", due=due.isoformat())
+            item.implementation_due = due
+            payload["due"] = due.isoformat()
+        if row.action is Action.MARK_DUPLICATE:
+            item.duplicate_of_id = duplicate_of
+            original = await self.store.suggestions.get(duplicate_of or 0)
+            payload["duplicate_of"] = original.reference if original else None
+        if row.action is Action.ESCALATE:
+            item.escalated_to = escalated_to
+            payload["escalated_to"] = escalated_to
+        if row.source in (SuggestionStatus.IN_REVIEW,) and row.target not in (
+            SuggestionStatus.NEEDS_INFO,
+            SuggestionStatus.IN_REVIEW,
+        ):
+            # The first decision: the figure the office is judged on.
+            item.decided_at = now
+            item.decided_on_time = on_time(now, item.decision_due, self.policy.tz)
+        if row.action is Action.ANSWER_INFO:
+            # The office asked, so its clock restarts from the answer.
+            item.decision_due = due_after(
+                await self.calendar(), now, self.policy.decision_days, self.policy.tz
+            )
+            payload["decision_due"] = item.decision_due.isoformat()
+        if row.action is Action.HAND_BACK:
+            payload["previous_department_id"] = item.department_id
+            item.department_id = None
+        if row.target is SuggestionStatus.IMPLEMENTED:
+            item.implemented_at = now
+            item.implemented_on_time = on_time(now, item.implementation_due, self.policy.tz)
+        if row.action is Action.REOPEN:
+            item.implemented_at = None
+            item.implemented_on_time = None
+        if row.target is SuggestionStatus.CLOSED and item.closed_at is None:
+            item.closed_at = now
+
+    async def _event(
+        self,
+        item: Suggestion,
+        actor: Actor,
+        action: Action,
+        source: SuggestionStatus | None,
+        role: Role,
+        *,
+        text: str | None,
+        internal: bool = False,
+        payload: dict[str, Any] | None = None,
+    ) -> Event:
+        return await self.store.events.add(
+            Event(
+                suggestion_id=item.id,
+                action=action,
+                actor_user_id=actor.user_id,
+                actor_role=role,
+                from_status=source,
+                to_status=item.status,
+                text=text,
+                internal=internal,
+                payload=payload or {},
+            )
+        )
+
+    async def _attach(
+        self,
+        item: Suggestion,
+        attachments: Sequence[AttachmentIn],
+        actor: Actor,
+        *,
+        event_id: int | None,
+    ) -> None:
+        for a in attachments:
+            if not a.file_id:
+                raise MissingInput("attachment without a file id", field="file_id")
+            self.store.session.add(
+                Attachment(
+                    suggestion_id=item.id,
+                    event_id=event_id,
+                    kind=a.kind,
+                    file_id=a.file_id,
+                    file_unique_id=a.file_unique_id,
+                    file_name=a.file_name,
+                    mime_type=a.mime_type,
+                    added_by=actor.user_id,
+                )
+            )
+        await self.store.flush()
+
+    @staticmethod
+    def _payload(item: Suggestion, event: Event) -> dict[str, Any]:
+        """What a notification needs to be rendered later, without the observer's identity
+        (liaisons receive the same payload)."""
+        return {
+            "reference": item.reference,
+            "title": item.title,
+            "action": event.action.value,
+            "from": event.from_status.value if event.from_status else None,
+            "to": event.to_status.value,
+            "text": event.text,
+            **event.payload,
+        }

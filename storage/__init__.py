@@ -1,0 +1,1 @@
+"""Persistence: models, repositories, the engine and the migrations."""

@@ -1,0 +1,335 @@
+"""The schema: SQLAlchemy 2 typed models.
+
+Conventions: every constraint has a predictable name (so migrations can refer to it
+on both SQLite and PostgreSQL), times are aware UTC, dates are the office's local
+dates, and Telegram ids are 64-bit.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.domain.lifecycle import Action
+from bot.domain.roles import Role
+from bot.domain.statuses import (
+    ApplicationStatus,
+    AttachmentKind,
+    Behalf,
+    DayKind,
+    FocusDomain,
+    HostKind,
+    InviteKind,
+    ObserverCategory,
+    ObserverStatus,
+    RatingValue,
+    SuggestionKind,
+    SuggestionStatus,
+)
+from storage.types import UTCDateTime, enum_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets 64 bits.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+TelegramId = sa.BigInteger()
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: sa.JSON()}
+
+
+class Created:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TelegramUser(Created, Base):
+    """Anyone who has written to the bot; the id is Telegram's user id."""
+
+    __tablename__ = "telegram_users"
+
+    id: Mapped[int] = mapped_column(TelegramId, primary_key=True, autoincrement=False)
+    first_name: Mapped[str] = mapped_column(sa.String(256), default="")
+    last_name: Mapped[str | None] = mapped_column(sa.String(256))
+    username: Mapped[str | None] = mapped_column(sa.String(64))
+    # What the client reports, and what the person chose with /lang (wins if set).
+    language_code: Mapped[str | None] = mapped_column(sa.String(16))
+    locale: Mapped[str | None] = mapped_column(sa.String(16))
+    blocked: Mapped[bool] = mapped_column(default=False)
+    blocked_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Point(Created, Base):
+    """An observation point (法治观测点)."""
+
+    __tablename__ = "points"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    domain: Mapped[FocusDomain] = mapped_column(enum_column(FocusDomain))
+    host_kind: Mapped[HostKind] = mapped_column(enum_column(HostKind))
+    host_organisation: Mapped[str] = mapped_column(sa.String(200), default="")
+    town: Mapped[str] = mapped_column(sa.String(100), default="")
+    street: Mapped[str] = mapped_column(sa.String(200), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    closed_at: Mapped[datetime | None]
+
+
+class Observer(Created, Base):
+    """An observer (法治观察员), whether or not they have linked a Telegram account."""
+
+    __tablename__ = "observers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    phone: Mapped[str] = mapped_column(sa.String(32), default="")
+    category: Mapped[ObserverCategory] = mapped_column(enum_column(ObserverCategory))
+    point_id: Mapped[int | None] = mapped_column(sa.ForeignKey("points.id"), index=True)
+    recommending_unit: Mapped[str] = mapped_column(sa.String(200), default="")
+    resume: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[ObserverStatus] = mapped_column(
+        enum_column(ObserverStatus), default=ObserverStatus.NOMINATED, index=True
+    )
+    term_start: Mapped[date | None]
+    term_end: Mapped[date | None]
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("telegram_users.id"), unique=True)
+    appointed_at: Mapped[datetime | None]
+    suspended_at: Mapped[datetime | None]
+
+    point: Mapped[Point | None] = relationship(lazy="raise")
+
+
+class Application(Created, Base):
+    """A stranger's request to become an observer, decided by the office."""
+
+    __tablename__ = "applications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("telegram_users.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    phone: Mapped[str] = mapped_column(sa.String(32))
+    recommending_unit: Mapped[str] = mapped_column(sa.String(200), default="")
+    category: Mapped[ObserverCategory] = mapped_column(enum_column(ObserverCategory))
+    desired_point_id: Mapped[int | None] = mapped_column(sa.ForeignKey("points.id"))
+    resume: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[ApplicationStatus] = mapped_column(
+        enum_column(ApplicationStatus), default=ApplicationStatus.PENDING, index=True
+    )
+    decided_by: Mapped[int | None] = mapped_column(TelegramId)
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    observer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("observers.id"))
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Department(Created, Base):
+    """A district department (区级有关部门) that implements adopted items."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Liaison(Created, Base):
+    """A department's liaison (部门联络员): a Telegram user acting for the department."""
+
+    __tablename__ = "liaisons"
+    __table_args__ = (sa.UniqueConstraint("department_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(sa.ForeignKey("departments.id"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("telegram_users.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Invite(Created, Base):
+    """A one-time deep-link code: makes its redeemer an observer or a liaison."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    kind: Mapped[InviteKind] = mapped_column(enum_column(InviteKind))
+    point_id: Mapped[int | None] = mapped_column(sa.ForeignKey("points.id"))
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
+    # An invite may be made for an observer already on file (nominated by a unit).
+    observer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("observers.id"))
+    created_by: Mapped[int | None] = mapped_column(TelegramId)
+    expires_at: Mapped[datetime]
+    used_by: Mapped[int | None] = mapped_column(sa.ForeignKey("telegram_users.id"))
+    used_at: Mapped[datetime | None]
+
+
+class Suggestion(Created, Base):
+    """A suggestion, opinion or problem filed by an observer: the heart of the scheme."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (sa.Index("ix_suggestions_status_decision_due", "status", "decision_due"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    # The draft's id from the filing conversation: confirming twice files once.
+    draft_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    kind: Mapped[SuggestionKind] = mapped_column(enum_column(SuggestionKind))
+    domain: Mapped[FocusDomain] = mapped_column(enum_column(FocusDomain))
+    observer_id: Mapped[int] = mapped_column(sa.ForeignKey("observers.id"), index=True)
+    point_id: Mapped[int | None] = mapped_column(sa.ForeignKey("points.id"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    behalf: Mapped[Behalf] = mapped_column(enum_column(Behalf))
+    location_text: Mapped[str | None] = mapped_column(sa.String(500))
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    status: Mapped[SuggestionStatus] = mapped_column(enum_column(SuggestionStatus), index=True)
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"), index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("suggestions.id"))
+    escalated_to: Mapped[str | None] = mapped_column(sa.String(200))
+    submitted_at: Mapped[datetime]
+    # Deadlines are the office's local dates (inclusive); on-time flags are set once,
+    # when the deadline is met or missed, and kept for the statistics.
+    decision_due: Mapped[date]
+    decided_at: Mapped[datetime | None]
+    decided_on_time: Mapped[bool | None]
+    implementation_due: Mapped[date | None]
+    implemented_at: Mapped[datetime | None]
+    implemented_on_time: Mapped[bool | None]
+    closed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Attachment(Created, Base):
+    """A photo or document, kept as Telegram file ids (Telegram keeps the bytes)."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    suggestion_id: Mapped[int] = mapped_column(sa.ForeignKey("suggestions.id"), index=True)
+    # The event an attachment came with (an answer, a progress report); none if filed.
+    event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("events.id"), index=True)
+    kind: Mapped[AttachmentKind] = mapped_column(enum_column(AttachmentKind))
+    file_id: Mapped[str] = mapped_column(sa.String(256))
+    file_unique_id: Mapped[str] = mapped_column(sa.String(64), default="")
+    file_name: Mapped[str | None] = mapped_column(sa.String(256))
+    mime_type: Mapped[str | None] = mapped_column(sa.String(128))
+    added_by: Mapped[int | None] = mapped_column(TelegramId)
+
+
+class Event(Created, Base):
+    """One move of an item. Append-only: the timeline and the statistics are built
+    from these rows, so they are never updated or deleted."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    suggestion_id: Mapped[int] = mapped_column(sa.ForeignKey("suggestions.id"), index=True)
+    action: Mapped[Action] = mapped_column(enum_column(Action))
+    actor_user_id: Mapped[int | None] = mapped_column(TelegramId)
+    actor_role: Mapped[Role] = mapped_column(enum_column(Role))
+    from_status: Mapped[SuggestionStatus | None] = mapped_column(enum_column(SuggestionStatus))
+    to_status: Mapped[SuggestionStatus] = mapped_column(enum_column(SuggestionStatus))
+    text: Mapped[str | None] = mapped_column(sa.Text)
+    internal: Mapped[bool] = mapped_column(default=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OutboxMessage(Created, Base):
+    """A notification written in the business transaction, delivered later.
+
+    ``chat_id`` is empty for the admin group, which the sender resolves from the
+    settings, so the services never need to know it.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_state_due", "state", "not_before"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    audience: Mapped[str] = mapped_column(sa.String(16))
+    chat_id: Mapped[int | None] = mapped_column(TelegramId, index=True)
+    kind: Mapped[str] = mapped_column(sa.String(64))
+    suggestion_id: Mapped[int | None] = mapped_column(sa.ForeignKey("suggestions.id"))
+    event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("events.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    not_before: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    sent_at: Mapped[datetime | None]
+
+
+class Rating(Created, Base):
+    """The observer's satisfaction (满意度) with how an item ended."""
+
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    suggestion_id: Mapped[int] = mapped_column(sa.ForeignKey("suggestions.id"), index=True)
+    observer_id: Mapped[int] = mapped_column(sa.ForeignKey("observers.id"), index=True)
+    value: Mapped[RatingValue] = mapped_column(enum_column(RatingValue))
+    comment: Mapped[str | None] = mapped_column(sa.Text)
+    event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("events.id"))
+
+
+class ProcessedUpdate(Base):
+    """Telegram update ids already handled, so a redelivered update changes nothing."""
+
+    __tablename__ = "processed_updates"
+
+    bot_id: Mapped[int] = mapped_column(TelegramId, primary_key=True)
+    update_id: Mapped[int] = mapped_column(TelegramId, primary_key=True, autoincrement=False)
+    processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ConversationState(Base):
+    """Durable conversation (FSM) state: a half-written draft survives a restart."""
+
+    __tablename__ = "conversation_states"
+
+    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    state: Mapped[str | None] = mapped_column(sa.String(255))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CalendarDay(Base):
+    """An exception to the Monday-Friday week: a holiday or a make-up working day."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    kind: Mapped[DayKind] = mapped_column(enum_column(DayKind, 16))
+    name: Mapped[str] = mapped_column(sa.String(100), default="")
+
+
+class ReferenceCounter(Base):
+    """The last reference number handed out per jurisdiction and year."""
+
+    __tablename__ = "reference_counters"
+
+    jurisdiction: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(default=0)

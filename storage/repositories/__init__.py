@@ -1,0 +1,1 @@
+"""Repositories: one per aggregate, all flushing, none committing."""

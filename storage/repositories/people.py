@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from bot.domain.statuses import ApplicationStatus, ObserverStatus
+from storage.models import Application, Invite, Observer
+from storage.repositories.base import Repository
+
+
+class ObserverRepository(Repository[Observer]):
+    model = Observer
+
+    async def by_user(self, user_id: int) -> Observer | None:
+        stmt = sa.select(Observer).where(Observer.user_id == user_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def list(
+        self, *, point_id: int | None = None, statuses: Sequence[ObserverStatus] = ()
+    ) -> Sequence[Observer]:
+        stmt = sa.select(Observer).order_by(Observer.id)
+        if point_id is not None:
+            stmt = stmt.where(Observer.point_id == point_id)
+        if statuses:
+            stmt = stmt.where(Observer.status.in_(statuses))
+        return (await self.session.execute(stmt)).scalars().all()
+
+
+class ApplicationRepository(Repository[Application]):
+    model = Application
+
+    async def pending_for_user(self, user_id: int) -> Application | None:
+        stmt = sa.select(Application).where(
+            Application.user_id == user_id, Application.status == ApplicationStatus.PENDING
+        )
+        return (await self.session.execute(stmt)).scalars().first()
+
+    async def pending(self) -> Sequence[Application]:
+        stmt = (
+            sa.select(Application)
+            .where(Application.status == ApplicationStatus.PENDING)
+            .order_by(Application.created_at, Application.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+
+class InviteRepository(Repository[Invite]):
+    model = Invite
+
+    async def by_code(self, code: str) -> Invite | None:
+        stmt = sa.select(Invite).where(Invite.code == code)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def claim(self, invite_id: int, user_id: int, at: datetime) -> bool:
+        """Mark an invite used, unless someone else got there first."""
+        stmt = (
+            sa.update(Invite)
+            .where(Invite.id == invite_id, Invite.used_at.is_(None))
+            .values(used_by=user_id, used_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        result = await self.session.execute(stmt)
+        await self.session.flush()
+        return bool(getattr(result, "rowcount", 0) == 1)

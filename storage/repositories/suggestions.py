@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from bot.domain.statuses import AWAITING_DECISION, SuggestionStatus
+from storage.models import Attachment, Event, Rating, ReferenceCounter, Suggestion
+from storage.repositories.base import Repository
+
+
+class SuggestionRepository(Repository[Suggestion]):
+    model = Suggestion
+
+    async def by_reference(self, reference: str) -> Suggestion | None:
+        stmt = sa.select(Suggestion).where(Suggestion.reference == reference)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def by_draft_key(self, draft_key: str) -> Suggestion | None:
+        stmt = sa.select(Suggestion).where(Suggestion.draft_key == draft_key)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def for_observer(
+        self, observer_id: int, *, offset: int = 0, limit: int = 10
+    ) -> Sequence[Suggestion]:
+        stmt = (
+            sa.select(Suggestion)
+            .where(Suggestion.observer_id == observer_id)
+            .order_by(Suggestion.submitted_at.desc(), Suggestion.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def count_for_observer(self, observer_id: int) -> int:
+        stmt = sa.select(sa.func.count()).where(Suggestion.observer_id == observer_id)
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def awaiting_decision(self, *, limit: int = 50) -> Sequence[Suggestion]:
+        """The office's queue, oldest first."""
+        stmt = (
+            sa.select(Suggestion)
+            .where(Suggestion.status.in_(AWAITING_DECISION))
+            .order_by(Suggestion.submitted_at, Suggestion.id)
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def decision_overdue(self, today: date) -> Sequence[Suggestion]:
+        stmt = (
+            sa.select(Suggestion)
+            .where(Suggestion.status.in_(AWAITING_DECISION), Suggestion.decision_due < today)
+            .order_by(Suggestion.decision_due, Suggestion.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def implementation_overdue(self, today: date) -> Sequence[Suggestion]:
+        stmt = (
+            sa.select(Suggestion)
+            .where(
+                Suggestion.status.in_([SuggestionStatus.ADOPTED, SuggestionStatus.IMPLEMENTING]),
+                Suggestion.implementation_due < today,
+            )
+            .order_by(Suggestion.implementation_due, Suggestion.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def for_department(
+        self, department_id: int, statuses: Sequence[SuggestionStatus] = ()
+    ) -> Sequence[Suggestion]:
+        stmt = sa.select(Suggestion).where(Suggestion.department_id == department_id)
+        if statuses:
+            stmt = stmt.where(Suggestion.status.in_(statuses))
+        stmt = stmt.order_by(Suggestion.implementation_due, Suggestion.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def search(self, text: str, *, offset: int = 0, limit: int = 10) -> Sequence[Suggestion]:
+        # LIKE with escaped wildcards behaves the same on SQLite and PostgreSQL; lower()
+        # makes it case-blind for Latin text (Chinese has no case).
+        needle = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{needle}%"
+        stmt = (
+            sa.select(Suggestion)
+            .where(
+                sa.or_(
+                    sa.func.lower(Suggestion.title).like(pattern, escape="\\"),
+                    sa.func.lower(Suggestion.body).like(pattern, escape="\\"),
+                    sa.func.lower(Suggestion.reference).like(pattern, escape="\\"),
+                )
+            )
+            .order_by(Suggestion.submitted_at.desc(), Suggestion.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+
+class EventRepository(Repository[Event]):
+    model = Event
+
+    async def for_suggestion(
+        self, suggestion_id: int, *, include_internal: bool = False
+    ) -> Sequence[Event]:
+        stmt = sa.select(Event).where(Event.suggestion_id == suggestion_id)
+        if not include_internal:
+            stmt = stmt.where(Event.internal.is_(False))
+        stmt = stmt.order_by(Event.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+
+class AttachmentRepository(Repository[Attachment]):
+    model = Attachment
+
+    async def for_suggestion(self, suggestion_id: int) -> Sequence[Attachment]:
+        stmt = (
+            sa.select(Attachment)
+            .where(Attachment.suggestion_id == suggestion_id)
+            .order_by(Attachment.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+
+class RatingRepository(Repository[Rating]):
+    model = Rating
+
+    async def for_suggestion(self, suggestion_id: int) -> Sequence[Rating]:
+        stmt = sa.select(Rating).where(Rating.suggestion_id == suggestion_id).order_by(Rating.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+
+class ReferenceCounterRepository(Repository[ReferenceCounter]):
+    model = ReferenceCounter
+
+    async def next_number(self, jurisdiction: str, year: int) -> int:
+        """The next number for the year, unique however many processes ask at once.
+
+        The increment is a single UPDATE: PostgreSQL's row lock and SQLite's write lock
+        both serialise it, so two transactions can never read the same value.
+        """
+        table = ReferenceCounter.__table__
+        assert isinstance(table, sa.Table)
+        bump = (
+            sa.update(table)
+            .where(table.c.jurisdiction == jurisdiction, table.c.year == year)
+            .values(last=table.c.last + 1)
+            .returning(table.c.last)
+        )
+        number = (await self.session.execute(bump)).scalar_one_or_none()
+        if number is None:
+            try:
+                async with self.session.begin_nested():
+                    await self.session.execute(
+                        sa.insert(table).values(jurisdiction=jurisdiction, year=year, last=0)
+                    )
+            except IntegrityError:
+                pass  # another transaction created the year's row first; bump it below
+            number = (await self.session.execute(bump)).scalar_one()
+        return int(number)

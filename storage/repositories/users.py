@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from storage.models import TelegramUser, utcnow
+from storage.repositories.base import Repository
+
+
+class UserRepository(Repository[TelegramUser]):
+    model = TelegramUser
+
+    async def upsert(
+        self,
+        user_id: int,
+        *,
+        first_name: str = "",
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = None,
+    ) -> TelegramUser:
+        """Record who wrote to us; names change, so they are refreshed each time."""
+        row = await self.get(user_id)
+        if row is None:
+            row = TelegramUser(
+                id=user_id,
+                first_name=first_name,
+                last_name=last_name,
+                username=username,
+                language_code=language_code,
+                blocked=False,
+            )
+            self.session.add(row)
+        else:
+            row.first_name = first_name or row.first_name
+            row.last_name = last_name
+            row.username = username
+            row.language_code = language_code or row.language_code
+        await self.session.flush()
+        return row
+
+    async def set_blocked(self, user_id: int, blocked: bool, at: datetime | None = None) -> None:
+        row = await self.get(user_id)
+        if row is None:
+            return
+        row.blocked = blocked
+        row.blocked_at = (at or utcnow()) if blocked else None
+        await self.session.flush()
