@@ -27,8 +27,19 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Extract every _() string, merge it into each catalog (creating missing ones) and
+# compile the .mo files, which are build output and never committed.
+LOCALES := zh_CN en
 i18n: $(STAMP)
-	@echo "No translatable messages yet: the catalogs arrive with the Telegram layer."
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k __ -k N_ --sort-by-file --omit-header -o locales/messages.pot .
+	@for lang in $(LOCALES); do \
+	  if [ -f locales/$$lang/LC_MESSAGES/messages.po ]; then \
+	    $(BIN)/pybabel update -i locales/messages.pot -d locales -D messages -l $$lang --no-fuzzy-matching; \
+	  else \
+	    $(BIN)/pybabel init -i locales/messages.pot -d locales -D messages -l $$lang; \
+	  fi; \
+	done
+	$(BIN)/pybabel compile -d locales -D messages --statistics
 
 migrate: $(STAMP)
 	$(BIN)/outpost migrate

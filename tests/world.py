@@ -50,21 +50,45 @@ class World:
 
 async def build_world(sessions: async_sessionmaker[AsyncSession]) -> World:
     async with sessions() as session, session.begin():
-        for uid, name in [(ALICE, "Alice"), (BOB, "Bob"), (LIAISON, "Li"), (ADMIN, "Ada"),
-                          (STRANGER, "Stan")]:
+        for uid, name in [
+            (ALICE, "Alice"),
+            (BOB, "Bob"),
+            (LIAISON, "Li"),
+            (ADMIN, "Ada"),
+            (STRANGER, "Stan"),
+        ]:
             session.add(TelegramUser(id=uid, first_name=name, language_code="zh-hans"))
-        p1 = Point(code="P01", name="城区便民服务中心", domain=FocusDomain.BUSINESS_ENVIRONMENT,
-                   host_kind=HostKind.SERVICE_CENTRE)
-        p2 = Point(code="P02", name="Chamber of Commerce", domain=FocusDomain.DISPUTE_RESOLUTION,
-                   host_kind=HostKind.CHAMBER_OF_COMMERCE)
+        p1 = Point(
+            code="P01",
+            name="城区便民服务中心",
+            domain=FocusDomain.BUSINESS_ENVIRONMENT,
+            host_kind=HostKind.SERVICE_CENTRE,
+        )
+        p2 = Point(
+            code="P02",
+            name="Chamber of Commerce",
+            domain=FocusDomain.DISPUTE_RESOLUTION,
+            host_kind=HostKind.CHAMBER_OF_COMMERCE,
+        )
         d1 = Department(code="MARKET", name="区市场监管局")
         d2 = Department(code="HOUSING", name="District Housing Bureau")
         session.add_all([p1, p2, d1, d2])
         await session.flush()
-        alice = Observer(name="Alice", category=ObserverCategory.LAWYER, point_id=p1.id,
-                         status="appointed", user_id=ALICE, phone="13800000001")
-        bob = Observer(name="Bob", category=ObserverCategory.OTHER, point_id=p2.id,
-                       status="appointed", user_id=BOB)
+        alice = Observer(
+            name="Alice",
+            category=ObserverCategory.LAWYER,
+            point_id=p1.id,
+            status="appointed",
+            user_id=ALICE,
+            phone="13800000001",
+        )
+        bob = Observer(
+            name="Bob",
+            category=ObserverCategory.OTHER,
+            point_id=p2.id,
+            status="appointed",
+            user_id=BOB,
+        )
         session.add_all([alice, bob, Liaison(department_id=d1.id, user_id=LIAISON, name="Li")])
         await session.flush()
         return World(p1.id, p2.id, d1.id, d2.id, alice.id, bob.id)

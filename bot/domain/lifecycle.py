@@ -90,7 +90,8 @@ OBS, ADM, LIA, SYS = Role.OBSERVER, Role.ADMIN, Role.LIAISON, Role.SYSTEM
 TEXT, DEPT, DUE = Need.TEXT, Need.DEPARTMENT, Need.DUE_DATE
 TO_OBS, TO_ADM, TO_LIA = Audience.OBSERVER, Audience.ADMINS, Audience.LIAISONS
 
-# Statuses in which an admin may leave an internal note on an item.
+# Statuses in which an admin may leave an internal note: all but withdrawn, which the
+# observer took back. Closed items still gather notes for the yearly review.
 _NOTE_SOURCES = tuple(s for s in S if s is not S.WITHDRAWN)
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -148,7 +149,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(S.DUPLICATE, Action.CLOSE, S.CLOSED, [ADM, SYS], tell=[TO_OBS, TO_ADM]),
     # A rating may still come after the office or the clock closed the item.
     _t(S.CLOSED, Action.RATE, S.CLOSED, [OBS], [Need.RATING], [TO_ADM]),
-    # Internal notes: in every live status, for the office only.
+    # Internal notes, for the office only.
     *(_t(s, Action.NOTE, s, [ADM], [TEXT], internal=True) for s in _NOTE_SOURCES),
 )
 

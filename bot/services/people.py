@@ -36,6 +36,7 @@ from storage.models import Application, Invite, Liaison, Observer, Point
 # give 22 of them and cannot be guessed.
 _INVITE_BYTES = 16
 _PHONE_CHARS = set("0123456789+- ()")
+_PHONE_MAX = 32  # the width of the phone columns
 _RESUME_MAX = 1000
 
 
@@ -122,7 +123,7 @@ class Redeemed:
 def clean_phone(value: str) -> str:
     phone = value.strip()
     digits = sum(ch.isdigit() for ch in phone)
-    if not phone or set(phone) - _PHONE_CHARS or not 5 <= digits <= 20:
+    if not phone or set(phone) - _PHONE_CHARS or not 5 <= digits <= 20 or len(phone) > _PHONE_MAX:
         raise InvalidInput(f"not a phone number: {value!r}", field="phone")
     return phone
 
@@ -320,6 +321,10 @@ class PeopleService(Service):
                 user_id=application.user_id,
             )
             self.store.session.add(observer)
+        elif observer.status is ObserverStatus.DISMISSED:
+            # A dismissed observer who applied again starts a new term: the old one
+            # ended with the dismissal.
+            observer.term_start = observer.term_end = None
         self._appoint(observer, point, None, None)
         application.status = ApplicationStatus.APPROVED
         application.decided_by = actor.user_id

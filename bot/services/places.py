@@ -121,8 +121,8 @@ class PlaceService(Service):
         for observer in await self.store.observers.list(
             point_id=point.id, statuses=[ObserverStatus.APPOINTED]
         ):
-            told.append(observer.id)
             if observer.user_id is not None:
+                told.append(observer.id)
                 await notify.to_user(
                     self.store,
                     observer.user_id,

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.domain.calendar import due_after, on_time
@@ -73,6 +74,7 @@ from bot.services.views import (
 from storage.models import Attachment, Event, Rating, Suggestion
 
 PAGE_SIZE = 8
+ESCALATED_TO_MAX = 200  # the width of suggestions.escalated_to
 # When one person holds several roles, the event records the most specific one.
 _ROLE_PRECEDENCE = (Role.OBSERVER, Role.LIAISON, Role.ADMIN, Role.SYSTEM)
 
@@ -87,12 +89,8 @@ class SuggestionService(Service):
     async def submit(self, actor: Actor, draft: Draft) -> SuggestionInfo:
         """File a confirmed draft. Confirming the same draft again returns the same item."""
         require_manage(actor.view, Manage.FILE)
-        if draft.key is not None:
-            existing = await self.store.suggestions.by_draft_key(draft.key)
-            if existing is not None:
-                if existing.observer_id != actor.observer_id:
-                    raise NotPermitted("draft key belongs to someone else")
-                return SuggestionInfo.of(existing)
+        if (filed := await self._filed(actor, draft.key)) is not None:
+            return filed
         observer = await self.store.observers.get(actor.observer_id or 0)
         if observer is None or observer.status is not ObserverStatus.APPOINTED:
             raise NotAppointed("only appointed observers file items")
@@ -110,28 +108,38 @@ class SuggestionService(Service):
 
         now = self.now()
         year = now.astimezone(self.policy.tz).year
-        number = await self.store.counters.next_number(self.policy.jurisdiction, year)
-        reference = make_reference(self.policy.jurisdiction, year, number)
-        item = Suggestion(
-            reference=str(reference),
-            draft_key=draft.key,
-            kind=draft.kind,
-            domain=draft.domain,
-            observer_id=observer.id,
-            point_id=observer.point_id,
-            title=title,
-            body=body,
-            behalf=draft.behalf,
-            location_text=location or None,
-            latitude=draft.latitude,
-            longitude=draft.longitude,
-            status=INITIAL_STATUS,
-            submitted_at=now,
-            decision_due=due_after(
-                await self.calendar(), now, self.policy.decision_days, self.policy.tz
-            ),
+        decision_due = due_after(
+            await self.calendar(), now, self.policy.decision_days, self.policy.tz
         )
-        await self.store.suggestions.add(item)
+        try:
+            # If a concurrent confirmation of the same draft commits first, the unique
+            # draft key stops this insert; rolling back to the savepoint also takes
+            # back the reference number, so references stay gap-free.
+            async with self.store.session.begin_nested():
+                number = await self.store.counters.next_number(self.policy.jurisdiction, year)
+                reference = make_reference(self.policy.jurisdiction, year, number)
+                item = Suggestion(
+                    reference=str(reference),
+                    draft_key=draft.key,
+                    kind=draft.kind,
+                    domain=draft.domain,
+                    observer_id=observer.id,
+                    point_id=observer.point_id,
+                    title=title,
+                    body=body,
+                    behalf=draft.behalf,
+                    location_text=location or None,
+                    latitude=draft.latitude,
+                    longitude=draft.longitude,
+                    status=INITIAL_STATUS,
+                    submitted_at=now,
+                    decision_due=decision_due,
+                )
+                await self.store.suggestions.add(item)
+        except IntegrityError:
+            if (filed := await self._filed(actor, draft.key)) is None:
+                raise
+            return filed
         event = await self._event(item, actor, Action.SUBMIT, None, Role.OBSERVER, text=None)
         await self._attach(item, draft.attachments, actor, event_id=None)
         await notify.about_item(
@@ -143,6 +151,17 @@ class SuggestionService(Service):
             event_id=event.id,
         )
         return SuggestionInfo.of(item)
+
+    async def _filed(self, actor: Actor, key: str | None) -> SuggestionInfo | None:
+        """The item already filed from this draft, if any (and only if it is the actor's)."""
+        if key is None:
+            return None
+        existing = await self.store.suggestions.by_draft_key(key)
+        if existing is None:
+            return None
+        if existing.observer_id != actor.observer_id:
+            raise NotPermitted("draft key belongs to someone else")
+        return SuggestionInfo.of(existing)
 
     # ---- the office's decisions -------------------------------------------------------
 
@@ -195,6 +214,8 @@ class SuggestionService(Service):
         to_whom: str | None = None,
         version: int | None = None,
     ) -> SuggestionInfo:
+        # Bounded here: the column is 200 wide, and PostgreSQL refuses longer values.
+        to_whom = clean_text(to_whom, ESCALATED_TO_MAX, field="to_whom", required=False) or None
         return await self._move(
             actor, item_id, Action.ESCALATE, version=version, text=note, escalated_to=to_whom
         )
@@ -236,10 +257,12 @@ class SuggestionService(Service):
         text: str | None = None,
         version: int | None = None,
     ) -> SuggestionInfo:
+        # The item first: someone else's item is "not found", whatever reference is given.
+        item = await self._load(actor, item_id)
         original = await self.store.suggestions.by_reference(str(parse_reference(of_reference)))
         if original is None:
             raise NotFound(f"no item {of_reference}", reference=of_reference)
-        if original.id == item_id:
+        if original.id == item.id:
             raise InvalidInput("an item cannot duplicate itself")
         return await self._move(
             actor,
@@ -248,6 +271,7 @@ class SuggestionService(Service):
             version=version,
             text=text,
             duplicate_of=original.id,
+            item=item,
         )
 
     async def assign(
@@ -295,7 +319,7 @@ class SuggestionService(Service):
         self,
         actor: Actor,
         item_id: int,
-        summary: str,
+        summary: str | None = None,
         attachments: Sequence[AttachmentIn] = (),
         *,
         version: int | None = None,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from bot.domain.statuses import RatingValue, SuggestionStatus as S
+from bot.domain.statuses import RatingValue
+from bot.domain.statuses import SuggestionStatus as S
 from bot.services.suggestions import SuggestionService
 from storage.models import Event, OutboxMessage, Suggestion
 from storage.store import Store
@@ -34,7 +35,8 @@ async def test_full_loop_from_filing_to_rating(sessions):
         return await svc.adopt(admin, item.id, department_id=world.department_id, due=DUE)
 
     adopted = await run(decide)
-    assert adopted.status is S.ADOPTED and adopted.decided_on_time is True
+    assert adopted.status is S.ADOPTED
+    assert adopted.decided_on_time is True
 
     async def implement(store, svc):
         li = await actor(store, LIAISON)
@@ -43,7 +45,8 @@ async def test_full_loop_from_filing_to_rating(sessions):
         return await svc.mark_implemented(li, item.id, "全部修好")
 
     done = await run(implement)
-    assert done.status is S.IMPLEMENTED and done.implemented_on_time is True
+    assert done.status is S.IMPLEMENTED
+    assert done.implemented_on_time is True
 
     async def rate(store, svc):
         return await svc.rate(await actor(store, ALICE), item.id, RatingValue.SATISFIED)
@@ -54,16 +57,32 @@ async def test_full_loop_from_filing_to_rating(sessions):
     async with sessions() as session:
         events = (await session.execute(sa.select(Event).order_by(Event.id))).scalars().all()
         assert [e.action.value for e in events] == [
-            "submit", "take", "adopt", "accept", "progress", "mark_implemented", "rate",
+            "submit",
+            "take",
+            "adopt",
+            "accept",
+            "progress",
+            "mark_implemented",
+            "rate",
         ]
         to_alice = (
-            await session.execute(
-                sa.select(OutboxMessage.kind).where(OutboxMessage.chat_id == ALICE)
-                .order_by(OutboxMessage.id)
+            (
+                await session.execute(
+                    sa.select(OutboxMessage.kind)
+                    .where(OutboxMessage.chat_id == ALICE)
+                    .order_by(OutboxMessage.id)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         assert to_alice == [
-            "item.take", "item.adopt", "item.accept", "item.progress", "item.mark_implemented",
+            "item.take",
+            "item.adopt",
+            "item.accept",
+            "item.progress",
+            "item.mark_implemented",
         ]
         row = await session.get(Suggestion, item.id)
-        assert row is not None and row.status is S.CLOSED
+        assert row is not None
+        assert row.status is S.CLOSED
