@@ -246,11 +246,12 @@ class PeopleService(Service):
             raise Conflict("already at that point")
         observer.point_id = point.id
         await self.store.flush()
-        await notify.to_admins(
-            self.store,
-            Notice.OBSERVER_MOVED,
-            {"observer_id": observer.id, "name": observer.name, "point": point.name},
-        )
+        moved = {"observer_id": observer.id, "name": observer.name, "point": point.name}
+        await notify.to_admins(self.store, Notice.OBSERVER_MOVED, moved)
+        if observer.user_id is not None and observer.user_id != actor.user_id:
+            # Moved by the office: the observer learns where they now belong.
+            await notify.to_user(self.store, observer.user_id, Notice.OBSERVER_MOVED, moved)
+        await self.store.flush()
         return ObserverInfo.of(observer)
 
     async def observers(self, actor: Actor, *, point_id: int | None = None) -> list[ObserverInfo]:

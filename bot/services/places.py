@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ from bot.services.actors import Actor
 from bot.services.context import Service
 from storage.models import Department, Point
 
-_CODE_MAX = 16
+_CODE_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,15}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +59,10 @@ class DepartmentInfo:
 
 
 def _code(value: str) -> str:
+    # ASCII only: codes are typed in commands like /invite P01 and must be easy to type
+    # on any keyboard.
     code = value.strip().upper()
-    if not code or len(code) > _CODE_MAX or not code.replace("-", "").replace("_", "").isalnum():
+    if not _CODE_PATTERN.fullmatch(code):
         raise InvalidInput(f"bad code {value!r}", field="code")
     return code
 

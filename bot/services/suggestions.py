@@ -74,7 +74,12 @@ from bot.services.views import (
 from storage.models import Attachment, Event, Rating, Suggestion
 
 PAGE_SIZE = 8
+_FILE_ID_MAX, _FILE_UNIQUE_ID_MAX, _FILE_NAME_MAX, _MIME_MAX = 256, 64, 256, 128
 ESCALATED_TO_MAX = 200  # the width of suggestions.escalated_to
+# The outcomes an observer is asked to rate.
+_RATEABLE = frozenset(
+    {SuggestionStatus.IMPLEMENTED, SuggestionStatus.REFERENCE, SuggestionStatus.DECLINED}
+)
 # When one person holds several roles, the event records the most specific one.
 _ROLE_PRECEDENCE = (Role.OBSERVER, Role.LIAISON, Role.ADMIN, Role.SYSTEM)
 
@@ -133,6 +138,8 @@ class SuggestionService(Service):
                     longitude=draft.longitude,
                     status=INITIAL_STATUS,
                     submitted_at=now,
+                    created_at=now,
+                    updated_at=now,
                     decision_due=decision_due,
                 )
                 await self.store.suggestions.add(item)
@@ -361,10 +368,6 @@ class SuggestionService(Service):
             if value is RatingValue.DISSATISFIED and item.status is SuggestionStatus.IMPLEMENTED
             else Action.RATE
         )
-        if item.status is SuggestionStatus.CLOSED and await self.store.ratings.for_suggestion(
-            item.id
-        ):
-            raise AlreadyRated("this item has been rated")
         return await self._move(actor, item_id, action, text=comment, rating=value, item=item)
 
     # ---- reading --------------------------------------------------------------------
@@ -471,9 +474,16 @@ class SuggestionService(Service):
             if value is not None
         }
         row = transition(source, action, roles, provided)
+        if rating is not None:
+            await self._ensure_unrated(item)
         payload: dict[str, Any] = {}
         await self._apply(item, row, payload, department_id, due, duplicate_of, escalated_to)
         item.status = row.target
+        if rating is not None:
+            # A rating of a closed item keeps the status; touching the row still bumps
+            # the version, so two ratings at once cannot both count. Notes and progress
+            # reports leave the version alone: they must not make open cards stale.
+            item.updated_at = self.now()
         try:
             await self.store.flush()
         except StaleDataError as exc:
@@ -492,6 +502,7 @@ class SuggestionService(Service):
                     value=rating,
                     comment=text,
                     event_id=event.id,
+                    created_at=self.now(),
                 )
             )
         await notify.about_item(
@@ -562,6 +573,19 @@ class SuggestionService(Service):
         if row.target is SuggestionStatus.CLOSED and item.closed_at is None:
             item.closed_at = now
 
+    async def _ensure_unrated(self, item: Suggestion) -> None:
+        """One rating per outcome: a new outcome (implemented again after a reopening, say)
+        may be rated afresh, even once the item has closed."""
+        events = await self.store.events.for_suggestion(item.id)
+        outcome = max(
+            (e.id for e in events if e.to_status in _RATEABLE and e.from_status != e.to_status),
+            default=0,
+        )
+        if any(
+            (r.event_id or 0) > outcome for r in await self.store.ratings.for_suggestion(item.id)
+        ):
+            raise AlreadyRated("this outcome has been rated")
+
     async def _event(
         self,
         item: Suggestion,
@@ -585,6 +609,7 @@ class SuggestionService(Service):
                 text=text,
                 internal=internal,
                 payload=payload or {},
+                created_at=self.now(),
             )
         )
 
@@ -599,6 +624,15 @@ class SuggestionService(Service):
         for a in attachments:
             if not a.file_id:
                 raise MissingInput("attachment without a file id", field="file_id")
+            # Telegram's ids and names are short, but they arrive from outside: keep
+            # them within the columns rather than fail on PostgreSQL alone.
+            if (
+                len(a.file_id) > _FILE_ID_MAX
+                or len(a.file_unique_id) > _FILE_UNIQUE_ID_MAX
+                or len(a.file_name or "") > _FILE_NAME_MAX
+                or len(a.mime_type or "") > _MIME_MAX
+            ):
+                raise InvalidInput("attachment fields too long", field="attachment")
             self.store.session.add(
                 Attachment(
                     suggestion_id=item.id,
@@ -609,6 +643,7 @@ class SuggestionService(Service):
                     file_name=a.file_name,
                     mime_type=a.mime_type,
                     added_by=actor.user_id,
+                    created_at=self.now(),
                 )
             )
         await self.store.flush()

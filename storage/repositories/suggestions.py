@@ -76,6 +76,24 @@ class SuggestionRepository(Repository[Suggestion]):
         stmt = stmt.order_by(Suggestion.implementation_due, Suggestion.id)
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def closable(self) -> Sequence[Suggestion]:
+        """Items that close by themselves once their waiting period has passed."""
+        stmt = (
+            sa.select(Suggestion)
+            .where(
+                Suggestion.status.in_(
+                    [
+                        SuggestionStatus.IMPLEMENTED,
+                        SuggestionStatus.REFERENCE,
+                        SuggestionStatus.DECLINED,
+                        SuggestionStatus.DUPLICATE,
+                    ]
+                )
+            )
+            .order_by(Suggestion.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
     async def search(self, text: str, *, offset: int = 0, limit: int = 10) -> Sequence[Suggestion]:
         # LIKE with escaped wildcards behaves the same on SQLite and PostgreSQL; lower()
         # makes it case-blind for Latin text (Chinese has no case).

@@ -360,17 +360,15 @@ async def test_the_office_moves_an_observer(env):
     assert (await env.get(Observer, env.world.alice_observer_id)).point_id == (
         env.world.other_point_id
     )
+    moved_payload = {
+        "observer_id": env.world.alice_observer_id,
+        "name": "Alice",
+        "point": "Chamber of Commerce",
+    }
+    # The office and Alice herself both hear where she now belongs.
     assert rows_of(await env.outbox()) == [
-        (
-            "admins",
-            None,
-            "observer.moved",
-            {
-                "observer_id": env.world.alice_observer_id,
-                "name": "Alice",
-                "point": "Chamber of Commerce",
-            },
-        ),
+        ("admins", None, "observer.moved", moved_payload),
+        ("user", ALICE, "observer.moved", moved_payload),
     ]
     item = await env.submit(ALICE)
     assert item.point_id == env.world.other_point_id

@@ -360,3 +360,14 @@ async def test_a_deactivated_department_takes_no_new_items(env):
 
     with pytest.raises(NotFound):
         await env.run(adopt)
+
+
+@pytest.mark.parametrize("code", ["观测点", "P²", "-P1", "P 1", "A" * 17])
+async def test_codes_are_plain_ascii(sessions, code):
+    await build_world(sessions)
+    async with sessions() as session, session.begin():
+        store = Store(session)
+        svc = PlaceService(store, POLICY, FixedClock())
+        admin = await actor(store, ADMIN, admin=True)
+        with pytest.raises(InvalidInput):
+            await svc.add_department(admin, code=code, name="x")

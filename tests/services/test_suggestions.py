@@ -1588,3 +1588,58 @@ async def test_get_hides_other_peoples_items(env):
     for who in (env.bob, env.liaison, env.stranger):
         with pytest.raises(NotFound):
             await who.get(item.id)
+
+
+async def test_a_new_outcome_after_a_reopening_may_be_rated_once_closed(env):
+    item = await file_item(env, S.IMPLEMENTED)
+    await env.alice.rate(item.id, RatingValue.DISSATISFIED, "灯又坏了")
+    await env.liaison.mark_implemented(item.id, "换了整套线路")
+    await env.system.close(item.id)
+    rated = await env.alice.rate(item.id, RatingValue.SATISFIED)
+    assert rated.status is S.CLOSED
+    values = await env.scalars(sa.select(Rating.value).order_by(Rating.id))
+    assert values == [RatingValue.DISSATISFIED, RatingValue.SATISFIED]
+    with pytest.raises(AlreadyRated):
+        await env.alice.rate(item.id, RatingValue.SATISFIED)
+
+
+async def test_the_office_rating_a_rated_closed_item_is_not_permitted(env):
+    item = await file_item(env, S.IMPLEMENTED)
+    await env.alice.rate(item.id, RatingValue.SATISFIED)
+    with pytest.raises(NotPermitted):
+        await env.admin.rate(item.id, RatingValue.SATISFIED)
+
+
+async def test_a_closed_item_rating_bumps_the_version(env):
+    item = await file_item(env, S.CLOSED)
+    rated = await env.alice.rate(item.id, RatingValue.SATISFIED)
+    assert rated.version == item.version + 1
+
+
+async def test_events_and_ratings_carry_the_service_clock(env):
+    env.clock.now = at_shanghai(2026, 3, 4, 10, 30)
+    item = await file_item(env, S.IMPLEMENTED)
+    env.clock.advance(days=1)
+    await env.alice.rate(item.id, RatingValue.SATISFIED)
+    stamps = await env.scalars(sa.select(Event.created_at).order_by(Event.id))
+    assert stamps[0] == at_shanghai(2026, 3, 4, 10, 30)
+    assert stamps[-1] == at_shanghai(2026, 3, 5, 10, 30)
+    assert await env.scalars(sa.select(Rating.created_at)) == [at_shanghai(2026, 3, 5, 10, 30)]
+    row = await env.item(item.id)
+    assert row.created_at == at_shanghai(2026, 3, 4, 10, 30)
+
+
+@pytest.mark.parametrize(
+    "attachment",
+    [
+        AttachmentIn(AttachmentKind.PHOTO, "f" * 257),
+        AttachmentIn(AttachmentKind.PHOTO, "f", file_unique_id="u" * 65),
+        AttachmentIn(AttachmentKind.DOCUMENT, "f", file_name="n" * 257),
+        AttachmentIn(AttachmentKind.DOCUMENT, "f", mime_type="m" * 129),
+    ],
+)
+async def test_overlong_attachment_fields_file_nothing(env, attachment):
+    with pytest.raises(InvalidInput):
+        await env.alice.submit(draft(attachments=(attachment,)))
+    assert await env.count(Suggestion) == 0
+    assert await env.count(Attachment) == 0
