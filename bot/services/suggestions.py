@@ -396,11 +396,9 @@ class SuggestionService(Service):
         if office or Role.OBSERVER in held:
             observer = await self.store.observers.get(item.observer_id)
             observer_name = observer.name if observer else None
-        actions = [
-            a for a in allowed_actions(item.status, held) if a not in (Action.NOTE,) or office
-        ]
-        if item.status is SuggestionStatus.CLOSED and ratings:
-            actions = [a for a in actions if a is not Action.RATE]
+        actions = allowed_actions(item.status, held)
+        if Action.RATE in actions and await self._outcome_rated(item):
+            actions.remove(Action.RATE)
         return SuggestionDetail(
             info=SuggestionInfo.of(item),
             timeline=tuple(TimelineEntry.of(e) for e in events),
@@ -573,7 +571,7 @@ class SuggestionService(Service):
         if row.target is SuggestionStatus.CLOSED and item.closed_at is None:
             item.closed_at = now
 
-    async def _ensure_unrated(self, item: Suggestion) -> None:
+    async def _outcome_rated(self, item: Suggestion) -> bool:
         """One rating per outcome: a new outcome (implemented again after a reopening, say)
         may be rated afresh, even once the item has closed."""
         events = await self.store.events.for_suggestion(item.id)
@@ -581,9 +579,11 @@ class SuggestionService(Service):
             (e.id for e in events if e.to_status in _RATEABLE and e.from_status != e.to_status),
             default=0,
         )
-        if any(
-            (r.event_id or 0) > outcome for r in await self.store.ratings.for_suggestion(item.id)
-        ):
+        ratings = await self.store.ratings.for_suggestion(item.id)
+        return any((r.event_id or 0) > outcome for r in ratings)
+
+    async def _ensure_unrated(self, item: Suggestion) -> None:
+        if await self._outcome_rated(item):
             raise AlreadyRated("this outcome has been rated")
 
     async def _event(

@@ -1595,8 +1595,10 @@ async def test_a_new_outcome_after_a_reopening_may_be_rated_once_closed(env):
     await env.alice.rate(item.id, RatingValue.DISSATISFIED, "灯又坏了")
     await env.liaison.mark_implemented(item.id, "换了整套线路")
     await env.system.close(item.id)
+    assert Action.RATE in (await env.alice.detail(item.id)).actions
     rated = await env.alice.rate(item.id, RatingValue.SATISFIED)
     assert rated.status is S.CLOSED
+    assert Action.RATE not in (await env.alice.detail(item.id)).actions
     values = await env.scalars(sa.select(Rating.value).order_by(Rating.id))
     assert values == [RatingValue.DISSATISFIED, RatingValue.SATISFIED]
     with pytest.raises(AlreadyRated):
