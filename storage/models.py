@@ -333,3 +333,15 @@ class ReferenceCounter(Base):
     jurisdiction: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
     year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     last: Mapped[int] = mapped_column(default=0)
+
+
+class AppendOnlyError(RuntimeError):
+    """Raised when code tries to change or remove a recorded event."""
+
+
+@sa.event.listens_for(Event, "before_update")
+@sa.event.listens_for(Event, "before_delete")
+def _events_are_append_only(_mapper: Any, _connection: Any, target: Event) -> None:
+    # The timeline and the office's accountability rest on the event log: a correction
+    # is a new event, never an edit of an old one.
+    raise AppendOnlyError(f"event {target.id} is append-only")

@@ -1,0 +1,145 @@
+"""Storage details the services rely on, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from bot.domain.statuses import Behalf, FocusDomain, SuggestionKind, SuggestionStatus
+from bot.services.suggestions import SuggestionService
+from storage.engine import create_engine
+from storage.models import AppendOnlyError, Event, Suggestion
+from storage.store import Store
+from tests.world import ALICE, POLICY, FixedClock, actor, build_world, draft
+
+
+async def test_an_update_is_claimed_once(sessions):
+    async with sessions() as session, session.begin():
+        store = Store(session)
+        assert await store.updates.claim(42, 1000) is True
+        assert await store.updates.claim(42, 1000) is False
+        assert await store.updates.claim(42, 1001) is True
+        assert await store.updates.claim(43, 1000) is True  # another bot's numbering
+    async with sessions() as session, session.begin():
+        assert await Store(session).updates.claim(42, 1000) is False
+
+
+async def test_a_claim_rolled_back_is_no_claim(sessions):
+    async with sessions() as session, session.begin():
+        assert await Store(session).updates.claim(42, 7) is True
+        await session.rollback()
+    async with sessions() as session, session.begin():
+        assert await Store(session).updates.claim(42, 7) is True
+
+
+async def test_conversation_state_survives_a_new_session(sessions):
+    key = "fsm:1:1001:1001"
+    draft_data = {"title": "路灯不亮", "photos": ["a", "b"], "step": 3}
+    async with sessions() as session, session.begin():
+        await Store(session).conversations.save(key, state="Filing:details", data=draft_data)
+    async with sessions() as session, session.begin():
+        row = await Store(session).conversations.load(key)
+        assert row is not None
+        assert (row.state, row.data) == ("Filing:details", draft_data)
+        await Store(session).conversations.save(key, state=None, data={})
+    async with sessions() as session, session.begin():
+        row = await Store(session).conversations.load(key)
+        assert row is not None
+        assert (row.state, row.data) == (None, {})
+        await Store(session).conversations.delete(key)
+    async with sessions() as session:
+        assert await Store(session).conversations.load(key) is None
+
+
+async def test_users_are_upserted_and_blocked(sessions):
+    async with sessions() as session, session.begin():
+        users = Store(session).users
+        await users.upsert(7, first_name="李", language_code="zh-hans")
+        await users.upsert(7, first_name="李雷", username="lilei")
+        await users.set_blocked(7, True)
+    async with sessions() as session:
+        row = await Store(session).users.get(7)
+        assert row is not None
+        assert (row.first_name, row.username, row.language_code) == ("李雷", "lilei", "zh-hans")
+        assert row.blocked is True
+        assert row.blocked_at is not None
+
+
+async def test_search_treats_wildcards_as_text(sessions):
+    await build_world(sessions)
+    async with sessions() as session, session.begin():
+        store = Store(session)
+        svc = SuggestionService(store, POLICY, FixedClock())
+        alice = await actor(store, ALICE)
+        await svc.submit(alice, draft("折扣 100% 虚假宣传"))
+        await svc.submit(alice, draft("Street_Light out"))
+        await svc.submit(alice, draft("路灯不亮"))
+    async with sessions() as session:
+        search = Store(session).suggestions.search
+        assert [s.title for s in await search("100%")] == ["折扣 100% 虚假宣传"]
+        assert [s.title for s in await search("street_light")] == ["Street_Light out"]
+        assert [s.title for s in await search("%")] == ["折扣 100% 虚假宣传"]
+        assert len(await search("wz-2026-000")) == 3
+
+
+async def test_events_cannot_be_edited_or_deleted(sessions):
+    await build_world(sessions)
+    async with sessions() as session, session.begin():
+        session.add(
+            Suggestion(
+                reference="WZ-2026-0001",
+                kind=SuggestionKind.PROBLEM,
+                domain=FocusDomain.OTHER,
+                observer_id=1,
+                title="t",
+                body="b",
+                behalf=Behalf.OWN,
+                status=SuggestionStatus.SUBMITTED,
+                submitted_at=FixedClock()(),
+                decision_due=FixedClock()().date(),
+            )
+        )
+        await session.flush()
+        session.add(
+            Event(
+                suggestion_id=1,
+                action="submit",
+                actor_role="observer",
+                to_status=SuggestionStatus.SUBMITTED,
+            )
+        )
+    async with sessions() as session:
+        event = (await session.execute(sa.select(Event))).scalar_one()
+        event.text = "rewritten"
+        with pytest.raises(AppendOnlyError):
+            await session.flush()
+        await session.rollback()
+        event = (await session.execute(sa.select(Event))).scalar_one()
+        await session.delete(event)
+        with pytest.raises(AppendOnlyError):
+            await session.flush()
+
+
+async def test_sqlite_connections_get_the_pragmas(sqlite_url):
+    engine = create_engine(sqlite_url)
+    try:
+        async with engine.connect() as conn:
+            mode = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar()
+            fks = (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar()
+            busy = (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar()
+        assert (mode, fks, busy) == ("wal", 1, 30_000)
+    finally:
+        await engine.dispose()
+
+
+async def test_foreign_keys_are_enforced(sessions):
+    with pytest.raises(sa.exc.IntegrityError):
+        async with sessions() as session, session.begin():
+            session.add(
+                Event(
+                    suggestion_id=999,
+                    action="submit",
+                    actor_role="observer",
+                    to_status=SuggestionStatus.SUBMITTED,
+                )
+            )
