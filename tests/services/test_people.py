@@ -48,6 +48,7 @@ from storage.models import (
     TelegramUser,
 )
 from storage.store import Store
+from tests.harness import Harness
 from tests.world import (
     ADMIN,
     ALICE,
@@ -57,7 +58,6 @@ from tests.world import (
     POLICY,
     STRANGER,
     FixedClock,
-    World,
     actor,
     build_world,
     draft,
@@ -66,38 +66,8 @@ from tests.world import (
 NEWCOMER = 7777  # a Telegram user the bot has never seen
 
 
-class Env:
-    def __init__(self, sessions: Any, world: World, clock: FixedClock) -> None:
-        self.sessions = sessions
-        self.world = world
-        self.clock = clock
-
-    def by(self, user_id: int) -> _As:
-        """PeopleService calls made by ``user_id`` (an admin if it is ADMIN)."""
-        return _As(self, user_id)
-
-    @property
-    def admin(self) -> _As:
-        return self.by(ADMIN)
-
-    @property
-    def anyone(self) -> _As:
-        """PeopleService calls that take a Telegram user id rather than an actor."""
-        return _As(self, None)
-
-    async def run(self, fn: Any) -> Any:
-        async with self.sessions() as session, session.begin():
-            return await fn(Store(session))
-
-    async def people(self, user_id: int | None, method: str, /, *args: Any, **kwargs: Any) -> Any:
-        async def go(store: Store) -> Any:
-            svc = PeopleService(store, POLICY, self.clock)
-            if user_id is None:
-                return await getattr(svc, method)(*args, **kwargs)
-            who = await actor(store, user_id, admin=user_id == ADMIN)
-            return await getattr(svc, method)(who, *args, **kwargs)
-
-        return await self.run(go)
+class Env(Harness):
+    service = PeopleService
 
     async def identify(self, user_id: int) -> Actor:
         async def go(store: Store) -> Actor:
@@ -111,42 +81,6 @@ class Env:
             return await svc.submit(await actor(store, user_id), draft())
 
         return await self.run(go)
-
-    async def scalars(self, stmt: Any) -> list[Any]:
-        async with self.sessions() as session:
-            return list((await session.execute(stmt)).scalars().all())
-
-    async def get(self, model: Any, key: Any) -> Any:
-        async with self.sessions() as session:
-            return await session.get(model, key)
-
-    async def outbox(self) -> list[OutboxMessage]:
-        return await self.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id))
-
-    async def count(self, model: Any) -> int:
-        async with self.sessions() as session:
-            stmt = sa.select(sa.func.count()).select_from(model)
-            return int((await session.execute(stmt)).scalar_one())
-
-    async def update(self, model: Any, row_id: int, **values: Any) -> None:
-        async with self.sessions() as session, session.begin():
-            await session.execute(sa.update(model).where(model.id == row_id).values(**values))
-
-    async def add(self, *rows: Any) -> None:
-        async with self.sessions() as session, session.begin():
-            session.add_all(rows)
-
-
-class _As:
-    def __init__(self, env: Env, user_id: int | None) -> None:
-        self.env = env
-        self.user_id = user_id
-
-    def __getattr__(self, name: str) -> Any:
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return await self.env.people(self.user_id, name, *args, **kwargs)
-
-        return call
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from bot.domain.errors import (
     Conflict,
@@ -22,8 +21,9 @@ from bot.domain.statuses import FocusDomain, HostKind, ObserverCategory, Observe
 from bot.services.people import PeopleService
 from bot.services.places import PlaceService
 from bot.services.suggestions import SuggestionService
-from storage.models import Department, Observer, OutboxMessage, Point, TelegramUser
+from storage.models import Department, Observer, Point, TelegramUser
 from storage.store import Store
+from tests.harness import Harness
 from tests.world import (
     ADMIN,
     ALICE,
@@ -33,7 +33,6 @@ from tests.world import (
     POLICY,
     STRANGER,
     FixedClock,
-    World,
     actor,
     build_world,
     draft,
@@ -42,64 +41,8 @@ from tests.world import (
 CAROL, DAVE = 1003, 1004  # more observers at the first point
 
 
-class Env:
-    def __init__(self, sessions: Any, world: World, clock: FixedClock) -> None:
-        self.sessions = sessions
-        self.world = world
-        self.clock = clock
-
-    async def run(self, fn: Any) -> Any:
-        async with self.sessions() as session, session.begin():
-            return await fn(Store(session))
-
-    async def places(self, user_id: int | None, method: str, /, *args: Any, **kwargs: Any) -> Any:
-        async def go(store: Store) -> Any:
-            svc = PlaceService(store, POLICY, self.clock)
-            if user_id is None:
-                return await getattr(svc, method)(*args, **kwargs)
-            who = await actor(store, user_id, admin=user_id == ADMIN)
-            return await getattr(svc, method)(who, *args, **kwargs)
-
-        return await self.run(go)
-
-    def by(self, user_id: int) -> _As:
-        return _As(self, user_id)
-
-    @property
-    def admin(self) -> _As:
-        return self.by(ADMIN)
-
-    @property
-    def anyone(self) -> _As:
-        """The reading calls, which take no actor."""
-        return _As(self, None)
-
-    async def scalars(self, stmt: Any) -> list[Any]:
-        async with self.sessions() as session:
-            return list((await session.execute(stmt)).scalars().all())
-
-    async def get(self, model: Any, key: Any) -> Any:
-        async with self.sessions() as session:
-            return await session.get(model, key)
-
-    async def outbox(self) -> list[OutboxMessage]:
-        return await self.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id))
-
-    async def add(self, *rows: Any) -> None:
-        async with self.sessions() as session, session.begin():
-            session.add_all(rows)
-
-
-class _As:
-    def __init__(self, env: Env, user_id: int | None) -> None:
-        self.env = env
-        self.user_id = user_id
-
-    def __getattr__(self, name: str) -> Any:
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return await self.env.places(self.user_id, name, *args, **kwargs)
-
-        return call
+class Env(Harness):
+    service = PlaceService
 
 
 @pytest.fixture

@@ -35,7 +35,6 @@ from bot.domain.statuses import (
     RatingValue,
 )
 from bot.domain.statuses import SuggestionStatus as S
-from bot.services.actors import SYSTEM
 from bot.services.context import Policy
 from bot.services.suggestions import PAGE_SIZE, SuggestionService
 from bot.services.views import AttachmentIn, SuggestionInfo
@@ -54,6 +53,7 @@ from storage.models import (
     TelegramUser,
 )
 from storage.store import Store
+from tests.harness import As, Harness
 from tests.world import (
     ADMIN,
     ALICE,
@@ -63,7 +63,6 @@ from tests.world import (
     POLICY,
     STRANGER,
     FixedClock,
-    World,
     actor,
     build_world,
     draft,
@@ -81,61 +80,36 @@ NAMES = {
 }
 
 
-class Env:
+class Env(Harness):
     """The world plus one helper per person; each call is one transaction."""
 
-    def __init__(self, sessions: Any, world: World, clock: FixedClock) -> None:
-        self.sessions = sessions
-        self.world = world
-        self.clock = clock
-        self.policy = POLICY
-
-    def by(self, user_id: int | None) -> _As:
-        return _As(self, user_id)
+    service = SuggestionService
+    none_is_system = True
 
     @property
-    def alice(self) -> _As:
+    def alice(self) -> As:
         return self.by(ALICE)
 
     @property
-    def bob(self) -> _As:
+    def bob(self) -> As:
         return self.by(BOB)
 
     @property
-    def admin(self) -> _As:
-        return self.by(ADMIN)
-
-    @property
-    def liaison(self) -> _As:
+    def liaison(self) -> As:
         return self.by(LIAISON)
 
     @property
-    def stranger(self) -> _As:
+    def stranger(self) -> As:
         return self.by(STRANGER)
 
     @property
-    def system(self) -> _As:
+    def system(self) -> As:
         return self.by(None)
 
-    async def step(self, user_id: int | None, name: str, /, *args: Any, **kwargs: Any) -> Any:
-        async with self.sessions() as session, session.begin():
-            store = Store(session)
-            svc = SuggestionService(store, self.policy, self.clock)
-            if user_id is None:
-                who = SYSTEM
-            else:
-                who = await actor(store, user_id, admin=user_id == ADMIN)
-            return await getattr(svc, name)(who, *args, **kwargs)
-
-    async def scalars(self, stmt: Any) -> list[Any]:
-        async with self.sessions() as session:
-            return list((await session.execute(stmt)).scalars().all())
-
     async def item(self, item_id: int) -> Suggestion:
-        async with self.sessions() as session:
-            row = await session.get(Suggestion, item_id)
-            assert row is not None
-            return row
+        row = await self.get(Suggestion, item_id)
+        assert row is not None
+        return row
 
     async def events(self, item_id: int) -> list[Event]:
         return await self.scalars(
@@ -145,35 +119,11 @@ class Env:
     async def last_event(self, item_id: int) -> Event:
         return (await self.events(item_id))[-1]
 
-    async def outbox(
-        self, *, event_id: int | None = None, item_id: int | None = None
-    ) -> list[OutboxMessage]:
-        stmt = sa.select(OutboxMessage).order_by(OutboxMessage.id)
-        if event_id is not None:
-            stmt = stmt.where(OutboxMessage.event_id == event_id)
-        if item_id is not None:
-            stmt = stmt.where(OutboxMessage.suggestion_id == item_id)
-        return await self.scalars(stmt)
-
-    async def count(self, model: Any) -> int:
-        async with self.sessions() as session:
-            return int(
-                (await session.execute(sa.select(sa.func.count()).select_from(model))).scalar_one()
-            )
-
-    async def add(self, *rows: Any) -> None:
-        async with self.sessions() as session, session.begin():
-            session.add_all(rows)
-
     async def add_housing_liaison(self) -> None:
         await self.add(TelegramUser(id=HOUSING_LIAISON, first_name="Hu"))
         await self.add(
             Liaison(department_id=self.world.other_department_id, user_id=HOUSING_LIAISON)
         )
-
-    async def update(self, model: Any, row_id: int, **values: Any) -> None:
-        async with self.sessions() as session, session.begin():
-            await session.execute(sa.update(model).where(model.id == row_id).values(**values))
 
     async def snapshot(self, item_id: int) -> tuple[Any, ...]:
         """What a refused step must leave untouched."""
@@ -188,18 +138,6 @@ class Env:
             await self.count(Rating),
             await self.count(Attachment),
         )
-
-
-class _As:
-    def __init__(self, env: Env, user_id: int | None) -> None:
-        self.env = env
-        self.user_id = user_id
-
-    def __getattr__(self, name: str) -> Any:
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return await self.env.step(self.user_id, name, *args, **kwargs)
-
-        return call
 
 
 @pytest.fixture
@@ -294,7 +232,7 @@ async def file_item(env: Env, status: S = S.SUBMITTED, *, by: int = ALICE, **kw:
             (ADMIN, "mark_duplicate", (original.reference,), {}),
         ]
     for user_id, name, args, kwargs in steps[status]:
-        item = await env.step(user_id, name, item.id, *args, **kwargs)
+        item = await env.call(user_id, name, item.id, *args, **kwargs)
     assert item.status is status
     return item
 
