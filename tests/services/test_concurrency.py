@@ -97,8 +97,15 @@ async def race(
             admin = await actor(store, admins[i], admin=True)
             if not sqlite:
                 # Read inside the transaction; nobody writes until everybody has read.
-                seen[i] = (await svc.get(admin, item_id)).version
+                # Holding the row keeps it in the session's (weak) identity map, so the
+                # press acts on what was read rather than re-reading a committed winner.
+                row = await store.suggestions.get(item_id)
+                assert row is not None
+                seen[i] = row.version
                 await barrier.wait()
+                result = await presses[i](svc, admin, seen[i])
+                del row
+                return result
             return await presses[i](svc, admin, seen[i])
 
     results = await asyncio.gather(*(press(i) for i in range(len(presses))), return_exceptions=True)
