@@ -24,10 +24,6 @@ class SuggestionStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-# Statuses in which the office still owes the observer a first decision.
-AWAITING_DECISION = frozenset(
-    {SuggestionStatus.SUBMITTED, SuggestionStatus.IN_REVIEW, SuggestionStatus.NEEDS_INFO}
-)
 # Statuses that count as "a decision was made" for the on-time decision figure.
 DECIDED = frozenset(
     {

@@ -70,11 +70,11 @@ async def about_item(
             await to_admins(store, kind, payload, suggestion_id=item.id, event_id=event_id)
         elif audience is Audience.OBSERVER:
             observer = await store.observers.get(item.observer_id)
-            if observer is not None and observer.user_id not in (None, skip_user):
-                assert observer.user_id is not None
+            chat = observer.user_id if observer is not None else None
+            if chat is not None and chat != skip_user:
                 await to_user(
                     store,
-                    observer.user_id,
+                    chat,
                     kind,
                     payload,
                     suggestion_id=item.id,

@@ -57,7 +57,7 @@ from bot.domain.permissions import (
 )
 from bot.domain.references import make_reference, parse_reference
 from bot.domain.roles import Role
-from bot.domain.statuses import ObserverStatus, RatingValue, SuggestionStatus
+from bot.domain.statuses import DECIDED, ObserverStatus, RatingValue, SuggestionStatus
 from bot.services import notify
 from bot.services.actors import Actor
 from bot.services.context import Service
@@ -546,10 +546,7 @@ class SuggestionService(Service):
         if row.action is Action.ESCALATE:
             item.escalated_to = escalated_to
             payload["escalated_to"] = escalated_to
-        if row.source in (SuggestionStatus.IN_REVIEW,) and row.target not in (
-            SuggestionStatus.NEEDS_INFO,
-            SuggestionStatus.IN_REVIEW,
-        ):
+        if row.source is SuggestionStatus.IN_REVIEW and row.target in DECIDED:
             # The first decision: the figure the office is judged on.
             item.decided_at = now
             item.decided_on_time = on_time(now, item.decision_due, self.policy.tz)

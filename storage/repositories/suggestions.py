@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from bot.domain.statuses import AWAITING_DECISION, SuggestionStatus
+from bot.domain.statuses import SuggestionStatus
 from storage.models import Attachment, Event, Rating, ReferenceCounter, Suggestion
 from storage.repositories.base import Repository
 
@@ -37,44 +36,6 @@ class SuggestionRepository(Repository[Suggestion]):
     async def count_for_observer(self, observer_id: int) -> int:
         stmt = sa.select(sa.func.count()).where(Suggestion.observer_id == observer_id)
         return int((await self.session.execute(stmt)).scalar_one())
-
-    async def awaiting_decision(self, *, limit: int = 50) -> Sequence[Suggestion]:
-        """The office's queue, oldest first."""
-        stmt = (
-            sa.select(Suggestion)
-            .where(Suggestion.status.in_(AWAITING_DECISION))
-            .order_by(Suggestion.submitted_at, Suggestion.id)
-            .limit(limit)
-        )
-        return (await self.session.execute(stmt)).scalars().all()
-
-    async def decision_overdue(self, today: date) -> Sequence[Suggestion]:
-        stmt = (
-            sa.select(Suggestion)
-            .where(Suggestion.status.in_(AWAITING_DECISION), Suggestion.decision_due < today)
-            .order_by(Suggestion.decision_due, Suggestion.id)
-        )
-        return (await self.session.execute(stmt)).scalars().all()
-
-    async def implementation_overdue(self, today: date) -> Sequence[Suggestion]:
-        stmt = (
-            sa.select(Suggestion)
-            .where(
-                Suggestion.status.in_([SuggestionStatus.ADOPTED, SuggestionStatus.IMPLEMENTING]),
-                Suggestion.implementation_due < today,
-            )
-            .order_by(Suggestion.implementation_due, Suggestion.id)
-        )
-        return (await self.session.execute(stmt)).scalars().all()
-
-    async def for_department(
-        self, department_id: int, statuses: Sequence[SuggestionStatus] = ()
-    ) -> Sequence[Suggestion]:
-        stmt = sa.select(Suggestion).where(Suggestion.department_id == department_id)
-        if statuses:
-            stmt = stmt.where(Suggestion.status.in_(statuses))
-        stmt = stmt.order_by(Suggestion.implementation_due, Suggestion.id)
-        return (await self.session.execute(stmt)).scalars().all()
 
     async def closable(self) -> Sequence[Suggestion]:
         """Items that close by themselves once their waiting period has passed."""

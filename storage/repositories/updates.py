@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
@@ -25,11 +23,6 @@ class ProcessedUpdateRepository(Repository[ProcessedUpdate]):
         except IntegrityError:
             return False
         return True
-
-    async def forget_before(self, moment: datetime) -> int:
-        stmt = sa.delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < moment)
-        result = await self.session.execute(stmt)
-        return int(getattr(result, "rowcount", 0))
 
 
 class ConversationStateRepository(Repository[ConversationState]):
