@@ -41,6 +41,16 @@ _RESUME_MAX = 1000
 
 
 @dataclass(frozen=True, slots=True)
+class UserInfo:
+    id: int
+    first_name: str
+    language_code: str | None
+    # What the person chose with /lang; None means "follow the client".
+    locale: str | None
+    blocked: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ObserverInfo:
     id: int
     name: str
@@ -120,6 +130,24 @@ class Redeemed:
     point_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where a Telegram user stands in the scheme, for greeting them."""
+
+    observer: ObserverInfo | None
+    point_name: str | None
+    pending_application: ApplicationInfo | None
+    liaison_departments: tuple[str, ...]
+
+    @property
+    def stranger(self) -> bool:
+        active = self.observer is not None and self.observer.status in (
+            ObserverStatus.APPOINTED,
+            ObserverStatus.SUSPENDED,
+        )
+        return not active and not self.liaison_departments
+
+
 def clean_phone(value: str) -> str:
     phone = value.strip()
     digits = sum(ch.isdigit() for ch in phone)
@@ -139,14 +167,15 @@ class PeopleService(Service):
         last_name: str | None = None,
         username: str | None = None,
         language_code: str | None = None,
-    ) -> None:
-        await self.store.users.upsert(
+    ) -> UserInfo:
+        row = await self.store.users.upsert(
             user_id,
             first_name=first_name,
             last_name=last_name,
             username=username,
             language_code=language_code,
         )
+        return UserInfo(row.id, row.first_name, row.language_code, row.locale, row.blocked)
 
     async def set_locale(self, user_id: int, locale: str | None) -> None:
         user = await self.store.users.get(user_id)
@@ -154,6 +183,23 @@ class PeopleService(Service):
             raise NotFound("unknown user", user_id=user_id)
         user.locale = locale
         await self.store.flush()
+
+    async def standing(self, user_id: int) -> Standing:
+        row = await self.store.observers.by_user(user_id)
+        observer = ObserverInfo.of(row) if row is not None else None
+        point = await self.store.points.get(row.point_id) if row and row.point_id else None
+        pending = await self.store.applications.pending_for_user(user_id)
+        departments = []
+        for liaison in await self.store.liaisons.for_user(user_id):
+            department = await self.store.departments.get(liaison.department_id)
+            if department is not None and department.active:
+                departments.append(department.name)
+        return Standing(
+            observer,
+            point.name if point else None,
+            ApplicationInfo.of(pending) if pending else None,
+            tuple(departments),
+        )
 
     # ---- observers ------------------------------------------------------------------
 

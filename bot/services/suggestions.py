@@ -159,6 +159,10 @@ class SuggestionService(Service):
         )
         return SuggestionInfo.of(item)
 
+    async def filed(self, actor: Actor, key: str) -> SuggestionInfo | None:
+        """The item filed from the draft ``key`` (a second Confirm finds it here)."""
+        return await self._filed(actor, key)
+
     async def _filed(self, actor: Actor, key: str | None) -> SuggestionInfo | None:
         """The item already filed from this draft, if any (and only if it is the actor's)."""
         if key is None:

@@ -1,0 +1,34 @@
+"""The menu of commands Telegram shows, per language and per kind of chat."""
+
+from __future__ import annotations
+
+from aiogram import Bot
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.i18n import EN, ZH
+
+# Telegram picks the list by the client's language code; "zh" covers zh-hans and zh-cn.
+LANGUAGE_CODES = {ZH: "zh", EN: "en"}
+
+
+def private_commands() -> list[BotCommand]:
+    return [
+        BotCommand(command="new", description=_("File a new suggestion")),
+        BotCommand(command="mine", description=_("My suggestions and their progress")),
+        BotCommand(command="help", description=_("How the scheme and this bot work")),
+        BotCommand(command="lang", description=_("Switch language")),
+        BotCommand(command="cancel", description=_("Cancel what you are doing")),
+        BotCommand(command="start", description=_("Start over")),
+    ]
+
+
+async def set_commands(bot: Bot, i18n: I18n) -> None:
+    scope = BotCommandScopeAllPrivateChats()
+    with i18n.context():
+        with i18n.use_locale(i18n.default_locale):
+            await bot.set_my_commands(private_commands(), scope=scope)
+        for locale, code in LANGUAGE_CODES.items():
+            with i18n.use_locale(locale):
+                await bot.set_my_commands(private_commands(), scope=scope, language_code=code)

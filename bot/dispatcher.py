@@ -1,0 +1,130 @@
+"""Building the bot and its Dispatcher from settings: nothing is created at import time.
+
+The outer middlewares on every update, outermost first:
+
+1. aiogram's own error catcher and user context (registered by the Dispatcher);
+2. dedupe: an update handled before is dropped;
+3. the transaction: a conversation lock, one session, one transaction, the durable
+   update claim, and the services for this update;
+4. aiogram's FSM context, reading the conversation state inside that transaction;
+5. the acting user: recorded, looked up, turned into a plain object and an Actor;
+6. the locale for the reply;
+7. throttling, which can now say "slow down" in the right language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram.fsm.strategy import FSMStrategy
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+import handlers
+from bot.i18n import Catalogs, build_i18n
+from bot.middlewares.dedupe import UpdateDedupe
+from bot.middlewares.locale import PersonLocale
+from bot.middlewares.people import ActingUser
+from bot.middlewares.throttling import Throttling, ThrottlePolicy
+from bot.middlewares.transaction import UpdateTransaction
+from bot.services.context import Clock, Policy, system_clock
+from bot.services.people import PeopleService
+from bot.services.places import PlaceService
+from bot.services.suggestions import SuggestionService
+from bot.settings import Settings
+from storage.fsm import DatabaseStorage
+from storage.store import Store
+
+
+def build_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
+    if settings.bot_token is None:
+        raise ValueError("BOT_TOKEN is not set")
+    if session is None and settings.telegram_api_url:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def policy_of(settings: Settings) -> Policy:
+    return Policy(
+        jurisdiction=settings.jurisdiction_code,
+        decision_days=settings.decision_days,
+        tz=settings.tz,
+    )
+
+
+def conversation_storage(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Redis when REDIS_URL is set (several processes can share it), else the database."""
+    if settings.redis_url:
+        redis = RedisStorage.from_url(settings.redis_url)
+        return redis, RedisEventIsolation(redis.redis)
+    return DatabaseStorage(sessions), SimpleEventIsolation()
+
+
+def build_dispatcher(
+    settings: Settings,
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    storage: BaseStorage | None = None,
+    isolation: BaseEventIsolation | None = None,
+    clock: Clock = system_clock,
+    throttle: ThrottlePolicy | None = None,
+    i18n: Catalogs | None = None,
+) -> Dispatcher:
+    if storage is None:
+        storage, isolation = conversation_storage(settings, sessions)
+    i18n = i18n or build_i18n(settings.default_locale)
+    policy = policy_of(settings)
+    admins = frozenset(settings.admin_ids)
+
+    async def is_admin(user_id: int) -> bool:
+        return user_id in admins
+
+    def services(store: Store) -> dict[str, Any]:
+        return {
+            "suggestions": SuggestionService(store, policy, clock),
+            "people": PeopleService(store, policy, clock),
+            "places": PlaceService(store, policy, clock),
+        }
+
+    # aiogram would put its FSM middleware before ours; we place it ourselves, inside
+    # the transaction, so conversation state commits with the change it belongs to.
+    dp = Dispatcher(
+        storage=storage,
+        fsm_strategy=FSMStrategy.USER_IN_CHAT,
+        disable_fsm=True,
+        settings=settings,
+        policy=policy,
+        clock=clock,
+    )
+    dp.update.outer_middleware(UpdateDedupe(sessions))
+    dp.update.outer_middleware(
+        UpdateTransaction(sessions, dp.fsm, isolation or SimpleEventIsolation(), services)
+    )
+    dp.update.outer_middleware(dp.fsm)
+    dp.update.outer_middleware(ActingUser(settings.default_locale, is_admin))
+    dp.update.outer_middleware(PersonLocale(i18n))
+    dp.update.outer_middleware(Throttling(throttle))
+    dp.include_routers(*handlers.routers(i18n, settings.default_locale))
+    dp.startup.register(_on_startup)
+    dp["i18n"] = i18n
+    return dp
+
+
+async def _on_startup(bot: Bot, i18n: Catalogs) -> None:
+    from bot.commands import set_commands
+
+    await set_commands(bot, i18n)

@@ -1,0 +1,1 @@
+"""Cross-cutting steps every update goes through, outermost first (see bot.dispatcher)."""

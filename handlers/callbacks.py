@@ -1,0 +1,42 @@
+"""Callback data of every inline button. Prefixes are short: Telegram allows 64 bytes.
+
+Nothing here is trusted: every id that arrives in callback data is checked again by
+the services against the person pressing the button.
+"""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class LangCb(CallbackData, prefix="lang"):
+    locale: str
+
+
+class MenuCb(CallbackData, prefix="menu"):
+    # "new", "mine", "help", "apply"
+    go: str
+
+
+class FileCb(CallbackData, prefix="f"):
+    """A step of the filing conversation: ``step`` names it, ``value`` is the choice."""
+
+    step: str
+    value: str = ""
+
+
+class ApplyCb(CallbackData, prefix="ap"):
+    """A step of the application conversation."""
+
+    step: str
+    value: str = ""
+
+
+class MineCb(CallbackData, prefix="my"):
+    """My suggestions: ``act`` is list, show, withdraw, answer, rate, ...;
+    ``page`` is the list page to return to."""
+
+    act: str
+    item: int = 0
+    page: int = 1
+    value: str = ""

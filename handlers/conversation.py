@@ -1,0 +1,58 @@
+"""Conversation state shared by several flows in one chat.
+
+Each flow keeps its data under its own key of the FSM data (``draft`` for filing,
+``application`` for applying, ``answer`` and ``rating`` for My suggestions), so that
+finishing one flow never throws away another one's half-written work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import F
+from aiogram.filters import Filter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+from aiogram.utils.i18n import I18n
+
+from bot.i18n import every_translation
+from handlers.keyboards import HELP, MINE, NEW
+
+
+async def finish(state: FSMContext, key: str) -> None:
+    """End the current flow and drop its data, keeping everyone else's."""
+    data = await state.get_data()
+    data.pop(key, None)
+    await state.set_state(None)
+    await state.set_data(data)
+
+
+async def load(state: FSMContext, key: str) -> dict[str, Any]:
+    value = (await state.get_data()).get(key)
+    return dict(value) if isinstance(value, dict) else {}
+
+
+async def save(state: FSMContext, key: str, value: dict[str, Any]) -> None:
+    await state.update_data({key: value})
+
+
+def menu_labels(i18n: I18n) -> frozenset[str]:
+    return every_translation(i18n, NEW) | every_translation(i18n, MINE) | every_translation(
+        i18n, HELP
+    )
+
+
+class PlainText(Filter):
+    """Text a person typed as an answer: not a command and not a menu button."""
+
+    def __init__(self, i18n: I18n) -> None:
+        self._menu = menu_labels(i18n)
+
+    async def __call__(self, message: Message) -> bool:
+        text = message.text
+        return text is not None and not text.startswith("/") and text not in self._menu
+
+
+def label(i18n: I18n, message: str) -> Any:
+    """A magic filter matching a reply-keyboard label in any language."""
+    return F.text.in_(every_translation(i18n, message))

@@ -1,0 +1,147 @@
+"""What people read for each stored value, in their language."""
+
+from __future__ import annotations
+
+from aiogram.utils.i18n import gettext as _
+
+from bot.domain.lifecycle import Action
+from bot.domain.statuses import (
+    Behalf,
+    FocusDomain,
+    ObserverCategory,
+    RatingValue,
+    SuggestionKind,
+    SuggestionStatus,
+)
+from handlers.ui import N_
+
+S = SuggestionStatus
+
+STATUS_EMOJI: dict[SuggestionStatus, str] = {
+    S.SUBMITTED: "🟡",
+    S.IN_REVIEW: "🔵",
+    S.NEEDS_INFO: "❓",
+    S.ADOPTED: "✅",
+    S.REFERENCE: "📁",
+    S.DECLINED: "⛔",
+    S.ESCALATED: "🏛",
+    S.DUPLICATE: "🔁",
+    S.IMPLEMENTING: "🛠",
+    S.IMPLEMENTED: "🎯",
+    S.CLOSED: "🔒",
+    S.WITHDRAWN: "↩️",
+}
+
+_STATUS: dict[SuggestionStatus, str] = {
+    S.SUBMITTED: N_("Submitted, awaiting review"),
+    S.IN_REVIEW: N_("Under analysis and judgement"),
+    S.NEEDS_INFO: N_("More information requested"),
+    S.ADOPTED: N_("Adopted"),
+    S.REFERENCE: N_("Kept for reference"),
+    S.DECLINED: N_("Not adopted"),
+    S.ESCALATED: N_("Reported to the city for study"),
+    S.DUPLICATE: N_("Duplicate of another item"),
+    S.IMPLEMENTING: N_("Being implemented"),
+    S.IMPLEMENTED: N_("Implemented"),
+    S.CLOSED: N_("Closed"),
+    S.WITHDRAWN: N_("Withdrawn"),
+}
+
+_DOMAIN: dict[FocusDomain, str] = {
+    FocusDomain.BUSINESS_ENVIRONMENT: N_("Optimising the business environment"),
+    FocusDomain.GRASSROOTS_GOVERNANCE: N_("Grassroots social governance"),
+    FocusDomain.DISPUTE_RESOLUTION: N_("Dispute resolution"),
+    FocusDomain.RULE_OF_LAW_VILLAGES: N_("Rule-of-law villages"),
+    FocusDomain.YOUTH_LEGAL_EDUCATION: N_("Youth legal education"),
+    FocusDomain.OTHER: N_("Other"),
+}
+
+_KIND: dict[SuggestionKind, str] = {
+    SuggestionKind.SUGGESTION: N_("Suggestion"),
+    SuggestionKind.OPINION: N_("Opinion"),
+    SuggestionKind.PROBLEM: N_("Problem"),
+}
+
+_BEHALF: dict[Behalf, str] = {
+    Behalf.RESIDENTS: N_("On behalf of residents"),
+    Behalf.BUSINESS: N_("On behalf of a business"),
+    Behalf.OWN: N_("My own observation"),
+}
+
+_CATEGORY: dict[ObserverCategory, str] = {
+    ObserverCategory.PARTY_CONGRESS_DEPUTY: N_("Party congress deputy"),
+    ObserverCategory.NPC_DEPUTY: N_("People's congress deputy"),
+    ObserverCategory.CPPCC_MEMBER: N_("CPPCC member"),
+    ObserverCategory.COMMUNITY_STAFF: N_("Village or community committee staff"),
+    ObserverCategory.LAWYER: N_("Lawyer"),
+    ObserverCategory.PRIVATE_ENTREPRENEUR: N_("Private entrepreneur"),
+    ObserverCategory.FRONTLINE_BUSINESS: N_("Front-line business worker"),
+    ObserverCategory.FRONTLINE_GOVERNANCE: N_("Front-line social governance worker"),
+    ObserverCategory.TRADE_ASSOCIATION_MANAGER: N_("Trade association manager"),
+    ObserverCategory.OTHER: N_("Other"),
+}
+
+_RATING: dict[RatingValue, str] = {
+    RatingValue.SATISFIED: N_("😊 Satisfied"),
+    RatingValue.BASICALLY_SATISFIED: N_("🙂 Basically satisfied"),
+    RatingValue.DISSATISFIED: N_("🙁 Dissatisfied"),
+}
+
+# How a move reads in the observer's timeline.
+_ACTION: dict[Action, str] = {
+    Action.SUBMIT: N_("Submitted"),
+    Action.TAKE: N_("Taken up by the office for review"),
+    Action.ASK_INFO: N_("The office asked for more information"),
+    Action.ANSWER_INFO: N_("You answered the office"),
+    Action.WITHDRAW: N_("Withdrawn"),
+    Action.ADOPT: N_("Adopted"),
+    Action.KEEP_REFERENCE: N_("Kept for reference"),
+    Action.DECLINE: N_("Not adopted"),
+    Action.ESCALATE: N_("Reported to the city for study"),
+    Action.MARK_DUPLICATE: N_("Marked as a duplicate"),
+    Action.CITY_ADOPT: N_("The city's answer: adopted"),
+    Action.CITY_REFERENCE: N_("The city's answer: kept for reference"),
+    Action.CITY_DECLINE: N_("The city's answer: not adopted"),
+    Action.ASSIGN: N_("Assigned to a department"),
+    Action.SET_DUE: N_("Due date set"),
+    Action.ACCEPT: N_("The department started implementing it"),
+    Action.PROGRESS: N_("Progress report"),
+    Action.HAND_BACK: N_("Handed back to the office"),
+    Action.MARK_IMPLEMENTED: N_("Implemented"),
+    Action.RATE: N_("Rated"),
+    Action.REOPEN: N_("Reopened after a dissatisfied rating"),
+    Action.CLOSE: N_("Closed"),
+    Action.NOTE: N_("Internal note"),
+}
+
+
+def status(value: SuggestionStatus) -> str:
+    return _(_STATUS[value])
+
+
+def status_with_emoji(value: SuggestionStatus) -> str:
+    return f"{STATUS_EMOJI[value]} {status(value)}"
+
+
+def domain(value: FocusDomain) -> str:
+    return _(_DOMAIN[value])
+
+
+def kind(value: SuggestionKind) -> str:
+    return _(_KIND[value])
+
+
+def behalf(value: Behalf) -> str:
+    return _(_BEHALF[value])
+
+
+def category(value: ObserverCategory) -> str:
+    return _(_CATEGORY[value])
+
+
+def rating(value: RatingValue) -> str:
+    return _(_RATING[value])
+
+
+def action(value: Action) -> str:
+    return _(_ACTION[value])

@@ -1,0 +1,179 @@
+"""Greeting, help, language and cancel: what works for anyone, in any state."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.domain.statuses import ObserverStatus
+from bot.i18n import EN, ZH
+from bot.middlewares.people import CurrentUser
+from bot.services.people import PeopleService, Standing
+from handlers.callbacks import ApplyCb, LangCb
+from handlers.conversation import label
+from handlers.keyboards import HELP, button, main_menu
+from handlers.ui import esc
+
+LANGUAGE_NAMES = {ZH: "中文", EN: "English"}
+
+
+def about() -> str:
+    return _(
+        "<b>Rule-of-law observation</b>\n\n"
+        "The district rule-of-law office appoints observers at observation points in "
+        "service centres, trade associations, chambers of commerce, enterprises and "
+        "schools. Observers collect the problems, opinions and suggestions of residents "
+        "and businesses and file them here. The office analyses each one, decides what "
+        "to do with it and tells the observer; adopted items are followed by the "
+        "departments until they are done."
+    )
+
+
+def greeting(standing: Standing, user: CurrentUser) -> tuple[str, InlineKeyboardMarkup | None]:
+    """What /start says, by where the person stands."""
+    observer = standing.observer
+    if observer is not None and observer.status is ObserverStatus.APPOINTED:
+        return (
+            _(
+                "Welcome back, {name}. You are an observer at <b>{point}</b>.\n\n"
+                "Use <b>New suggestion</b> to file what you have collected and "
+                "<b>My suggestions</b> to follow it."
+            ).format(name=esc(observer.name), point=esc(standing.point_name or "—")),
+            None,
+        )
+    if observer is not None and observer.status is ObserverStatus.SUSPENDED:
+        return (
+            _(
+                "Welcome back, {name}. Your appointment is suspended, so you cannot file "
+                "new items for now, but you can still follow, answer and rate the ones you "
+                "filed under <b>My suggestions</b>."
+            ).format(name=esc(observer.name)),
+            None,
+        )
+    if standing.liaison_departments:
+        return (
+            _(
+                "Welcome, {name}. You are the liaison of <b>{departments}</b>. Items the "
+                "office assigns to your department will arrive in this chat."
+            ).format(
+                name=esc(user.first_name), departments=esc(", ".join(standing.liaison_departments))
+            ),
+            None,
+        )
+    if standing.pending_application is not None:
+        return (
+            about()
+            + "\n\n"
+            + _(
+                "Your application is with the district office. You will be told here as "
+                "soon as it is decided."
+            ),
+            None,
+        )
+    return (
+        about()
+        + "\n\n"
+        + _(
+            "To take part, apply to become an observer. If the office sent you an invite "
+            "link, simply open it."
+        ),
+        InlineKeyboardMarkup(
+            inline_keyboard=[
+                [button(_("📝 Apply to become an observer"), ApplyCb(step="begin").pack())]
+            ]
+        ),
+    )
+
+
+def help_text() -> str:
+    return _(
+        "<b>How it works</b>\n\n"
+        "1. <b>New suggestion</b>: choose the domain and kind, give a title and the "
+        "details (text, photos, documents), say on whose behalf, add a place if it helps, "
+        "check the preview and confirm. You can go back or cancel at every step; your "
+        "draft is kept even if you stop halfway.\n"
+        "2. The district office analyses it and decides: adopted, kept for reference, "
+        "not adopted (with reasons) or reported to the city. If it needs more "
+        "information you will be asked here.\n"
+        "3. Adopted items are implemented by a department; you are told of the progress.\n"
+        "4. When it is done, please rate the outcome.\n\n"
+        "<b>My suggestions</b> lists everything you filed with its status and history.\n\n"
+        "Commands: /new, /mine, /lang (中文 / English), /cancel, /help."
+    )
+
+
+def setup(i18n: I18n) -> Router:
+    router = Router(name="start")
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(F.message.chat.type == "private")
+
+    @router.message(CommandStart())
+    async def start(
+        message: Message, user: CurrentUser, people: PeopleService, state: FSMContext
+    ) -> None:
+        standing = await people.standing(user.id)
+        text, keyboard = greeting(standing, user)
+        menu: ReplyKeyboardMarkup | ReplyKeyboardRemove = (
+            main_menu() if not standing.stranger else ReplyKeyboardRemove()
+        )
+        if keyboard is None:
+            await message.answer(text, reply_markup=menu)
+        else:
+            await message.answer(text, reply_markup=keyboard)
+
+    @router.message(Command("help"))
+    @router.message(label(i18n, HELP))
+    async def show_help(message: Message) -> None:
+        await message.answer(help_text())
+
+    @router.message(Command("lang"))
+    async def choose_language(message: Message) -> None:
+        await message.answer(
+            _("Choose your language:"),
+            reply_markup=InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [
+                        button(name, LangCb(locale=code).pack())
+                        for code, name in LANGUAGE_NAMES.items()
+                    ]
+                ]
+            ),
+        )
+
+    @router.callback_query(LangCb.filter(F.locale.in_(LANGUAGE_NAMES)))
+    async def set_language(
+        query: CallbackQuery, callback_data: LangCb, user: CurrentUser, people: PeopleService
+    ) -> None:
+        await people.set_locale(user.id, callback_data.locale)
+        standing = await people.standing(user.id)
+        with i18n.use_locale(callback_data.locale):
+            text = _("Language set: {language}.").format(
+                language=LANGUAGE_NAMES[callback_data.locale]
+            )
+            await query.answer()
+            if isinstance(query.message, Message):
+                await query.message.answer(
+                    text, reply_markup=None if standing.stranger else main_menu()
+                )
+
+    @router.message(Command("cancel"))
+    async def cancel(message: Message, state: FSMContext) -> None:
+        if await state.get_state() is None and not await state.get_data():
+            await message.answer(_("There is nothing to cancel."))
+            return
+        await state.clear()
+        await message.answer(
+            _("Cancelled. Nothing was sent; your draft has been discarded."),
+        )
+
+    return router

@@ -1,0 +1,51 @@
+"""Text helpers every handler uses: escaping, Telegram's length limits, dates."""
+
+from __future__ import annotations
+
+import html
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+MESSAGE_MAX = 4096  # characters of a message after entity parsing
+CAPTION_MAX = 1024
+BUTTON_TEXT_MAX = 40  # not Telegram's limit, but what fits a phone's keyboard row
+CALLBACK_DATA_MAX = 64  # bytes
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+    """Mark a string for extraction; it is translated later, where it is shown."""
+    return message
+
+
+def esc(text: object) -> str:
+    """A person's text, safe inside a parse_mode=HTML message."""
+    return html.escape(str(text), quote=False)
+
+
+def telegram_length(text: str) -> int:
+    """Telegram counts UTF-16 code units: an emoji outside the BMP counts twice."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten plain (not yet escaped) text to ``limit`` characters, marking the cut."""
+    text = text.strip()
+    if telegram_length(text) <= limit:
+        return text
+    out = []
+    used = 0
+    for ch in text:
+        size = telegram_length(ch)
+        if used + size > limit - 1:
+            break
+        out.append(ch)
+        used += size
+    return "".join(out).rstrip() + "…"
+
+
+def local_time(moment: datetime, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def day(value: date) -> str:
+    return value.isoformat()

@@ -1,0 +1,104 @@
+"""aiogram's FSM storage kept in the project's database, so a draft survives a restart.
+
+During an update the storage writes through the update's own session (bound by the
+transaction middleware), so a conversation step and the business change it makes
+commit or roll back together. Outside an update it opens a short transaction of its
+own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+from aiogram.fsm.state import State
+from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repositories.updates import ConversationStateRepository
+
+T = TypeVar("T")
+
+
+def storage_key(key: StorageKey) -> str:
+    parts = (
+        key.bot_id,
+        key.chat_id,
+        key.user_id,
+        key.thread_id or "",
+        key.business_connection_id or "",
+        key.destiny,
+    )
+    return ":".join(str(part) for part in parts)
+
+
+class DatabaseStorage(BaseStorage):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._bound: ContextVar[AsyncSession | None] = ContextVar("fsm_session", default=None)
+
+    @contextmanager
+    def bind(self, session: AsyncSession) -> Iterator[None]:
+        """Route this task's reads and writes through ``session`` until the block ends."""
+        token = self._bound.set(session)
+        try:
+            yield
+        finally:
+            self._bound.reset(token)
+
+    async def _run(self, work: Callable[[ConversationStateRepository], Awaitable[T]]) -> T:
+        session = self._bound.get()
+        if session is not None:
+            return await work(ConversationStateRepository(session))
+        async with self._sessions() as own, own.begin():
+            return await work(ConversationStateRepository(own))
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        value = state.state if isinstance(state, State) else state
+
+        async def work(repo: ConversationStateRepository) -> None:
+            row = await repo.load(storage_key(key))
+            data = dict(row.data) if row is not None else {}
+            await self._store(repo, key, value, data)
+
+        await self._run(work)
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        async def work(repo: ConversationStateRepository) -> str | None:
+            row = await repo.load(storage_key(key))
+            return row.state if row is not None else None
+
+        return await self._run(work)
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        async def work(repo: ConversationStateRepository) -> None:
+            row = await repo.load(storage_key(key))
+            await self._store(repo, key, row.state if row is not None else None, dict(data))
+
+        await self._run(work)
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        async def work(repo: ConversationStateRepository) -> dict[str, Any]:
+            row = await repo.load(storage_key(key))
+            # A copy: callers mutate what they get before setting it back.
+            return dict(row.data) if row is not None else {}
+
+        return await self._run(work)
+
+    async def close(self) -> None:
+        """The sessions belong to the application's engine, which closes them."""
+
+    @staticmethod
+    async def _store(
+        repo: ConversationStateRepository,
+        key: StorageKey,
+        state: str | None,
+        data: dict[str, Any],
+    ) -> None:
+        # An empty conversation leaves no row behind.
+        if state is None and not data:
+            await repo.delete(storage_key(key))
+        else:
+            await repo.save(storage_key(key), state=state, data=data)

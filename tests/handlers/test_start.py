@@ -1,0 +1,31 @@
+"""Greeting, help and language, through the real Dispatcher."""
+
+from __future__ import annotations
+
+from aiogram.methods import SetMyCommands
+
+from tests.telegram import Telegram
+from tests.world import ALICE, STRANGER
+
+
+async def test_stranger_is_told_what_the_scheme_is_and_offered_apply(tg: Telegram) -> None:
+    stan = tg.person(STRANGER, "Stan", "zh-hans")
+    [reply] = await stan.send("/start")
+    assert "法治观察" in reply.plain or "observation" in reply.plain
+    assert reply.buttons()
+
+
+async def test_observer_is_greeted_with_the_menu_in_english(tg: Telegram) -> None:
+    alice = tg.person(ALICE, "Alice", "en-GB")
+    [reply] = await alice.send("/start")
+    assert "You are an observer at" in reply.plain
+    assert "城区便民服务中心" in reply.plain
+    assert reply.keys() == ["📝 New suggestion", "📋 My suggestions", "❓ Help"]
+
+
+async def test_commands_are_registered_per_language(tg: Telegram) -> None:
+    await tg.dp.emit_startup(bot=tg.bot, **tg.dp.workflow_data)
+    calls = [r for r in tg.session.requests if isinstance(r, SetMyCommands)]
+    assert [c.language_code for c in calls] == [None, "zh", "en"]
+    english = {c.command: c.description for c in calls[2].commands}
+    assert english["new"] == "File a new suggestion"

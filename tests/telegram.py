@@ -1,0 +1,364 @@
+"""A fake Telegram for handler tests: a recording bot session, and people who talk.
+
+The session answers every Bot API call the way Telegram would and checks it the way
+Telegram would (valid HTML, 4096/1024 characters, 64-byte callback data, no edit that
+changes nothing); anything Telegram would refuse is collected in ``problems``, which
+the fixture asserts empty at the end of every test.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import Default
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    CopyMessage,
+    DeleteMessage,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    GetMe,
+    SendChatAction,
+    SendDocument,
+    SendMediaGroup,
+    SendMessage,
+    SendPhoto,
+    SetMyCommands,
+    TelegramMethod,
+)
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    Contact,
+    Document,
+    InlineKeyboardMarkup,
+    Location,
+    Message,
+    MessageId,
+    PhotoSize,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+    User,
+)
+
+from tests.telegram_html import BadHTML, plain_text, telegram_length
+
+TOKEN = "42:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
+BOT_USER = User(id=42, is_bot=True, first_name="Outpost", username="outpost_bot")
+
+
+@dataclass
+class Sent:
+    """A message the bot sent, as the chat shows it now (edits applied)."""
+
+    chat_id: int
+    message_id: int
+    text: str
+    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None
+    kind: str = "text"
+    edited: bool = False
+
+    @property
+    def plain(self) -> str:
+        return plain_text(self.text) if self.text else ""
+
+    def buttons(self) -> list[tuple[str, str]]:
+        if isinstance(self.markup, InlineKeyboardMarkup):
+            return [
+                (b.text, b.callback_data or b.url or "")
+                for row in self.markup.inline_keyboard
+                for b in row
+            ]
+        return []
+
+    def keys(self) -> list[str]:
+        if isinstance(self.markup, ReplyKeyboardMarkup):
+            return [b.text for row in self.markup.keyboard for b in row]
+        return []
+
+
+class RecordingSession(BaseSession):
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[TelegramMethod[Any]] = []
+        self.problems: list[str] = []
+        self.chats: dict[int, list[Sent]] = {}
+        self.alerts: list[tuple[str, str | None, bool]] = []
+        self._ids = itertools.count(10_000)
+
+    async def close(self) -> None:
+        pass
+
+    async def stream_content(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
+    ) -> Any:
+        self.requests.append(method)
+        if isinstance(method, SendMessage):
+            self._check_text(method.text, 4096, method.parse_mode)
+            self._check_markup(method.reply_markup)
+            return self._record(int(method.chat_id), method.text, method.reply_markup, "text")
+        if isinstance(method, (SendPhoto, SendDocument)):
+            if method.caption is not None:
+                self._check_text(method.caption, 1024, method.parse_mode)
+            self._check_markup(method.reply_markup)
+            kind = "photo" if isinstance(method, SendPhoto) else "document"
+            return self._record(int(method.chat_id), method.caption or "", method.reply_markup, kind)
+        if isinstance(method, SendMediaGroup):
+            if not 2 <= len(method.media) <= 10:
+                self.problems.append(f"media group of {len(method.media)}")
+            return [
+                self._record(int(method.chat_id), m.caption or "", None, m.type)
+                for m in method.media
+            ]
+        if isinstance(method, EditMessageText):
+            self._check_text(method.text, 4096, method.parse_mode)
+            self._check_markup(method.reply_markup)
+            sent = self._find(method.chat_id, method.message_id)
+            if sent.text == method.text and sent.markup == method.reply_markup:
+                self.problems.append(f"message is not modified: {method.text!r}")
+            sent.text, sent.markup, sent.edited = method.text, method.reply_markup, True
+            return self._message(sent)
+        if isinstance(method, EditMessageReplyMarkup):
+            self._check_markup(method.reply_markup)
+            sent = self._find(method.chat_id, method.message_id)
+            if sent.markup == method.reply_markup:
+                self.problems.append("message is not modified (reply markup)")
+            sent.markup, sent.edited = method.reply_markup, True
+            return self._message(sent)
+        if isinstance(method, AnswerCallbackQuery):
+            if method.text is not None and len(method.text) > 200:
+                self.problems.append(f"callback answer over 200 characters: {method.text!r}")
+            self.alerts.append((method.callback_query_id, method.text, bool(method.show_alert)))
+            return True
+        if isinstance(method, (SetMyCommands, DeleteMessage, SendChatAction)):
+            if isinstance(method, SetMyCommands):
+                for command in method.commands:
+                    if not 1 <= len(command.description) <= 256:
+                        self.problems.append(f"command description {command.description!r}")
+            return True
+        if isinstance(method, CopyMessage):
+            return MessageId(message_id=next(self._ids))
+        if isinstance(method, GetMe):
+            return BOT_USER
+        raise NotImplementedError(f"the fake Telegram does not answer {type(method).__name__}")
+
+    # ---- checks ---------------------------------------------------------------------
+
+    def _check_text(self, text: str, limit: int, parse_mode: Any) -> None:
+        if isinstance(parse_mode, Default) or parse_mode == "HTML":
+            try:
+                shown = plain_text(text)
+            except BadHTML as exc:
+                self.problems.append(str(exc))
+                return
+        else:
+            shown = text
+        if not shown.strip():
+            self.problems.append("message text is empty")
+        if telegram_length(shown) > limit:
+            self.problems.append(f"text of {telegram_length(shown)} characters > {limit}")
+
+    def _check_markup(self, markup: Any) -> None:
+        if isinstance(markup, InlineKeyboardMarkup):
+            for row in markup.inline_keyboard:
+                for b in row:
+                    if not b.text.strip():
+                        self.problems.append("a button without text")
+                    if b.callback_data is not None and len(b.callback_data.encode()) > 64:
+                        self.problems.append(f"callback data over 64 bytes: {b.callback_data}")
+
+    # ---- the chats ------------------------------------------------------------------
+
+    def _record(self, chat_id: int, text: str, markup: Any, kind: str) -> Message:
+        sent = Sent(chat_id, next(self._ids), text, markup, kind)
+        self.chats.setdefault(chat_id, []).append(sent)
+        return self._message(sent)
+
+    def _find(self, chat_id: Any, message_id: Any) -> Sent:
+        for sent in self.chats.get(int(chat_id), []):
+            if sent.message_id == message_id:
+                return sent
+        raise AssertionError(f"edit of a message the bot never sent: {chat_id}/{message_id}")
+
+    @staticmethod
+    def _message(sent: Sent) -> Message:
+        return Message(
+            message_id=sent.message_id,
+            date=datetime.now(UTC),
+            chat=_chat(sent.chat_id),
+            from_user=BOT_USER,
+            text=sent.text if sent.kind == "text" else None,
+            caption=sent.text if sent.kind != "text" and sent.text else None,
+            reply_markup=sent.markup if isinstance(sent.markup, InlineKeyboardMarkup) else None,
+        )
+
+
+def _chat(chat_id: int) -> Chat:
+    if chat_id > 0:
+        return Chat(id=chat_id, type="private")
+    return Chat(id=chat_id, type="supergroup", title="Office")
+
+
+@dataclass
+class Telegram:
+    """The fake Telegram end to end: one bot, one Dispatcher, numbered updates."""
+
+    bot: Bot
+    session: RecordingSession
+    dp: Dispatcher
+    updates: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    transcript: list[str] = field(default_factory=list)
+
+    async def feed(self, update: Update) -> None:
+        await self.dp.feed_update(self.bot, update)
+
+    def person(
+        self, user_id: int, first_name: str = "Alice", language_code: str | None = "zh-hans"
+    ) -> Person:
+        return Person(self, User(id=user_id, is_bot=False, first_name=first_name,
+                                 language_code=language_code))  # fmt: skip
+
+
+class Person:
+    """Someone in a private chat with the bot."""
+
+    def __init__(self, tg: Telegram, user: User) -> None:
+        self.tg = tg
+        self.user = user
+        self._message_ids = itertools.count(1)
+
+    @property
+    def chat(self) -> list[Sent]:
+        return self.tg.session.chats.get(self.user.id, [])
+
+    @property
+    def last(self) -> Sent:
+        assert self.chat, "the bot has not said anything in this chat"
+        return self.chat[-1]
+
+    def said_since(self, mark: int) -> list[Sent]:
+        return self.chat[mark:]
+
+    # ---- what a person can do -------------------------------------------------------
+
+    async def send(self, text: str, **extra: Any) -> list[Sent]:
+        self._log(f"👤 {text}")
+        return await self._message(text=text, **extra)
+
+    async def photo(
+        self, file_id: str, caption: str | None = None, media_group_id: str | None = None
+    ) -> list[Sent]:
+        self._log(f"👤 [photo {file_id}]" + (f" {caption}" if caption else ""))
+        size = PhotoSize(file_id=file_id, file_unique_id=f"u-{file_id}", width=800, height=600)
+        return await self._message(photo=[size], caption=caption, media_group_id=media_group_id)
+
+    async def document(
+        self,
+        file_id: str,
+        file_name: str = "report.pdf",
+        caption: str | None = None,
+        media_group_id: str | None = None,
+    ) -> list[Sent]:
+        self._log(f"👤 [document {file_name}]")
+        doc = Document(
+            file_id=file_id,
+            file_unique_id=f"u-{file_id}",
+            file_name=file_name,
+            mime_type="application/pdf",
+        )
+        return await self._message(document=doc, caption=caption, media_group_id=media_group_id)
+
+    async def contact(self, phone: str, user_id: int | None = None) -> list[Sent]:
+        self._log(f"👤 [contact {phone}]")
+        owner = self.user.id if user_id is None else user_id
+        return await self._message(
+            contact=Contact(phone_number=phone, first_name=self.user.first_name, user_id=owner)
+        )
+
+    async def location(self, latitude: float, longitude: float) -> list[Sent]:
+        self._log(f"👤 [location {latitude}, {longitude}]")
+        return await self._message(location=Location(latitude=latitude, longitude=longitude))
+
+    async def sticker_like(self) -> list[Sent]:
+        """Something no step accepts (a dice throw stands in for stickers and voice)."""
+        from aiogram.types import Dice
+
+        self._log("👤 [dice]")
+        return await self._message(dice=Dice(emoji="🎲", value=3))
+
+    async def press(self, text_or_data: str, *, message: Sent | None = None) -> list[Sent]:
+        """Press an inline button by its text (or callback data) on the newest message
+        that has it, or on ``message``."""
+        target, data = self._button(text_or_data, message)
+        self._log(f"👤 [presses {self._label(target, data)}]")
+        return await self.callback(data, message=target)
+
+    async def callback(self, data: str, *, message: Sent | None = None) -> list[Sent]:
+        """Send callback data as Telegram would, forged or not."""
+        target = message or self.last
+        mark = len(self.chat)
+        before = {s.message_id: (s.text, s.markup) for s in self.chat}
+        query = CallbackQuery(
+            id=f"cb{next(self.tg.updates)}",
+            from_user=self.user,
+            chat_instance="ci",
+            message=RecordingSession._message(target),
+            data=data,
+        )
+        await self.tg.feed(Update(update_id=next(self.tg.updates), callback_query=query))
+        return self._new(mark, before)
+
+    # ---- helpers --------------------------------------------------------------------
+
+    async def _message(self, **fields: Any) -> list[Sent]:
+        mark = len(self.chat)
+        before = {s.message_id: (s.text, s.markup) for s in self.chat}
+        message = Message(
+            message_id=next(self._message_ids),
+            date=datetime.now(UTC),
+            chat=Chat(id=self.user.id, type="private", first_name=self.user.first_name),
+            from_user=self.user,
+            **fields,
+        )
+        await self.tg.feed(Update(update_id=next(self.tg.updates), message=message))
+        return self._new(mark, before)
+
+    def _new(self, mark: int, before: dict[int, Any]) -> list[Sent]:
+        edited = [
+            s for s in self.chat[:mark] if before.get(s.message_id) != (s.text, s.markup)
+        ]
+        fresh = self.chat[mark:]
+        for sent in [*edited, *fresh]:
+            verb = "✏️" if sent in edited else "🤖"
+            shown = sent.plain if sent.kind == "text" else f"[{sent.kind}] {sent.plain}"
+            line = f"{verb} {shown}"
+            if sent.buttons():
+                line += "\n   " + " ".join(f"[{text}]" for text, _ in sent.buttons())
+            if sent.keys():
+                line += "\n   keyboard: " + " ".join(f"[{k}]" for k in sent.keys())
+            self._log(line)
+        return [*edited, *fresh]
+
+    def _button(self, wanted: str, message: Sent | None) -> tuple[Sent, str]:
+        for sent in [message] if message else reversed(self.chat):
+            for text, data in sent.buttons():
+                if wanted in (text, data):
+                    return sent, data
+        raise AssertionError(f"no button {wanted!r}; last message: {self.chat[-1:]}")
+
+    @staticmethod
+    def _label(sent: Sent, data: str) -> str:
+        return next(text for text, d in sent.buttons() if d == data)
+
+    def _log(self, line: str) -> None:
+        self.tg.transcript.append(line)
