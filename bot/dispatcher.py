@@ -22,7 +22,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.fsm.strategy import FSMStrategy
@@ -33,7 +33,7 @@ from bot.i18n import Catalogs, build_i18n
 from bot.middlewares.dedupe import UpdateDedupe
 from bot.middlewares.locale import PersonLocale
 from bot.middlewares.people import ActingUser
-from bot.middlewares.throttling import Throttling, ThrottlePolicy
+from bot.middlewares.throttling import ThrottlePolicy, Throttling
 from bot.middlewares.transaction import UpdateTransaction
 from bot.services.context import Clock, Policy, system_clock
 from bot.services.people import PeopleService
@@ -69,7 +69,11 @@ def conversation_storage(
 ) -> tuple[BaseStorage, BaseEventIsolation]:
     """Redis when REDIS_URL is set (several processes can share it), else the database."""
     if settings.redis_url:
-        redis = RedisStorage.from_url(settings.redis_url)
+        # Keys carry the bot id and a prefix of ours: a Redis may serve several bots.
+        redis = RedisStorage.from_url(
+            settings.redis_url,
+            key_builder=DefaultKeyBuilder(prefix="outpost", with_bot_id=True, with_destiny=True),
+        )
         return redis, RedisEventIsolation(redis.redis)
     return DatabaseStorage(sessions), SimpleEventIsolation()
 

@@ -37,8 +37,8 @@ async def save(state: FSMContext, key: str, value: dict[str, Any]) -> None:
 
 
 def menu_labels(i18n: I18n) -> frozenset[str]:
-    return every_translation(i18n, NEW) | every_translation(i18n, MINE) | every_translation(
-        i18n, HELP
+    return (
+        every_translation(i18n, NEW) | every_translation(i18n, MINE) | every_translation(i18n, HELP)
     )
 
 

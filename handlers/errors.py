@@ -23,8 +23,7 @@ _BY_CODE: dict[str, str] = {
     "not_found": N_("That item was not found, or it is not yours."),
     "not_permitted": N_("You are not allowed to do that."),
     "illegal_transition": N_(
-        "That is no longer possible: the item has moved on. Open it again to see where it "
-        "stands."
+        "That is no longer possible: the item has moved on. Open it again to see where it stands."
     ),
     "already_moved": N_(
         "Someone changed this item a moment ago. Open it again to see where it stands."
@@ -80,9 +79,7 @@ def setup(i18n: I18n, default_locale: str) -> Router:
                 exc_info=event.exception,
             )
         who: User | None = update.event.from_user if hasattr(update.event, "from_user") else None
-        chosen = locale or locale_for(
-            None, who.language_code if who else None, default_locale
-        )
+        chosen = locale or locale_for(None, who.language_code if who else None, default_locale)
         with i18n.context(), i18n.use_locale(chosen):
             text = explain(event.exception)
             if isinstance(update.event, CallbackQuery):

@@ -12,7 +12,7 @@ BUTTON_TEXT_MAX = 40  # not Telegram's limit, but what fits a phone's keyboard r
 CALLBACK_DATA_MAX = 64  # bytes
 
 
-def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+def N_(message: str) -> str:  # the conventional gettext marker name
     """Mark a string for extraction; it is translated later, where it is shown."""
     return message
 

@@ -114,3 +114,22 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return session_factory(engine)
+
+
+REDIS_URL = os.environ.get("OUTPOST_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+async def redis_url() -> str:
+    """The machine's Redis; tests use keys of their own and delete only those."""
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    client = Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+    try:
+        await client.ping()
+    except (RedisError, OSError) as exc:
+        unavailable(f"no Redis at {REDIS_URL}: {exc}")
+    finally:
+        await client.aclose()
+    return REDIS_URL

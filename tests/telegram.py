@@ -100,7 +100,10 @@ class RecordingSession(BaseSession):
         raise NotImplementedError
 
     async def make_request(
-        self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
+        self,
+        bot: Bot,
+        method: TelegramMethod[Any],
+        timeout: int | None = None,  # noqa: ASYNC109
     ) -> Any:
         self.requests.append(method)
         if isinstance(method, SendMessage):
@@ -112,7 +115,9 @@ class RecordingSession(BaseSession):
                 self._check_text(method.caption, 1024, method.parse_mode)
             self._check_markup(method.reply_markup)
             kind = "photo" if isinstance(method, SendPhoto) else "document"
-            return self._record(int(method.chat_id), method.caption or "", method.reply_markup, kind)
+            return self._record(
+                int(method.chat_id), method.caption or "", method.reply_markup, kind
+            )
         if isinstance(method, SendMediaGroup):
             if not 2 <= len(method.media) <= 10:
                 self.problems.append(f"media group of {len(method.media)}")
@@ -334,9 +339,7 @@ class Person:
         return self._new(mark, before)
 
     def _new(self, mark: int, before: dict[int, Any]) -> list[Sent]:
-        edited = [
-            s for s in self.chat[:mark] if before.get(s.message_id) != (s.text, s.markup)
-        ]
+        edited = [s for s in self.chat[:mark] if before.get(s.message_id) != (s.text, s.markup)]
         fresh = self.chat[mark:]
         for sent in [*edited, *fresh]:
             verb = "✏️" if sent in edited else "🤖"
@@ -345,7 +348,7 @@ class Person:
             if sent.buttons():
                 line += "\n   " + " ".join(f"[{text}]" for text, _ in sent.buttons())
             if sent.keys():
-                line += "\n   keyboard: " + " ".join(f"[{k}]" for k in sent.keys())
+                line += "\n   keyboard: " + " ".join(f"[{k}]" for k in sent.keys())  # noqa: SIM118
             self._log(line)
         return [*edited, *fresh]
 

@@ -18,8 +18,6 @@ class PersonLocale(I18nMiddleware):
             locale = user.locale
         else:
             who: User | None = data.get("event_from_user")
-            locale = locale_for(
-                None, who.language_code if who else None, self.i18n.default_locale
-            )
+            locale = locale_for(None, who.language_code if who else None, self.i18n.default_locale)
         data["locale"] = locale
         return locale

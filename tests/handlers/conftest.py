@@ -69,7 +69,5 @@ def new_telegram(
     settings = settings or make_settings()
     session = session or RecordingSession()
     bot = Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
-    dp = build_dispatcher(
-        settings, sessions=sessions, clock=clock, throttle=throttle, i18n=_I18N
-    )
+    dp = build_dispatcher(settings, sessions=sessions, clock=clock, throttle=throttle, i18n=_I18N)
     return Telegram(bot=bot, session=session, dp=dp)

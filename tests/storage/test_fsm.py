@@ -1,0 +1,121 @@
+"""Conversation state: the database storage (SQLite and PostgreSQL) and Redis."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.fsm.storage.base import BaseStorage, StorageKey
+from aiogram.fsm.storage.redis import RedisStorage
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.dispatcher import conversation_storage
+from bot.settings import load_settings
+from storage.fsm import DatabaseStorage, storage_key
+from storage.models import ConversationState
+
+
+class Filing(StatesGroup):
+    title = State()
+
+
+KEY = StorageKey(bot_id=42, chat_id=1001, user_id=1001)
+OTHER = StorageKey(bot_id=42, chat_id=1002, user_id=1002)
+
+
+async def rows(sessions: async_sessionmaker[AsyncSession]) -> dict[str, ConversationState]:
+    from sqlalchemy import select
+
+    async with sessions() as session:
+        found = (await session.execute(select(ConversationState))).scalars().all()
+        return {row.key: row for row in found}
+
+
+async def roundtrip(storage: BaseStorage, key: StorageKey = KEY, other: StorageKey = OTHER) -> None:
+    assert await storage.get_state(key) is None
+    assert await storage.get_data(key) == {}
+    await storage.set_state(key, Filing.title)
+    await storage.set_data(key, {"draft": {"title": "路灯不亮", "attachments": [{"id": "x"}]}})
+    assert await storage.get_state(key) == "Filing:title"
+    data = await storage.get_data(key)
+    assert data == {"draft": {"title": "路灯不亮", "attachments": [{"id": "x"}]}}
+    data["draft"]["title"] = "changed without saving"
+    assert (await storage.get_data(key))["draft"]["title"] == "路灯不亮"
+    merged = await storage.update_data(key, {"answer": {"item": 3}})
+    assert set(merged) == {"draft", "answer"}
+    assert await storage.get_state(other) is None  # keys never leak into each other
+    await storage.set_state(key, None)
+    assert await storage.get_state(key) is None
+    assert set(await storage.get_data(key)) == {"draft", "answer"}  # data outlives state
+
+
+async def test_database_storage_round_trip(sessions: async_sessionmaker[AsyncSession]) -> None:
+    storage = DatabaseStorage(sessions)
+    await roundtrip(storage)
+    stored = await rows(sessions)
+    assert set(stored) == {storage_key(KEY)}
+    assert stored[storage_key(KEY)].state is None
+    await storage.set_data(KEY, {})
+    assert await rows(sessions) == {}  # an empty conversation leaves no row
+
+
+async def test_database_storage_survives_a_new_instance(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    await DatabaseStorage(sessions).set_state(KEY, Filing.title)
+    await DatabaseStorage(sessions).update_data(KEY, {"draft": {"title": "t"}})
+    fresh = DatabaseStorage(sessions)
+    assert await fresh.get_state(KEY) == "Filing:title"
+    assert await fresh.get_data(KEY) == {"draft": {"title": "t"}}
+
+
+async def test_bound_writes_commit_or_roll_back_with_the_update(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    storage = DatabaseStorage(sessions)
+    async with sessions() as session, session.begin():
+        with storage.bind(session):
+            await storage.set_state(KEY, Filing.title)
+            assert await storage.get_state(KEY) == "Filing:title"
+
+    async def failing_update() -> None:
+        async with sessions() as session, session.begin():
+            with storage.bind(session):
+                await storage.set_data(KEY, {"draft": {"title": "lost"}})
+                raise RuntimeError("the handler failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_update()
+    assert await storage.get_state(KEY) == "Filing:title"
+    assert await storage.get_data(KEY) == {}
+
+
+@pytest.fixture
+async def redis_storage(redis_url: str) -> AsyncIterator[tuple[RedisStorage, int]]:
+    settings = load_settings(redis_url=redis_url)
+    storage, isolation = conversation_storage(settings, sessions=None)  # type: ignore[arg-type]
+    assert isinstance(storage, RedisStorage)
+    bot_id = random.randint(10**9, 2 * 10**9)  # keys of this test only
+    yield storage, bot_id
+    keys = [k async for k in storage.redis.scan_iter(match=f"outpost:{bot_id}:*")]
+    if keys:
+        await storage.redis.delete(*keys)
+    await isolation.close()
+    await storage.close()
+
+
+async def test_redis_storage_when_redis_url_is_set(
+    redis_storage: tuple[RedisStorage, int], redis_url: str
+) -> None:
+    storage, bot_id = redis_storage
+    key = StorageKey(bot_id=bot_id, chat_id=1001, user_id=1001)
+    await roundtrip(storage, key, StorageKey(bot_id=bot_id, chat_id=1002, user_id=1002))
+    # A second client (another bot process) sees the same conversation.
+    other, isolation = conversation_storage(load_settings(redis_url=redis_url), sessions=None)  # type: ignore[arg-type]
+    try:
+        assert set(await other.get_data(key)) == {"draft", "answer"}
+    finally:
+        await isolation.close()
+        await other.close()
