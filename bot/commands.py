@@ -17,6 +17,8 @@ def private_commands() -> list[BotCommand]:
     return [
         BotCommand(command="new", description=_("File a new suggestion")),
         BotCommand(command="mine", description=_("My suggestions and their progress")),
+        BotCommand(command="point", description=_("My observation point")),
+        BotCommand(command="apply", description=_("Apply to become an observer")),
         BotCommand(command="help", description=_("How the scheme and this bot work")),
         BotCommand(command="lang", description=_("Switch language")),
         BotCommand(command="cancel", description=_("Cancel what you are doing")),

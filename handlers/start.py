@@ -20,11 +20,18 @@ from bot.i18n import EN, ZH
 from bot.middlewares.people import CurrentUser
 from bot.services.people import PeopleService, Standing
 from handlers.callbacks import ApplyCb, LangCb
-from handlers.conversation import label
+from handlers.conversation import finish, label
 from handlers.keyboards import HELP, button, main_menu
 from handlers.ui import esc
 
 LANGUAGE_NAMES = {ZH: "中文", EN: "English"}
+# Where each conversation keeps its data (see handlers.conversation).
+_FLOW_DATA = {
+    "Filing": "draft",
+    "Applying": "application",
+    "Answering": "answer",
+    "Rating": "rating",
+}
 
 
 def about() -> str:
@@ -168,12 +175,17 @@ def setup(i18n: I18n) -> Router:
 
     @router.message(Command("cancel"))
     async def cancel(message: Message, state: FSMContext) -> None:
-        if await state.get_state() is None and not await state.get_data():
+        current = await state.get_state()
+        if current is None:
             await message.answer(_("There is nothing to cancel."))
             return
-        await state.clear()
-        await message.answer(
-            _("Cancelled. Nothing was sent; your draft has been discarded."),
-        )
+        # Only the flow on screen ends: a filing draft survives cancelling an answer.
+        flow = current.split(":", 1)[0]
+        await finish(state, _FLOW_DATA.get(flow, flow.lower()))
+        if flow == "Filing":
+            text = _("Cancelled. Nothing was sent; your draft has been discarded.")
+        else:
+            text = _("Cancelled. Nothing was sent.")
+        await message.answer(text)
 
     return router

@@ -431,7 +431,12 @@ class PeopleService(Service):
         return await self._invite(actor, InviteKind.LIAISON, department_id=department_id)
 
     async def redeem(self, user_id: int, code: str, *, name: str = "") -> Redeemed:
-        """Use a one-time deep-link code. Forged, used and expired codes are refused."""
+        """Use a one-time deep-link code. Forged, used and expired codes are refused.
+
+        All or nothing, even when the caller catches the refusal and commits: a
+        redemption refused half-way (an observer on file found dismissed, the claim lost
+        to a simultaneous tap) leaves nothing behind.
+        """
         invite = await self.store.invites.by_code(code.strip()) if code.strip() else None
         if invite is None:
             raise InviteInvalid("unknown invite code")
@@ -439,14 +444,15 @@ class PeopleService(Service):
             raise InviteUsed("invite already used")
         if invite.expires_at <= self.now():
             raise InviteExpired("invite expired")
-        if await self.store.users.get(user_id) is None:
-            await self.store.users.upsert(user_id, first_name=name)
-        if invite.kind is InviteKind.LIAISON:
-            result = await self._redeem_liaison(invite, user_id, name)
-        else:
-            result = await self._redeem_observer(invite, user_id, name)
-        if not await self.store.invites.claim(invite.id, user_id, self.now()):
-            raise InviteUsed("invite already used")
+        async with self.store.session.begin_nested():
+            if await self.store.users.get(user_id) is None:
+                await self.store.users.upsert(user_id, first_name=name)
+            if invite.kind is InviteKind.LIAISON:
+                result = await self._redeem_liaison(invite, user_id, name)
+            else:
+                result = await self._redeem_observer(invite, user_id, name)
+            if not await self.store.invites.claim(invite.id, user_id, self.now()):
+                raise InviteUsed("invite already used")
         return result
 
     # ---- helpers --------------------------------------------------------------------

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.methods import SetMyCommands
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.fsm import DatabaseStorage
 from tests.telegram import Telegram
 from tests.world import ALICE, STRANGER
 
@@ -29,3 +32,19 @@ async def test_commands_are_registered_per_language(tg: Telegram) -> None:
     assert [c.language_code for c in calls] == [None, "zh", "en"]
     english = {c.command: c.description for c in calls[2].commands}
     assert english["new"] == "File a new suggestion"
+
+
+async def test_cancel_ends_only_the_flow_on_screen(
+    tg: Telegram, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    storage = DatabaseStorage(sessions)
+    key = StorageKey(bot_id=42, chat_id=ALICE, user_id=ALICE)
+    await storage.set_state(key, "Answering:text")
+    await storage.set_data(key, {"draft": {"title": "路灯不亮"}, "answer": {"item": 1}})
+    alice = tg.person(ALICE, "Alice", "en")
+    [reply] = await alice.send("/cancel")
+    assert reply.plain == "Cancelled. Nothing was sent."
+    assert await storage.get_state(key) is None
+    assert await storage.get_data(key) == {"draft": {"title": "路灯不亮"}}
+    [again] = await alice.send("/cancel")
+    assert again.plain == "There is nothing to cancel."

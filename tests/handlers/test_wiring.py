@@ -172,7 +172,7 @@ async def test_unknown_text_and_stale_buttons_get_an_answer(tg: Telegram) -> Non
     stan = tg.person(STRANGER, "Stan", "en")
     [reply] = await stan.send("hello?")
     assert reply.plain.startswith("Sorry, I did not understand that.")
-    await stan.callback("f:confirm:deadbeef", message=reply)
+    await stan.callback("zz:from-an-old-version", message=reply)
     assert tg.session.alerts[-1][1] == (
         "This button is no longer valid. Please start again from the menu."
     )

@@ -1,0 +1,429 @@
+"""The texts of the notifications that reach observers and applicants.
+
+The outbox sender calls :func:`render` for each row addressed to a person, inside
+``i18n.use_locale(recipient_locale)``; the text is chosen at delivery time, never at
+the time of the move. Payloads come from the database and may be old, partial or
+hostile: every value is optional, escaped, and bounded so that the whole message stays
+within Telegram's 4096 characters.
+
+Only the observer's (and applicant's) side is rendered here. Rows of the same item
+kinds addressed to liaisons (``item.adopt``, ``item.city_adopt``,
+``item.mark_implemented``) and the liaison-only kinds (``item.assign``,
+``item.set_due``, ``item.reopen``) need texts of their own: these say "your
+suggestion" and offer ratings. Admin-group kinds are rendered elsewhere too.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from bot.domain.lifecycle import Action
+from bot.domain.limits import TITLE_MAX
+from bot.domain.notices import Notice
+from bot.domain.statuses import RatingValue, SuggestionStatus
+from handlers import labels
+from handlers.callbacks import MineCb
+from handlers.keyboards import button
+from handlers.moving import MoveCb
+from handlers.ui import MESSAGE_MAX, N_, clip, esc, telegram_length
+
+S = SuggestionStatus
+
+# Names of departments, points and the like: generous, but a hostile payload cannot
+# crowd out the office's words.
+_NAME_LIMIT = 200
+_ITEM_PREFIX = "item."
+# Outcomes the observer is asked to rate; an item closed from one of them may still be.
+_RATEABLE = frozenset({S.IMPLEMENTED.value, S.REFERENCE.value, S.DECLINED.value})
+
+
+class UnknownNotice(ValueError):
+    """A kind this module has no text for (admin-group and liaison kinds)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"no observer text for notice {kind!r}")
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    markup: InlineKeyboardMarkup | None
+
+
+@dataclass(frozen=True)
+class _ItemText:
+    emoji_of: SuggestionStatus
+    # What happened, with {subject}: the reference and title.
+    headline: str
+    # The heading over the office's own words, when the move carries any.
+    words: str
+    # What happens next, if anything.
+    after: str | None = None
+    # Whether the observer may now rate the outcome.
+    rate: bool = False
+
+
+_COMMENTS = N_("The office's comments:")
+_RATE_HANDLING = N_("Please rate how your suggestion was handled, using the buttons below.")
+_PROGRESS_NEXT = N_("You will be told of the progress here.")
+
+_ITEMS: dict[Action, _ItemText] = {
+    Action.TAKE: _ItemText(
+        S.IN_REVIEW,
+        N_(
+            "Your suggestion {subject} has been taken up by the district office for "
+            "analysis and judgement."
+        ),
+        _COMMENTS,
+        N_("You will be told of the decision here."),
+    ),
+    Action.ASK_INFO: _ItemText(
+        S.NEEDS_INFO,
+        N_("The district office needs more information about your suggestion {subject}."),
+        N_("The office asks:"),
+        N_(
+            "Please answer with the button below; you can send text, photos and documents. "
+            "The office's analysis continues once you have answered."
+        ),
+    ),
+    Action.ADOPT: _ItemText(
+        S.ADOPTED,
+        N_("Your suggestion {subject} has been adopted."),
+        _COMMENTS,
+        N_("The responsible department will now implement it; you will be told of the progress."),
+    ),
+    Action.KEEP_REFERENCE: _ItemText(
+        S.REFERENCE,
+        N_("Your suggestion {subject} has been kept for reference."),
+        N_("Reason:"),
+        _RATE_HANDLING,
+        rate=True,
+    ),
+    Action.DECLINE: _ItemText(
+        S.DECLINED,
+        N_("Your suggestion {subject} has not been adopted."),
+        N_("Reason:"),
+        _RATE_HANDLING,
+        rate=True,
+    ),
+    Action.ESCALATE: _ItemText(
+        S.ESCALATED,
+        N_("Your suggestion {subject} has been reported to the city for study."),
+        N_("The office's note:"),
+        N_("You will be told here when the city answers."),
+    ),
+    Action.MARK_DUPLICATE: _ItemText(
+        S.DUPLICATE,
+        N_("Your suggestion {subject} duplicates {original}, which is already being handled."),
+        _COMMENTS,
+        N_("It will be followed up together with that item."),
+    ),
+    Action.CITY_ADOPT: _ItemText(
+        S.ADOPTED,
+        N_("The city has answered on your suggestion {subject}: it has been adopted."),
+        N_("The city's answer:"),
+        N_("The responsible department will now implement it; you will be told of the progress."),
+    ),
+    Action.CITY_REFERENCE: _ItemText(
+        S.REFERENCE,
+        N_("The city has answered on your suggestion {subject}: it has been kept for reference."),
+        N_("The city's answer:"),
+        _RATE_HANDLING,
+        rate=True,
+    ),
+    Action.CITY_DECLINE: _ItemText(
+        S.DECLINED,
+        N_("The city has answered on your suggestion {subject}: it has not been adopted."),
+        N_("The city's answer:"),
+        _RATE_HANDLING,
+        rate=True,
+    ),
+    Action.ACCEPT: _ItemText(
+        S.IMPLEMENTING,
+        N_("The responsible department has started implementing your suggestion {subject}."),
+        _COMMENTS,
+        _PROGRESS_NEXT,
+    ),
+    Action.PROGRESS: _ItemText(
+        S.IMPLEMENTING,
+        N_("Progress on your suggestion {subject}."),
+        N_("Progress report:"),
+    ),
+    Action.MARK_IMPLEMENTED: _ItemText(
+        S.IMPLEMENTED,
+        N_("Your suggestion {subject} has been implemented."),
+        N_("What was done:"),
+        N_(
+            "Please rate the outcome with the buttons below. If you are dissatisfied, the "
+            "item will be reopened."
+        ),
+        rate=True,
+    ),
+    Action.CLOSE: _ItemText(
+        S.CLOSED,
+        N_("Your suggestion {subject} has been closed."),
+        _COMMENTS,
+        N_("If you have not rated the outcome yet, you can still do so with the buttons below."),
+        rate=True,
+    ),
+}
+# When the original's reference is missing from an old payload.
+_DUPLICATE_UNNAMED = N_(
+    "Your suggestion {subject} duplicates an item that is already being handled."
+)
+
+
+# ---- reading payloads ------------------------------------------------------------------
+
+
+def _value(payload: Mapping[str, Any], key: str, limit: int) -> str | None:
+    """A payload value as plain, stripped, bounded text; None when missing or odd."""
+    raw = payload.get(key)
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        return None
+    text = str(raw).strip()
+    return clip(text, limit) if text else None
+
+
+def _day(payload: Mapping[str, Any], key: str) -> str | None:
+    raw = _value(payload, key, 40)
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(raw[:10]).isoformat()
+    except ValueError:
+        return raw
+
+
+_TAG = re.compile(r"<[^<>]*>")
+
+
+def _shown_length(markup: str) -> int:
+    """What Telegram counts: the text after the (well-formed) tags and entities."""
+    return telegram_length(html.unescape(_TAG.sub("", markup)))
+
+
+def _subject(payload: Mapping[str, Any]) -> str:
+    reference = _value(payload, "reference", 40)
+    title = _value(payload, "title", TITLE_MAX)
+    ref_html = f"<b>{esc(reference)}</b>" if reference else None
+    if ref_html and title:
+        return _("{reference} «{title}»").format(reference=ref_html, title=esc(title))
+    if ref_html:
+        return ref_html
+    if title:
+        return _("«{title}»").format(title=esc(title))
+    return _("(no reference)")
+
+
+def _compose(
+    head: list[str], heading: str | None, words: str | None, tail: list[str] | None = None
+) -> str:
+    """The sections, with the office's words between ``head`` and ``tail``, clipped to
+    the room the rest of the message leaves."""
+    tail = tail or []
+    if heading is None or words is None:
+        return "\n\n".join([*head, *tail])
+    block = "<b>{heading}</b>\n<blockquote>{words}</blockquote>"
+    skeleton = "\n\n".join([*head, block.format(heading=esc(heading), words=""), *tail])
+    room = MESSAGE_MAX - _shown_length(skeleton)
+    if room < 2:
+        return "\n\n".join([*head, *tail])
+    quoted = block.format(heading=esc(heading), words=esc(clip(words, room)))
+    return "\n\n".join([*head, quoted, *tail])
+
+
+# ---- keyboards -------------------------------------------------------------------------
+
+
+def _open(item: int) -> InlineKeyboardButton:
+    return button(_("📄 Open"), MineCb(act="show", item=item).pack())
+
+
+def _item_markup(action: Action, item: int | None, rate: bool) -> InlineKeyboardMarkup | None:
+    if item is None or item <= 0:
+        return None
+    rows: list[list[InlineKeyboardButton]] = []
+    if action is Action.ASK_INFO:
+        rows.append([button(_("✍️ Answer"), MineCb(act="answer", item=item).pack())])
+    if rate:
+        rows.extend(
+            [button(labels.rating(value), MineCb(act="rate", item=item, value=value).pack())]
+            for value in RatingValue
+        )
+    rows.append([_open(item)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+# ---- item notices ----------------------------------------------------------------------
+
+
+def _render_item(action: Action, payload: Mapping[str, Any], item: int | None) -> Rendered:
+    spec = _ITEMS[action]
+    subject = _subject(payload)
+    if action is Action.MARK_DUPLICATE:
+        original = _value(payload, "duplicate_of", 40)
+        headline = (
+            _(spec.headline).format(subject=subject, original=f"<b>{esc(original)}</b>")
+            if original
+            else _(_DUPLICATE_UNNAMED).format(subject=subject)
+        )
+    else:
+        headline = _(spec.headline).format(subject=subject)
+    sections = [f"{labels.STATUS_EMOJI[spec.emoji_of]} {headline}"]
+
+    details = []
+    if department := _value(payload, "department", _NAME_LIMIT):
+        details.append(_("Responsible department: {department}").format(department=esc(department)))
+    if due := _day(payload, "due"):
+        details.append(_("To be implemented by: {due}").format(due=esc(due)))
+    if escalated_to := _value(payload, "escalated_to", _NAME_LIMIT):
+        details.append(_("Reported to: {to}").format(to=esc(escalated_to)))
+    if details:
+        sections.append("\n".join(details))
+
+    # Closing a duplicate (or an item whose past is unknown) asks for no rating.
+    rate = spec.rate and (action is not Action.CLOSE or _value(payload, "from", 40) in _RATEABLE)
+    tail = [_(spec.after)] if spec.after is not None and (rate or not spec.rate) else []
+
+    # The office's words have the most room, so they are measured last.
+    words = _value(payload, "text", MESSAGE_MAX)
+    text = _compose(sections, _(spec.words), words, tail)
+    return Rendered(text, _item_markup(action, item, rate))
+
+
+# ---- people notices --------------------------------------------------------------------
+
+
+def _point(payload: Mapping[str, Any]) -> str:
+    name = _value(payload, "point", _NAME_LIMIT)
+    code = _value(payload, "code", 40)
+    if name and code:
+        return _("<b>{point}</b> ({code})").format(point=esc(name), code=esc(code))
+    if name or code:
+        return f"<b>{esc(name or code)}</b>"
+    return _("an observation point")
+
+
+def _approved(payload: Mapping[str, Any]) -> Rendered:
+    text = "\n\n".join(
+        [
+            "🎉 "
+            + _(
+                "Your application has been approved. You are now a rule-of-law observer at {point}."
+            ).format(point=_point(payload)),
+            _(
+                "Send /start to open the menu: <b>New suggestion</b> files what you "
+                "collect, <b>My suggestions</b> follows it."
+            ),
+        ]
+    )
+    return Rendered(text, None)
+
+
+def _appointed(payload: Mapping[str, Any]) -> Rendered:
+    text = "\n\n".join(
+        [
+            "🎉 "
+            + _("You have been appointed a rule-of-law observer at {point}.").format(
+                point=_point(payload)
+            ),
+            _(
+                "Send /start to open the menu: <b>New suggestion</b> files what you "
+                "collect, <b>My suggestions</b> follows it."
+            ),
+        ]
+    )
+    return Rendered(text, None)
+
+
+def _rejected(payload: Mapping[str, Any]) -> Rendered:
+    head = [_("Your application to become an observer has not been approved.")]
+    tail = [_("Thank you for your interest. If anything changes, you may apply again.")]
+    reason = _value(payload, "reason", MESSAGE_MAX)
+    return Rendered(_compose(head, _("Reason:"), reason, tail), None)
+
+
+def _suspended(payload: Mapping[str, Any]) -> Rendered:
+    head = ["⏸ " + _("Your appointment as an observer has been suspended.")]
+    tail = [
+        _(
+            "You cannot file new items for now, but you can still follow, answer and rate "
+            "the ones you filed under <b>My suggestions</b>."
+        )
+    ]
+    reason = _value(payload, "reason", MESSAGE_MAX)
+    return Rendered(_compose(head, _("Reason:"), reason, tail), None)
+
+
+def _moved(payload: Mapping[str, Any]) -> Rendered:
+    text = "\n\n".join(
+        [
+            "📍 "
+            + _("The district office has moved you to the observation point {point}.").format(
+                point=_point(payload)
+            ),
+            _("The items you file from now on belong to this point. /point shows it."),
+        ]
+    )
+    return Rendered(text, None)
+
+
+def choose_point_button() -> InlineKeyboardButton:
+    return button(_("📍 Choose another point"), MoveCb().pack())
+
+
+def _point_closed(payload: Mapping[str, Any]) -> Rendered:
+    text = "\n\n".join(
+        [
+            "📍 "
+            + _("Your observation point {point} has been closed.").format(point=_point(payload)),
+            _(
+                "Please choose another point with the button below; until then you cannot "
+                "file new items. What you filed before stays under <b>My suggestions</b>."
+            ),
+        ]
+    )
+    return Rendered(text, InlineKeyboardMarkup(inline_keyboard=[[choose_point_button()]]))
+
+
+_PEOPLE: dict[str, Callable[[Mapping[str, Any]], Rendered]] = {
+    Notice.APPLICATION_APPROVED.value: _approved,
+    Notice.APPLICATION_REJECTED.value: _rejected,
+    Notice.OBSERVER_APPOINTED.value: _appointed,
+    Notice.OBSERVER_SUSPENDED.value: _suspended,
+    Notice.OBSERVER_MOVED.value: _moved,
+    Notice.POINT_CLOSED.value: _point_closed,
+}
+
+
+# ---- the entry point -------------------------------------------------------------------
+
+
+def kinds() -> frozenset[str]:
+    """Every kind :func:`render` has a text for."""
+    return frozenset({f"{_ITEM_PREFIX}{a.value}" for a in _ITEMS} | set(_PEOPLE))
+
+
+def render(kind: str, payload: Mapping[str, Any], *, suggestion_id: int | None = None) -> Rendered:
+    """The message for one outbox row to an observer or applicant, in the current locale."""
+    data: Mapping[str, Any] = payload if isinstance(payload, Mapping) else {}
+    if kind in _PEOPLE:
+        return _PEOPLE[kind](data)
+    if kind.startswith(_ITEM_PREFIX):
+        try:
+            action = Action(kind.removeprefix(_ITEM_PREFIX))
+        except ValueError:
+            raise UnknownNotice(kind) from None
+        if action in _ITEMS:
+            return _render_item(action, data, suggestion_id)
+    raise UnknownNotice(kind)
