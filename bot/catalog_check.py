@@ -18,7 +18,7 @@ from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("zh_CN", "en")
-SOURCES = [("bot/**.py", "python"), ("handlers/**.py", "python")]
+SOURCES = ("bot", "handlers")  # as babel.cfg says
 KEYWORDS = {"_": None, "__": None, "N_": None}
 _PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
 _TAG = re.compile(r"</?[a-z-]+")
@@ -27,11 +27,14 @@ _TAG = re.compile(r"</?[a-z-]+")
 def used_messages(root: Path = ROOT) -> dict[str, str]:
     """Every message the code marks for translation, with where it is used."""
     found: dict[str, str] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
-        str(root), method_map=SOURCES, keywords=KEYWORDS
-    ):
-        text = message if isinstance(message, str) else message[0]
-        found.setdefault(text, f"{filename}:{lineno}")
+    for source in SOURCES:
+        if not (root / source).is_dir():
+            continue
+        for filename, lineno, message, _comments, _context in extract_from_dir(
+            str(root / source), method_map=[("**.py", "python")], keywords=KEYWORDS
+        ):
+            text = message if isinstance(message, str) else message[0]
+            found.setdefault(text, f"{source}/{filename}:{lineno}")
     return found
 
 

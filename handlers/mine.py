@@ -44,7 +44,6 @@ from bot.services.actors import Actor
 from bot.services.context import Policy
 from bot.services.suggestions import SuggestionService
 from bot.services.views import (
-    AttachmentIn,
     AttachmentInfo,
     Page,
     RatingInfo,
@@ -53,6 +52,7 @@ from bot.services.views import (
     TimelineEntry,
 )
 from handlers import labels
+from handlers.attachments import attachment_of, attachments_in
 from handlers.callbacks import MenuCb, MineCb
 from handlers.conversation import PlainText, finish, label, load, save
 from handlers.errors import explain
@@ -456,39 +456,6 @@ def _joined(old: str, piece: str | None) -> str:
     return f"{old}\n\n{piece}" if old else piece
 
 
-def _attachment(message: Message) -> dict[str, Any] | None:
-    if message.photo:
-        size = message.photo[-1]
-        return {
-            "kind": AttachmentKind.PHOTO.value,
-            "file_id": size.file_id,
-            "file_unique_id": size.file_unique_id,
-        }
-    if message.document:
-        doc = message.document
-        return {
-            "kind": AttachmentKind.DOCUMENT.value,
-            "file_id": doc.file_id,
-            "file_unique_id": doc.file_unique_id,
-            "file_name": doc.file_name,
-            "mime_type": doc.mime_type,
-        }
-    return None
-
-
-def _attachments_in(data: dict[str, Any]) -> tuple[AttachmentIn, ...]:
-    return tuple(
-        AttachmentIn(
-            kind=AttachmentKind(a["kind"]),
-            file_id=a["file_id"],
-            file_unique_id=a.get("file_unique_id") or "",
-            file_name=a.get("file_name"),
-            mime_type=a.get("mime_type"),
-        )
-        for a in data.get("attachments", [])
-    )
-
-
 def _progress(data: dict[str, Any]) -> str:
     return _(
         "Added to your answer: {chars} of {limit} characters, {files} of {most} files. "
@@ -720,7 +687,7 @@ def setup(i18n: I18n) -> Router:
             await save(state, ANSWER_KEY, data)
             await message.answer(_too_long(len(text), TEXT_MAX))
             return
-        attachment = _attachment(message)
+        attachment = attachment_of(message)
         assert attachment is not None  # the filter let only photos and documents in
         data["attachments"].append(attachment)
         data["text"] = text
@@ -758,7 +725,7 @@ def setup(i18n: I18n) -> Router:
             return
         try:
             info = await suggestions.answer_info(
-                actor, callback_data.item, data["text"], _attachments_in(data)
+                actor, callback_data.item, data["text"], attachments_in(data.get("attachments", []))
             )
         except IllegalTransition as error:
             # Refused before anything was written: end the flow rather than loop on it.

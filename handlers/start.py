@@ -186,6 +186,7 @@ def setup(i18n: I18n) -> Router:
             text = _("Cancelled. Nothing was sent; your draft has been discarded.")
         else:
             text = _("Cancelled. Nothing was sent.")
-        await message.answer(text)
+        # Also takes away a step's own keyboard (the location button, say).
+        await message.answer(text, reply_markup=main_menu())
 
     return router
