@@ -30,6 +30,10 @@ async def test_commands_are_registered_per_language(tg: Telegram) -> None:
     await tg.dp.emit_startup(bot=tg.bot, **tg.dp.workflow_data)
     calls = [r for r in tg.session.requests if isinstance(r, SetMyCommands)]
     assert [c.language_code for c in calls] == [None, "zh", "en"]
+    assert {type(c.scope).__name__ for c in calls} == {"BotCommandScopeAllPrivateChats"}
+    chinese = {c.command: c.description for c in calls[1].commands}
+    assert chinese["new"] == "提交新的建议"
+    assert calls[0].commands == calls[1].commands  # the default language is zh_CN
     english = {c.command: c.description for c in calls[2].commands}
     assert english["new"] == "File a new suggestion"
 
