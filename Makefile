@@ -56,6 +56,7 @@ migrate: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/services.py
+	$(BIN)/python bench/conversations.py --observers 20 --latency-ms 100
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -114,7 +114,7 @@ def build_dispatcher(
         policy=policy,
         clock=clock,
     )
-    dp.update.outer_middleware(UpdateDedupe(sessions))
+    dp.update.outer_middleware(UpdateDedupe())
     dp.update.outer_middleware(
         UpdateTransaction(sessions, dp.fsm, isolation or SimpleEventIsolation(), services)
     )

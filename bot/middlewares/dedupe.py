@@ -1,8 +1,9 @@
 """The first step: an update seen before is dropped before any work is done.
 
-Two guards: the ids in hand in this process (a webhook retry arriving while the first
-delivery is still being handled), and the durable record of handled updates, which the
-transaction step writes in the update's own transaction.
+This guard is in memory: the ids in hand in this process (a webhook retry arriving
+while the first delivery is still being handled) and the ones it handled lately. The
+durable guard, across restarts and processes, is the claim the transaction step writes
+in the update's own transaction.
 """
 
 from __future__ import annotations
@@ -14,9 +15,6 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.types import TelegramObject, Update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from storage.models import ProcessedUpdate
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +22,7 @@ _RECENT = 10_000
 
 
 class UpdateDedupe(BaseMiddleware):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    def __init__(self) -> None:
         self._in_hand: set[tuple[int, int]] = set()
         self._recent: OrderedDict[tuple[int, int], None] = OrderedDict()
 
@@ -38,7 +35,7 @@ class UpdateDedupe(BaseMiddleware):
         assert isinstance(event, Update)
         bot: Bot = data["bot"]
         key = (bot.id, event.update_id)
-        if key in self._in_hand or key in self._recent or await self._handled(key):
+        if key in self._in_hand or key in self._recent:
             log.info("update %s seen before: ignored", event.update_id)
             return None
         self._in_hand.add(key)
@@ -51,7 +48,3 @@ class UpdateDedupe(BaseMiddleware):
         if len(self._recent) > _RECENT:
             self._recent.popitem(last=False)
         return result
-
-    async def _handled(self, key: tuple[int, int]) -> bool:
-        async with self._sessions() as session:
-            return await session.get(ProcessedUpdate, key) is not None

@@ -3,10 +3,16 @@
 The conversation lock is taken before the transaction opens and released after it
 commits, so two updates from one chat (an album's photos, a double tap) run one after
 the other and each sees what the previous one committed.
+
+SQLite has one writer at a time, and an update's transaction lasts as long as its Bot
+API calls; left to SQLite's busy timeout, a burst of updates would fail with "database
+is locked". On SQLite, updates therefore queue for the database in this process, in
+arrival order, and wait as long as it takes. PostgreSQL runs them side by side.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
@@ -38,6 +44,11 @@ class UpdateTransaction(BaseMiddleware):
         self._fsm = fsm
         self._isolation = isolation
         self._services = services
+        engine = sessions.kw.get("bind")
+        sqlite = engine is not None and engine.dialect.name == "sqlite"
+        self._one_writer: AbstractAsyncContextManager[Any] = (
+            asyncio.Lock() if sqlite else nullcontext()
+        )
 
     async def __call__(
         self,
@@ -51,7 +62,7 @@ class UpdateTransaction(BaseMiddleware):
         lock: AbstractAsyncContextManager[Any] = (
             self._isolation.lock(context.key) if context is not None else nullcontext()
         )
-        async with lock, self._sessions() as session, session.begin():
+        async with lock, self._one_writer, self._sessions() as session, session.begin():
             store = Store(session)
             if not await store.updates.claim(bot.id, event.update_id):
                 log.info("update %s handled by another worker: ignored", event.update_id)
