@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject, CommandStart, Filter
+from aiogram.filters import Command, CommandObject, CommandStart, Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
@@ -75,6 +75,8 @@ class Applying(StatesGroup):
 
 STEPS = ("name", "phone", "unit", "category", "point", "resume", "confirm")
 QUESTIONS = len(STEPS) - 1  # the summary is not a question
+# The optional answers typed freely, and their bounds.
+_FREE_TEXT_MAX = {"unit": UNIT_MAX, "resume": RESUME_MAX}
 TEXT_STEPS = frozenset({"name", "phone", "unit", "resume"})
 NO_POINT = "none"
 
@@ -547,27 +549,19 @@ def setup(i18n: I18n) -> Router:
             return
         await got_phone(message, bot, state, places, phone)
 
-    @router.message(Applying.unit, typed)
-    async def got_unit(message: Message, bot: Bot, state: FSMContext, places: PlaceService) -> None:
-        unit = (message.text or "").strip()
-        if len(unit) > UNIT_MAX:
-            await message.answer(_too_long(UNIT_MAX))
-            return
-        data = await load(state, KEY)
-        data["unit"] = unit
-        await advance(bot, message.chat.id, state, places, "unit", data)
-
-    @router.message(Applying.resume, typed)
-    async def got_resume(
-        message: Message, bot: Bot, state: FSMContext, places: PlaceService
+    @router.message(StateFilter(Applying.unit, Applying.resume), typed)
+    async def got_free_text(
+        message: Message, bot: Bot, state: FSMContext, places: PlaceService, raw_state: str
     ) -> None:
-        resume = (message.text or "").strip()
-        if len(resume) > RESUME_MAX:
-            await message.answer(_too_long(RESUME_MAX))
+        step = step_of(raw_state)
+        assert step in _FREE_TEXT_MAX
+        text = (message.text or "").strip()
+        if len(text) > _FREE_TEXT_MAX[step]:
+            await message.answer(_too_long(_FREE_TEXT_MAX[step]))
             return
         data = await load(state, KEY)
-        data["resume"] = resume
-        await advance(bot, message.chat.id, state, places, "resume", data)
+        data[step] = text
+        await advance(bot, message.chat.id, state, places, step, data)
 
     @router.message(in_applying, NotCommandOrMenu(i18n))
     async def not_an_answer(
