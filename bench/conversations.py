@@ -23,21 +23,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import argparse
 import asyncio
 import gc
-import os
 import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
 import sqlalchemy as sa
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
 from aiogram.methods import TelegramMethod
-from sqlalchemy.engine import make_url
 
-from bench.services import percentile
+from bench.services import percentile, throwaway_postgres
 from bot.dispatcher import build_dispatcher
 from bot.domain.statuses import FocusDomain, HostKind, ObserverCategory, ObserverStatus
 from bot.middlewares.throttling import ThrottlePolicy
@@ -149,23 +146,8 @@ async def run(url: str, database: str, observers: int, latency: float) -> Result
 
 
 async def bench_postgres(dsn: str, observers: int, latency: float) -> Result | None:
-    try:
-        admin = await asyncpg.connect(dsn, timeout=5)
-    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-        print(f"PostgreSQL at {dsn} is unreachable ({exc!r}); skipping it.")
-        return None
-    name = f"outpost_bench_conv_{os.getpid()}"
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        url = make_url(dsn).set(drivername="postgresql+asyncpg", database=name)
-        try:
-            return await run(
-                url.render_as_string(hide_password=False), "postgresql", observers, latency
-            )
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with throwaway_postgres(dsn, "outpost_bench_conv") as url:
+        return None if url is None else await run(url, "postgresql", observers, latency)
 
 
 def report(results: list[Result]) -> None:

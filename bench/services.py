@@ -25,7 +25,8 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TypeVar
@@ -188,22 +189,31 @@ async def bench_sqlite(n: int) -> Result:
         return await bench_url(f"sqlite+aiosqlite:///{tmp}/bench.db", n, "sqlite")
 
 
-async def bench_postgres(n: int, dsn: str) -> Result | None:
+@asynccontextmanager
+async def throwaway_postgres(dsn: str, prefix: str) -> AsyncIterator[str | None]:
+    """A database of our own on the server ``dsn`` names, dropped afterwards; None (and
+    a line saying why) when the server is unreachable."""
     try:
         admin = await asyncpg.connect(dsn, timeout=5)
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         print(f"PostgreSQL at {dsn} is unreachable ({exc!r}); skipping it.")
-        return None
-    name = f"outpost_bench_{os.getpid()}"
+        yield None
+        return
+    name = f"{prefix}_{os.getpid()}"
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
         url = make_url(dsn).set(drivername="postgresql+asyncpg", database=name)
         try:
-            return await bench_url(url.render_as_string(hide_password=False), n, "postgresql")
+            yield url.render_as_string(hide_password=False)
         finally:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+async def bench_postgres(n: int, dsn: str) -> Result | None:
+    async with throwaway_postgres(dsn, "outpost_bench") as url:
+        return None if url is None else await bench_url(url, n, "postgresql")
 
 
 def table(results: list[Result]) -> str:

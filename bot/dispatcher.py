@@ -29,6 +29,7 @@ from aiogram.fsm.strategy import FSMStrategy
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import handlers
+from bot.commands import set_commands
 from bot.i18n import Catalogs, build_i18n
 from bot.middlewares.dedupe import UpdateDedupe
 from bot.middlewares.locale import PersonLocale
@@ -123,12 +124,7 @@ def build_dispatcher(
     dp.update.outer_middleware(PersonLocale(i18n))
     dp.update.outer_middleware(Throttling(throttle))
     dp.include_routers(*handlers.routers(i18n, settings.default_locale))
-    dp.startup.register(_on_startup)
+    # The startup event passes the Dispatcher's own data, not an update's.
+    dp.startup.register(set_commands)
     dp["i18n"] = i18n
     return dp
-
-
-async def _on_startup(bot: Bot, i18n: Catalogs) -> None:
-    from bot.commands import set_commands
-
-    await set_commands(bot, i18n)

@@ -14,8 +14,6 @@ a forged button here sees nothing that is not theirs as an observer.
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -65,6 +63,7 @@ from handlers.ui import (
     day,
     esc,
     local_time,
+    shown_length,
     telegram_length,
 )
 
@@ -111,13 +110,7 @@ RATINGS_SHOWN = 3
 RATING_COMMENT_MAX = 300
 # A margin for the separators between the parts of the card.
 _SLACK = 16
-_TAG = re.compile(r"<[^>]*>")
 ID_MAX = 2**31 - 1  # item ids are 32-bit integers in the database
-
-
-def shown_length(markup: str) -> int:
-    """What Telegram counts for an HTML message: the text after tags and entities."""
-    return telegram_length(html.unescape(_TAG.sub("", markup)))
 
 
 def is_owner(actor: Actor, info: SuggestionInfo) -> bool:

@@ -15,8 +15,6 @@ suggestion" and offer ratings. Admin-group kinds are rendered elsewhere too.
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -33,7 +31,7 @@ from handlers import labels
 from handlers.callbacks import MineCb
 from handlers.keyboards import button
 from handlers.moving import MoveCb
-from handlers.ui import MESSAGE_MAX, N_, clip, esc, telegram_length
+from handlers.ui import MESSAGE_MAX, N_, clip, esc, shown_length
 
 S = SuggestionStatus
 
@@ -204,14 +202,6 @@ def _day(payload: Mapping[str, Any], key: str) -> str | None:
         return raw
 
 
-_TAG = re.compile(r"<[^<>]*>")
-
-
-def _shown_length(markup: str) -> int:
-    """What Telegram counts: the text after the (well-formed) tags and entities."""
-    return telegram_length(html.unescape(_TAG.sub("", markup)))
-
-
 def _subject(payload: Mapping[str, Any]) -> str:
     reference = _value(payload, "reference", 40)
     title = _value(payload, "title", TITLE_MAX)
@@ -235,7 +225,7 @@ def _compose(
         return "\n\n".join([*head, *tail])
     block = "<b>{heading}</b>\n<blockquote>{words}</blockquote>"
     skeleton = "\n\n".join([*head, block.format(heading=esc(heading), words=""), *tail])
-    room = MESSAGE_MAX - _shown_length(skeleton)
+    room = MESSAGE_MAX - shown_length(skeleton)
     if room < 2:
         return "\n\n".join([*head, *tail])
     quoted = block.format(heading=esc(heading), words=esc(clip(words, room)))

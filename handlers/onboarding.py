@@ -112,13 +112,6 @@ def state_of(step: str) -> State:
     return state
 
 
-class InApplying(Filter):
-    """Any step of the application conversation."""
-
-    async def __call__(self, message: Message, raw_state: str | None = None) -> bool:
-        return step_of(raw_state) is not None
-
-
 class NotCommandOrMenu(Filter):
     """Anything but a command or a main-menu label: those belong to other routers even
     in the middle of an application."""
@@ -404,7 +397,7 @@ def setup(i18n: I18n) -> Router:
     router.message.filter(F.chat.type == "private")
     router.callback_query.filter(F.message.chat.type == "private")
     typed = PlainText(i18n)
-    in_applying = InApplying()
+    in_applying = StateFilter(Applying)  # any step of the application
 
     # ---- /start <code> ----------------------------------------------------------------
 

@@ -9,7 +9,6 @@ from aiogram.types import (
     CallbackQuery,
     InlineKeyboardMarkup,
     Message,
-    ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
 from aiogram.utils.i18n import I18n
@@ -125,18 +124,12 @@ def setup(i18n: I18n) -> Router:
     router.callback_query.filter(F.message.chat.type == "private")
 
     @router.message(CommandStart())
-    async def start(
-        message: Message, user: CurrentUser, people: PeopleService, state: FSMContext
-    ) -> None:
+    async def start(message: Message, user: CurrentUser, people: PeopleService) -> None:
         standing = await people.standing(user.id)
         text, keyboard = greeting(standing, user)
-        menu: ReplyKeyboardMarkup | ReplyKeyboardRemove = (
-            main_menu() if not standing.stranger else ReplyKeyboardRemove()
-        )
-        if keyboard is None:
-            await message.answer(text, reply_markup=menu)
-        else:
-            await message.answer(text, reply_markup=keyboard)
+        # The menu for people in the scheme; a stranger gets the Apply button instead.
+        menu = ReplyKeyboardRemove() if standing.stranger else main_menu()
+        await message.answer(text, reply_markup=keyboard or menu)
 
     @router.message(Command("help"))
     @router.message(label(i18n, HELP))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import html
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 MESSAGE_MAX = 4096  # characters of a message after entity parsing
 CAPTION_MAX = 1024
 BUTTON_TEXT_MAX = 40  # not Telegram's limit, but what fits a phone's keyboard row
-CALLBACK_DATA_MAX = 64  # bytes
 
 
 def N_(message: str) -> str:  # the conventional gettext marker name
@@ -25,6 +25,14 @@ def esc(text: object) -> str:
 def telegram_length(text: str) -> int:
     """Telegram counts UTF-16 code units: an emoji outside the BMP counts twice."""
     return len(text.encode("utf-16-le")) // 2
+
+
+_TAG = re.compile(r"<[^<>]*>")
+
+
+def shown_length(markup: str) -> int:
+    """What Telegram counts for an HTML message: the text after tags and entities."""
+    return telegram_length(html.unescape(_TAG.sub("", markup)))
 
 
 def clip(text: str, limit: int) -> str:

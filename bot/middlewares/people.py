@@ -24,8 +24,6 @@ class CurrentUser:
     full_name: str
     # The language the bot speaks to this person in (zh_CN or en).
     locale: str
-    # True when the language came from /lang rather than the Telegram client.
-    chose_locale: bool
 
 
 class ActingUser(BaseMiddleware):
@@ -56,7 +54,6 @@ class ActingUser(BaseMiddleware):
             first_name=who.first_name,
             full_name=who.full_name,
             locale=locale_for(info.locale, who.language_code, self._default_locale),
-            chose_locale=info.locale is not None,
         )
         data["actor"] = await identify(store, who.id, is_admin=await self._is_admin(who.id))
         return await handler(event, data)
