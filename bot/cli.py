@@ -21,8 +21,9 @@ from bot.settings import Settings, SettingsError, load_settings
 PROG = "outpost"
 
 RUN_NOT_BUILT = (
-    "outpost run: the bot's Telegram layer is not built yet; the storage and lifecycle "
-    "services are in place (see README). Nothing was started."
+    "outpost run: the runtime (polling, webhook, the outbox sender) is not built yet; "
+    "the conversations are built and tested through the Dispatcher (see README). "
+    "Nothing was started."
 )
 
 log = logging.getLogger(__name__)

@@ -35,8 +35,9 @@ MODEL_TABLES = frozenset(Base.metadata.tables)
 VERSION_TABLE = "alembic_version"
 
 RUN_MESSAGE = (
-    "outpost run: the bot's Telegram layer is not built yet; the storage and lifecycle "
-    "services are in place (see README). Nothing was started."
+    "outpost run: the runtime (polling, webhook, the outbox sender) is not built yet; "
+    "the conversations are built and tested through the Dispatcher (see README). "
+    "Nothing was started."
 )
 
 T = TypeVar("T")
