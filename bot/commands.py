@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from aiogram import Bot
-from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import EN, ZH
+from bot.settings import Settings
+from handlers.office import office_commands
 
 # Telegram picks the list by the client's language code; "zh" covers zh-hans and zh-cn.
 LANGUAGE_CODES = {ZH: "zh", EN: "en"}
@@ -26,7 +28,13 @@ def private_commands() -> list[BotCommand]:
     ]
 
 
-async def set_commands(bot: Bot, i18n: I18n) -> None:
+async def set_commands(bot: Bot, i18n: I18n, settings: Settings) -> None:
+    if settings.admin_chat_id is not None:
+        # The admin group speaks the office's language, whatever each admin's client says.
+        with i18n.context(), i18n.use_locale(i18n.default_locale):
+            await bot.set_my_commands(
+                office_commands(), scope=BotCommandScopeChat(chat_id=settings.admin_chat_id)
+            )
     scope = BotCommandScopeAllPrivateChats()
     with i18n.context():
         with i18n.use_locale(i18n.default_locale):

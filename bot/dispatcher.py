@@ -29,6 +29,7 @@ from aiogram.fsm.strategy import FSMStrategy
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import handlers
+from bot.admins import AdminDirectory
 from bot.commands import set_commands
 from bot.i18n import Catalogs, build_i18n
 from bot.middlewares.dedupe import UpdateDedupe
@@ -36,7 +37,10 @@ from bot.middlewares.locale import PersonLocale
 from bot.middlewares.people import ActingUser
 from bot.middlewares.throttling import ThrottlePolicy, Throttling
 from bot.middlewares.transaction import UpdateTransaction
+from bot.services.broadcasts import BroadcastService
+from bot.services.cards import CardService
 from bot.services.context import Clock, Policy, system_clock
+from bot.services.outbox import OutboxService
 from bot.services.people import PeopleService
 from bot.services.places import PlaceService
 from bot.services.suggestions import SuggestionService
@@ -93,16 +97,20 @@ def build_dispatcher(
         storage, isolation = conversation_storage(settings, sessions)
     i18n = i18n or build_i18n(settings.default_locale)
     policy = policy_of(settings)
-    admins = frozenset(settings.admin_ids)
-
-    async def is_admin(user_id: int) -> bool:
-        return user_id in admins
+    admins = AdminDirectory(
+        settings.admin_chat_id,
+        frozenset(settings.admin_ids),
+        ttl=settings.admin_cache_seconds,
+    )
 
     def services(store: Store) -> dict[str, Any]:
         return {
             "suggestions": SuggestionService(store, policy, clock),
             "people": PeopleService(store, policy, clock),
             "places": PlaceService(store, policy, clock),
+            "cards": CardService(store, policy, clock),
+            "outbox": OutboxService(store, policy, clock),
+            "broadcasts": BroadcastService(store, policy, clock),
         }
 
     # aiogram would put its FSM middleware before ours; we place it ourselves, inside
@@ -120,11 +128,12 @@ def build_dispatcher(
         UpdateTransaction(sessions, dp.fsm, isolation or SimpleEventIsolation(), services)
     )
     dp.update.outer_middleware(dp.fsm)
-    dp.update.outer_middleware(ActingUser(settings.default_locale, is_admin))
+    dp.update.outer_middleware(ActingUser(settings.default_locale, admins))
     dp.update.outer_middleware(PersonLocale(i18n))
     dp.update.outer_middleware(Throttling(throttle))
-    dp.include_routers(*handlers.routers(i18n, settings.default_locale))
+    dp.include_routers(*handlers.routers(i18n, settings))
     # The startup event passes the Dispatcher's own data, not an update's.
     dp.startup.register(set_commands)
     dp["i18n"] = i18n
+    dp["admins"] = admins
     return dp

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     bot_token: SecretStr | None = None
     admin_chat_id: int | None = None
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # How long a getChatMember answer about the admin group is trusted.
+    admin_cache_seconds: int = Field(default=60, ge=0, le=3600)
     database_url: str = "sqlite+aiosqlite:///outpost.db"
     redis_url: str | None = None
     default_locale: Literal["zh_CN", "en"] = "zh_CN"

@@ -10,17 +10,45 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.utils.i18n import I18n
 
+from bot.settings import Settings
 
-def routers(i18n: I18n, default_locale: str) -> list[Router]:
-    from handlers import errors, fallback, filing, mine, moving, onboarding, start
+
+def routers(i18n: I18n, settings: Settings) -> list[Router]:
+    from handlers import (
+        admission,
+        broadcast,
+        deciding,
+        department,
+        errors,
+        fallback,
+        filing,
+        mine,
+        moving,
+        office,
+        onboarding,
+        queue,
+        roster,
+        start,
+    )
 
     return [
-        errors.setup(i18n, default_locale),
+        errors.setup(i18n, settings.default_locale),
+        office.setup_help(i18n, settings.admin_chat_id),
         onboarding.setup(i18n),
         start.setup(i18n),
+        # Before "mine": a liaison's /mine lists their department's items.
+        department.setup(i18n, settings),
         moving.setup(i18n),
         mine.setup(i18n),
         filing.setup(i18n),
+        # The office, in its group: a pending prompt's answer before any command.
+        deciding.setup(i18n, settings),
+        admission.setup(i18n, settings),
+        queue.setup(i18n, settings),
+        roster.setup(i18n, settings),
+        broadcast.setup(i18n, settings),
+        # What the office's routers did not take: someone who may not, or somewhere else.
+        office.setup_guard(i18n, settings.admin_chat_id),
         # Keep last: it answers whatever no router above understood.
         fallback.setup(i18n),
     ]

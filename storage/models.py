@@ -279,6 +279,47 @@ class OutboxMessage(Created, Base):
     not_before: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     sent_at: Mapped[datetime | None]
+    # The broadcast a row belongs to, so that its delivery report can be counted.
+    broadcast_id: Mapped[int | None] = mapped_column(sa.ForeignKey("broadcasts.id"), index=True)
+
+
+class Card(Created, Base):
+    """A message the bot posted that shows an item or an application and is kept current.
+
+    An item returning to the office gets a new card; the newest one in a chat is
+    ``current`` and carries the buttons, older ones are stripped of theirs.
+    """
+
+    __tablename__ = "cards"
+    __table_args__ = (
+        sa.UniqueConstraint("chat_id", "message_id"),
+        sa.Index("ix_cards_subject", "subject", "subject_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(TelegramId)
+    message_id: Mapped[int] = mapped_column(TelegramId)
+    # "item" or "application"
+    subject: Mapped[str] = mapped_column(sa.String(16))
+    subject_id: Mapped[int]
+    # A hash of what the card shows now: an edit that would change nothing is skipped.
+    digest: Mapped[str] = mapped_column(sa.String(64), default="")
+    current: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Broadcast(Created, Base):
+    """A message the office sent to all active observers, or to one point's."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(sa.Text)
+    point_id: Mapped[int | None] = mapped_column(sa.ForeignKey("points.id"))
+    created_by: Mapped[int | None] = mapped_column(TelegramId)
+    recipients: Mapped[int] = mapped_column(default=0)
+    # Set once the delivered/failed report has been queued for the admin group.
+    reported_at: Mapped[datetime | None]
 
 
 class Rating(Created, Base):

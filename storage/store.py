@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories.calendar import CalendarRepository
+from storage.repositories.cards import BroadcastRepository, CardRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import (
     ApplicationRepository,
@@ -50,6 +51,8 @@ class Store:
         self.counters = ReferenceCounterRepository(session)
         self.outbox = OutboxRepository(session)
         self.calendar = CalendarRepository(session)
+        self.cards = CardRepository(session)
+        self.broadcasts = BroadcastRepository(session)
         self.updates = ProcessedUpdateRepository(session)
         self.conversations = ConversationStateRepository(session)
 

@@ -9,7 +9,7 @@ the fixture asserts empty at the end of every test.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,12 +17,14 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import Default
 from aiogram.client.session.base import BaseSession
+from aiogram.exceptions import TelegramBadRequest, TelegramServerError
 from aiogram.methods import (
     AnswerCallbackQuery,
     CopyMessage,
     DeleteMessage,
     EditMessageReplyMarkup,
     EditMessageText,
+    GetChatMember,
     GetMe,
     SendChatAction,
     SendDocument,
@@ -35,8 +37,13 @@ from aiogram.methods import (
 from aiogram.types import (
     CallbackQuery,
     Chat,
+    ChatMemberAdministrator,
+    ChatMemberLeft,
+    ChatMemberMember,
+    ChatMemberOwner,
     Contact,
     Document,
+    ForceReply,
     InlineKeyboardMarkup,
     Location,
     Message,
@@ -61,9 +68,15 @@ class Sent:
     chat_id: int
     message_id: int
     text: str
-    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None
+    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply | None = (
+        None
+    )
     kind: str = "text"
     edited: bool = False
+    # The message this one answers (Telegram's reply_parameters), if any.
+    reply_to: int | None = None
+    # A photo's or document's file id.
+    file_id: str | None = None
 
     @property
     def plain(self) -> str:
@@ -91,6 +104,11 @@ class RecordingSession(BaseSession):
         self.problems: list[str] = []
         self.chats: dict[int, list[Sent]] = {}
         self.alerts: list[tuple[str, str | None, bool]] = []
+        # (chat, user) -> status in that group: creator, administrator, member, left.
+        self.members: dict[tuple[int, int], str] = {}
+        # Set to make getChatMember fail the way a Telegram outage would.
+        self.members_down = False
+        self.deleted: list[tuple[int, int]] = []
         self._ids = itertools.count(10_000)
 
     async def close(self) -> None:
@@ -109,22 +127,77 @@ class RecordingSession(BaseSession):
         if isinstance(method, SendMessage):
             self._check_text(method.text, 4096, method.parse_mode)
             self._check_markup(method.reply_markup)
-            return self._record(int(method.chat_id), method.text, method.reply_markup, "text")
+            return self._record(
+                int(method.chat_id),
+                method.text,
+                method.reply_markup,
+                "text",
+                reply_to=_reply_to(method),
+            )
         if isinstance(method, (SendPhoto, SendDocument)):
             if method.caption is not None:
                 self._check_text(method.caption, 1024, method.parse_mode)
             self._check_markup(method.reply_markup)
             kind = "photo" if isinstance(method, SendPhoto) else "document"
+            file = method.photo if isinstance(method, SendPhoto) else method.document
             return self._record(
-                int(method.chat_id), method.caption or "", method.reply_markup, kind
+                int(method.chat_id),
+                method.caption or "",
+                method.reply_markup,
+                kind,
+                reply_to=_reply_to(method),
+                file_id=file if isinstance(file, str) else None,
             )
         if isinstance(method, SendMediaGroup):
             if not 2 <= len(method.media) <= 10:
                 self.problems.append(f"media group of {len(method.media)}")
             return [
-                self._record(int(method.chat_id), m.caption or "", None, m.type)
+                self._record(
+                    int(method.chat_id),
+                    m.caption or "",
+                    None,
+                    m.type,
+                    reply_to=_reply_to(method),
+                    file_id=m.media if isinstance(m.media, str) else None,
+                )
                 for m in method.media
             ]
+        if isinstance(method, GetChatMember):
+            if self.members_down:
+                raise TelegramServerError(method=method, message="Internal Server Error")
+            status = self.members.get((int(method.chat_id), method.user_id), "left")
+            user = User(id=method.user_id, is_bot=False, first_name=str(method.user_id))
+            if status == "creator":
+                return ChatMemberOwner(user=user, is_anonymous=False)
+            if status == "administrator":
+                return ChatMemberAdministrator(
+                    user=user,
+                    can_be_edited=False,
+                    is_anonymous=False,
+                    can_manage_chat=True,
+                    can_delete_messages=True,
+                    can_manage_video_chats=False,
+                    can_restrict_members=True,
+                    can_promote_members=False,
+                    can_change_info=False,
+                    can_invite_users=True,
+                    can_post_stories=False,
+                    can_edit_stories=False,
+                    can_delete_stories=False,
+                )
+            if status == "member":
+                return ChatMemberMember(user=user)
+            return ChatMemberLeft(user=user)
+        if isinstance(method, DeleteMessage):
+            chat = self.chats.get(int(method.chat_id), [])
+            for sent in chat:
+                if sent.message_id == method.message_id:
+                    chat.remove(sent)
+                    self.deleted.append((int(method.chat_id), method.message_id))
+                    return True
+            raise TelegramBadRequest(
+                method=method, message="Bad Request: message to delete not found"
+            )
         if isinstance(method, EditMessageText):
             self._check_text(method.text, 4096, method.parse_mode)
             self._check_markup(method.reply_markup)
@@ -145,7 +218,7 @@ class RecordingSession(BaseSession):
                 self.problems.append(f"callback answer over 200 characters: {method.text!r}")
             self.alerts.append((method.callback_query_id, method.text, bool(method.show_alert)))
             return True
-        if isinstance(method, (SetMyCommands, DeleteMessage, SendChatAction)):
+        if isinstance(method, (SetMyCommands, SendChatAction)):
             if isinstance(method, SetMyCommands):
                 for command in method.commands:
                     if not 1 <= len(command.description) <= 256:
@@ -184,8 +257,19 @@ class RecordingSession(BaseSession):
 
     # ---- the chats ------------------------------------------------------------------
 
-    def _record(self, chat_id: int, text: str, markup: Any, kind: str) -> Message:
-        sent = Sent(chat_id, next(self._ids), text, markup, kind)
+    def _record(
+        self,
+        chat_id: int,
+        text: str,
+        markup: Any,
+        kind: str,
+        *,
+        reply_to: int | None = None,
+        file_id: str | None = None,
+    ) -> Message:
+        sent = Sent(
+            chat_id, next(self._ids), text, markup, kind, reply_to=reply_to, file_id=file_id
+        )
         self.chats.setdefault(chat_id, []).append(sent)
         return self._message(sent)
 
@@ -208,6 +292,14 @@ class RecordingSession(BaseSession):
         )
 
 
+def _reply_to(method: Any) -> int | None:
+    parameters = getattr(method, "reply_parameters", None)
+    if parameters is not None and not isinstance(parameters, Default):
+        return int(parameters.message_id)
+    legacy = getattr(method, "reply_to_message_id", None)
+    return int(legacy) if isinstance(legacy, int) else None
+
+
 def _chat(chat_id: int) -> Chat:
     if chat_id > 0:
         return Chat(id=chat_id, type="private")
@@ -223,6 +315,8 @@ class Telegram:
     dp: Dispatcher
     updates: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     transcript: list[str] = field(default_factory=list)
+    # Set by the fixture: what the outbox sender needs to deliver (see ``drain``).
+    courier: Callable[[Bot], Awaitable[Any]] | None = None
 
     async def feed(self, update: Update) -> None:
         await self.dp.feed_update(self.bot, update)
@@ -233,18 +327,65 @@ class Telegram:
         return Person(self, User(id=user_id, is_bot=False, first_name=first_name,
                                  language_code=language_code))  # fmt: skip
 
+    def member(
+        self,
+        user_id: int,
+        first_name: str,
+        chat_id: int,
+        status: str = "member",
+        language_code: str | None = "zh-hans",
+    ) -> Person:
+        """Someone in the group ``chat_id``, with that group status for getChatMember."""
+        self.session.members[(chat_id, user_id)] = status
+        user = User(id=user_id, is_bot=False, first_name=first_name, language_code=language_code)
+        return Person(self, user, chat_id=chat_id)
+
+    def chat(self, chat_id: int) -> list[Sent]:
+        return self.session.chats.get(chat_id, [])
+
+    async def drain(self) -> Any:
+        """Deliver everything pending in the outbox, as the sender would."""
+        assert self.courier is not None, "this Telegram has no outbox sender"
+        before = {
+            chat: {s.message_id: (s.text, s.markup) for s in sent}
+            for chat, sent in self.session.chats.items()
+        }
+        counts = {chat: len(sent) for chat, sent in self.session.chats.items()}
+        result = await self.courier(self.bot)
+        for chat, sent in self.session.chats.items():
+            old = before.get(chat, {})
+            edited = [
+                s
+                for s in sent[: counts.get(chat, 0)]
+                if old.get(s.message_id, (s.text, s.markup)) != (s.text, s.markup)
+            ]
+            fresh = sent[counts.get(chat, 0) :]
+            for one in [*edited, *fresh]:
+                self.transcript.append(f"📬 [{chat}] " + _shown(one, edited=one in edited))
+        return result
+
 
 class Person:
-    """Someone in a private chat with the bot."""
+    """Someone talking to the bot: in their private chat, or in a group (``chat_id``)."""
 
-    def __init__(self, tg: Telegram, user: User) -> None:
+    def __init__(self, tg: Telegram, user: User, *, chat_id: int | None = None) -> None:
         self.tg = tg
         self.user = user
-        self._message_ids = itertools.count(1)
+        self.chat_id = user.id if chat_id is None else chat_id
+        self._message_ids = itertools.count(1 if chat_id is None else user.id * 1000)
 
     @property
     def chat(self) -> list[Sent]:
-        return self.tg.session.chats.get(self.user.id, [])
+        return self.tg.session.chats.get(self.chat_id, [])
+
+    @property
+    def in_group(self) -> bool:
+        return self.chat_id != self.user.id
+
+    async def reply(self, to: Sent, text: str) -> list[Sent]:
+        """Answer one of the bot's messages (a force-reply prompt, say)."""
+        self._log(f"👤 ↩ {text}")
+        return await self._message(text=text, reply_to_message=RecordingSession._message(to))
 
     @property
     def last(self) -> Sent:
@@ -328,10 +469,15 @@ class Person:
     async def _message(self, **fields: Any) -> list[Sent]:
         mark = len(self.chat)
         before = {s.message_id: (s.text, s.markup) for s in self.chat}
+        chat = (
+            _chat(self.chat_id)
+            if self.in_group
+            else Chat(id=self.user.id, type="private", first_name=self.user.first_name)
+        )
         message = Message(
             message_id=next(self._message_ids),
             date=datetime.now(UTC),
-            chat=Chat(id=self.user.id, type="private", first_name=self.user.first_name),
+            chat=chat,
             from_user=self.user,
             **fields,
         )
@@ -342,14 +488,7 @@ class Person:
         edited = [s for s in self.chat[:mark] if before.get(s.message_id) != (s.text, s.markup)]
         fresh = self.chat[mark:]
         for sent in [*edited, *fresh]:
-            verb = "✏️" if sent in edited else "🤖"
-            shown = sent.plain if sent.kind == "text" else f"[{sent.kind}] {sent.plain}"
-            line = f"{verb} {shown}"
-            if sent.buttons():
-                line += "\n   " + " ".join(f"[{text}]" for text, _ in sent.buttons())
-            if sent.keys():
-                line += "\n   keyboard: " + " ".join(f"[{k}]" for k in sent.keys())  # noqa: SIM118
-            self._log(line)
+            self._log(_shown(sent, edited=sent in edited))
         return [*edited, *fresh]
 
     def _button(self, wanted: str, message: Sent | None) -> tuple[Sent, str]:
@@ -364,4 +503,19 @@ class Person:
         return next(text for text, d in sent.buttons() if d == data)
 
     def _log(self, line: str) -> None:
+        if self.in_group and line.startswith("👤"):
+            line = f"👤 {self.user.first_name}:" + line[1:]
         self.tg.transcript.append(line)
+
+
+def _shown(sent: Sent, *, edited: bool) -> str:
+    verb = "✏️" if edited else "🤖"
+    shown = sent.plain if sent.kind == "text" else f"[{sent.kind}] {sent.plain}"
+    line = f"{verb} {shown}"
+    if sent.buttons():
+        line += "\n   " + " ".join(f"[{text}]" for text, _ in sent.buttons())
+    if sent.keys():
+        line += "\n   keyboard: " + " ".join(f"[{k}]" for k in sent.keys())  # noqa: SIM118
+    if isinstance(sent.markup, ForceReply):
+        line += "\n   (force reply)"
+    return line

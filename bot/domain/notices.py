@@ -21,6 +21,9 @@ class Notice(StrEnum):
     OBSERVER_MOVED = "observer.moved"
     POINT_CLOSED = "point.closed"
     LIAISON_JOINED = "liaison.joined"
+    # A message from the office to observers, and its delivery report to the office.
+    BROADCAST = "broadcast"
+    BROADCAST_REPORT = "broadcast.report"
 
 
 def item_notice(action: Action) -> str:

@@ -33,6 +33,8 @@ class Manage(StrEnum):
     BROADCAST = "broadcast"
     VIEW_FIGURES = "view_figures"
     EDIT_CALENDAR = "edit_calendar"
+    # The office's work lists: the queue, overdue items, search across all items.
+    OVERSEE = "oversee"
 
 
 MATRIX: dict[Manage, frozenset[Role]] = {
@@ -50,6 +52,7 @@ MATRIX: dict[Manage, frozenset[Role]] = {
     Manage.BROADCAST: frozenset({Role.ADMIN}),
     Manage.VIEW_FIGURES: frozenset({Role.ADMIN}),
     Manage.EDIT_CALENDAR: frozenset({Role.ADMIN}),
+    Manage.OVERSEE: frozenset({Role.ADMIN}),
 }
 
 

@@ -6,15 +6,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, User
+from aiogram import BaseMiddleware, Bot
+from aiogram.types import Chat, TelegramObject, User
 
+from bot.admins import AdminDirectory
 from bot.i18n import locale_for
 from bot.services.actors import identify
 from bot.services.people import PeopleService
 from storage.store import Store
-
-AdminCheck = Callable[[int], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,12 +23,14 @@ class CurrentUser:
     full_name: str
     # The language the bot speaks to this person in (zh_CN or en).
     locale: str
+    # Whether they act as the office here: an admin, in the admin group.
+    admin: bool = False
 
 
 class ActingUser(BaseMiddleware):
-    def __init__(self, default_locale: str, is_admin: AdminCheck) -> None:
+    def __init__(self, default_locale: str, admins: AdminDirectory) -> None:
         self._default_locale = default_locale
-        self._is_admin = is_admin
+        self._admins = admins
 
     async def __call__(
         self,
@@ -49,11 +50,18 @@ class ActingUser(BaseMiddleware):
             username=who.username,
             language_code=who.language_code,
         )
+        # The office acts in its group only: elsewhere an admin is whoever else they are,
+        # and Telegram is not asked about people who write to the bot in private.
+        chat: Chat | None = data.get("event_chat")
+        in_group = chat is not None and chat.id == self._admins.chat_id
+        bot: Bot = data["bot"]
+        admin = in_group and await self._admins.is_admin(bot, who.id)
         data["user"] = CurrentUser(
             id=who.id,
             first_name=who.first_name,
             full_name=who.full_name,
             locale=locale_for(info.locale, who.language_code, self._default_locale),
+            admin=admin,
         )
-        data["actor"] = await identify(store, who.id, is_admin=await self._is_admin(who.id))
+        data["actor"] = await identify(store, who.id, is_admin=admin)
         return await handler(event, data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.lifecycle import Audience
@@ -11,6 +12,9 @@ from storage.store import Store
 
 ADMIN_GROUP = "admins"
 USER = "user"
+# A department's liaison: the same item kinds as the observer's, told differently and
+# never with the observer's identity.
+LIAISON = "liaison"
 
 
 async def to_user(
@@ -21,10 +25,17 @@ async def to_user(
     *,
     suggestion_id: int | None = None,
     event_id: int | None = None,
+    audience: str = USER,
+    broadcast_id: int | None = None,
+    at: datetime | None = None,
 ) -> None:
+    moment = at or datetime.now(UTC)
     store.session.add(
         OutboxMessage(
-            audience=USER,
+            audience=audience,
+            broadcast_id=broadcast_id,
+            created_at=moment,
+            not_before=moment,
             chat_id=chat_id,
             kind=kind,
             payload=payload,
@@ -41,10 +52,14 @@ async def to_admins(
     *,
     suggestion_id: int | None = None,
     event_id: int | None = None,
+    at: datetime | None = None,
 ) -> None:
+    moment = at or datetime.now(UTC)
     store.session.add(
         OutboxMessage(
             audience=ADMIN_GROUP,
+            created_at=moment,
+            not_before=moment,
             chat_id=None,
             kind=kind,
             payload=payload,
@@ -63,11 +78,12 @@ async def about_item(
     *,
     event_id: int,
     skip_user: int | None = None,
+    at: datetime | None = None,
 ) -> None:
     """Tell each audience of a move; nobody is told of their own move twice."""
     for audience in sorted(set(audiences)):
         if audience is Audience.ADMINS:
-            await to_admins(store, kind, payload, suggestion_id=item.id, event_id=event_id)
+            await to_admins(store, kind, payload, suggestion_id=item.id, event_id=event_id, at=at)
         elif audience is Audience.OBSERVER:
             observer = await store.observers.get(item.observer_id)
             chat = observer.user_id if observer is not None else None
@@ -79,6 +95,7 @@ async def about_item(
                     payload,
                     suggestion_id=item.id,
                     event_id=event_id,
+                    at=at,
                 )
         elif audience is Audience.LIAISONS and item.department_id is not None:
             for liaison in await store.liaisons.for_department(item.department_id):
@@ -90,5 +107,7 @@ async def about_item(
                         payload,
                         suggestion_id=item.id,
                         event_id=event_id,
+                        audience=LIAISON,
+                        at=at,
                     )
     await store.flush()

@@ -253,6 +253,7 @@ class PeopleService(Service):
                 observer.user_id,
                 Notice.OBSERVER_APPOINTED,
                 {"point": point.name, "code": point.code},
+                at=self.now(),
             )
         return ObserverInfo.of(observer)
 
@@ -270,6 +271,7 @@ class PeopleService(Service):
                 observer.user_id,
                 Notice.OBSERVER_SUSPENDED,
                 {"reason": clean_text(reason, TEXT_MAX, field="reason", required=False)},
+                at=self.now(),
             )
         return ObserverInfo.of(observer)
 
@@ -293,10 +295,12 @@ class PeopleService(Service):
         observer.point_id = point.id
         await self.store.flush()
         moved = {"observer_id": observer.id, "name": observer.name, "point": point.name}
-        await notify.to_admins(self.store, Notice.OBSERVER_MOVED, moved)
+        await notify.to_admins(self.store, Notice.OBSERVER_MOVED, moved, at=self.now())
         if observer.user_id is not None and observer.user_id != actor.user_id:
             # Moved by the office: the observer learns where they now belong.
-            await notify.to_user(self.store, observer.user_id, Notice.OBSERVER_MOVED, moved)
+            await notify.to_user(
+                self.store, observer.user_id, Notice.OBSERVER_MOVED, moved, at=self.now()
+            )
         await self.store.flush()
         return ObserverInfo.of(observer)
 
@@ -342,7 +346,9 @@ class PeopleService(Service):
                 status=ApplicationStatus.PENDING,
             )
         )
-        await notify.to_admins(self.store, Notice.APPLICATION_NEW, {"application_id": row.id})
+        await notify.to_admins(
+            self.store, Notice.APPLICATION_NEW, {"application_id": row.id}, at=self.now()
+        )
         await self.store.flush()
         return ApplicationInfo.of(row)
 
@@ -383,6 +389,7 @@ class PeopleService(Service):
             application.user_id,
             Notice.APPLICATION_APPROVED,
             {"point": point.name, "code": point.code},
+            at=self.now(),
         )
         await self._flush_application()
         return ObserverInfo.of(observer)
@@ -402,6 +409,7 @@ class PeopleService(Service):
             application.user_id,
             Notice.APPLICATION_REJECTED,
             {"reason": application.reason},
+            at=self.now(),
         )
         await self.store.flush()
         return ApplicationInfo.of(application)
@@ -475,6 +483,7 @@ class PeopleService(Service):
             self.store,
             Notice.LIAISON_JOINED,
             {"department": department.name, "name": name[:NAME_MAX]},
+            at=self.now(),
         )
         return Redeemed(InviteKind.LIAISON, liaison_id=liaison.id, department_id=department.id)
 
@@ -507,6 +516,7 @@ class PeopleService(Service):
             self.store,
             Notice.OBSERVER_APPOINTED,
             {"observer_id": observer.id, "name": observer.name, "point": point.name},
+            at=self.now(),
         )
         return Redeemed(InviteKind.OBSERVER, observer_id=observer.id, point_id=point.id)
 

@@ -131,6 +131,7 @@ class PlaceService(Service):
                     observer.user_id,
                     Notice.POINT_CLOSED,
                     {"point": point.name, "code": point.code},
+                    at=self.now(),
                 )
         await self.store.flush()
         return told

@@ -80,6 +80,8 @@ ESCALATED_TO_MAX = 200  # the width of suggestions.escalated_to
 _RATEABLE = frozenset(
     {SuggestionStatus.IMPLEMENTED, SuggestionStatus.REFERENCE, SuggestionStatus.DECLINED}
 )
+_AWAITING = (SuggestionStatus.SUBMITTED, SuggestionStatus.IN_REVIEW, SuggestionStatus.ESCALATED)
+_IN_DEPARTMENT = (SuggestionStatus.ADOPTED, SuggestionStatus.IMPLEMENTING)
 # When one person holds several roles, the event records the most specific one.
 _ROLE_PRECEDENCE = (Role.OBSERVER, Role.LIAISON, Role.ADMIN, Role.SYSTEM)
 
@@ -156,6 +158,7 @@ class SuggestionService(Service):
             Notice.ITEM_SUBMITTED,
             self._payload(item, event),
             event_id=event.id,
+            at=self.now(),
         )
         return SuggestionInfo.of(item)
 
@@ -396,22 +399,31 @@ class SuggestionService(Service):
         department = (
             await self.store.departments.get(item.department_id) if item.department_id else None
         )
-        observer_name = None
+        observer_name = observer_phone = None
         if office or Role.OBSERVER in held:
             observer = await self.store.observers.get(item.observer_id)
             observer_name = observer.name if observer else None
+            if office and observer is not None:
+                observer_phone = observer.phone or None
         actions = allowed_actions(item.status, held)
         if Action.RATE in actions and await self._outcome_rated(item):
             actions.remove(Action.RATE)
+        names: dict[int, str] = {}
+        if office:
+            for user_id in {e.actor_user_id for e in events if e.actor_user_id is not None}:
+                user = await self.store.users.get(user_id)
+                if user is not None:
+                    names[user_id] = " ".join(filter(None, [user.first_name, user.last_name]))
         return SuggestionDetail(
             info=SuggestionInfo.of(item),
-            timeline=tuple(TimelineEntry.of(e) for e in events),
+            timeline=tuple(TimelineEntry.of(e, names.get(e.actor_user_id or 0)) for e in events),
             attachments=tuple(AttachmentInfo.of(a) for a in attachments),
             ratings=tuple(RatingInfo.of(r) for r in ratings),
             actions=tuple(actions),
             point_name=point.name if point else None,
             department_name=department.name if department else None,
             observer_name=observer_name,
+            observer_phone=observer_phone,
         )
 
     async def mine(self, actor: Actor, page: int = 1) -> Page:
@@ -425,6 +437,41 @@ class SuggestionService(Service):
             actor.observer_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
         )
         return Page(tuple(SuggestionInfo.of(r) for r in rows), page, pages, total)
+
+    # ---- the office's lists ---------------------------------------------------------
+
+    async def queue(self, actor: Actor, *, limit: int = 50) -> list[SuggestionInfo]:
+        """What awaits the office: new, under review and escalated, oldest first."""
+        require_manage(actor.view, Manage.OVERSEE)
+        rows = await self.store.suggestions.with_status(_AWAITING, limit=limit)
+        return [SuggestionInfo.of(r) for r in rows]
+
+    async def overdue(self, actor: Actor, *, limit: int = 50) -> list[SuggestionInfo]:
+        """Undecided past the decision deadline, or unimplemented past the due date."""
+        require_manage(actor.view, Manage.OVERSEE)
+        rows = await self.store.suggestions.overdue(self.today(), limit=limit)
+        return [SuggestionInfo.of(r) for r in rows]
+
+    async def search(self, actor: Actor, text: str, page: int = 1) -> Page:
+        """Items whose title, text or reference contains ``text``, newest first."""
+        require_manage(actor.view, Manage.OVERSEE)
+        needle = clean_text(text, TITLE_MAX, field="text")
+        total = await self.store.suggestions.count_search(needle)
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        page = min(max(1, page), pages)
+        rows = await self.store.suggestions.search(
+            needle, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        )
+        return Page(tuple(SuggestionInfo.of(r) for r in rows), page, pages, total)
+
+    async def department_items(self, actor: Actor) -> list[SuggestionInfo]:
+        """The open items of the liaison's departments, the earliest due first."""
+        if not actor.view.department_ids:
+            raise NotPermitted("not a liaison", action="department_items")
+        rows = await self.store.suggestions.for_departments(
+            sorted(actor.view.department_ids), _IN_DEPARTMENT
+        )
+        return [SuggestionInfo.of(r) for r in rows]
 
     # ---- the machinery --------------------------------------------------------------
 
@@ -515,6 +562,7 @@ class SuggestionService(Service):
             self._payload(item, event),
             event_id=event.id,
             skip_user=actor.user_id,
+            at=self.now(),
         )
         return SuggestionInfo.of(item)
 

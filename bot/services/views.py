@@ -88,9 +88,12 @@ class TimelineEntry:
     text: str | None
     internal: bool
     payload: dict[str, Any]
+    # Who acted, by name: filled in for the office only (cards say who did what).
+    actor_name: str | None = None
+    event_id: int = 0
 
     @classmethod
-    def of(cls, row: Event) -> TimelineEntry:
+    def of(cls, row: Event, actor_name: str | None = None) -> TimelineEntry:
         return cls(
             row.created_at,
             row.action,
@@ -100,6 +103,8 @@ class TimelineEntry:
             row.text,
             row.internal,
             dict(row.payload),
+            actor_name,
+            row.id,
         )
 
 
@@ -138,6 +143,8 @@ class SuggestionDetail:
     department_name: str | None
     # None when the viewer may not know who filed it (a liaison, unless allowed).
     observer_name: str | None
+    # The office alone sees the observer's phone.
+    observer_phone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -55,23 +56,78 @@ class SuggestionRepository(Repository[Suggestion]):
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def search(self, text: str, *, offset: int = 0, limit: int = 10) -> Sequence[Suggestion]:
+    @staticmethod
+    def _matching(text: str) -> sa.ColumnElement[bool]:
         # LIKE with escaped wildcards behaves the same on SQLite and PostgreSQL; lower()
         # makes it case-blind for Latin text (Chinese has no case).
         needle = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{needle}%"
+        return sa.or_(
+            sa.func.lower(Suggestion.title).like(pattern, escape="\\"),
+            sa.func.lower(Suggestion.body).like(pattern, escape="\\"),
+            sa.func.lower(Suggestion.reference).like(pattern, escape="\\"),
+        )
+
+    async def search(self, text: str, *, offset: int = 0, limit: int = 10) -> Sequence[Suggestion]:
         stmt = (
             sa.select(Suggestion)
-            .where(
-                sa.or_(
-                    sa.func.lower(Suggestion.title).like(pattern, escape="\\"),
-                    sa.func.lower(Suggestion.body).like(pattern, escape="\\"),
-                    sa.func.lower(Suggestion.reference).like(pattern, escape="\\"),
-                )
-            )
+            .where(self._matching(text))
             .order_by(Suggestion.submitted_at.desc(), Suggestion.id.desc())
             .offset(offset)
             .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def count_search(self, text: str) -> int:
+        stmt = sa.select(sa.func.count()).select_from(Suggestion).where(self._matching(text))
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def with_status(
+        self, statuses: Sequence[SuggestionStatus], *, limit: int = 50
+    ) -> Sequence[Suggestion]:
+        """Items in the given statuses, the longest waiting first."""
+        stmt = (
+            sa.select(Suggestion)
+            .where(Suggestion.status.in_(statuses))
+            .order_by(Suggestion.submitted_at, Suggestion.id)
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def overdue(self, today: date, *, limit: int = 50) -> Sequence[Suggestion]:
+        """Items past their decision deadline undecided, or past their implementation
+        due date unimplemented; the most overdue first."""
+        undecided = sa.and_(
+            Suggestion.status.in_([SuggestionStatus.SUBMITTED, SuggestionStatus.IN_REVIEW]),
+            Suggestion.decision_due < today,
+        )
+        unimplemented = sa.and_(
+            Suggestion.status.in_([SuggestionStatus.ADOPTED, SuggestionStatus.IMPLEMENTING]),
+            Suggestion.implementation_due < today,
+        )
+        deadline = sa.case(
+            (undecided, Suggestion.decision_due), else_=Suggestion.implementation_due
+        )
+        stmt = (
+            sa.select(Suggestion)
+            .where(sa.or_(undecided, unimplemented))
+            .order_by(deadline, Suggestion.id)
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def for_departments(
+        self, department_ids: Sequence[int], statuses: Sequence[SuggestionStatus]
+    ) -> Sequence[Suggestion]:
+        """A department's items in the given statuses, the earliest due first."""
+        stmt = (
+            sa.select(Suggestion)
+            .where(Suggestion.department_id.in_(department_ids), Suggestion.status.in_(statuses))
+            .order_by(
+                Suggestion.implementation_due.is_(None),
+                Suggestion.implementation_due,
+                Suggestion.id,
+            )
         )
         return (await self.session.execute(stmt)).scalars().all()
 

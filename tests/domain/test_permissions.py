@@ -37,6 +37,7 @@ EXPECTED_MATRIX: dict[M, set[Role]] = {
     M.BROADCAST: {ADM},
     M.VIEW_FIGURES: {ADM},
     M.EDIT_CALENDAR: {ADM},
+    M.OVERSEE: {ADM},
 }
 
 

@@ -10,7 +10,8 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.dispatcher import build_dispatcher
+from bot.delivery.drain import drain
+from bot.dispatcher import build_dispatcher, policy_of
 from bot.i18n import build_i18n
 from bot.middlewares.throttling import ThrottlePolicy
 from bot.settings import Settings, load_settings
@@ -70,4 +71,9 @@ def new_telegram(
     session = session or RecordingSession()
     bot = Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     dp = build_dispatcher(settings, sessions=sessions, clock=clock, throttle=throttle, i18n=_I18N)
-    return Telegram(bot=bot, session=session, dp=dp)
+    policy = policy_of(settings)
+
+    async def courier(bot: Bot) -> object:
+        return await drain(bot, sessions, settings=settings, i18n=_I18N, policy=policy, clock=clock)
+
+    return Telegram(bot=bot, session=session, dp=dp, courier=courier)

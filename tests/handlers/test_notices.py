@@ -233,7 +233,7 @@ async def user_rows(sessions: Any) -> list[OutboxMessage]:
     async with sessions() as session:
         stmt = (
             sa.select(OutboxMessage)
-            .where(OutboxMessage.audience == "user")
+            .where(OutboxMessage.audience.in_(["user", "liaison"]))
             .order_by(OutboxMessage.id)
         )
         return list((await session.execute(stmt)).scalars().all())

@@ -28,7 +28,14 @@ async def test_observer_is_greeted_with_the_menu_in_english(tg: Telegram) -> Non
 
 async def test_commands_are_registered_per_language(tg: Telegram) -> None:
     await tg.dp.emit_startup(bot=tg.bot, **tg.dp.workflow_data)
-    calls = [r for r in tg.session.requests if isinstance(r, SetMyCommands)]
+    every = [r for r in tg.session.requests if isinstance(r, SetMyCommands)]
+    # The admin group's menu first, in the office's language only.
+    group, *calls = every
+    assert type(group.scope).__name__ == "BotCommandScopeChat"
+    assert group.scope.chat_id == -100500  # type: ignore[union-attr]
+    assert group.language_code is None
+    office = {c.command: c.description for c in group.commands}
+    assert office["queue"] == "等待决定的事项, 最早的在前"
     assert [c.language_code for c in calls] == [None, "zh", "en"]
     assert {type(c.scope).__name__ for c in calls} == {"BotCommandScopeAllPrivateChats"}
     chinese = {c.command: c.description for c in calls[1].commands}

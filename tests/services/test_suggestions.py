@@ -153,7 +153,9 @@ def told(rows: list[OutboxMessage]) -> list[str]:
             assert row.chat_id is None
             out.append("admins")
         else:
-            assert row.audience == "user"
+            # Liaisons are told in their own words, so their rows say they are for one.
+            liaison = row.chat_id in (LIAISON, HOUSING_LIAISON)
+            assert row.audience == ("liaison" if liaison else "user")
             assert row.chat_id is not None
             out.append(NAMES[row.chat_id])
     return sorted(out)

@@ -1,0 +1,1 @@
+"""Getting the outbox's notifications to Telegram."""

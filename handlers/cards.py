@@ -1,0 +1,326 @@
+"""The item card in the admin group: what it shows, its buttons, and keeping it current.
+
+A card shows everything the office needs to decide (reference, observer and point,
+domain, kind, title, text, deadlines, department) and who did what so far, with a
+button for exactly the moves an admin may make from the item's status. The buttons
+carry the item's version: a button pressed on a card that no longer shows the current
+state (two admins at once, an old card) is answered with the state, not acted upon.
+
+:func:`sync_item` is the one way a card changes: the handler of a move calls it at
+once, the outbox sender calls it again later, and the stored digest makes the second
+call free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from bot.domain.lifecycle import Action, allowed_actions
+from bot.domain.roles import Role
+from bot.domain.statuses import SuggestionStatus
+from bot.services.actors import SYSTEM
+from bot.services.cards import ITEM, CardService
+from bot.services.context import Policy
+from bot.services.suggestions import SuggestionService
+from bot.services.views import SuggestionDetail, TimelineEntry
+from handlers import labels
+from handlers.keyboards import button
+from handlers.ui import MESSAGE_MAX, N_, clip, day, esc, local_time, shown_length
+
+log = logging.getLogger(__name__)
+
+S = SuggestionStatus
+
+
+class CardCb(CallbackData, prefix="c"):
+    """A button on an item card: ``act`` is one of the short codes below, ``v`` the
+    item's version when the card was drawn, ``val`` a picker's choice."""
+
+    act: str
+    item: int
+    v: int = 0
+    val: str = ""
+
+
+# Button codes and the moves they start. "city" opens a picker of the three answers.
+TAKE, ASK, ADOPT, REFERENCE, DECLINE, ESCALATE = "take", "ask", "adopt", "ref", "decl", "esc"
+CITY, DUPLICATE, ASSIGN, DUE, DONE, CLOSE = "city", "dup", "dept", "due", "done", "close"
+ACTS: dict[str, Action] = {
+    TAKE: Action.TAKE,
+    ASK: Action.ASK_INFO,
+    ADOPT: Action.ADOPT,
+    REFERENCE: Action.KEEP_REFERENCE,
+    DECLINE: Action.DECLINE,
+    ESCALATE: Action.ESCALATE,
+    CITY: Action.CITY_ADOPT,
+    DUPLICATE: Action.MARK_DUPLICATE,
+    ASSIGN: Action.ASSIGN,
+    DUE: Action.SET_DUE,
+    DONE: Action.MARK_IMPLEMENTED,
+    CLOSE: Action.CLOSE,
+}
+_BUTTONS: dict[str, str] = {
+    TAKE: N_("🔍 Take"),
+    ASK: N_("❓ Ask for information"),
+    ADOPT: N_("✅ Adopt"),
+    REFERENCE: N_("📁 Keep for reference"),
+    DECLINE: N_("⛔ Decline"),
+    ESCALATE: N_("🏛 Report to the city"),
+    CITY: N_("🏛 Record the city's answer"),
+    DUPLICATE: N_("🔁 Duplicate"),
+    ASSIGN: N_("🏢 Assign department"),
+    DUE: N_("📅 Set due date"),
+    DONE: N_("🎯 Mark implemented"),
+    CLOSE: N_("🔒 Close"),
+}
+
+# How a move reads on the office's card (the observer's timeline says "you").
+_OFFICE_ACTION: dict[Action, str] = {
+    Action.SUBMIT: N_("filed it"),
+    Action.TAKE: N_("took it for review"),
+    Action.ASK_INFO: N_("asked the observer for information"),
+    Action.ANSWER_INFO: N_("answered the office's question"),
+    Action.WITHDRAW: N_("withdrew it"),
+    Action.ADOPT: N_("adopted it"),
+    Action.KEEP_REFERENCE: N_("kept it for reference"),
+    Action.DECLINE: N_("declined it"),
+    Action.ESCALATE: N_("reported it to the city"),
+    Action.MARK_DUPLICATE: N_("marked it a duplicate"),
+    Action.CITY_ADOPT: N_("recorded the city's answer: adopted"),
+    Action.CITY_REFERENCE: N_("recorded the city's answer: kept for reference"),
+    Action.CITY_DECLINE: N_("recorded the city's answer: not adopted"),
+    Action.ASSIGN: N_("assigned a department"),
+    Action.SET_DUE: N_("set the due date"),
+    Action.ACCEPT: N_("accepted it for implementation"),
+    Action.PROGRESS: N_("reported progress"),
+    Action.HAND_BACK: N_("handed it back to the office"),
+    Action.MARK_IMPLEMENTED: N_("marked it implemented"),
+    Action.RATE: N_("rated the outcome"),
+    Action.REOPEN: N_("was dissatisfied: reopened"),
+    Action.CLOSE: N_("closed it"),
+    Action.NOTE: N_("📝 internal note"),
+}
+_ROLE: dict[Role, str] = {
+    Role.OBSERVER: N_("Observer"),
+    Role.ADMIN: N_("Office"),
+    Role.LIAISON: N_("Department"),
+    Role.SYSTEM: N_("System"),
+}
+
+BODY_MAX = 1200  # of a card's text: enough to decide, short enough for a phone
+WORDS_MAX = 300  # of one history entry's words
+_SLACK = 64
+
+
+@dataclass(frozen=True)
+class Shown:
+    text: str
+    markup: InlineKeyboardMarkup | None
+
+    @property
+    def digest(self) -> str:
+        """A hash of text and buttons; the prefix says whether there are buttons, so a
+        replaced card is only stripped of buttons it has."""
+        markup = self.markup.model_dump_json() if self.markup else ""
+        hashed = hashlib.sha256(f"{self.text}\x00{markup}".encode()).hexdigest()[:60]
+        return ("b:" if self.markup else "n:") + hashed
+
+
+def card_acts(status: SuggestionStatus) -> list[str]:
+    """The buttons for an item in ``status``: the admin's moves from the table."""
+    allowed = set(allowed_actions(status, {Role.ADMIN}))
+    acts = []
+    for act, action in ACTS.items():
+        if action in allowed:
+            acts.append(act)
+    return acts
+
+
+def item_markup(detail: SuggestionDetail) -> InlineKeyboardMarkup | None:
+    info = detail.info
+    buttons = [
+        button(_(_BUTTONS[act]), CardCb(act=act, item=info.id, v=info.version).pack())
+        for act in card_acts(info.status)
+    ]
+    if not buttons:
+        return None
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def actor_label(entry: TimelineEntry) -> str:
+    role = _(_ROLE[entry.actor_role])
+    return f"{role} {entry.actor_name}" if entry.actor_name else role
+
+
+def history_line(entry: TimelineEntry, policy: Policy, words_max: int = WORDS_MAX) -> str:
+    when = local_time(entry.at, policy.tz)[5:]  # the year is on the reference already
+    what = _(_OFFICE_ACTION[entry.action])
+    line = f"▫️ {when} · {esc(clip(actor_label(entry), 60))} {esc(what)}"
+    payload = entry.payload
+    extra = []
+    if payload.get("department") and entry.action in (
+        Action.ADOPT,
+        Action.CITY_ADOPT,
+        Action.ASSIGN,
+    ):
+        extra.append(esc(clip(str(payload["department"]), 100)))
+    if payload.get("due") and entry.action in (Action.ADOPT, Action.CITY_ADOPT, Action.SET_DUE):
+        extra.append(_("due {date}").format(date=esc(clip(str(payload["due"]), 20))))
+    if payload.get("duplicate_of") and entry.action is Action.MARK_DUPLICATE:
+        extra.append(esc(clip(str(payload["duplicate_of"]), 40)))
+    if payload.get("escalated_to") and entry.action is Action.ESCALATE:
+        extra.append(esc(clip(str(payload["escalated_to"]), 100)))
+    if extra:
+        line += " (" + ", ".join(extra) + ")"
+    if entry.text and words_max > 1:
+        line += f"\n<blockquote>{esc(clip(entry.text, words_max))}</blockquote>"
+    return line
+
+
+def _head(detail: SuggestionDetail, policy: Policy, today: str | None) -> list[str]:
+    info = detail.info
+    emoji = labels.STATUS_EMOJI[info.status]
+    lines = [
+        f"{emoji} <b>{esc(info.reference)}</b> · {esc(labels.status(info.status))}",
+        f"<b>{esc(info.title)}</b>",
+    ]
+    who = [esc(clip(detail.observer_name or "?", 100))]
+    if detail.observer_phone:
+        who.append(f"☎️ {esc(detail.observer_phone)}")
+    if detail.point_name:
+        who.append(f"📍 {esc(clip(detail.point_name, 100))}")
+    lines.append(_("<b>Observer:</b> {who}").format(who=" · ".join(who)))
+    lines.append(
+        " · ".join(
+            esc(x)
+            for x in (
+                labels.kind(info.kind),
+                labels.domain(info.domain),
+                labels.behalf(info.behalf),
+            )
+        )
+    )
+    if info.location_text:
+        lines.append(_("<b>Location:</b> {place}").format(place=esc(clip(info.location_text, 200))))
+    if info.latitude is not None and info.longitude is not None:
+        lines.append(
+            _("<b>Map point:</b> {lat}, {lon}").format(
+                lat=f"{info.latitude:.5f}", lon=f"{info.longitude:.5f}"
+            )
+        )
+    lines.append(
+        _("<b>Filed:</b> {moment}").format(moment=local_time(info.submitted_at, policy.tz))
+    )
+    if info.status in (S.SUBMITTED, S.IN_REVIEW, S.NEEDS_INFO):
+        due = day(info.decision_due)
+        late = today is not None and due < today
+        text = _("<b>Decision due:</b> {date}").format(date=due)
+        lines.append(text + (" " + _("⚠️ overdue") if late else ""))
+    if info.escalated_to:
+        lines.append(_("<b>Reported to:</b> {whom}").format(whom=esc(clip(info.escalated_to, 200))))
+    if detail.department_name:
+        lines.append(
+            _("<b>Department:</b> {department}").format(
+                department=esc(clip(detail.department_name, 200))
+            )
+        )
+    if info.implementation_due is not None:
+        due = day(info.implementation_due)
+        late = today is not None and due < today and info.status in (S.ADOPTED, S.IMPLEMENTING)
+        text = _("<b>Implementation due:</b> {date}").format(date=due)
+        lines.append(text + (" " + _("⚠️ overdue") if late else ""))
+    if detail.attachments:
+        lines.append(_("<b>Attachments:</b> {count}").format(count=len(detail.attachments)))
+    for rating in detail.ratings[-1:]:
+        lines.append(_("<b>Rating:</b> {rating}").format(rating=esc(labels.rating(rating.value))))
+    return lines
+
+
+def item_card(detail: SuggestionDetail, policy: Policy, *, today: str | None = None) -> Shown:
+    """The card's text and buttons, within one message: the newest history wins."""
+    head = "\n".join(_head(detail, policy, today))
+    heading = _("<b>History</b>")
+    omitted = _("<i>(earlier entries omitted)</i>")
+    body = clip(detail.info.body, BODY_MAX)
+    quoted = f"<blockquote expandable>{esc(body)}</blockquote>"
+    room = MESSAGE_MAX - _SLACK - sum(shown_length(p) + 2 for p in (head, quoted, heading, omitted))
+    chosen: list[str] = []
+    used = 0
+    for entry in reversed(detail.timeline):
+        line = history_line(entry, policy)
+        size = shown_length(line) + 1
+        if used + size > room:
+            if chosen:
+                break
+            line = history_line(entry, policy, words_max=max(0, room - 200))
+            size = shown_length(line) + 1
+        chosen.append(line)
+        used += size
+    chosen.reverse()
+    history = [heading]
+    if len(chosen) < len(detail.timeline):
+        history.append(omitted)
+    history.extend(chosen)
+    text = "\n\n".join([head, quoted, "\n".join(history)])
+    return Shown(text, item_markup(detail))
+
+
+async def sync_item(
+    bot: Bot,
+    chat_id: int,
+    item_id: int,
+    *,
+    suggestions: SuggestionService,
+    cards: CardService,
+    policy: Policy,
+    repost: bool = False,
+) -> int | None:
+    """Make the item's card in ``chat_id`` show its current state.
+
+    Edits the current card in place; posts a new one when there is none (or
+    ``repost``: the item returns to the office and should be seen again), taking the
+    buttons off the cards it replaces. Returns the id of a newly posted card.
+    """
+    detail = await suggestions.detail(SYSTEM, item_id)
+    shown = item_card(detail, policy, today=day(suggestions.today()))
+    card = await cards.current(ITEM, item_id, chat_id)
+    if card is not None and not repost:
+        if card.digest == shown.digest:
+            return None
+        try:
+            await bot.edit_message_text(
+                text=shown.text,
+                chat_id=chat_id,
+                message_id=card.message_id,
+                reply_markup=shown.markup,
+            )
+            await cards.shown(card.id, shown.digest)
+            return None
+        except TelegramBadRequest as exc:
+            if "not modified" in str(exc):
+                await cards.shown(card.id, shown.digest)
+                return None
+            # Deleted by someone in the group, or too old to edit: post it again.
+            log.info(
+                "card %s of item %s cannot be edited (%s): posting anew", card.id, item_id, exc
+            )
+    sent = await bot.send_message(chat_id, shown.text, reply_markup=shown.markup)
+    for old in await cards.posted(chat_id, sent.message_id, ITEM, item_id, shown.digest):
+        if not old.digest.startswith("b:"):
+            continue
+        try:
+            await bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=old.message_id, reply_markup=None
+            )
+        except TelegramBadRequest as exc:
+            log.info("old card %s keeps its buttons: %s", old.id, exc)
+    return sent.message_id

@@ -1,0 +1,131 @@
+"""The admin group's ground rules: who counts as the office, /help, and the guard.
+
+Admin routers are built with :func:`office_router`: they see only the admin group and
+only admins. Everything they do not take falls through to the guard at the end, which
+answers an admin command typed anywhere else, or by anyone else, with one short line,
+and a non-admin's press on an office button with an alert; nothing changes.
+"""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, MagicData
+from aiogram.types import BotCommand, CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from handlers.ui import N_, esc
+
+# Every office command, its arguments and what it does: /help, the usage messages and
+# the command menu all come from here.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "queue": ("", N_("Items awaiting a decision, oldest first")),
+    "overdue": ("", N_("Items past their decision or implementation deadline")),
+    "show": (N_("REF"), N_("Show an item's card, e.g. /show WZ-2026-0001")),
+    "find": (N_("TEXT"), N_("Search titles, texts and references")),
+    "assign": (N_("REF DEPT"), N_("Assign an adopted item to a department")),
+    "due": (N_("REF DATE"), N_("Set an adopted item's due date (YYYY-MM-DD)")),
+    "note": (N_("REF TEXT"), N_("Add an internal note (never shown to the observer)")),
+    "observers": (N_("[POINT]"), N_("List observers, all or one point's")),
+    "observer": (N_("ID"), N_("Show one observer")),
+    "invite": (N_("POINT"), N_("A one-time invite link for a new observer at a point")),
+    "suspend": (N_("ID"), N_("Suspend an observer")),
+    "points": ("", N_("List the observation points")),
+    "point_add": (N_("CODE DOMAIN HOST NAME"), N_("Add an observation point")),
+    "point_close": (N_("POINT"), N_("Close a point; its observers are asked to move")),
+    "departments": ("", N_("List the departments")),
+    "dept_add": (N_("CODE NAME"), N_("Add a department")),
+    "liaison": (N_("DEPT"), N_("A one-time invite link for a department's liaison")),
+    "broadcast": (
+        N_("[POINT] TEXT"),
+        N_("Write to all active observers (or one point's), after a preview"),
+    ),
+    "help": ("", N_("This list")),
+}
+# Commands that only the office may use (help is everyone's).
+OFFICE_ONLY = tuple(name for name in COMMANDS if name != "help")
+
+
+def usage(name: str) -> str:
+    """The usage line of one command, in the current locale."""
+    args, what = COMMANDS[name]
+    shown = f"/{name} {_(args)}" if args else f"/{name}"
+    return _("Usage: {command}").format(command=f"<code>{esc(shown)}</code>") + "\n" + _(what)
+
+
+def help_text() -> str:
+    lines = [_("<b>The district office's commands</b>")]
+    for name, (args, what) in COMMANDS.items():
+        shown = f"/{name} {_(args)}" if args else f"/{name}"
+        lines.append(f"<code>{esc(shown)}</code> — {esc(_(what))}")
+    lines.append("")
+    lines.append(
+        _(
+            "Each new item and application arrives here as a card; its buttons make the "
+            "moves its state allows. A move that needs words asks for them: reply to the "
+            "bot's question, or press Cancel."
+        )
+    )
+    return "\n".join(lines)
+
+
+def office_commands() -> list[BotCommand]:
+    return [
+        BotCommand(command=name, description=_(what)[:256]) for name, (_a, what) in COMMANDS.items()
+    ]
+
+
+def office_router(name: str, admin_chat_id: int | None) -> Router:
+    """A router for the office: admins, in the admin group. Others fall through."""
+    router = Router(name=name)
+    # With no admin group configured, nothing matches: chat ids are never 0.
+    chat = admin_chat_id if admin_chat_id is not None else 0
+    router.message.filter(F.chat.id == chat, MagicData(F.user.admin.is_(True)))
+    router.callback_query.filter(F.message.chat.id == chat, MagicData(F.user.admin.is_(True)))
+    return router
+
+
+def setup_help(i18n: I18n, admin_chat_id: int | None) -> Router:
+    """/help in the admin group, for whoever asks there."""
+    router = Router(name="office-help")
+    chat = admin_chat_id if admin_chat_id is not None else 0
+    router.message.filter(F.chat.id == chat)
+
+    @router.message(Command("help"))
+    async def show_help(message: Message) -> None:
+        await message.answer(help_text())
+
+    return router
+
+
+def setup_guard(i18n: I18n, admin_chat_id: int | None) -> Router:
+    """The office's commands and buttons, reached by someone who may not use them."""
+    router = Router(name="office-guard")
+    chat = admin_chat_id if admin_chat_id is not None else 0
+
+    @router.message(Command(*OFFICE_ONLY), F.chat.id == chat)
+    async def not_an_admin(message: Message) -> None:
+        await message.reply(_("Only the district office's admins can use this command."))
+
+    @router.message(Command(*OFFICE_ONLY))
+    async def not_here(message: Message) -> None:
+        await message.reply(_("This command works only in the district office's admin group."))
+
+    @router.callback_query(F.message.chat.id == chat)
+    async def not_an_admin_button(query: CallbackQuery) -> None:
+        await query.answer(
+            _("Only the district office's admins can do this. Nothing was changed."),
+            show_alert=True,
+        )
+
+    @router.message(F.chat.id == chat, F.text.startswith("/"))
+    async def unknown_command(message: Message, bot: Bot) -> None:
+        # Only commands meant for us: in a group, "/x@otherbot" belongs to another bot.
+        command = (message.text or "/").split()[0]
+        if "@" in command:
+            me = await bot.me()
+            if command.split("@", 1)[1].lower() != (me.username or "").lower():
+                return
+        await message.reply(_("Unknown command. /help lists the office's commands."))
+
+    return router

@@ -1,0 +1,161 @@
+"""Delivering one outbox row: chosen by its audience, rendered in the recipient's
+language at delivery time, sent (with the files that travel with it).
+
+The admin group hears of an item through its card, which is refreshed (or posted
+again, when the item returns to the office); applications get a card of their own;
+the rest of the office's news are one short line each, since a group takes only about
+twenty messages a minute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import Bot
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.domain.notices import Notice
+from bot.i18n import locale_for
+from bot.services.cards import CardService
+from bot.services.context import Policy
+from bot.services.notify import ADMIN_GROUP, LIAISON, USER
+from bot.services.outbox import OutboxItem, OutboxService
+from bot.services.people import PeopleService
+from bot.services.places import PlaceService
+from bot.services.suggestions import SuggestionService
+from handlers.cards import sync_item
+from handlers.notices import UnknownNotice, render
+from handlers.ui import MESSAGE_MAX, clip, esc
+
+_ITEM = "item."
+# Kinds that bring an item back before the office: a fresh card, to be seen.
+_RETURNING = frozenset({"item.submit", "item.answer_info", "item.hand_back", "item.reopen"})
+# Kinds whose files the office should see beside the card.
+_FILES_TO_OFFICE = frozenset({"item.submit", "item.answer_info"})
+_NAME_LIMIT = 200
+
+
+class NoAdminChat(RuntimeError):
+    """ADMIN_CHAT_ID is not set: the office's notices have nowhere to go."""
+
+
+@dataclass
+class Outgoing:
+    """What delivering needs, within the sender's transaction."""
+
+    bot: Bot
+    i18n: I18n
+    policy: Policy
+    admin_chat_id: int | None
+    default_locale: str
+    outbox: OutboxService
+    suggestions: SuggestionService
+    people: PeopleService
+    places: PlaceService
+    cards: CardService
+
+
+async def deliver(out: Outgoing, row: OutboxItem) -> None:
+    """Send one row; raises whatever Telegram or rendering raised (the caller records
+    the failure)."""
+    if row.audience == ADMIN_GROUP:
+        if out.admin_chat_id is None:
+            raise NoAdminChat("ADMIN_CHAT_ID is not set")
+        with out.i18n.context(), out.i18n.use_locale(out.default_locale):
+            await _to_office(out, out.admin_chat_id, row)
+        return
+    if row.chat_id is None or row.audience not in (USER, LIAISON):
+        raise UnknownNotice(f"{row.audience}:{row.kind}")
+    recipient = await out.outbox.recipient(row.chat_id)
+    locale = locale_for(
+        recipient.locale if recipient else None,
+        recipient.language_code if recipient else None,
+        out.default_locale,
+    )
+    with out.i18n.context(), out.i18n.use_locale(locale):
+        if row.kind == Notice.BROADCAST:
+            from handlers import broadcast
+
+            await broadcast.deliver(out, row)
+        elif row.audience == LIAISON:
+            from handlers import department
+
+            await department.deliver(out, row)
+        else:
+            await _to_person(out, row.chat_id, row)
+
+
+async def _to_person(out: Outgoing, chat_id: int, row: OutboxItem) -> None:
+    from handlers.mine import send_files
+
+    shown = render(row.kind, row.payload, suggestion_id=row.suggestion_id)
+    await out.bot.send_message(chat_id, shown.text, reply_markup=shown.markup)
+    files = await out.outbox.attachments(row)
+    if files:
+        reference = str(row.payload.get("reference") or "")
+        await send_files(out.bot, chat_id, reference, files)
+
+
+async def _to_office(out: Outgoing, chat_id: int, row: OutboxItem) -> None:
+    if row.kind.startswith(_ITEM) and row.suggestion_id is not None:
+        posted = await sync_item(
+            out.bot,
+            chat_id,
+            row.suggestion_id,
+            suggestions=out.suggestions,
+            cards=out.cards,
+            policy=out.policy,
+            repost=row.kind in _RETURNING,
+        )
+        if row.kind in _FILES_TO_OFFICE:
+            files = await out.outbox.attachments(row)
+            if files and posted is not None:
+                from handlers.mine import send_files
+
+                reference = str(row.payload.get("reference") or "")
+                await send_files(out.bot, chat_id, reference, files)
+        return
+    if row.kind == Notice.APPLICATION_NEW:
+        from handlers import admission
+
+        await admission.post_card(out, chat_id, int(row.payload.get("application_id") or 0))
+        return
+    if row.kind == Notice.BROADCAST_REPORT:
+        from handlers import broadcast
+
+        await out.bot.send_message(chat_id, broadcast.report_text(row.payload))
+        return
+    text = office_line(row.kind, row.payload)
+    await out.bot.send_message(chat_id, text)
+
+
+def _value(payload: Mapping[str, Any], key: str, limit: int = _NAME_LIMIT) -> str:
+    value = payload.get(key)
+    return esc(clip(str(value), limit)) if value not in (None, "") else "?"
+
+
+def office_line(kind: str, payload: Mapping[str, Any]) -> str:
+    """The one line the group reads for news that is not an item or an application."""
+    if kind == Notice.OBSERVER_APPOINTED:
+        return "🎉 " + _("{name} is now an observer at {point} (observer #{id}).").format(
+            name=_value(payload, "name"),
+            point=_value(payload, "point"),
+            id=_value(payload, "observer_id", 20),
+        )
+    if kind == Notice.OBSERVER_MOVED:
+        return "📍 " + _("Observer {name} (#{id}) moved to {point}.").format(
+            name=_value(payload, "name"),
+            point=_value(payload, "point"),
+            id=_value(payload, "observer_id", 20),
+        )
+    if kind == Notice.LIAISON_JOINED:
+        return "🏢 " + _("{name} is now a liaison of {department}.").format(
+            name=_value(payload, "name"), department=_value(payload, "department")
+        )
+    raise UnknownNotice(kind)
+
+
+__all__ = ["MESSAGE_MAX", "NoAdminChat", "Outgoing", "deliver", "office_line"]
