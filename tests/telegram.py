@@ -17,7 +17,7 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import Default
 from aiogram.client.session.base import BaseSession
-from aiogram.exceptions import TelegramBadRequest, TelegramServerError
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramServerError
 from aiogram.methods import (
     AnswerCallbackQuery,
     CopyMessage,
@@ -109,6 +109,8 @@ class RecordingSession(BaseSession):
         # Set to make getChatMember fail the way a Telegram outage would.
         self.members_down = False
         self.deleted: list[tuple[int, int]] = []
+        # Chats whose person blocked the bot: anything sent there gets Telegram's 403.
+        self.blocked: set[int] = set()
         self._ids = itertools.count(10_000)
 
     async def close(self) -> None:
@@ -124,6 +126,15 @@ class RecordingSession(BaseSession):
         timeout: int | None = None,  # noqa: ASYNC109
     ) -> Any:
         self.requests.append(method)
+        chat_id = getattr(method, "chat_id", None)
+        if (
+            isinstance(chat_id, int)
+            and chat_id in self.blocked
+            and type(method).__name__.startswith(("Send", "Copy"))
+        ):
+            raise TelegramForbiddenError(
+                method=method, message="Forbidden: bot was blocked by the user"
+            )
         if isinstance(method, SendMessage):
             self._check_text(method.text, 4096, method.parse_mode)
             self._check_markup(method.reply_markup)
