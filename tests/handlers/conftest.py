@@ -55,7 +55,7 @@ async def tg(
     assert tg.session.problems == [], "the bot sent what Telegram would refuse"
 
 
-_I18N = build_i18n("zh_CN")
+_I18N = {"zh_CN": build_i18n("zh_CN"), "en": build_i18n("en")}
 
 
 def new_telegram(
@@ -70,7 +70,8 @@ def new_telegram(
     settings = settings or make_settings()
     session = session or RecordingSession()
     bot = Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
-    dp = build_dispatcher(settings, sessions=sessions, clock=clock, throttle=throttle, i18n=_I18N)
+    i18n = _I18N[settings.default_locale]
+    dp = build_dispatcher(settings, sessions=sessions, clock=clock, throttle=throttle, i18n=i18n)
     policy = policy_of(settings)
 
     async def courier(bot: Bot) -> object:
