@@ -75,6 +75,6 @@ def new_telegram(
     policy = policy_of(settings)
 
     async def courier(bot: Bot) -> object:
-        return await drain(bot, sessions, settings=settings, i18n=_I18N, policy=policy, clock=clock)
+        return await drain(bot, sessions, settings=settings, i18n=i18n, policy=policy, clock=clock)
 
     return Telegram(bot=bot, session=session, dp=dp, courier=courier)
