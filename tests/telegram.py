@@ -181,21 +181,13 @@ class RecordingSession(BaseSession):
             if status == "creator":
                 return ChatMemberOwner(user=user, is_anonymous=False)
             if status == "administrator":
-                return ChatMemberAdministrator(
-                    user=user,
-                    can_be_edited=False,
-                    is_anonymous=False,
-                    can_manage_chat=True,
-                    can_delete_messages=True,
-                    can_manage_video_chats=False,
-                    can_restrict_members=True,
-                    can_promote_members=False,
-                    can_change_info=False,
-                    can_invite_users=True,
-                    can_post_stories=False,
-                    can_edit_stories=False,
-                    can_delete_stories=False,
-                )
+                # Every right a false, whatever this Bot API version requires.
+                rights = {
+                    name: False
+                    for name, spec in ChatMemberAdministrator.model_fields.items()
+                    if spec.is_required() and name not in ("user", "status")
+                }
+                return ChatMemberAdministrator(user=user, **rights)
             if status == "member":
                 return ChatMemberMember(user=user)
             return ChatMemberLeft(user=user)
@@ -288,7 +280,11 @@ class RecordingSession(BaseSession):
         for sent in self.chats.get(int(chat_id), []):
             if sent.message_id == message_id:
                 return sent
-        raise AssertionError(f"edit of a message the bot never sent: {chat_id}/{message_id}")
+        # As Telegram answers an edit of a message deleted (or never sent) in the chat.
+        raise TelegramBadRequest(
+            method=SendChatAction(chat_id=chat_id, action="typing"),
+            message=f"Bad Request: message to edit not found ({chat_id}/{message_id})",
+        )
 
     @staticmethod
     def _message(sent: Sent) -> Message:

@@ -35,7 +35,7 @@ async def test_commands_are_registered_per_language(tg: Telegram) -> None:
     assert group.scope.chat_id == -100500  # type: ignore[union-attr]
     assert group.language_code is None
     office = {c.command: c.description for c in group.commands}
-    assert office["queue"] == "等待决定的事项, 最早的在前"
+    assert office["queue"] == "待研判决定的事项（按提交先后）"
     assert [c.language_code for c in calls] == [None, "zh", "en"]
     assert {type(c.scope).__name__ for c in calls} == {"BotCommandScopeAllPrivateChats"}
     chinese = {c.command: c.description for c in calls[1].commands}
