@@ -52,7 +52,8 @@ class AdminDirectory:
                 "getChatMember(%s, %s) failed, ADMIN_IDS only: %s", self.chat_id, user_id, exc
             )
             return False
-        verdict = str(member.status) in _ADMIN_STATUSES
+        # aiogram gives an enum (str(ChatMemberStatus.X) is not its value).
+        verdict = getattr(member.status, "value", member.status) in _ADMIN_STATUSES
         self._cache[user_id] = (now + self._ttl, verdict)
         return verdict
 
