@@ -14,9 +14,11 @@ from aiogram.types import (
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.domain.roles import Role
 from bot.domain.statuses import ObserverStatus
 from bot.i18n import EN, ZH
 from bot.middlewares.people import CurrentUser
+from bot.services.actors import Actor
 from bot.services.people import PeopleService, Standing
 from handlers.callbacks import ApplyCb, LangCb
 from handlers.conversation import finish, label
@@ -101,6 +103,17 @@ def greeting(standing: Standing, user: CurrentUser) -> tuple[str, InlineKeyboard
     )
 
 
+def liaison_help() -> str:
+    return _(
+        "<b>For department liaisons</b>\n\n"
+        "Items the office assigns to your department arrive here as cards (the observer's "
+        "name and phone are not shown). On a card: <b>Accept</b> to start implementing, "
+        "<b>Report progress</b> (text, photos, documents: the observer is told), "
+        "<b>Hand back</b> to the office with a reason, or <b>Implemented</b> when it is "
+        "done. /mine lists your department's open items with their due dates."
+    )
+
+
 def help_text() -> str:
     return _(
         "<b>How it works</b>\n\n"
@@ -133,8 +146,16 @@ def setup(i18n: I18n) -> Router:
 
     @router.message(Command("help"))
     @router.message(label(i18n, HELP))
-    async def show_help(message: Message) -> None:
-        await message.answer(help_text())
+    async def show_help(message: Message, actor: Actor) -> None:
+        text = help_text()
+        if Role.LIAISON in actor.roles:
+            # A liaison who is not also an observer needs only their own part.
+            text = (
+                liaison_help()
+                if Role.OBSERVER not in actor.roles
+                else f"{text}\n\n{liaison_help()}"
+            )
+        await message.answer(text)
 
     @router.message(Command("lang"))
     async def choose_language(message: Message) -> None:

@@ -330,3 +330,13 @@ async def test_a_failed_send_leaves_no_card_behind(tg: Telegram, sessions: Sessi
     done = await tg.drain()
     assert len(done.failed) == 1
     assert await cards(sessions) == []
+
+
+async def test_a_liaison_is_helped_as_a_liaison(tg: Telegram) -> None:
+    li = tg.person(LIAISON, "Li", "en")
+    [reply] = await li.send("/help")
+    assert reply.plain.startswith("For department liaisons")
+    assert "/mine" in reply.plain
+    alice = tg.person(ALICE, "Alice", "en")
+    [reply] = await alice.send("/help")
+    assert "For department liaisons" not in reply.plain
