@@ -1,15 +1,697 @@
 """Moves from the item card's buttons in the admin group, with the prompts that
-ask for a reason, a question, a department or a date."""
+ask for a reason, a question, a department or a date.
+
+Take, Mark implemented and Close act at once. The other buttons start a short
+conversation with the admin who pressed them (the FSM state is per admin in the
+group): a force-reply prompt that mentions them, answered by *replying* to it, or a
+picker of inline buttons (department, due date, the city's answer), each with Cancel;
+``/cancel`` aborts too. The move takes effect only when the last answer arrives, with
+the version of the item the card showed when the button was pressed: if somebody
+moved the item meanwhile, nothing changes and the admin is told where it stands.
+Prompts and pickers are deleted when the move is done or cancelled; the card is
+refreshed at once after every move. ``handlers/deciding.md`` draws the flows.
+"""
 
 from __future__ import annotations
 
-from aiogram import Router
-from aiogram.utils.i18n import I18n
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
+from aiogram import Bot, F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import (
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+)
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.domain.calendar import due_after
+from bot.domain.errors import AlreadyMoved, InvalidInput, MissingInput, NotFound
+from bot.domain.limits import TEXT_MAX
+from bot.domain.statuses import SuggestionStatus
+from bot.middlewares.people import CurrentUser
+from bot.services.actors import Actor
+from bot.services.cards import ITEM, CardService
+from bot.services.context import Policy
+from bot.services.places import PlaceService
+from bot.services.suggestions import SuggestionService
+from bot.services.views import SuggestionInfo
 from bot.settings import Settings
+from handlers import labels
+from handlers.cards import (
+    ACTS,
+    ADOPT,
+    ASK,
+    ASSIGN,
+    CITY,
+    CLOSE,
+    DECLINE,
+    DONE,
+    DUE,
+    DUPLICATE,
+    ESCALATE,
+    REFERENCE,
+    TAKE,
+    CardCb,
+    card_acts,
+    sync_item,
+)
+from handlers.conversation import finish, load, save
+from handlers.errors import explain
+from handlers.keyboards import CANCEL, button
 from handlers.office import office_router
+from handlers.ui import BUTTON_TEXT_MAX, N_, clip, day, esc
+
+log = logging.getLogger(__name__)
+
+S = SuggestionStatus
+KEY = "deciding"  # this flow's part of the admin's FSM data
+TITLE_SHOWN = 60  # of the item's title in a prompt
+DUE_CHOICES = (5, 10, 20)  # working days from today, offered as quick due dates
+
+
+class Deciding(StatesGroup):
+    """One admin's move in progress, waiting for the words or choice it needs."""
+
+    text = State()  # a force-reply prompt waits for a reason, question, note or reference
+    outcome = State()  # the picker of the city's answer is shown
+    department = State()  # the department picker is shown
+    due = State()  # the due-date picker is shown
+    date = State()  # a force-reply prompt waits for a typed date
+
+
+class PickCb(CallbackData, prefix="dk"):
+    """A picker's button: ``step`` o (the city's answer), d (department), t (due date),
+    y (type a date), x (cancel); ``val`` the choice."""
+
+    step: str
+    item: int
+    val: str = ""
+
+
+OUTCOME, DEPARTMENT, DUE_DATE, TYPE_DATE, CANCEL_STEP = "o", "d", "t", "y", "x"
+IMMEDIATE = (TAKE, DONE, CLOSE)
+WORDS = (ASK, REFERENCE, DECLINE, ESCALATE, DUPLICATE)
+
+# What a force-reply prompt asks for, by move ("city" is the city's answer).
+_ASKS: dict[str, str] = {
+    ASK: N_("reply to this message with your question to the observer about {item}."),
+    REFERENCE: N_(
+        "reply to this message with the reason for keeping {item} for reference "
+        "(the observer will read it)."
+    ),
+    DECLINE: N_(
+        "reply to this message with the reason for not adopting {item} (the observer will read it)."
+    ),
+    ESCALATE: N_("reply to this message with a note on reporting {item} to the city."),
+    DUPLICATE: N_(
+        "reply to this message with the reference of the item that {item} duplicates, "
+        "e.g. WZ-2026-0001."
+    ),
+    CITY: N_("reply to this message with the city's answer about {item}."),
+}
+_PLACEHOLDERS: dict[str, str] = {
+    ASK: N_("Your question"),
+    REFERENCE: N_("The reason"),
+    DECLINE: N_("The reason"),
+    ESCALATE: N_("A note for the city"),
+    DUPLICATE: N_("The original item's reference"),
+    CITY: N_("The city's answer"),
+}
+# The toast (or short confirmation) after a move succeeds.
+_DONE: dict[str, str] = {
+    TAKE: N_("Taken for review."),
+    ASK: N_("Question recorded; the observer will be asked."),
+    ADOPT: N_("Adopted."),
+    REFERENCE: N_("Kept for reference."),
+    DECLINE: N_("Not adopted."),
+    ESCALATE: N_("Reported to the city."),
+    CITY: N_("The city's answer is recorded."),
+    DUPLICATE: N_("Marked as a duplicate."),
+    ASSIGN: N_("Department assigned."),
+    DUE: N_("Due date set."),
+    DONE: N_("Marked implemented."),
+    CLOSE: N_("Closed."),
+}
+_OUTCOMES: dict[str, str] = {
+    S.ADOPTED.value: N_("✅ Adopted"),
+    S.REFERENCE.value: N_("📁 Kept for reference"),
+    S.DECLINED.value: N_("⛔ Not adopted"),
+}
+
+
+@dataclass
+class Desk:
+    """What every step needs: who acts, where, and the services."""
+
+    bot: Bot
+    chat_id: int
+    actor: Actor
+    user: CurrentUser
+    suggestions: SuggestionService
+    cards: CardService
+    places: PlaceService
+    policy: Policy
+    state: FSMContext
+
+    async def refresh(self, item_id: int) -> None:
+        await sync_item(
+            self.bot,
+            self.chat_id,
+            item_id,
+            suggestions=self.suggestions,
+            cards=self.cards,
+            policy=self.policy,
+        )
+
+    async def delete(self, message_id: int | None) -> None:
+        if not message_id:
+            return
+        try:
+            await self.bot.delete_message(self.chat_id, message_id)
+        except TelegramBadRequest as exc:  # deleted by hand already, or too old
+            log.info("prompt %s not deleted: %s", message_id, exc)
+
+    async def drop(self) -> dict[str, Any]:
+        """End this admin's pending move, if any, deleting its prompt; returns its plan."""
+        plan = await load(self.state, KEY)
+        if plan:
+            await self.delete(plan.get("prompt"))
+        await finish(self.state, KEY)
+        return plan
+
+    def who(self) -> str:
+        name = esc(clip(self.user.full_name or self.user.first_name or "?", 64))
+        return f'<a href="tg://user?id={self.user.id}">{name}</a>'
+
+
+def _item(plan: dict[str, Any]) -> str:
+    return _("<b>{reference}</b> «{title}»").format(
+        reference=esc(plan["ref"]), title=esc(clip(plan["title"], TITLE_SHOWN))
+    )
+
+
+def done_text(plan: dict[str, Any]) -> str:
+    done = _DONE[plan["act"]]
+    return _(done)
+
+
+def _status(status: SuggestionStatus) -> str:
+    return labels.status(status)
+
+
+def moved_text(info: SuggestionInfo) -> str:
+    return _(
+        "{reference} has already moved: it is now «{status}». Nothing was changed; "
+        "the card shows where it stands."
+    ).format(reference=info.reference, status=_status(info.status))
+
+
+def _cancel_button(item: int) -> InlineKeyboardButton:
+    return button(_(CANCEL), PickCb(step=CANCEL_STEP, item=item).pack())
+
+
+def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+# ---- the pickers ----------------------------------------------------------------------
+
+
+async def department_picker(
+    desk: Desk, plan: dict[str, Any]
+) -> tuple[str, InlineKeyboardMarkup] | None:
+    departments = await desk.places.departments()
+    if not departments:
+        return None
+    current = plan.get("current_dept")
+    rows = []
+    for d in departments:
+        mark = "• " if d.id == current else ""
+        label = clip(f"{mark}{d.code} · {d.name}", BUTTON_TEXT_MAX)
+        rows.append(
+            [button(label, PickCb(step=DEPARTMENT, item=plan["item"], val=str(d.id)).pack())]
+        )
+    rows.append([_cancel_button(plan["item"])])
+    text = _("{who}, choose the department that will implement {item}:").format(
+        who=desk.who(), item=_item(plan)
+    )
+    return text, _markup(rows)
+
+
+async def due_picker(desk: Desk, plan: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
+    calendar = await desk.suggestions.calendar()
+    now = desk.suggestions.now()
+    item = plan["item"]
+    choices = []
+    for days in DUE_CHOICES:
+        due = due_after(calendar, now, days, desk.policy.tz)
+        label = _("{days} working days · {date}").format(days=days, date=day(due))
+        choices.append(button(label, PickCb(step=DUE_DATE, item=item, val=day(due)).pack()))
+    rows = [[c] for c in choices]
+    rows.append([button(_("📅 Type a date"), PickCb(step=TYPE_DATE, item=item).pack())])
+    rows.append([_cancel_button(item)])
+    lines = [_("{who}, choose the implementation due date for {item}:")]
+    if plan.get("dept_name"):
+        lines.append(_("Department: {department}"))
+    text = "\n".join(lines).format(
+        who=desk.who(), item=_item(plan), department=esc(clip(plan.get("dept_name") or "", 100))
+    )
+    return text, _markup(rows)
+
+
+def outcome_picker(desk: Desk, plan: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
+    item = plan["item"]
+    rows = [
+        [button(_(label), PickCb(step=OUTCOME, item=item, val=value).pack())]
+        for value, label in _OUTCOMES.items()
+    ]
+    rows.append([_cancel_button(item)])
+    text = _("{who}, what did the city answer about {item}?").format(
+        who=desk.who(), item=_item(plan)
+    )
+    return text, _markup(rows)
+
+
+async def show_picker(
+    desk: Desk, plan: dict[str, Any], shown: tuple[str, InlineKeyboardMarkup], reply_to: int | None
+) -> int:
+    text, markup = shown
+    sent = await desk.bot.send_message(
+        desk.chat_id,
+        text,
+        reply_markup=markup,
+        reply_parameters=_reply(reply_to),
+    )
+    return sent.message_id
+
+
+async def show_prompt(desk: Desk, plan: dict[str, Any], what: str, reply_to: int | None) -> int:
+    """A force-reply prompt; ``what`` is a move code of ``_ASKS``, or "date"."""
+    if what == "date":
+        ask = _("{who}, reply to this message with the due date for {item} as YYYY-MM-DD.")
+        placeholder = _("YYYY-MM-DD, e.g. 2026-04-30")
+    else:
+        ask = "{who}, " + _(_ASKS[what])
+        placeholder = _(_PLACEHOLDERS[what])
+    text = ask.format(who=desk.who(), item=_item(plan))
+    text += "\n" + _("/cancel to stop; nothing changes until you reply.")
+    sent = await desk.bot.send_message(
+        desk.chat_id,
+        text,
+        reply_markup=ForceReply(selective=True, input_field_placeholder=placeholder[:64]),
+        reply_parameters=_reply(reply_to),
+    )
+    return sent.message_id
+
+
+def _reply(message_id: int | None) -> ReplyParameters | None:
+    if not message_id:
+        return None
+    return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
+
+
+# ---- the moves ------------------------------------------------------------------------
+
+
+async def perform(
+    desk: Desk,
+    plan: dict[str, Any],
+    *,
+    text: str | None = None,
+    due: date | None = None,
+) -> SuggestionInfo:
+    """Make the planned move with what was collected, under the card's version."""
+    s, actor, item, v = desk.suggestions, desk.actor, plan["item"], plan["v"]
+    act = plan["act"]
+    dept = plan.get("dept") or None
+    if act == TAKE:
+        return await s.take(actor, item, version=v)
+    if act == DONE:
+        return await s.mark_implemented(actor, item, version=v)
+    if act == CLOSE:
+        return await s.close(actor, item, version=v)
+    if act == ASK:
+        return await s.ask_info(actor, item, text or "", version=v)
+    if act == REFERENCE:
+        return await s.keep_for_reference(actor, item, text or "", version=v)
+    if act == DECLINE:
+        return await s.decline(actor, item, text or "", version=v)
+    if act == ESCALATE:
+        return await s.escalate(actor, item, text or "", version=v)
+    if act == DUPLICATE:
+        return await s.mark_duplicate(actor, item, text or "", version=v)
+    if act == ADOPT:
+        return await s.adopt(actor, item, department_id=dept, due=due, version=v)
+    if act == ASSIGN:
+        return await s.assign(actor, item, dept or 0, version=v)
+    if act == DUE:
+        assert due is not None
+        return await s.set_due(actor, item, due, version=v)
+    if act == CITY:
+        return await s.record_city_answer(
+            actor,
+            item,
+            S(plan["outcome"]),
+            plan.get("text") or "",
+            department_id=dept,
+            due=due,
+            version=v,
+        )
+    raise InvalidInput(f"unknown move {act!r}")
+
+
+async def conclude(
+    desk: Desk, plan: dict[str, Any], *, text: str | None = None, due: date | None = None
+) -> str | None:
+    """Make the move and clean up after it. Returns what to tell the admin when the item
+    moved meanwhile (the move is dropped then), or None when the move was made.
+    Input errors (InvalidInput, MissingInput, NotFound) propagate with the prompt open."""
+    try:
+        await perform(desk, plan, text=text, due=due)
+    except AlreadyMoved as exc:
+        if exc.__cause__ is not None:
+            # Lost the race at the database: the transaction is spoilt, roll it back.
+            raise
+        await desk.drop()
+        await desk.refresh(plan["item"])
+        return moved_text(await desk.suggestions.get(desk.actor, plan["item"]))
+    await desk.drop()
+    await desk.refresh(plan["item"])
+    return None
 
 
 def setup(i18n: I18n, settings: Settings) -> Router:
     router = office_router("deciding", settings.admin_chat_id)
+
+    def desk_of(chat_id: int, data: dict[str, Any]) -> Desk:
+        return Desk(
+            bot=data["bot"],
+            chat_id=chat_id,
+            actor=data["actor"],
+            user=data["user"],
+            suggestions=data["suggestions"],
+            cards=data["cards"],
+            places=data["places"],
+            policy=data["policy"],
+            state=data["state"],
+        )
+
+    # ---- /cancel first: it must never be taken for an answer --------------------------
+
+    @router.message(Command("cancel"), StateFilter(Deciding))
+    async def cancel_typed(message: Message, **data: Any) -> None:
+        desk = desk_of(message.chat.id, data)
+        plan = await desk.drop()
+        if plan.get("item"):
+            await desk.refresh(plan["item"])
+            await message.reply(
+                _("Cancelled: {reference} is unchanged.").format(reference=esc(plan["ref"]))
+            )
+        else:
+            await message.reply(_("Cancelled; nothing was changed."))
+
+    @router.message(Command("cancel"), StateFilter(None))
+    async def nothing_to_cancel(message: Message) -> None:
+        await message.reply(_("There is nothing to cancel."))
+
+    # ---- the card's buttons -----------------------------------------------------------
+
+    @router.callback_query(CardCb.filter())
+    async def on_card(query: CallbackQuery, callback_data: CardCb, **data: Any) -> None:
+        assert query.message is not None
+        desk = desk_of(query.message.chat.id, data)
+        pressed = query.message.message_id
+        act = callback_data.act
+        try:
+            info = await desk.suggestions.get(desk.actor, callback_data.item)
+        except NotFound as exc:
+            await query.answer(explain(exc), show_alert=True)
+            return
+        if act not in ACTS or callback_data.v != info.version or act not in card_acts(info.status):
+            await stale(query, desk, info, pressed)
+            return
+        plan: dict[str, Any] = {
+            "act": act,
+            "item": info.id,
+            "v": info.version,
+            "ref": info.reference,
+            "title": info.title,
+            "card": pressed,
+        }
+        if act in IMMEDIATE:
+            try:
+                await perform(desk, plan)
+            except AlreadyMoved as exc:
+                if exc.__cause__ is not None:
+                    raise
+                await stale(query, desk, await desk.suggestions.get(desk.actor, info.id), pressed)
+                return
+            await desk.refresh(info.id)
+            await query.answer(_(_DONE[act]))
+            return
+
+        # A move that needs more: any earlier pending move of this admin's is dropped.
+        await desk.drop()
+        if act in (ADOPT, ASSIGN):
+            plan["current_dept"] = info.department_id
+            shown = await department_picker(desk, plan)
+            if shown is None:
+                await query.answer(
+                    _("There is no department to choose. Add one with /dept_add first."),
+                    show_alert=True,
+                )
+                return
+            plan["prompt"] = await show_picker(desk, plan, shown, pressed)
+            step = Deciding.department
+        elif act == DUE:
+            plan["prompt"] = await show_picker(desk, plan, await due_picker(desk, plan), pressed)
+            step = Deciding.due
+        elif act == CITY:
+            plan["prompt"] = await show_picker(desk, plan, outcome_picker(desk, plan), pressed)
+            step = Deciding.outcome
+        else:
+            plan["prompt"] = await show_prompt(desk, plan, act, pressed)
+            step = Deciding.text
+        await save(desk.state, KEY, plan)
+        await desk.state.set_state(step)
+        if step == Deciding.text:
+            await query.answer(_("Reply to the bot's message below."))
+        else:
+            await query.answer()
+
+    async def stale(query: CallbackQuery, desk: Desk, info: SuggestionInfo, pressed: int) -> None:
+        """A button that does not match the item now: say where it stands, refresh."""
+        await query.answer(moved_text(info), show_alert=True)
+        await desk.refresh(info.id)
+        card = await desk.cards.at(desk.chat_id, pressed)
+        message = query.message
+        if (
+            card is not None
+            and not card.current
+            and card.subject == ITEM
+            and isinstance(message, Message)
+            and message.reply_markup is not None
+        ):
+            try:
+                await desk.bot.edit_message_reply_markup(
+                    chat_id=desk.chat_id, message_id=pressed, reply_markup=None
+                )
+            except TelegramBadRequest as exc:
+                log.info("old card %s keeps its buttons: %s", pressed, exc)
+
+    # ---- the pickers' buttons ---------------------------------------------------------
+
+    @router.callback_query(PickCb.filter())
+    async def on_pick(query: CallbackQuery, callback_data: PickCb, **data: Any) -> None:
+        assert query.message is not None
+        desk = desk_of(query.message.chat.id, data)
+        plan = await load(desk.state, KEY)
+        current = await desk.state.get_state()
+        if (
+            not plan
+            or plan.get("item") != callback_data.item
+            or plan.get("prompt") != query.message.message_id
+        ):
+            await query.answer(
+                _(
+                    "This choice belongs to another admin's move, or it has expired. "
+                    "Use the buttons on the item's card."
+                ),
+                show_alert=True,
+            )
+            return
+        step, val = callback_data.step, callback_data.val
+        if step == CANCEL_STEP:
+            await desk.drop()
+            await desk.refresh(plan["item"])
+            await query.answer(_("Cancelled; nothing was changed."))
+            return
+        if step == OUTCOME and current == Deciding.outcome.state and val in _OUTCOMES:
+            plan["outcome"] = val
+            await desk.delete(plan.get("prompt"))
+            plan["prompt"] = await show_prompt(desk, plan, CITY, plan.get("card"))
+            await save(desk.state, KEY, plan)
+            await desk.state.set_state(Deciding.text)
+            await query.answer(_("Reply to the bot's message below."))
+            return
+        if step == DEPARTMENT and current == Deciding.department.state and val.isdigit():
+            chosen = next((d for d in await desk.places.departments() if d.id == int(val)), None)
+            if chosen is None:
+                await query.answer(
+                    _("That department is no longer active. Choose another one."),
+                    show_alert=True,
+                )
+                return
+            plan["dept"], plan["dept_name"] = chosen.id, chosen.name
+            if plan["act"] == ASSIGN:
+                await finish_by_button(query, desk, plan)
+                return
+            text, markup = await due_picker(desk, plan)
+            await desk.bot.edit_message_text(
+                text=text, chat_id=desk.chat_id, message_id=plan["prompt"], reply_markup=markup
+            )
+            await save(desk.state, KEY, plan)
+            await desk.state.set_state(Deciding.due)
+            await query.answer()
+            return
+        if step == DUE_DATE and current == Deciding.due.state:
+            try:
+                due = date.fromisoformat(val)
+            except ValueError:
+                due = None
+            if due is not None:
+                await finish_by_button(query, desk, plan, due=due)
+                return
+        if step == TYPE_DATE and current == Deciding.due.state:
+            await desk.delete(plan.get("prompt"))
+            plan["prompt"] = await show_prompt(desk, plan, "date", plan.get("card"))
+            await save(desk.state, KEY, plan)
+            await desk.state.set_state(Deciding.date)
+            await query.answer(_("Reply to the bot's message below."))
+            return
+        await query.answer(
+            _("This choice has expired. Use the buttons on the item's card."), show_alert=True
+        )
+
+    async def finish_by_button(
+        query: CallbackQuery, desk: Desk, plan: dict[str, Any], *, due: date | None = None
+    ) -> None:
+        try:
+            moved = await conclude(desk, plan, due=due)
+        except (InvalidInput, MissingInput, NotFound) as exc:
+            await query.answer(explain(exc), show_alert=True)
+            return
+        if moved is not None:
+            await query.answer(moved, show_alert=True)
+            return
+        await query.answer(done_text(plan))
+
+    # ---- answers to the prompts ---------------------------------------------------------
+
+    @router.message(StateFilter(Deciding.text, Deciding.date), F.reply_to_message)
+    async def on_reply(message: Message, **data: Any) -> None:
+        desk = desk_of(message.chat.id, data)
+        plan = await load(desk.state, KEY)
+        replied = message.reply_to_message
+        if not plan or replied is None or replied.message_id != plan.get("prompt"):
+            raise SkipHandler  # a reply to something else: not ours
+        if message.text is None:
+            await message.reply(_("Please reply with text."))
+            return
+        if message.text.startswith("/"):
+            raise SkipHandler  # a command, even as a reply, stays a command
+        text = message.text.strip()
+        if not text:
+            await message.reply(_("Please reply with text."))
+            return
+        if await desk.state.get_state() == Deciding.date.state:
+            await on_date(message, desk, plan, text)
+            return
+        if plan["act"] != DUPLICATE and len(text) > TEXT_MAX:
+            await message.reply(
+                _(
+                    "That is too long: at most {limit} characters, yours has {count}. "
+                    "Reply to my message again with a shorter text."
+                ).format(limit=TEXT_MAX, count=len(text))
+            )
+            return
+        if plan["act"] == CITY:
+            plan["text"] = text
+            if plan["outcome"] == S.ADOPTED.value:
+                shown = await department_picker(desk, plan)
+                if shown is None:
+                    await message.reply(
+                        _("There is no department to choose. Add one with /dept_add first.")
+                    )
+                    return
+                await desk.delete(plan.get("prompt"))
+                plan["prompt"] = await show_picker(desk, plan, shown, message.message_id)
+                await save(desk.state, KEY, plan)
+                await desk.state.set_state(Deciding.department)
+                return
+        try:
+            moved = await conclude(desk, plan, text=text)
+        except (InvalidInput, MissingInput, NotFound) as exc:
+            await message.reply(input_problem(plan, exc))
+            return
+        await told(message, plan, moved)
+
+    async def on_date(message: Message, desk: Desk, plan: dict[str, Any], text: str) -> None:
+        try:
+            due = date.fromisoformat(text)
+        except ValueError:
+            await message.reply(
+                _("Please reply with a date as YYYY-MM-DD, e.g. {example}.").format(
+                    example=day(desk.suggestions.today())
+                )
+            )
+            return
+        if due < desk.suggestions.today():
+            await message.reply(
+                _("The due date cannot be in the past. Reply again with a later date.")
+            )
+            return
+        try:
+            moved = await conclude(desk, plan, due=due)
+        except (InvalidInput, MissingInput, NotFound) as exc:
+            await message.reply(explain(exc))
+            return
+        await told(message, plan, moved)
+
+    async def told(message: Message, plan: dict[str, Any], moved: str | None) -> None:
+        if moved is not None:
+            await message.reply(moved)
+            return
+        await message.reply(
+            _("✅ {reference}: {done}").format(reference=esc(plan["ref"]), done=done_text(plan))
+        )
+
+    def input_problem(plan: dict[str, Any], exc: Exception) -> str:
+        if plan["act"] == DUPLICATE:
+            if isinstance(exc, NotFound):
+                return _(
+                    "There is no item with that reference. Reply to my message again with "
+                    "the original item's reference, e.g. WZ-2026-0001."
+                )
+            if isinstance(exc, InvalidInput) and "itself" in str(exc):
+                return _("An item cannot duplicate itself. Reply with the original's reference.")
+            return _(
+                "That is not a reference. Reply to my message again with the original "
+                "item's reference, e.g. WZ-2026-0001."
+            )
+        return explain(exc) + "\n" + _("Reply to my message again.")
+
     return router
