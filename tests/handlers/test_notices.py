@@ -468,3 +468,100 @@ def test_chinese_texts_are_chinese(kind: str) -> None:
     assert zh.text != en.text
     assert not CJK.search(en.text)
     assert [d for _, d in buttons(zh)] == [d for _, d in buttons(en)]
+
+
+# ---- what liaisons receive (handlers.department) -----------------------------------------
+
+# Every kind a liaison hears of an item, straight from the lifecycle table.
+LIAISON_KINDS = frozenset(item_notice(t.action) for t in TRANSITIONS if Audience.LIAISONS in t.tell)
+
+
+def test_every_kind_that_reaches_a_liaison_is_handled() -> None:
+    from handlers.department import notice_kinds
+
+    assert notice_kinds() >= LIAISON_KINDS
+    assert {"item.adopt", "item.city_adopt", "item.assign"} <= LIAISON_KINDS
+
+
+async def produce_liaison_notices(sessions: Any, world: World, clock: FixedClock) -> None:
+    """Every liaison kind on a real payload, with hostile words in each."""
+    items = Items(sessions, world, clock)
+    alice, admin = items.by(ALICE), items.admin
+    b = await alice.submit(draft("直接采纳"))
+    await admin.take(b.id)
+    await admin.adopt(b.id, department_id=world.department_id, due=DUE)
+    a = await alice.submit(draft(TITLE, location_text="人民路 <12> & 号"))
+    await admin.take(a.id)
+    await admin.adopt(a.id, department_id=world.other_department_id, due=DUE, text="先给住建局 <b>")
+    await admin.assign(a.id, world.department_id)
+    await admin.set_due(a.id, DUE.replace(day=20))
+    await items.by(LIAISON).accept(a.id)
+    await admin.mark_implemented(a.id, "已全部修复 <ok> & 验收")
+    await alice.rate(a.id, RatingValue.DISSATISFIED, "还有两盏不亮 <i>")
+    c = await alice.submit(draft("跨区执法协作"))
+    await admin.take(c.id)
+    await admin.escalate(c.id, "涉及市级统筹", to_whom="市司法局")
+    await admin.record_city_answer(
+        c.id, S.ADOPTED, "市级意见 & <说明>", department_id=world.department_id, due=DUE
+    )
+
+
+async def test_every_liaison_notice_renders_in_both_languages(
+    sessions: Any, world: World, clock: FixedClock
+) -> None:
+    from bot.services.actors import SYSTEM
+    from handlers.department import department_card, notice_text
+
+    await produce_liaison_notices(sessions, world, clock)
+    async with sessions() as session:
+        stmt = (
+            sa.select(OutboxMessage)
+            .where(OutboxMessage.audience == "liaison")
+            .order_by(OutboxMessage.id)
+        )
+        rows = list((await session.execute(stmt)).scalars().all())
+    assert {r.kind for r in rows} == LIAISON_KINDS
+    assert {r.chat_id for r in rows} == {LIAISON}
+    items = Items(sessions, world, clock)
+    for row in rows:
+        assert row.suggestion_id is not None
+        for locale in LOCALES:
+            with speaking(locale):
+                if row.kind in ("item.adopt", "item.city_adopt", "item.assign"):
+                    detail = await items.run(
+                        lambda store, row=row: SuggestionService(store, items.policy, clock).detail(
+                            SYSTEM, row.suggestion_id
+                        )
+                    )
+                    card = department_card(detail, items.policy, today="2026-03-02")
+                    rendered = Rendered(card.text, card.markup)
+                else:
+                    rendered = Rendered(notice_text(row.kind, row.payload), None)
+            plain = shown(rendered)
+            assert row.payload["reference"] in plain
+            assert TITLE_ESCAPED in rendered.text or row.payload["title"] != TITLE
+            assert TITLE not in rendered.text
+            # Never the observer's name or phone.
+            assert "Alice" not in plain
+            assert "13800000001" not in plain
+            words = row.payload.get("text")
+            if words and row.kind in ("item.mark_implemented", "item.reopen"):
+                assert words in plain, (row.kind, plain)
+
+
+def test_liaison_notices_survive_hostile_payloads() -> None:
+    from handlers.department import notice_kinds, notice_text
+
+    hostile = {
+        "reference": "<b>WZ",
+        "title": "<i>" * 200,
+        "text": "&<>" * 3000,
+        "due": {"not": "a date"},
+    }
+    for kind in sorted(notice_kinds() - {"item.adopt", "item.city_adopt", "item.assign"}):
+        for locale in LOCALES:
+            with speaking(locale):
+                for payload in (hostile, {}):
+                    shown(Rendered(notice_text(kind, payload), None))
+    with speaking(EN), pytest.raises(UnknownNotice):
+        notice_text("item.take", {})
