@@ -21,6 +21,7 @@ from bot.domain.errors import (
 from bot.domain.limits import NAME_MAX, TEXT_MAX, clean_text
 from bot.domain.notices import Notice
 from bot.domain.permissions import Manage, require_manage
+from bot.domain.roles import Role
 from bot.domain.statuses import (
     ApplicationStatus,
     InviteKind,
@@ -110,6 +111,31 @@ class ApplicationInfo:
             row.observer_id,
             row.version,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationView:
+    """An application as the office's card shows it."""
+
+    info: ApplicationInfo
+    applied_at: datetime
+    # "P01 · name" of the desired point, and whether it is still open.
+    desired_point: str | None
+    desired_point_active: bool
+    decided_at: datetime | None
+    decided_by: str | None
+    # Where the applicant was appointed, once approved.
+    appointed_point: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ObserverRecord:
+    """One observer as the office's /observer shows them."""
+
+    info: ObserverInfo
+    appointed_at: datetime | None
+    suspended_at: datetime | None
+    items_filed: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,7 +338,71 @@ class PeopleService(Service):
         require_manage(actor.view, Manage.MANAGE_OBSERVERS)
         return ObserverInfo.of(await self._observer(observer_id))
 
+    async def observer_record(self, actor: Actor, observer_id: int) -> ObserverRecord:
+        require_manage(actor.view, Manage.MANAGE_OBSERVERS)
+        row = await self._observer(observer_id)
+        counts = await self.store.observers.items_filed([row.id])
+        return ObserverRecord(
+            ObserverInfo.of(row), row.appointed_at, row.suspended_at, counts.get(row.id, 0)
+        )
+
+    async def items_filed(self, actor: Actor) -> dict[int, int]:
+        """How many items each observer has filed, by observer id."""
+        require_manage(actor.view, Manage.MANAGE_OBSERVERS)
+        return await self.store.observers.items_filed()
+
     # ---- applications ---------------------------------------------------------------
+
+    async def application(self, actor: Actor, application_id: int) -> ApplicationView:
+        """An application with what its card shows; the office's, or the system's (the
+        outbox sender posting the card)."""
+        if Role.SYSTEM not in actor.roles:
+            require_manage(actor.view, Manage.DECIDE_APPLICATION)
+        row = await self.store.applications.get(application_id)
+        if row is None:
+            raise NotFound("no such application", application_id=application_id)
+        desired = (
+            await self.store.points.get(row.desired_point_id) if row.desired_point_id else None
+        )
+        decider = await self.store.users.get(row.decided_by) if row.decided_by else None
+        appointed = None
+        if row.observer_id is not None:
+            observer = await self.store.observers.get(row.observer_id)
+            point = (
+                await self.store.points.get(observer.point_id)
+                if observer is not None and observer.point_id
+                else None
+            )
+            appointed = f"{point.code} · {point.name}" if point else None
+        return ApplicationView(
+            ApplicationInfo.of(row),
+            row.created_at,
+            f"{desired.code} · {desired.name}" if desired else None,
+            bool(desired and desired.active),
+            row.decided_at,
+            (decider.first_name or str(decider.id)) if decider else None,
+            appointed,
+        )
+
+    async def approve_once(
+        self,
+        actor: Actor,
+        application_id: int,
+        *,
+        point_id: int | None = None,
+        version: int | None = None,
+    ) -> ObserverInfo:
+        """:meth:`approve` in a savepoint: a decision lost to another admin's leaves the
+        transaction usable, so the caller can show the application as it now stands."""
+        async with self.store.session.begin_nested():
+            return await self.approve(actor, application_id, point_id=point_id, version=version)
+
+    async def reject_once(
+        self, actor: Actor, application_id: int, reason: str, *, version: int | None = None
+    ) -> ApplicationInfo:
+        """:meth:`reject` in a savepoint (see :meth:`approve_once`)."""
+        async with self.store.session.begin_nested():
+            return await self.reject(actor, application_id, reason, version=version)
 
     async def apply(
         self,

@@ -150,6 +150,11 @@ class PlaceService(Service):
         rows = await self.store.departments.list(active_only=active_only)
         return [DepartmentInfo.of(d) for d in rows]
 
+    async def liaison_counts(self, actor: Actor) -> dict[int, int]:
+        """How many active liaisons each department has, by department id."""
+        require_manage(actor.view, Manage.MANAGE_DEPARTMENTS)
+        return await self.store.liaisons.counts()
+
     async def department_by_code(self, code: str) -> DepartmentInfo:
         row = await self.store.departments.by_code(code.strip())
         if row is None:

@@ -6,7 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from bot.domain.statuses import ApplicationStatus, ObserverStatus
-from storage.models import Application, Invite, Observer
+from storage.models import Application, Invite, Observer, Suggestion
 from storage.repositories.base import Repository
 
 
@@ -26,6 +26,16 @@ class ObserverRepository(Repository[Observer]):
         if statuses:
             stmt = stmt.where(Observer.status.in_(statuses))
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def items_filed(self, observer_ids: Sequence[int] | None = None) -> dict[int, int]:
+        """How many items each observer has filed (all statuses), by observer id."""
+        stmt = sa.select(Suggestion.observer_id, sa.func.count(Suggestion.id)).group_by(
+            Suggestion.observer_id
+        )
+        if observer_ids is not None:
+            stmt = stmt.where(Suggestion.observer_id.in_(list(observer_ids)))
+        rows = (await self.session.execute(stmt)).all()
+        return {int(observer_id): int(count) for observer_id, count in rows}
 
 
 class ApplicationRepository(Repository[Application]):

@@ -56,3 +56,13 @@ class LiaisonRepository(Repository[Liaison]):
             Liaison.department_id == department_id, Liaison.user_id == user_id
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def counts(self) -> dict[int, int]:
+        """How many active liaisons each department has, by department id."""
+        stmt = (
+            sa.select(Liaison.department_id, sa.func.count(Liaison.id))
+            .where(Liaison.active.is_(True))
+            .group_by(Liaison.department_id)
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return {int(department_id): int(count) for department_id, count in rows}
