@@ -304,7 +304,8 @@ async def show_prompt(desk: Desk, plan: dict[str, Any], what: str, reply_to: int
         ask = _("{who}, reply to this message with the due date for {item} as YYYY-MM-DD.")
         placeholder = _("YYYY-MM-DD, e.g. 2026-04-30")
     else:
-        ask = "{who}, " + _(_ASKS[what])
+        # The address and the question joined as the language joins them.
+        ask = _("{who}, {ask}").replace("{ask}", _(_ASKS[what]))
         placeholder = _(_PLACEHOLDERS[what])
     text = ask.format(who=desk.who(), item=_item(plan))
     text += "\n" + _("/cancel to stop; nothing changes until you reply.")

@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "observers": (N_("[POINT]"), N_("List observers, all or one point's")),
     "observer": (N_("ID"), N_("Show one observer")),
     "invite": (N_("POINT"), N_("A one-time invite link for a new observer at a point")),
-    "suspend": (N_("ID"), N_("Suspend an observer")),
+    "suspend": (N_("ID [REASON]"), N_("Suspend an observer (the reason is sent to them)")),
     "points": ("", N_("List the observation points")),
     "point_add": (N_("CODE DOMAIN HOST NAME"), N_("Add an observation point")),
     "point_close": (N_("POINT"), N_("Close a point; its observers are asked to move")),
@@ -40,10 +40,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         N_("[POINT] TEXT"),
         N_("Write to all active observers (or one point's), after a preview"),
     ),
+    "cancel": ("", N_("Cancel the move you are making")),
     "help": ("", N_("This list")),
 }
-# Commands that only the office may use (help is everyone's).
-OFFICE_ONLY = tuple(name for name in COMMANDS if name != "help")
+# Commands that only the office may use (help and cancel mean something everywhere).
+OFFICE_ONLY = tuple(name for name in COMMANDS if name not in ("help", "cancel"))
 
 
 def usage(name: str) -> str:

@@ -357,18 +357,15 @@ class Telegram:
             chat: {s.message_id: (s.text, s.markup) for s in sent}
             for chat, sent in self.session.chats.items()
         }
-        counts = {chat: len(sent) for chat, sent in self.session.chats.items()}
         result = await self.courier(self.bot)
         for chat, sent in self.session.chats.items():
             old = before.get(chat, {})
             edited = [
-                s
-                for s in sent[: counts.get(chat, 0)]
-                if old.get(s.message_id, (s.text, s.markup)) != (s.text, s.markup)
+                s for s in sent if s.message_id in old and old[s.message_id] != (s.text, s.markup)
             ]
-            fresh = sent[counts.get(chat, 0) :]
+            fresh = [s for s in sent if s.message_id not in old]
             for one in [*edited, *fresh]:
-                self.transcript.append(f"📬 [{chat}] " + _shown(one, edited=one in edited))
+                self.transcript.append(f"[{chat}] 📬 " + _shown(one, edited=one in edited))
         return result
 
 
@@ -492,8 +489,13 @@ class Person:
         return self._new(mark, before)
 
     def _new(self, mark: int, before: dict[int, Any]) -> list[Sent]:
-        edited = [s for s in self.chat[:mark] if before.get(s.message_id) != (s.text, s.markup)]
-        fresh = self.chat[mark:]
+        # By id, not position: a message the bot deleted shifts the positions.
+        edited = [
+            s
+            for s in self.chat
+            if s.message_id in before and before[s.message_id] != (s.text, s.markup)
+        ]
+        fresh = [s for s in self.chat if s.message_id not in before]
         for sent in [*edited, *fresh]:
             self._log(_shown(sent, edited=sent in edited))
         return [*edited, *fresh]
@@ -510,8 +512,12 @@ class Person:
         return next(text for text, d in sent.buttons() if d == data)
 
     def _log(self, line: str) -> None:
-        if self.in_group and line.startswith("👤"):
-            line = f"👤 {self.user.first_name}:" + line[1:]
+        if self.in_group:
+            # A group has many voices: say whose, and which chat the bot's lines are in.
+            if line.startswith("👤"):
+                line = f"👤 {self.user.first_name}:" + line[1:]
+            else:
+                line = f"[{self.chat_id}] {line}"
         self.tg.transcript.append(line)
 
 

@@ -1,0 +1,144 @@
+"""The whole loop through Telegram, in Chinese: an observer files, the office decides in
+its group from the card's buttons, the department implements in its chat, the observer
+rates; every party sees each step, and the database holds the story."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.domain.lifecycle import Action
+from bot.domain.statuses import RatingValue, SuggestionStatus
+from handlers.callbacks import MineCb
+from storage.models import Event, Rating, Suggestion
+from tests.handlers.test_filing import confirm_data, to_preview
+from tests.telegram import Person, Sent, Telegram
+from tests.world import ADMIN, ALICE, LIAISON, World
+
+Sessions = async_sessionmaker[AsyncSession]
+GROUP = -100500
+
+
+def data_of(message: Sent, prefix: str) -> str:
+    """The callback data of the message's first button whose data starts with ``prefix``."""
+    return next(d for _, d in message.buttons() if d.startswith(prefix))
+
+
+def card(tg: Telegram) -> Sent:
+    """The group's current item card: the newest message with card buttons, or the
+    newest text message."""
+    texts = [s for s in tg.chat(GROUP) if s.kind == "text" and "WZ-2026-0001" in s.plain]
+    return texts[-1]
+
+
+async def item(sessions: Sessions) -> Suggestion:
+    async with sessions() as session:
+        return (await session.execute(sa.select(Suggestion))).scalar_one()
+
+
+async def press_on_card(ada: Person, tg: Telegram, act: str) -> list[Sent]:
+    return await ada.press(data_of(card(tg), f"c:{act}:"), message=card(tg))
+
+
+async def test_from_filing_to_closing_through_the_group_and_the_department(
+    tg: Telegram, sessions: Sessions, world: World
+) -> None:
+    alice = tg.person(ALICE, "Alice", "zh-hans")
+    ada = tg.member(ADMIN, "Ada", GROUP, "administrator")
+    li = tg.person(LIAISON, "Li", "zh-hans")
+
+    # Filed in private; the card reaches the group with the one move it allows.
+    preview = await to_preview(alice, title="人民路路灯不亮", body="人民路 12 号附近路灯三周不亮。")
+    await alice.press(confirm_data(preview))
+    await tg.drain()
+    assert card(tg).plain.startswith("🟡 WZ-2026-0001 · 已提交，待研判")
+    assert "Alice · ☎️ 13800000001 · 📍 城区便民服务中心" in card(tg).plain
+    assert [d.split(":")[1] for _, d in card(tg).buttons()] == ["take"]
+
+    # Taken, then a question: the prompt is a force reply; the answer is a reply to it.
+    await press_on_card(ada, tg, "take")
+    assert card(tg).plain.startswith("🔵 WZ-2026-0001")
+    [prompt] = await press_on_card(ada, tg, "ask")
+    await ada.reply(prompt, "请补充具体是哪几盏路灯。")
+    assert (await item(sessions)).status is SuggestionStatus.NEEDS_INFO
+    assert prompt not in tg.chat(GROUP)  # prompts are short-lived
+    await tg.drain()
+    assert "请补充具体是哪几盏路灯。" in alice.last.plain
+
+    # Alice answers; the item comes back to the office as a fresh card.
+    await alice.press(MineCb(act="answer", item=(await item(sessions)).id).pack())
+    await alice.send("12 号至 16 号门前的三盏。")
+    await alice.press(MineCb(act="send", item=(await item(sessions)).id).pack())
+    await tg.drain()
+    answered = card(tg)
+    assert answered.plain.startswith("🟡 WZ-2026-0001")
+    assert "12 号至 16 号门前的三盏。" in answered.plain
+
+    # Taken again and adopted with the department and due-date pickers.
+    await press_on_card(ada, tg, "take")
+    [picker] = await press_on_card(ada, tg, "adopt")
+    await ada.press(next(d for t, d in picker.buttons() if "MARKET" in t), message=picker)
+    await ada.press(data_of(picker, "dk:t:"), message=picker)
+    adopted = await item(sessions)
+    assert adopted.status is SuggestionStatus.ADOPTED
+    assert adopted.department_id == world.department_id
+    assert "区市场监管局" in card(tg).plain
+    await tg.drain()
+    assert "区市场监管局" in alice.last.plain
+
+    # The department's chat: a card without Alice's name or phone; accept, progress, done.
+    dept_card = next(s for s in li.chat if "WZ-2026-0001" in s.plain and s.buttons())
+    for sent in li.chat:
+        assert "Alice" not in sent.plain
+        assert "13800000001" not in sent.plain
+    await li.press(data_of(dept_card, "dp:ok:"), message=dept_card)
+    await li.press(data_of(li.chat[-1] if li.chat[-1].buttons() else dept_card, "dp:pr:"))
+    await li.send("已更换灯具两盏。")
+    await li.press(data_of(li.last, "dp:send:"))
+    await li.press(data_of(next(s for s in reversed(li.chat) if any(d.startswith("dp:im:") for _, d in s.buttons())), "dp:im:"))  # fmt: skip
+    await li.send("三盏路灯均已修复。")
+    await li.press(data_of(li.last, "dp:send:"))
+    await li.press(data_of(li.last, "dp:yes:"))
+    assert (await item(sessions)).status is SuggestionStatus.IMPLEMENTED
+    await tg.drain()
+    assert "已更换灯具两盏。" in "\n".join(s.plain for s in alice.chat)
+
+    # Alice rates it from the notification; the item closes, the group's card says so.
+    item_id = (await item(sessions)).id
+    satisfied = MineCb(act="rate", item=item_id, value=RatingValue.SATISFIED.value).pack()
+    await alice.press(satisfied)
+    await alice.press(MineCb(act="skip", item=item_id).pack())
+    await tg.drain()
+    final = card(tg)
+    assert final.plain.startswith("🔒 WZ-2026-0001 · 已办结")
+    assert final.markup is None  # nothing is left to do
+    assert "满意" in final.plain
+
+    closed = await item(sessions)
+    assert closed.status is SuggestionStatus.CLOSED
+    async with sessions() as session:
+        actions = (
+            await session.execute(
+                sa.select(Event.action, Event.actor_user_id).order_by(Event.id)
+            )
+        ).all()
+        [rating] = (await session.execute(sa.select(Rating))).scalars().all()
+    assert [a for a, _ in actions] == [
+        Action.SUBMIT,
+        Action.TAKE,
+        Action.ASK_INFO,
+        Action.ANSWER_INFO,
+        Action.TAKE,
+        Action.ADOPT,
+        Action.ACCEPT,
+        Action.PROGRESS,
+        Action.MARK_IMPLEMENTED,
+        Action.RATE,
+    ]
+    assert [who for _, who in actions] == [
+        ALICE, ADMIN, ADMIN, ALICE, ADMIN, ADMIN, LIAISON, LIAISON, LIAISON, ALICE,
+    ]  # fmt: skip
+    assert rating.value is RatingValue.SATISFIED
+
+    # The group's own view, as the closing note quotes it.
+    print("\n".join(line for line in tg.transcript if line.startswith(("[-100500]", "👤 Ada:"))))
