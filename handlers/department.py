@@ -40,7 +40,7 @@ from bot.domain.lifecycle import Action, allowed_actions
 from bot.domain.limits import ATTACHMENTS_MAX, TEXT_MAX
 from bot.domain.roles import Role
 from bot.domain.statuses import SuggestionStatus
-from bot.services.actors import SYSTEM, Actor, identify
+from bot.services.actors import SYSTEM, Actor
 from bot.services.cards import ITEM, CardService
 from bot.services.context import Policy
 from bot.services.suggestions import SuggestionService
@@ -475,7 +475,7 @@ async def deliver(out: Outgoing, row: OutboxItem) -> None:
         await out.bot.send_message(chat_id, notice_text(row.kind, row.payload))
         return
     # Which departments the recipient speaks for now, looked up as for any update.
-    actor = await identify(out.suggestions.store, chat_id)
+    actor = await out.outbox.recipient_actor(chat_id)
     item_id = row.suggestion_id
     if row.kind in _CARD_KINDS:
         info = await out.suggestions.get(SYSTEM, item_id)

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.domain.notices import Notice
 from bot.services import notify
+from bot.services.actors import Actor, identify
 from bot.services.context import Service
 from bot.services.views import AttachmentInfo
 from storage.repositories.outbox import FAILED, PENDING, SENT
@@ -58,6 +59,11 @@ class OutboxService(Service):
         if user is None:
             return None
         return Recipient(user.id, user.locale, user.language_code, user.blocked)
+
+    async def recipient_actor(self, user_id: int) -> Actor:
+        """The recipient as the rules see them (a liaison's departments, say), so that
+        what is sent to them is what they may see."""
+        return await identify(self.store, user_id)
 
     async def attachments(self, item: OutboxItem) -> list[AttachmentInfo]:
         """The files that travel with a notice: the filing's own for a new item or an
