@@ -1,14 +1,561 @@
-"""The office's item commands: /queue /overdue /show /find /assign /due /note."""
+"""The office's item commands: /queue /overdue /show /find /assign /due /note.
+
+Lists are one message each, within Telegram's 4096 characters, with a button per item
+(up to ten) that posts the item's card at the bottom of the group. A search keeps its
+words in the group's own FSM record (not in the callback data, which holds 64 bytes),
+keyed by the list's message, so any admin may page through it and another
+conversation's state cannot wipe it. The three moves refresh the card at once and
+confirm in one line.
+"""
 
 from __future__ import annotations
 
-from aiogram import Router
-from aiogram.utils.i18n import I18n
+import re
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
 
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.domain.errors import AlreadyMoved, DomainError, InvalidInput, NotFound
+from bot.domain.lifecycle import Action, find
+from bot.domain.references import parse_reference
+from bot.domain.statuses import SuggestionStatus
+from bot.services.actors import Actor
+from bot.services.cards import CardService
+from bot.services.context import Policy
+from bot.services.places import PlaceService
+from bot.services.suggestions import SuggestionService
+from bot.services.views import Page, SuggestionInfo
 from bot.settings import Settings
-from handlers.office import office_router
+from handlers import labels
+from handlers.cards import sync_item
+from handlers.errors import explain
+from handlers.keyboards import button
+from handlers.office import office_router, usage
+from handlers.ui import MESSAGE_MAX, clip, day, esc, shown_length
+
+S = SuggestionStatus
+
+TITLE_MAX = 60  # of a title in a list line
+FETCH = 60  # list lines fetched: more than fit in one message
+BUTTONS_MAX = 10  # "open the card" buttons under a list
+SEARCHES_KEPT = 50  # searches whose pages can still be turned
+FUTURE_MAX = timedelta(days=3 * 366)  # a due date further ahead is a typing mistake
+_ROOM = MESSAGE_MAX - 200  # what a list may use, leaving room for its last line
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FIND_DESTINY = "queue.find"
+_UNDECIDED = (S.SUBMITTED, S.IN_REVIEW)
+_IN_DEPARTMENT = (S.ADOPTED, S.IMPLEMENTING)
+
+
+class OpenCb(CallbackData, prefix="q"):
+    """Post an item's card at the bottom of the group."""
+
+    item: int
+
+
+class FindCb(CallbackData, prefix="qf"):
+    """Turn a search list (the pressed message) to ``page``."""
+
+    page: int
+
+
+# ---- rendering ------------------------------------------------------------------------
+
+
+def _late(days: int) -> str:
+    if days == 1:
+        return _("1 day late")
+    return _("{days} days late").format(days=days)
+
+
+def _head_of(info: SuggestionInfo, points: dict[int, str]) -> str:
+    emoji = labels.STATUS_EMOJI[info.status]
+    line = f"{emoji} <code>{esc(info.reference)}</code> {esc(clip(info.title, TITLE_MAX))}"
+    if info.point_id is not None and info.point_id in points:
+        line += f" · 📍 {esc(points[info.point_id])}"
+    return line
+
+
+def queue_line(info: SuggestionInfo, points: dict[int, str], today: date) -> str:
+    line = _head_of(info, points)
+    if info.status in _UNDECIDED:
+        line += " · ⏰ " + day(info.decision_due)
+        if info.decision_due < today:
+            line += " ⚠️"
+    elif info.status is S.ESCALATED:
+        line += " · " + esc(_("with the city"))
+    return line
+
+
+def overdue_line(
+    info: SuggestionInfo, points: dict[int, str], departments: dict[int, str], today: date
+) -> str:
+    line = _head_of(info, points)
+    if info.status in _IN_DEPARTMENT and info.implementation_due is not None:
+        due = info.implementation_due
+        missed = _("Implementation was due {date}, {late}").format(
+            date=day(due), late=_late((today - due).days)
+        )
+        if info.department_id is not None and info.department_id in departments:
+            missed += f" · 🏢 {esc(clip(departments[info.department_id], 60))}"
+    else:
+        due = info.decision_due
+        missed = _("Decision was due {date}, {late}").format(
+            date=day(due), late=_late((today - due).days)
+        )
+    return f"{line}\n      ⚠️ {missed}"
+
+
+def find_line(info: SuggestionInfo, points: dict[int, str]) -> str:
+    return f"{_head_of(info, points)} · {esc(labels.status(info.status))}"
+
+
+def compose(head: str, lines: Sequence[str], total: int, foot: str = "") -> tuple[str, int]:
+    """The list's text within one message, and how many lines it shows."""
+    parts = [head]
+    used = shown_length(head) + shown_length(foot) + 2
+    shown = 0
+    for line in lines:
+        size = shown_length(line) + 1
+        if used + size > _ROOM:
+            break
+        parts.append(line)
+        used += size
+        shown += 1
+    if shown < total:
+        parts.append(_("… and {count} more").format(count=total - shown))
+    text = "\n".join(parts)
+    if foot:
+        text += "\n\n" + foot
+    return text, shown
+
+
+def open_buttons(items: Sequence[SuggestionInfo]) -> list[list[InlineKeyboardButton]]:
+    row_width = 2
+    buttons = [button(i.reference, OpenCb(item=i.id).pack()) for i in items[:BUTTONS_MAX]]
+    return [buttons[i : i + row_width] for i in range(0, len(buttons), row_width)]
+
+
+def _open_hint() -> str:
+    return _("<i>Press a reference to post its card here, or use /show REF.</i>")
+
+
+def render_search(
+    text: str, page: Page, points: dict[int, str]
+) -> tuple[str, InlineKeyboardMarkup]:
+    head = _("🔎 <b>{text}</b>: {total} found · page {page}/{pages}").format(
+        text=esc(clip(text, 60)), total=page.total, page=page.page, pages=page.pages
+    )
+    lines = [find_line(i, points) for i in page.items]
+    body, _shown = compose(head, lines, len(lines), _open_hint())
+    rows = open_buttons(page.items)
+    nav = []
+    if page.page > 1:
+        nav.append(button("◀️", FindCb(page=page.page - 1).pack()))
+    if page.page < page.pages:
+        nav.append(button("▶️", FindCb(page=page.page + 1).pack()))
+    if nav:
+        rows.append(nav)
+    return body, InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def point_codes(places: PlaceService) -> dict[int, str]:
+    return {p.id: p.code for p in await places.points(active_only=False)}
+
+
+async def department_names(places: PlaceService) -> dict[int, str]:
+    return {d.id: d.name for d in await places.departments(active_only=False)}
+
+
+# ---- arguments ------------------------------------------------------------------------
+
+
+def _words(command: CommandObject, count: int) -> list[str] | None:
+    """Exactly ``count`` words of arguments, or None."""
+    words = (command.args or "").split()
+    return words if len(words) == count else None
+
+
+async def _item(
+    message: Message, suggestions: SuggestionService, actor: Actor, text: str, name: str
+) -> SuggestionInfo | None:
+    """The item a typed reference names; the admin is told when there is none."""
+    try:
+        reference = str(parse_reference(text))
+    except InvalidInput:
+        await message.reply(
+            _("“{text}” is not a reference: references look like WZ-2026-0001.").format(
+                text=esc(clip(text, 40))
+            )
+            + "\n"
+            + usage(name)
+        )
+        return None
+    try:
+        return await suggestions.find_reference(actor, reference)
+    except NotFound:
+        await message.reply(_("There is no item {reference}.").format(reference=esc(reference)))
+        return None
+
+
+def _status(info: SuggestionInfo) -> str:
+    return esc(labels.status_with_emoji(info.status))
+
+
+async def _refresh(
+    bot: Bot,
+    chat_id: int,
+    item_id: int,
+    suggestions: SuggestionService,
+    cards: CardService,
+    policy: Policy,
+    *,
+    repost: bool = False,
+) -> None:
+    await sync_item(
+        bot, chat_id, item_id, suggestions=suggestions, cards=cards, policy=policy, repost=repost
+    )
+
+
+# ---- the search's words, kept by the group --------------------------------------------
+
+
+def _searches(state: FSMContext, bot: Bot, chat_id: int) -> FSMContext:
+    key = StorageKey(bot_id=bot.id, chat_id=chat_id, user_id=chat_id, destiny=_FIND_DESTINY)
+    return FSMContext(storage=state.storage, key=key)
+
+
+async def remember_search(
+    state: FSMContext, bot: Bot, chat_id: int, message_id: int, text: str
+) -> None:
+    kept = _searches(state, bot, chat_id)
+    data: dict[str, Any] = dict(await kept.get_data())
+    data[str(message_id)] = text
+    # The newest searches stay; dicts keep insertion order.
+    for old in list(data)[: max(0, len(data) - SEARCHES_KEPT)]:
+        del data[old]
+    await kept.set_data(data)
+
+
+async def recall_search(state: FSMContext, bot: Bot, chat_id: int, message_id: int) -> str | None:
+    found = (await _searches(state, bot, chat_id).get_data()).get(str(message_id))
+    return found if isinstance(found, str) else None
+
+
+# ---- the router -----------------------------------------------------------------------
 
 
 def setup(i18n: I18n, settings: Settings) -> Router:
     router = office_router("queue", settings.admin_chat_id)
+
+    @router.message(Command("queue"))
+    async def queue(
+        message: Message, suggestions: SuggestionService, places: PlaceService, actor: Actor
+    ) -> None:
+        total = await suggestions.queue_size(actor)
+        if total == 0:
+            await message.reply(_("Nothing is waiting for a decision."))
+            return
+        items = await suggestions.queue(actor, limit=FETCH)
+        points = await point_codes(places)
+        today = suggestions.today()
+        head = _("<b>Awaiting a decision: {count}</b> (oldest first)").format(count=total)
+        lines = [queue_line(i, points, today) for i in items]
+        text, shown = compose(head, lines, total, _open_hint())
+        markup = InlineKeyboardMarkup(inline_keyboard=open_buttons(items[:shown]))
+        await message.reply(text, reply_markup=markup)
+
+    @router.message(Command("overdue"))
+    async def overdue(
+        message: Message, suggestions: SuggestionService, places: PlaceService, actor: Actor
+    ) -> None:
+        total = await suggestions.overdue_size(actor)
+        if total == 0:
+            await message.reply(_("Nothing is overdue."))
+            return
+        items = await suggestions.overdue(actor, limit=FETCH)
+        points = await point_codes(places)
+        departments = await department_names(places)
+        today = suggestions.today()
+        head = _("<b>Overdue: {count}</b> (the most overdue first)").format(count=total)
+        lines = [overdue_line(i, points, departments, today) for i in items]
+        text, shown = compose(head, lines, total, _open_hint())
+        markup = InlineKeyboardMarkup(inline_keyboard=open_buttons(items[:shown]))
+        await message.reply(text, reply_markup=markup)
+
+    @router.callback_query(OpenCb.filter())
+    async def open_card(
+        query: CallbackQuery,
+        callback_data: OpenCb,
+        bot: Bot,
+        suggestions: SuggestionService,
+        cards: CardService,
+        policy: Policy,
+        actor: Actor,
+    ) -> None:
+        try:
+            await suggestions.get(actor, callback_data.item)
+        except NotFound:
+            await query.answer(_("That item no longer exists."), show_alert=True)
+            return
+        chat_id = query.message.chat.id if query.message else settings.admin_chat_id
+        assert chat_id is not None
+        await _refresh(bot, chat_id, callback_data.item, suggestions, cards, policy, repost=True)
+        await query.answer()
+
+    @router.message(Command("show"))
+    async def show(
+        message: Message,
+        command: CommandObject,
+        bot: Bot,
+        suggestions: SuggestionService,
+        cards: CardService,
+        policy: Policy,
+        actor: Actor,
+    ) -> None:
+        words = _words(command, 1)
+        if words is None:
+            await message.reply(usage("show"))
+            return
+        info = await _item(message, suggestions, actor, words[0], "show")
+        if info is None:
+            return
+        await _refresh(bot, message.chat.id, info.id, suggestions, cards, policy, repost=True)
+
+    @router.message(Command("find"))
+    async def find_items(
+        message: Message,
+        command: CommandObject,
+        bot: Bot,
+        state: FSMContext,
+        suggestions: SuggestionService,
+        places: PlaceService,
+        actor: Actor,
+    ) -> None:
+        text = " ".join((command.args or "").split())
+        if not text:
+            await message.reply(usage("find"))
+            return
+        try:
+            page = await suggestions.search(actor, text, 1)
+        except InvalidInput as exc:
+            await message.reply(explain(exc))
+            return
+        if page.total == 0:
+            await message.reply(_("Nothing matches “{text}”.").format(text=esc(clip(text, 60))))
+            return
+        shown, markup = render_search(text, page, await point_codes(places))
+        sent = await message.reply(shown, reply_markup=markup)
+        if page.pages > 1:
+            await remember_search(state, bot, message.chat.id, sent.message_id, text)
+
+    @router.callback_query(FindCb.filter())
+    async def find_page(
+        query: CallbackQuery,
+        callback_data: FindCb,
+        bot: Bot,
+        state: FSMContext,
+        suggestions: SuggestionService,
+        places: PlaceService,
+        actor: Actor,
+    ) -> None:
+        message = query.message
+        if not isinstance(message, Message):
+            await query.answer(_("This search has expired: search again with /find."))
+            return
+        text = await recall_search(state, bot, message.chat.id, message.message_id)
+        if text is None:
+            await query.answer(
+                _("This search has expired: search again with /find."), show_alert=True
+            )
+            return
+        page = await suggestions.search(actor, text, callback_data.page)
+        shown, markup = render_search(text, page, await point_codes(places))
+        try:
+            await message.edit_text(shown, reply_markup=markup)
+        except TelegramBadRequest as exc:
+            if "not modified" not in str(exc):
+                raise
+        await query.answer()
+
+    @router.message(Command("assign"))
+    async def assign(
+        message: Message,
+        command: CommandObject,
+        bot: Bot,
+        suggestions: SuggestionService,
+        places: PlaceService,
+        cards: CardService,
+        policy: Policy,
+        actor: Actor,
+    ) -> None:
+        words = _words(command, 2)
+        if words is None:
+            await message.reply(usage("assign"))
+            return
+        info = await _item(message, suggestions, actor, words[0], "assign")
+        if info is None:
+            return
+        try:
+            department = await places.department_by_code(words[1])
+        except NotFound:
+            department = None
+        if department is None or not department.active:
+            await message.reply(
+                _("There is no department “{code}”. /departments lists them.").format(
+                    code=esc(clip(words[1], 40))
+                )
+            )
+            return
+        if find(info.status, Action.ASSIGN) is None:
+            await message.reply(
+                _(
+                    "A department can be assigned only to an adopted item that is not yet "
+                    "being implemented; {reference} is: {status}."
+                ).format(reference=esc(info.reference), status=_status(info))
+            )
+            return
+        if info.department_id == department.id:
+            await message.reply(
+                _("{reference} is already assigned to {department}.").format(
+                    reference=esc(info.reference), department=esc(department.name)
+                )
+            )
+            return
+        try:
+            await suggestions.assign(actor, info.id, department.id)
+        except AlreadyMoved:
+            raise  # the session needs its rollback: the error handler answers
+        except DomainError as exc:
+            await message.reply(explain(exc))
+            return
+        await _refresh(bot, message.chat.id, info.id, suggestions, cards, policy)
+        await message.reply(
+            _("🏢 {reference} is assigned to {department}; its liaison is told.").format(
+                reference=esc(info.reference), department=esc(department.name)
+            )
+        )
+
+    @router.message(Command("due"))
+    async def set_due(
+        message: Message,
+        command: CommandObject,
+        bot: Bot,
+        suggestions: SuggestionService,
+        cards: CardService,
+        policy: Policy,
+        actor: Actor,
+    ) -> None:
+        words = _words(command, 2)
+        if words is None:
+            await message.reply(usage("due"))
+            return
+        info = await _item(message, suggestions, actor, words[0], "due")
+        if info is None:
+            return
+        due: date | None = None
+        if _DATE.match(words[1]):
+            try:
+                due = date.fromisoformat(words[1])
+            except ValueError:
+                due = None
+        if due is None:
+            await message.reply(
+                _("“{text}” is not a date: write it as YYYY-MM-DD, e.g. 2026-04-30.").format(
+                    text=esc(clip(words[1], 40))
+                )
+                + "\n"
+                + usage("due")
+            )
+            return
+        today = suggestions.today()
+        if due < today:
+            await message.reply(
+                _("{date} is in the past: the due date must be today or later.").format(
+                    date=day(due)
+                )
+            )
+            return
+        if due > today + FUTURE_MAX:
+            await message.reply(
+                _("{date} is too far ahead: please check the year.").format(date=day(due))
+            )
+            return
+        if find(info.status, Action.SET_DUE) is None:
+            await message.reply(
+                _(
+                    "A due date can be set only on an adopted item or one being "
+                    "implemented; {reference} is: {status}."
+                ).format(reference=esc(info.reference), status=_status(info))
+            )
+            return
+        if info.implementation_due == due:
+            await message.reply(
+                _("{reference} is already due on {date}.").format(
+                    reference=esc(info.reference), date=day(due)
+                )
+            )
+            return
+        try:
+            await suggestions.set_due(actor, info.id, due)
+        except AlreadyMoved:
+            raise  # the session needs its rollback: the error handler answers
+        except DomainError as exc:
+            await message.reply(explain(exc))
+            return
+        await _refresh(bot, message.chat.id, info.id, suggestions, cards, policy)
+        await message.reply(
+            _("📅 {reference} is now due on {date}.").format(
+                reference=esc(info.reference), date=day(due)
+            )
+        )
+
+    @router.message(Command("note"))
+    async def note(
+        message: Message,
+        command: CommandObject,
+        bot: Bot,
+        suggestions: SuggestionService,
+        cards: CardService,
+        policy: Policy,
+        actor: Actor,
+    ) -> None:
+        words = (command.args or "").split(maxsplit=1)
+        if len(words) != 2 or not words[1].strip():
+            await message.reply(usage("note"))
+            return
+        info = await _item(message, suggestions, actor, words[0], "note")
+        if info is None:
+            return
+        if find(info.status, Action.NOTE) is None:
+            await message.reply(
+                _("{reference} takes no notes in its state: {status}.").format(
+                    reference=esc(info.reference), status=_status(info)
+                )
+            )
+            return
+        try:
+            await suggestions.note(actor, info.id, words[1].strip())
+        except AlreadyMoved:
+            raise  # the session needs its rollback: the error handler answers
+        except DomainError as exc:
+            await message.reply(explain(exc))
+            return
+        await _refresh(bot, message.chat.id, info.id, suggestions, cards, policy)
+        await message.reply(
+            _("📝 Note added to {reference} (for the office only).").format(
+                reference=esc(info.reference)
+            )
+        )
+
     return router

@@ -452,6 +452,16 @@ class SuggestionService(Service):
         rows = await self.store.suggestions.overdue(self.today(), limit=limit)
         return [SuggestionInfo.of(r) for r in rows]
 
+    async def queue_size(self, actor: Actor) -> int:
+        """How many items await the office in all (:meth:`queue` returns a limited list)."""
+        require_manage(actor.view, Manage.OVERSEE)
+        return await self.store.suggestions.count_with_status(_AWAITING)
+
+    async def overdue_size(self, actor: Actor) -> int:
+        """How many items are overdue in all (:meth:`overdue` returns a limited list)."""
+        require_manage(actor.view, Manage.OVERSEE)
+        return await self.store.suggestions.count_overdue(self.today())
+
     async def search(self, actor: Actor, text: str, page: int = 1) -> Page:
         """Items whose title, text or reference contains ``text``, newest first."""
         require_manage(actor.view, Manage.OVERSEE)

@@ -116,6 +116,32 @@ class SuggestionRepository(Repository[Suggestion]):
         )
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def count_with_status(self, statuses: Sequence[SuggestionStatus]) -> int:
+        """How many items are in the given statuses (what :meth:`with_status` limits)."""
+        stmt = (
+            sa.select(sa.func.count())
+            .select_from(Suggestion)
+            .where(Suggestion.status.in_(statuses))
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def count_overdue(self, today: date) -> int:
+        """How many items :meth:`overdue` would list without its limit."""
+        undecided = sa.and_(
+            Suggestion.status.in_([SuggestionStatus.SUBMITTED, SuggestionStatus.IN_REVIEW]),
+            Suggestion.decision_due < today,
+        )
+        unimplemented = sa.and_(
+            Suggestion.status.in_([SuggestionStatus.ADOPTED, SuggestionStatus.IMPLEMENTING]),
+            Suggestion.implementation_due < today,
+        )
+        stmt = (
+            sa.select(sa.func.count())
+            .select_from(Suggestion)
+            .where(sa.or_(undecided, unimplemented))
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
     async def for_departments(
         self, department_ids: Sequence[int], statuses: Sequence[SuggestionStatus]
     ) -> Sequence[Suggestion]:
