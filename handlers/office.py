@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": (N_("REF"), N_("Show an item's card, e.g. /show WZ-2026-0001")),
     "find": (N_("TEXT"), N_("Search titles, texts and references")),
     "assign": (N_("REF DEPT"), N_("Assign an adopted item to a department")),
-    "due": (N_("REF DATE"), N_("Set an adopted item's due date (YYYY-MM-DD)")),
+    "due": (N_("REF DATE"), N_("Set the due date of an adopted or implementing item (YYYY-MM-DD)")),
     "note": (N_("REF TEXT"), N_("Add an internal note (never shown to the observer)")),
     "observers": (N_("[POINT]"), N_("List observers, all or one point's")),
     "observer": (N_("ID"), N_("Show one observer")),
