@@ -36,6 +36,15 @@ async def item(sessions: Sessions) -> Suggestion:
         return (await session.execute(sa.select(Suggestion))).scalar_one()
 
 
+async def press_newest(person: Person, prefix: str) -> list[Sent]:
+    """Press the newest button in the person's chat whose data starts with ``prefix``."""
+    for message in reversed(person.chat):
+        for _, data in message.buttons():
+            if data.startswith(prefix):
+                return await person.press(data, message=message)
+    raise AssertionError(f"no button {prefix}… in the chat")
+
+
 async def press_on_card(ada: Person, tg: Telegram, act: str) -> list[Sent]:
     return await ada.press(data_of(card(tg), f"c:{act}:"), message=card(tg))
 
@@ -92,13 +101,13 @@ async def test_from_filing_to_closing_through_the_group_and_the_department(
         assert "Alice" not in sent.plain
         assert "13800000001" not in sent.plain
     await li.press(data_of(dept_card, "dp:ok:"), message=dept_card)
-    await li.press(data_of(li.chat[-1] if li.chat[-1].buttons() else dept_card, "dp:pr:"))
+    await press_newest(li, "dp:pr:")
     await li.send("已更换灯具两盏。")
-    await li.press(data_of(li.last, "dp:send:"))
-    await li.press(data_of(next(s for s in reversed(li.chat) if any(d.startswith("dp:im:") for _, d in s.buttons())), "dp:im:"))  # fmt: skip
+    await press_newest(li, "dp:send:")
+    await press_newest(li, "dp:im:")
     await li.send("三盏路灯均已修复。")
-    await li.press(data_of(li.last, "dp:send:"))
-    await li.press(data_of(li.last, "dp:yes:"))
+    await press_newest(li, "dp:send:")
+    await press_newest(li, "dp:yes:")
     assert (await item(sessions)).status is SuggestionStatus.IMPLEMENTED
     await tg.drain()
     assert "已更换灯具两盏。" in "\n".join(s.plain for s in alice.chat)
@@ -118,9 +127,7 @@ async def test_from_filing_to_closing_through_the_group_and_the_department(
     assert closed.status is SuggestionStatus.CLOSED
     async with sessions() as session:
         actions = (
-            await session.execute(
-                sa.select(Event.action, Event.actor_user_id).order_by(Event.id)
-            )
+            await session.execute(sa.select(Event.action, Event.actor_user_id).order_by(Event.id))
         ).all()
         [rating] = (await session.execute(sa.select(Rating))).scalars().all()
     assert [a for a, _ in actions] == [
