@@ -187,7 +187,7 @@ class RecordingSession(BaseSession):
                     for name, spec in ChatMemberAdministrator.model_fields.items()
                     if spec.is_required() and name not in ("user", "status")
                 }
-                return ChatMemberAdministrator(user=user, **rights)
+                return ChatMemberAdministrator.model_validate({"user": user, **rights})
             if status == "member":
                 return ChatMemberMember(user=user)
             return ChatMemberLeft(user=user)

@@ -1,7 +1,8 @@
 """The loop the scheme exists for, seen from the observer's chat: filed in Telegram,
-decided and implemented by the office and the department (through the services; their
-Telegram side is a later issue), every step's notification rendered in the observer's
-language and delivered, answered and rated with the notification's own buttons."""
+decided and implemented by the office and the department (through the services here;
+``test_office_loop.py`` drives their Telegram side), every step's notification rendered
+in the observer's language and delivered by the outbox sender, answered and rated with
+the notification's own buttons."""
 
 from __future__ import annotations
 
@@ -11,48 +12,23 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.statuses import RatingValue, SuggestionStatus
-from bot.i18n import build_i18n, locale_for
+from bot.services.outbox import OutboxItem
 from bot.services.suggestions import SuggestionService
 from handlers.callbacks import MineCb
-from handlers.notices import render
-from storage.models import OutboxMessage, Rating, Suggestion, TelegramUser
+from storage.models import Rating, Suggestion
 from storage.store import Store
 from tests.handlers.test_filing import confirm_data, to_preview
 from tests.telegram import Sent, Telegram
 from tests.world import ADMIN, ALICE, DUE, LIAISON, POLICY, FixedClock, World, actor
 
 Sessions = async_sessionmaker[AsyncSession]
-I18N = build_i18n("zh_CN")
 
 
-async def deliver(tg: Telegram, sessions: Sessions) -> list[OutboxMessage]:
-    """A stand-in for the outbox sender: each pending notice to a person, rendered in
-    their language, sent, marked sent."""
-    async with sessions() as session, session.begin():
-        rows = (
-            (
-                await session.execute(
-                    sa.select(OutboxMessage)
-                    .where(OutboxMessage.state == "pending", OutboxMessage.audience == "user")
-                    .order_by(OutboxMessage.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        for row in rows:
-            assert row.chat_id is not None
-            person = await session.get(TelegramUser, row.chat_id)
-            assert person is not None
-            if row.chat_id == LIAISON:  # the liaison's texts come with the admin issue
-                row.state = "skipped"
-                continue
-            locale = locale_for(person.locale, person.language_code, "zh_CN")
-            with I18N.context(), I18N.use_locale(locale):
-                shown = render(row.kind, row.payload, suggestion_id=row.suggestion_id)
-            await tg.bot.send_message(row.chat_id, shown.text, reply_markup=shown.markup)
-            row.state = "sent"
-        return list(rows)
+async def deliver(tg: Telegram) -> list[OutboxItem]:
+    """Run the outbox sender; the rows that reached Alice's chat."""
+    done = await tg.drain()
+    assert done.failed == []
+    return [row for row in done.sent if row.chat_id == ALICE]
 
 
 async def office(
@@ -82,7 +58,7 @@ async def test_filed_decided_implemented_rated_with_feedback_at_every_step(
     # The office takes it and asks a question: Alice is told, in Chinese, with a button.
     await office(sessions, clock, ADMIN, "take", item_id)
     await office(sessions, clock, ADMIN, "ask_info", item_id, "请补充具体是哪几盏路灯。")
-    delivered = await deliver(tg, sessions)
+    delivered = await deliver(tg)
     assert [r.kind for r in delivered] == ["item.take", "item.ask_info"]
     question = alice.last
     assert ref in question.plain
@@ -107,7 +83,7 @@ async def test_filed_decided_implemented_rated_with_feedback_at_every_step(
     await office(sessions, clock, LIAISON, "accept", item_id)
     await office(sessions, clock, LIAISON, "report_progress", item_id, "已更换灯具两盏。")
     await office(sessions, clock, LIAISON, "mark_implemented", item_id, "三盏路灯均已修复。")
-    delivered = await deliver(tg, sessions)
+    delivered = await deliver(tg)
     told = [r.kind for r in delivered if r.chat_id == ALICE]
     assert told == [
         "item.take",
