@@ -13,7 +13,7 @@ from handlers.callbacks import MineCb
 from storage.models import Event, Rating, Suggestion
 from tests.handlers.test_filing import confirm_data, to_preview
 from tests.telegram import Person, Sent, Telegram
-from tests.world import ADMIN, ALICE, LIAISON, World
+from tests.world import ADMIN, ALICE, LIAISON, FixedClock, World
 
 Sessions = async_sessionmaker[AsyncSession]
 GROUP = -100500
@@ -50,7 +50,7 @@ async def press_on_card(ada: Person, tg: Telegram, act: str) -> list[Sent]:
 
 
 async def test_from_filing_to_closing_through_the_group_and_the_department(
-    tg: Telegram, sessions: Sessions, world: World
+    tg: Telegram, sessions: Sessions, world: World, clock: FixedClock
 ) -> None:
     alice = tg.person(ALICE, "Alice", "zh-hans")
     ada = tg.member(ADMIN, "Ada", GROUP, "administrator")
@@ -65,8 +65,10 @@ async def test_from_filing_to_closing_through_the_group_and_the_department(
     assert [d.split(":")[1] for _, d in card(tg).buttons()] == ["take"]
 
     # Taken, then a question: the prompt is a force reply; the answer is a reply to it.
+    clock.advance(hours=1, minutes=20)
     await press_on_card(ada, tg, "take")
     assert card(tg).plain.startswith("🔵 WZ-2026-0001")
+    clock.advance(minutes=15)
     [prompt] = await press_on_card(ada, tg, "ask")
     await ada.reply(prompt, "请补充具体是哪几盏路灯。")
     assert (await item(sessions)).status is SuggestionStatus.NEEDS_INFO
@@ -75,6 +77,7 @@ async def test_from_filing_to_closing_through_the_group_and_the_department(
     assert "请补充具体是哪几盏路灯。" in alice.last.plain
 
     # Alice answers; the item comes back to the office as a fresh card.
+    clock.advance(hours=23)
     await alice.press(MineCb(act="answer", item=(await item(sessions)).id).pack())
     await alice.send("12 号至 16 号门前的三盏。")
     await alice.press(MineCb(act="send", item=(await item(sessions)).id).pack())
@@ -84,6 +87,7 @@ async def test_from_filing_to_closing_through_the_group_and_the_department(
     assert "12 号至 16 号门前的三盏。" in answered.plain
 
     # Taken again and adopted with the department and due-date pickers.
+    clock.advance(hours=2)
     await press_on_card(ada, tg, "take")
     [picker] = await press_on_card(ada, tg, "adopt")
     await ada.press(next(d for t, d in picker.buttons() if "MARKET" in t), message=picker)
@@ -100,10 +104,13 @@ async def test_from_filing_to_closing_through_the_group_and_the_department(
     for sent in li.chat:
         assert "Alice" not in sent.plain
         assert "13800000001" not in sent.plain
+    clock.advance(hours=3)
     await li.press(data_of(dept_card, "dp:ok:"), message=dept_card)
+    clock.advance(days=2)
     await press_newest(li, "dp:pr:")
     await li.send("已更换灯具两盏。")
     await press_newest(li, "dp:send:")
+    clock.advance(days=3)
     await press_newest(li, "dp:im:")
     await li.send("三盏路灯均已修复。")
     await press_newest(li, "dp:send:")
@@ -113,6 +120,7 @@ async def test_from_filing_to_closing_through_the_group_and_the_department(
     assert "已更换灯具两盏。" in "\n".join(s.plain for s in alice.chat)
 
     # Alice rates it from the notification; the item closes, the group's card says so.
+    clock.advance(hours=5)
     item_id = (await item(sessions)).id
     satisfied = MineCb(act="rate", item=item_id, value=RatingValue.SATISFIED.value).pack()
     await alice.press(satisfied)
