@@ -49,12 +49,19 @@ _BY_CODE: dict[str, str] = {
     ),
     "conflict": N_("That already exists or is already in progress."),
 }
+# In the admin group the other party is a colleague, and the card is there to look at.
+_MOVED_IN_GROUP = N_(
+    "Another admin moved this item a moment ago. Nothing was changed; the card shows "
+    "where it stands."
+)
 _TOO_LONG = N_("That text is too long: at most {limit} characters, please.")
 _UNEXPECTED = N_("Sorry, something went wrong and nothing was changed. Please try again.")
 
 
-def explain(error: Exception) -> str:
+def explain(error: Exception, *, in_group: bool = False) -> str:
     """The translated sentence for an error, in the current locale."""
+    if in_group and isinstance(error, DomainError) and error.code == "already_moved":
+        return _(_MOVED_IN_GROUP)
     if isinstance(error, DomainError):
         limit = error.context.get("limit")
         if error.code == "invalid_input" and isinstance(limit, int):
@@ -81,7 +88,11 @@ def setup(i18n: I18n, default_locale: str) -> Router:
         who: User | None = update.event.from_user if hasattr(update.event, "from_user") else None
         chosen = locale or locale_for(None, who.language_code if who else None, default_locale)
         with i18n.context(), i18n.use_locale(chosen):
-            text = explain(event.exception)
+            shown = (
+                update.event.message if isinstance(update.event, CallbackQuery) else update.event
+            )
+            chat = getattr(shown, "chat", None)
+            text = explain(event.exception, in_group=chat is not None and chat.type != "private")
             if isinstance(update.event, CallbackQuery):
                 await update.event.answer(text, show_alert=True)
             elif isinstance(update.event, Message):

@@ -4,6 +4,7 @@ who may not."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
@@ -497,6 +498,35 @@ async def test_two_admins_press_at_once(
     assert [e.action for e in await events(sessions, item_id)] == [Action.SUBMIT, Action.TAKE]
     assert (await events(sessions, item_id))[-1].actor_user_id == ADMIN
     assert "Office Ada took it for review" in card(tg).plain
+
+
+async def test_two_admins_press_in_the_same_instant(
+    tg: Telegram, sessions: Sessions, clock: FixedClock
+) -> None:
+    """Both updates in flight together: on PostgreSQL both read version 1 and the
+    database lets one write win; on SQLite the one writer takes them in turn."""
+    item_id = await filed(tg, sessions, clock)
+    ada, bo = admin(tg), second(tg)
+    shown = card(tg)
+    adopt = CardCb(act="take", item=item_id, v=1).pack()
+    before = len(alerts(tg))
+    await asyncio.gather(ada.callback(adopt, message=shown), bo.callback(adopt, message=shown))
+    takes = [e for e in await events(sessions, item_id) if e.action is Action.TAKE]
+    assert len(takes) == 1
+    answers = alerts(tg)[before:]
+    assert len(answers) == 2
+    # The loser is told, in an alert, that the item moved on; nothing else changed.
+    refused = [text or "" for text, alert in answers if alert]
+    assert len(refused) == 1
+    assert refused[0] in (
+        # Seen before writing (SQLite's one writer serialises the two updates) ...
+        "WZ-2026-0001 has already moved: it is now «Under analysis and judgement». "
+        "Nothing was changed; the card shows where it stands.",
+        # ... or caught by the database's version check (PostgreSQL, truly at once).
+        "Another admin moved this item a moment ago. Nothing was changed; the card shows "
+        "where it stands.",
+    )
+    assert (await item(sessions, item_id)).status is S.IN_REVIEW
 
 
 async def test_a_stale_card_answers_with_the_state_and_refreshes(
