@@ -12,6 +12,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import settings
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -101,12 +102,24 @@ def sqlite_url(tmp_path: object) -> str:
     return f"sqlite+aiosqlite:///{tmp_path}/outpost.db"
 
 
+# PostgreSQL databases whose schema this session has built: later tests only empty them.
+_BUILT: set[str] = set()
+
+
 @pytest.fixture
 async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
     eng = create_engine(db_url)
     async with eng.begin() as conn:
-        await conn.run_sync(Base.metadata.drop_all)
-        await conn.run_sync(Base.metadata.create_all)
+        if conn.dialect.name == "postgresql" and db_url in _BUILT:
+            # Emptying is many times cheaper than dropping and creating every table, and
+            # RESTART IDENTITY gives each test the ids a fresh schema would.
+            tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            await conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        else:
+            await conn.run_sync(Base.metadata.drop_all)
+            await conn.run_sync(Base.metadata.create_all)
+            if conn.dialect.name == "postgresql":
+                _BUILT.add(db_url)
     yield eng
     await eng.dispose()
 
