@@ -14,6 +14,7 @@ from aiogram.filters import Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import every_translation
 from handlers.keyboards import HELP, MINE, NEW
@@ -56,3 +57,19 @@ class PlainText(Filter):
 def label(i18n: I18n, message: str) -> Any:
     """A magic filter matching a reply-keyboard label in any language."""
     return F.text.in_(every_translation(i18n, message))
+
+
+def joined(old: str, piece: str | None) -> str:
+    """Text written over several messages, one paragraph per message."""
+    piece = (piece or "").strip()
+    if not piece:
+        return old
+    return f"{old}\n\n{piece}" if old else piece
+
+
+def too_long(length: int, limit: int) -> str:
+    """What a person is told when one more message would take the text over ``limit``."""
+    return _(
+        "That would make it {length} characters long, and at most {limit} are allowed. "
+        "Please send a shorter text."
+    ).format(length=length, limit=limit)

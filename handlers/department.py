@@ -50,7 +50,7 @@ from handlers import labels
 from handlers.attachments import attachment_of, attachments_in
 from handlers.callbacks import MenuCb
 from handlers.cards import Shown
-from handlers.conversation import PlainText, finish, label, load, save
+from handlers.conversation import PlainText, finish, joined, label, load, save, too_long
 from handlers.errors import explain
 from handlers.keyboards import BACK as BACK_LABEL
 from handlers.keyboards import CANCEL, MINE, button
@@ -624,20 +624,6 @@ def _confirmation(data: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
     return "\n".join(lines), markup
 
 
-def _joined(old: str, piece: str | None) -> str:
-    piece = (piece or "").strip()
-    if not piece:
-        return old
-    return f"{old}\n\n{piece}" if old else piece
-
-
-def _too_long(length: int) -> str:
-    return _(
-        "That would make it {length} characters long, and at most {limit} are allowed. "
-        "Please send a shorter text."
-    ).format(length=length, limit=TEXT_MAX)
-
-
 async def _is_liaison(_event: object, actor: Actor) -> bool:
     return Role.LIAISON in actor.roles
 
@@ -813,9 +799,9 @@ def setup(i18n: I18n, settings: Settings) -> Router:
         data = await collecting(message, state)
         if data is None:
             return
-        text = _joined(data["text"], message.text)
+        text = joined(data["text"], message.text)
         if len(text) > TEXT_MAX:
-            await message.answer(_too_long(len(text)))
+            await message.answer(too_long(len(text), TEXT_MAX))
             return
         data["text"] = text
         data["confirm"] = False
@@ -838,7 +824,7 @@ def setup(i18n: I18n, settings: Settings) -> Router:
         told = album is not None and album in data["albums"]
         if album is not None and not told:
             data["albums"].append(album)
-        text = _joined(data["text"], message.caption)
+        text = joined(data["text"], message.caption)
         if len(data["attachments"]) >= ATTACHMENTS_MAX:
             await save(state, REPORT_KEY, data)
             await message.answer(
@@ -849,7 +835,7 @@ def setup(i18n: I18n, settings: Settings) -> Router:
             return
         if len(text) > TEXT_MAX:
             await save(state, REPORT_KEY, data)
-            await message.answer(_too_long(len(text)))
+            await message.answer(too_long(len(text), TEXT_MAX))
             return
         attachment = attachment_of(message)
         assert attachment is not None  # the filter let only photos and documents in

@@ -52,7 +52,7 @@ from bot.services.views import (
 from handlers import labels
 from handlers.attachments import attachment_of, attachments_in
 from handlers.callbacks import MenuCb, MineCb
-from handlers.conversation import PlainText, finish, label, load, save
+from handlers.conversation import PlainText, finish, joined, label, load, save, too_long
 from handlers.errors import explain
 from handlers.keyboards import CANCEL, MINE, NEW, SKIP, button
 from handlers.ui import (
@@ -442,13 +442,6 @@ def latest_question(detail: SuggestionDetail) -> str | None:
     return asked[-1].text if asked else None
 
 
-def _joined(old: str, piece: str | None) -> str:
-    piece = (piece or "").strip()
-    if not piece:
-        return old
-    return f"{old}\n\n{piece}" if old else piece
-
-
 def _progress(data: dict[str, Any]) -> str:
     return _(
         "Added to your answer: {chars} of {limit} characters, {files} of {most} files. "
@@ -460,13 +453,6 @@ def _progress(data: dict[str, Any]) -> str:
         most=ATTACHMENTS_MAX,
         send=esc(_("✅ Send the answer")),
     )
-
-
-def _too_long(length: int, limit: int) -> str:
-    return _(
-        "That would make it {length} characters long, and at most {limit} are allowed. "
-        "Please send a shorter text."
-    ).format(length=length, limit=limit)
 
 
 # ---- the router -----------------------------------------------------------------------
@@ -649,9 +635,9 @@ def setup(i18n: I18n) -> Router:
         data = await current_answer(message, state)
         if data is None:
             return
-        text = _joined(data["text"], message.text)
+        text = joined(data["text"], message.text)
         if len(text) > TEXT_MAX:
-            await message.answer(_too_long(len(text), TEXT_MAX))
+            await message.answer(too_long(len(text), TEXT_MAX))
             return
         data["text"] = text
         await save(state, ANSWER_KEY, data)
@@ -667,7 +653,7 @@ def setup(i18n: I18n) -> Router:
         told = album is not None and album in data["albums"]
         if album is not None and not told:
             data["albums"].append(album)
-        text = _joined(data["text"], message.caption)
+        text = joined(data["text"], message.caption)
         if len(data["attachments"]) >= ATTACHMENTS_MAX:
             await save(state, ANSWER_KEY, data)
             await message.answer(
@@ -678,7 +664,7 @@ def setup(i18n: I18n) -> Router:
             return
         if len(text) > TEXT_MAX:
             await save(state, ANSWER_KEY, data)
-            await message.answer(_too_long(len(text), TEXT_MAX))
+            await message.answer(too_long(len(text), TEXT_MAX))
             return
         attachment = attachment_of(message)
         assert attachment is not None  # the filter let only photos and documents in
@@ -827,7 +813,7 @@ def setup(i18n: I18n) -> Router:
             )
             return
         if comment is not None and len(comment) > COMMENT_MAX:
-            await message.answer(_too_long(len(comment), COMMENT_MAX))
+            await message.answer(too_long(len(comment), COMMENT_MAX))
             return
         text, markup = await rate(suggestions, actor, state, comment)
         await message.answer(text, reply_markup=markup)
