@@ -1,0 +1,32 @@
+"""The sandbox's settings; ``sandbox.server`` exports them as its public API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class SandboxConfig:
+    host: str = "127.0.0.1"
+    port: int = 8081  # 0 picks a free port
+    bot_username: str = "outpost_bot"
+    limits: bool = True
+    # Seconds added to every Bot API call, to imitate real round trips (50-300 ms).
+    latency: float = 0.0
+    global_per_second: int = 30
+    private_per_second: float = 1.0
+    private_burst: int = 3
+    group_per_minute: int = 20
+    long_poll_max: int = 50  # cap on getUpdates' timeout, seconds
+    webhook_retry_delay: float = 1.0
+    # Extensions beyond the issue's list; the names above are the contract.
+    bot_first_name: str = "Outpost"
+    # The bot's user id is the digits of the token it calls with; until its first call
+    # the sandbox cannot know it, and updates made before then (a block's my_chat_member)
+    # name this id, 0 if not given.
+    bot_id: int | None = None
+    webhook_max_attempts: int = 20
+    webhook_timeout: float = 30.0
+    # Telegram refuses to answer a callback query after a while; it does not say how
+    # long (reports say seconds to a minute). Past this, "query is too old".
+    callback_answer_timeout: float = 60.0

@@ -1,0 +1,448 @@
+"""The people a test plays: users, groups, what they send, the buttons they press, and
+blocking the bot. Each action changes the world and produces the update Telegram would."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import mimetypes
+import struct
+import time
+import zlib
+from typing import Any
+
+from aiohttp import web
+
+from sandbox.control_input import (
+    check_can_act,
+    find_chat,
+    get_bool,
+    get_int,
+    get_number,
+    get_object,
+    get_required_int,
+    get_str,
+    path_int,
+    query_int,
+    read_body,
+    reply,
+    user_of,
+    world_of,
+)
+from sandbox.errors import ControlError
+from sandbox.formatting import command_entities, utf16_length
+from sandbox.markup import inline_buttons
+from sandbox.methods import CAPTION_LIMIT, TEXT_LIMIT
+from sandbox.records import (
+    GROUP_TYPES,
+    MEMBER_STATUSES,
+    CallbackQuery,
+    Chat,
+    Message,
+    StoredFile,
+    User,
+    member_json,
+)
+from sandbox.world import World
+
+
+def _new_user(world: World, body: Any) -> User:
+    if not isinstance(body, dict):
+        raise ControlError(400, "a user must be a JSON object")
+    user_id = get_int(body, "id")
+    if user_id is None:
+        user_id = world.next_user_id()
+    elif user_id <= 0:
+        raise ControlError(400, f'"id" of a user must be positive, not {user_id}')
+    if user_id in world.users or user_id == world.bot.id:
+        raise ControlError(409, f"user {user_id} already exists")
+    first_name = get_str(body, "first_name", required=True)
+    assert first_name is not None
+    return User(
+        id=user_id,
+        first_name=first_name,
+        last_name=get_str(body, "last_name"),
+        username=get_str(body, "username"),
+        language_code=get_str(body, "language_code"),
+        is_bot=bool(get_bool(body, "is_bot")),
+    )
+
+
+async def create_user(request: web.Request) -> web.Response:
+    """One person from an object; or, for a benchmark's crowd, many from an array (all or
+    none: the first invalid one refuses the lot)."""
+    world = world_of(request)
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ControlError(400, "the body must be a JSON object (or an array of them)") from None
+    if not isinstance(body, list):
+        return reply(world.add_user(_new_user(world, body)).json())
+    created: list[User] = []
+    try:
+        for item in body:
+            created.append(world.add_user(_new_user(world, item)))
+    except ControlError:
+        for user in created:
+            del world.users[user.id]
+            del world.chats[user.id]
+        raise
+    return reply([user.json() for user in created])
+
+
+async def list_users(request: web.Request) -> web.Response:
+    world = world_of(request)
+    return reply({"users": [{**u.json(), "blocked": u.blocked} for u in world.users.values()]})
+
+
+def _members(world: World, raw: Any) -> dict[int, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, list):
+        raise ControlError(400, '"members" must be a list of {"user_id", "status"}')
+    members: dict[int, str] = {}
+    for item in raw:
+        if not isinstance(item, dict):
+            raise ControlError(400, '"members" must be a list of {"user_id", "status"}')
+        user_id, status = _member(world, item)
+        members[user_id] = status
+    return members
+
+
+def _member(world: World, item: dict[str, Any]) -> tuple[int, str]:
+    user_id = get_required_int(item, "user_id")
+    user_of(world, user_id)
+    status = item.get("status", "member")
+    if status not in MEMBER_STATUSES:
+        raise ControlError(
+            400, f'"status" must be one of {", ".join(MEMBER_STATUSES)}, not {status!r}'
+        )
+    return user_id, status
+
+
+async def create_chat(request: web.Request) -> web.Response:
+    world = world_of(request)
+    body = await read_body(request)
+    kind = body.get("type")
+    if kind not in GROUP_TYPES:
+        raise ControlError(400, f'"type" must be "group" or "supergroup", not {kind!r}')
+    title = get_str(body, "title", required=True)
+    assert title is not None
+    chat_id = get_int(body, "id")
+    if chat_id is None:
+        chat_id = world.next_chat_id(kind)
+    elif chat_id >= 0:
+        raise ControlError(400, f'"id" of a group must be negative, not {chat_id}')
+    if chat_id in world.chats:
+        raise ControlError(409, f"chat {chat_id} already exists")
+    chat = world.add_group(chat_id, kind, title, _members(world, body.get("members")))
+    return reply(world.chat_view(chat))
+
+
+async def list_chats(request: web.Request) -> web.Response:
+    world = world_of(request)
+    return reply({"chats": [world.chat_view(chat) for chat in world.chats.values()]})
+
+
+async def set_member(request: web.Request) -> web.Response:
+    world = world_of(request)
+    chat = find_chat(world, path_int(request, "chat_id"))
+    if chat.private:
+        raise ControlError(400, f"chat {chat.id} is a private chat; it has no members to set")
+    user_id, status = _member(world, await read_body(request))
+    chat.members[user_id] = status
+    return reply(world.chat_view(chat))
+
+
+async def chat_messages(request: web.Request) -> web.Response:
+    world = world_of(request)
+    chat = find_chat(world, path_int(request, "chat_id"))
+    since = query_int(request, "since_id") or 0
+    return reply(
+        {
+            "messages": [
+                world.message_view(m) for m in chat.messages.values() if m.message_id > since
+            ]
+        }
+    )
+
+
+# ---- what people do -------------------------------------------------------------------
+
+
+def _decoded(spec: dict[str, Any], key: str) -> bytes | None:
+    raw = spec.get("base64")
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise ControlError(400, f'"{key}.base64" must be a base64 string')
+    try:
+        data = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise ControlError(400, f'"{key}.base64" is not valid base64') from None
+    if not data:
+        raise ControlError(400, f'"{key}.base64" decodes to an empty file')
+    return data
+
+
+def _existing_file(world: World, spec: dict[str, Any], key: str, kind: str) -> StoredFile | None:
+    file_id = spec.get("file_id")
+    if file_id is None:
+        return None
+    found = world.files.get(file_id) if isinstance(file_id, str) else None
+    if found is None or found.kind != kind:
+        raise ControlError(400, f'"{key}.file_id" is not a known {kind} file id: {file_id!r}')
+    return found
+
+
+def _photo(world: World, raw: Any) -> StoredFile:
+    if raw is True:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ControlError(400, '"photo" must be true or {"file_name"?, "base64"?, "file_id"?}')
+    existing = _existing_file(world, raw, "photo", "photo")
+    if existing is not None:
+        return existing
+    data = _decoded(raw, "photo") or placeholder_png(320, 240)
+    return world.add_file("photo", data)
+
+
+def _document(world: World, raw: Any) -> StoredFile:
+    if not isinstance(raw, dict):
+        raise ControlError(
+            400, '"document" must be {"file_name", "mime_type"?, "base64"?, "file_id"?}'
+        )
+    existing = _existing_file(world, raw, "document", "document")
+    if existing is not None:
+        return existing
+    name = get_str(raw, "file_name")
+    if name is None:
+        raise ControlError(400, '"document.file_name" is required (a non-empty string)')
+    mime = get_str(raw, "mime_type") or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    data = _decoded(raw, "document")
+    if data is None:
+        data = b"%PDF-1.4\n% sandbox document\n" if name.lower().endswith(".pdf") else b"sandbox\n"
+    return world.add_file("document", data, file_name=name, mime_type=mime)
+
+
+def _contact(user: User, raw: dict[str, Any]) -> dict[str, Any]:
+    phone = get_str(raw, "phone_number")
+    if phone is None:
+        raise ControlError(400, '"contact.phone_number" is required (a non-empty string)')
+    contact: dict[str, Any] = {
+        "phone_number": phone,
+        "first_name": get_str(raw, "first_name") or user.first_name,
+    }
+    if raw.get("last_name") is not None:
+        contact["last_name"] = get_str(raw, "last_name")
+    if raw.get("user_id") is not None:
+        contact["user_id"] = get_int(raw, "user_id")
+    return contact
+
+
+def _location(raw: dict[str, Any]) -> dict[str, Any]:
+    latitude, longitude = get_number(raw, "latitude"), get_number(raw, "longitude")
+    if latitude is None or longitude is None:
+        raise ControlError(400, '"location" needs "latitude" and "longitude" (numbers)')
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise ControlError(400, '"location" is out of range')
+    return {"latitude": latitude, "longitude": longitude}
+
+
+def _unblock_if_needed(world: World, user: User, chat: Chat) -> None:
+    """Writing to a bot one has blocked unblocks it first, as Telegram's Restart does."""
+    if chat.private and user.blocked:
+        _set_blocked(world, user, blocked=False)
+
+
+async def send_message(request: web.Request) -> web.Response:
+    world = world_of(request)
+    body = await read_body(request)
+    user = user_of(world, get_required_int(body, "from_id"), "from_id")
+    chat_id = get_int(body, "chat_id")
+    chat = find_chat(world, user.id if chat_id is None else chat_id)
+    check_can_act(world, chat, user)
+    kinds = [k for k in ("text", "photo", "document", "contact", "location") if k in body]
+    if len(kinds) != 1:
+        raise ControlError(
+            400,
+            "give exactly one of text, photo, document, contact, location"
+            f" (got {', '.join(kinds) or 'none'})",
+        )
+    kind = kinds[0]
+    caption = get_str(body, "caption")
+    if caption is not None and kind not in ("photo", "document"):
+        raise ControlError(400, '"caption" goes with a photo or a document only')
+    if caption is not None and utf16_length(caption) > CAPTION_LIMIT:
+        raise ControlError(400, f'"caption" is over {CAPTION_LIMIT} characters')
+    reply_to = get_int(body, "reply_to_message_id")
+    if reply_to is not None and world.message(chat, reply_to) is None:
+        raise ControlError(400, f"no message {reply_to} in chat {chat.id} to reply to")
+    media_group_id = get_str(body, "media_group_id")
+    fields: dict[str, Any] = {"plain": caption}
+    if kind == "text":
+        text = body.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise ControlError(400, '"text" must be a non-empty string')
+        if utf16_length(text) > TEXT_LIMIT:
+            raise ControlError(400, f'"text" is over {TEXT_LIMIT} characters')
+        fields = {"plain": text, "entities": command_entities(text)}
+    elif kind == "photo":
+        fields["file_id"] = _photo(world, body["photo"]).file_id
+    elif kind == "document":
+        fields["file_id"] = _document(world, body["document"]).file_id
+    elif kind == "contact":
+        raw = get_object(body, "contact")
+        if raw is None:
+            raise ControlError(400, '"contact" must be an object')
+        fields["contact"] = _contact(user, raw)
+    else:
+        raw = get_object(body, "location")
+        if raw is None:
+            raise ControlError(400, '"location" must be an object')
+        fields["location"] = _location(raw)
+    _unblock_if_needed(world, user, chat)
+    message = world.add_message(
+        chat,
+        from_id=user.id,
+        from_bot=False,
+        kind=kind,
+        reply_to=reply_to,
+        media_group_id=media_group_id,
+        **fields,
+    )
+    payload = world.message_json(message)
+    record = world.emit("message", payload)
+    return reply({"message": payload, "update_id": record.update_id})
+
+
+def _find_button(
+    world: World, chat: Chat, message_id: int | None, data: str | None, text: str | None
+) -> tuple[Message, str]:
+    if message_id is not None:
+        found = world.message(chat, message_id)
+        if found is None:
+            raise ControlError(404, f"no message {message_id} in chat {chat.id}")
+        candidates = [found]
+    else:
+        candidates = [m for m in reversed(chat.messages.values()) if m.from_bot and not m.deleted]
+    for message in candidates:
+        for button in inline_buttons(message.reply_markup):
+            if "callback_data" not in button:
+                continue
+            if data is not None and button["callback_data"] != data:
+                continue
+            if text is not None and button.get("text") != text:
+                continue
+            return message, str(button["callback_data"])
+    wanted = " and ".join(
+        part
+        for part in (
+            f"callback data {data!r}" if data is not None else "",
+            f"text {text!r}" if text is not None else "",
+        )
+        if part
+    )
+    where = f"message {message_id}" if message_id is not None else "any message"
+    raise ControlError(404, f"no button with {wanted} on {where} in chat {chat.id}")
+
+
+async def press_button(request: web.Request) -> web.Response:
+    world = world_of(request)
+    body = await read_body(request)
+    user = user_of(world, get_required_int(body, "from_id"), "from_id")
+    chat_id = get_int(body, "chat_id")
+    chat = find_chat(world, user.id if chat_id is None else chat_id)
+    check_can_act(world, chat, user)
+    data, text = body.get("data"), body.get("text")
+    if data is None and text is None:
+        raise ControlError(400, 'give "data" (callback data) or "text" (the button\'s label)')
+    for key, value in (("data", data), ("text", text)):
+        if value is not None and not isinstance(value, str):
+            raise ControlError(400, f'"{key}" must be a string, not {value!r}')
+    message, callback_data = _find_button(world, chat, get_int(body, "message_id"), data, text)
+    _unblock_if_needed(world, user, chat)
+    query = CallbackQuery(
+        id=world.new_callback_id(),
+        chat_id=chat.id,
+        message_id=message.message_id,
+        from_id=user.id,
+        data=callback_data,
+        created_at=world.clock(),
+    )
+    world.callbacks[query.id] = query
+    payload = {
+        "id": query.id,
+        "from": user.json(),
+        "message": world.message_json(message),
+        "chat_instance": str(abs(chat.id) * 1_000_003 % 10**15),
+        "data": callback_data,
+    }
+    record = world.emit("callback_query", payload)
+    return reply(
+        {
+            "callback_query_id": query.id,
+            "update_id": record.update_id,
+            "message_id": message.message_id,
+            "data": callback_data,
+        }
+    )
+
+
+async def callback_answer(request: web.Request) -> web.Response:
+    world = world_of(request)
+    query = world.callbacks.get(request.match_info["query_id"])
+    if query is None:
+        raise ControlError(404, f"no callback query {request.match_info['query_id']}")
+    return reply(
+        {
+            "answered": query.answered,
+            "text": query.text,
+            "show_alert": query.show_alert,
+            "url": query.url,
+        }
+    )
+
+
+def _set_blocked(world: World, user: User, *, blocked: bool) -> int:
+    user.blocked = blocked
+    old, new = ("member", "kicked") if blocked else ("kicked", "member")
+    bot = world.bot_json()
+    record = world.emit(
+        "my_chat_member",
+        {
+            "chat": world.chat_json(world.chats[user.id]),
+            "from": user.json(),
+            "date": int(time.time()),
+            "old_chat_member": member_json(old, bot),
+            "new_chat_member": member_json(new, bot),
+        },
+    )
+    return record.update_id
+
+
+async def block(request: web.Request) -> web.Response:
+    world = world_of(request)
+    body = await read_body(request)
+    user = user_of(world, get_required_int(body, "user_id"))
+    blocked = get_bool(body, "blocked", required=True)
+    assert blocked is not None
+    update_id = None if user.blocked == blocked else _set_blocked(world, user, blocked=blocked)
+    return reply({"user_id": user.id, "blocked": blocked, "update_id": update_id})
+
+
+def placeholder_png(width: int, height: int) -> bytes:
+    """A small grey PNG, for a photo a test sends without giving its bytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    row = b"\x00" + b"\x80" * width
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
