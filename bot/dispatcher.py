@@ -31,6 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 import handlers
 from bot.admins import AdminDirectory
 from bot.commands import set_commands
+from bot.delivery.limits import Limiter
+from bot.delivery.session import pace
 from bot.i18n import Catalogs, build_i18n
 from bot.middlewares.dedupe import UpdateDedupe
 from bot.middlewares.locale import PersonLocale
@@ -49,16 +51,23 @@ from storage.fsm import DatabaseStorage
 from storage.store import Store
 
 
-def build_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
+def build_bot(
+    settings: Settings, session: BaseSession | None = None, *, limiter: Limiter | None = None
+) -> Bot:
+    """The Bot; with ``limiter``, every call it makes is paced and retried (see
+    bot.delivery.session), the handlers' replies as much as the outbox's sends."""
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is not set")
     if session is None and settings.telegram_api_url:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-    return Bot(
+    bot = Bot(
         settings.bot_token.get_secret_value(),
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
+    if limiter is not None:
+        pace(bot, limiter)
+    return bot
 
 
 def policy_of(settings: Settings) -> Policy:

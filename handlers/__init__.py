@@ -22,6 +22,7 @@ def routers(i18n: I18n, settings: Settings) -> list[Router]:
         errors,
         fallback,
         filing,
+        membership,
         mine,
         moving,
         office,
@@ -33,6 +34,8 @@ def routers(i18n: I18n, settings: Settings) -> list[Router]:
 
     return [
         errors.setup(i18n, settings.default_locale),
+        # Blocked and unblocked: updates no other router takes.
+        membership.setup(i18n),
         office.setup_help(i18n, settings.admin_chat_id),
         onboarding.setup(i18n),
         start.setup(i18n),

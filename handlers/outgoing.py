@@ -155,7 +155,25 @@ def office_line(kind: str, payload: Mapping[str, Any]) -> str:
         return "🏢 " + _("{name} is now a liaison of {department}.").format(
             name=_value(payload, "name"), department=_value(payload, "department")
         )
+    if kind == Notice.OBSERVER_UNREACHABLE:
+        return _unreachable(payload)
     raise UnknownNotice(kind)
+
+
+def _unreachable(payload: Mapping[str, Any]) -> str:
+    if payload.get("department"):
+        return "🚫 " + _(
+            "Liaison {name} of {department} cannot be reached: they have blocked the bot. "
+            "Messages to them are held and will be delivered when they start the bot again."
+        ).format(name=_value(payload, "name"), department=_value(payload, "department"))
+    return "🚫 " + _(
+        "Observer {name} (#{id}, {point}) cannot be reached: they have blocked the bot. "
+        "Messages to them are held and will be delivered when they start the bot again."
+    ).format(
+        name=_value(payload, "name"),
+        id=_value(payload, "observer_id", 20),
+        point=_value(payload, "point"),
+    )
 
 
 __all__ = ["MESSAGE_MAX", "NoAdminChat", "Outgoing", "deliver", "office_line"]

@@ -5,18 +5,41 @@ timeout. Python's sqlite3 driver starts transactions lazily, only before a write
 read-then-write sequence would not be isolated; we take over and begin every
 transaction with ``BEGIN IMMEDIATE``: writers queue on the busy timeout instead of
 failing half-way with "database is locked".
+
+SQLite has one writer at a time. Within a process, everything that writes (the update
+handlers, the outbox sender) queues for it on :func:`writer`, in arrival order, instead
+of on SQLite's busy timeout. Work that only reads (the sender rendering and sending a
+notice) uses :func:`read_sessions`: a deferred ``BEGIN`` that takes a WAL snapshot,
+never waits for the writer and never makes it wait; such a session refuses to write.
+PostgreSQL needs neither: row locks do the work there.
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.orm import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL: the outbox sender keeps up to 16 sends in flight, each in a transaction of
+# its own, beside the updates being handled; the pool grows on demand.
+PG_POOL_SIZE = 10
+PG_MAX_OVERFLOW = 30
+
+# The execution option that makes a SQLite transaction deferred (see read_sessions).
+_READ_ONLY = "outpost_read_only"
+_WRITERS: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+class ReadOnlySession(RuntimeError):
+    """Something tried to write in a read-only session."""
 
 
 def is_sqlite(url: str) -> bool:
@@ -26,6 +49,9 @@ def is_sqlite(url: str) -> bool:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if not is_sqlite(url):
         kwargs.setdefault("pool_pre_ping", True)
+        if "poolclass" not in kwargs:
+            kwargs.setdefault("pool_size", PG_POOL_SIZE)
+            kwargs.setdefault("max_overflow", PG_MAX_OVERFLOW)
         return _create_async_engine(url, **kwargs)
 
     connect_args = kwargs.pop("connect_args", {})
@@ -47,7 +73,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(_READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -56,3 +85,44 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # Objects stay readable after commit: handlers render them after the middleware
     # has committed.
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    engine = sessions.kw.get("bind")
+    if not isinstance(engine, AsyncEngine):
+        raise TypeError("the session factory is not bound to an AsyncEngine")
+    return engine
+
+
+def writer(engine: AsyncEngine) -> AbstractAsyncContextManager[Any]:
+    """What to hold while writing: on SQLite the engine's one in-process writer lock
+    (shared by everything that writes through this engine), elsewhere nothing."""
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    key = engine.sync_engine
+    lock = _WRITERS.get(key)
+    if lock is None:
+        lock = _WRITERS[key] = asyncio.Lock()
+    return lock
+
+
+def read_sessions(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """Sessions like ``sessions``' that only read: on SQLite their transactions are
+    deferred snapshots that neither wait for the writer nor hold it up."""
+    engine = engine_of(sessions)
+    return async_sessionmaker(
+        engine.execution_options(**{_READ_ONLY: True}),
+        expire_on_commit=False,
+        autoflush=False,
+        info={_READ_ONLY: True},
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    # A deferred SQLite transaction that writes after another writer committed fails at
+    # once with "database is locked"; better a clear error where the mistake is made.
+    if session.info.get(_READ_ONLY) and (
+        session.new or session.deleted or any(session.is_modified(o) for o in session.dirty)
+    ):
+        raise ReadOnlySession("a read-only session tried to write")

@@ -261,11 +261,17 @@ class OutboxMessage(Created, Base):
     """A notification written in the business transaction, delivered later.
 
     ``chat_id`` is empty for the admin group, which the sender resolves from the
-    settings, so the services never need to know it.
+    settings, so the services never need to know it. ``state`` is pending, sent, failed
+    (a permanent error), or held (the person blocked the bot: kept until they return).
+    A chat's rows go out in ``id`` order.
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (sa.Index("ix_outbox_state_due", "state", "not_before"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_state_due", "state", "not_before"),
+        # A chat's queue: is an earlier row still pending, which rows are held.
+        sa.Index("ix_outbox_state_chat", "state", "chat_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     audience: Mapped[str] = mapped_column(sa.String(16))

@@ -8,6 +8,7 @@ the fixture asserts empty at the end of every test.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +18,13 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import Default
 from aiogram.client.session.base import BaseSession
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramServerError
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.methods import (
     AnswerCallbackQuery,
     CopyMessage,
@@ -38,9 +45,11 @@ from aiogram.types import (
     CallbackQuery,
     Chat,
     ChatMemberAdministrator,
+    ChatMemberBanned,
     ChatMemberLeft,
     ChatMemberMember,
     ChatMemberOwner,
+    ChatMemberUpdated,
     Contact,
     Document,
     ForceReply,
@@ -97,6 +106,42 @@ class Sent:
         return []
 
 
+@dataclass
+class Fault:
+    """Telegram failing calls: the next ``times`` calls of ``method`` (its class name,
+    e.g. "SendMessage"), to ``chat_id`` if given, fail as ``kind`` says: "retry_after"
+    (429 with ``retry_after``), "server" (500), "network" (a timeout), "forbidden"
+    (403) or "bad_request" (400)."""
+
+    method: str
+    kind: str
+    times: int = 1
+    chat_id: int | None = None
+    retry_after: int = 1
+
+    def matches(self, method: TelegramMethod[Any]) -> bool:
+        if self.times <= 0 or type(method).__name__ != self.method:
+            return False
+        return self.chat_id is None or getattr(method, "chat_id", None) == self.chat_id
+
+    def error(self, method: TelegramMethod[Any]) -> Exception:
+        if self.kind == "retry_after":
+            return TelegramRetryAfter(
+                method=method, message="Too Many Requests", retry_after=self.retry_after
+            )
+        if self.kind == "server":
+            return TelegramServerError(method=method, message="Internal Server Error")
+        if self.kind == "network":
+            return TelegramNetworkError(method=method, message="Request timeout error")
+        if self.kind == "forbidden":
+            return TelegramForbiddenError(
+                method=method, message="Forbidden: bot was blocked by the user"
+            )
+        if self.kind == "bad_request":
+            return TelegramBadRequest(method=method, message="Bad Request: injected")
+        raise ValueError(f"no such fault: {self.kind}")
+
+
 class RecordingSession(BaseSession):
     def __init__(self) -> None:
         super().__init__()
@@ -111,7 +156,29 @@ class RecordingSession(BaseSession):
         self.deleted: list[tuple[int, int]] = []
         # Chats whose person blocked the bot: anything sent there gets Telegram's 403.
         self.blocked: set[int] = set()
+        # Injected failures, used up in order (see Fault).
+        self.faults: list[Fault] = []
+        # Seconds every call takes, and a gate calls wait at while it is closed.
+        self.latency = 0.0
+        self.gate: asyncio.Event | None = None
+        # Calls under way now, and the most there ever were (overall, and in one chat).
+        self.in_flight: dict[int | None, int] = {}
+        self.most_in_flight = 0
+        self.most_in_one_chat = 0
         self._ids = itertools.count(10_000)
+
+    def fail(
+        self,
+        method: str,
+        kind: str,
+        *,
+        times: int = 1,
+        chat_id: int | None = None,
+        retry_after: int = 1,
+    ) -> Fault:
+        fault = Fault(method, kind, times, chat_id, retry_after)
+        self.faults.append(fault)
+        return fault
 
     async def close(self) -> None:
         pass
@@ -126,6 +193,28 @@ class RecordingSession(BaseSession):
         timeout: int | None = None,  # noqa: ASYNC109
     ) -> Any:
         self.requests.append(method)
+        if not (self.latency or self.gate is not None):
+            return self._answer(method)
+        chat = getattr(method, "chat_id", None)
+        key = chat if isinstance(chat, int) else None
+        self.in_flight[key] = self.in_flight.get(key, 0) + 1
+        self.most_in_flight = max(self.most_in_flight, sum(self.in_flight.values()))
+        if key is not None:
+            self.most_in_one_chat = max(self.most_in_one_chat, self.in_flight[key])
+        try:
+            if self.gate is not None:
+                await self.gate.wait()
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            return self._answer(method)
+        finally:
+            self.in_flight[key] -= 1
+
+    def _answer(self, method: TelegramMethod[Any]) -> Any:
+        for fault in self.faults:
+            if fault.matches(method):
+                fault.times -= 1
+                raise fault.error(method)
         chat_id = getattr(method, "chat_id", None)
         if (
             isinstance(chat_id, int)
@@ -445,6 +534,33 @@ class Person:
 
         self._log("👤 [dice]")
         return await self._message(dice=Dice(emoji="🎲", value=3))
+
+    async def block_bot(self) -> None:
+        """Block the bot: Telegram refuses it this chat and tells it (my_chat_member)."""
+        self.tg.session.blocked.add(self.user.id)
+        self._log("👤 [blocks the bot]")
+        await self._membership(
+            ChatMemberMember(user=BOT_USER), ChatMemberBanned(user=BOT_USER, until_date=0)
+        )
+
+    async def unblock_bot(self) -> None:
+        """Unblock the bot (or press Start again): the chat is open to it once more."""
+        self.tg.session.blocked.discard(self.user.id)
+        self._log("👤 [unblocks the bot]")
+        await self._membership(
+            ChatMemberBanned(user=BOT_USER, until_date=0), ChatMemberMember(user=BOT_USER)
+        )
+
+    async def _membership(self, old: Any, new: Any) -> None:
+        chat = Chat(id=self.user.id, type="private", first_name=self.user.first_name)
+        change = ChatMemberUpdated(
+            chat=chat,
+            from_user=self.user,
+            date=datetime.now(UTC),
+            old_chat_member=old,
+            new_chat_member=new,
+        )
+        await self.tg.feed(Update(update_id=next(self.tg.updates), my_chat_member=change))
 
     async def press(self, text_or_data: str, *, message: Sent | None = None) -> list[Sent]:
         """Press an inline button by its text (or callback data) on the newest message

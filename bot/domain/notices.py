@@ -21,6 +21,8 @@ class Notice(StrEnum):
     OBSERVER_MOVED = "observer.moved"
     POINT_CLOSED = "point.closed"
     LIAISON_JOINED = "liaison.joined"
+    # An observer or liaison blocked the bot: their notices are held (told once).
+    OBSERVER_UNREACHABLE = "observer.unreachable"
     # A message from the office to observers, and its delivery report to the office.
     BROADCAST = "broadcast"
     BROADCAST_REPORT = "broadcast.report"

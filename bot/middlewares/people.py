@@ -1,4 +1,8 @@
-"""Who is acting: the Telegram user recorded, their standing looked up."""
+"""Who is acting: the Telegram user recorded, their standing looked up.
+
+Someone marked unreachable (they had blocked the bot) who writes to it in private, or
+presses one of its buttons, can be reached again: their held notices are queued again.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
-from aiogram.types import Chat, TelegramObject, User
+from aiogram.types import Chat, TelegramObject, Update, User
 
 from bot.admins import AdminDirectory
 from bot.i18n import locale_for
 from bot.services.actors import identify
+from bot.services.outbox import OutboxService
 from bot.services.people import PeopleService
 from storage.store import Store
 
@@ -50,9 +55,12 @@ class ActingUser(BaseMiddleware):
             username=who.username,
             language_code=who.language_code,
         )
+        chat: Chat | None = data.get("event_chat")
+        if info.blocked and _back_in_touch(event, chat):
+            outbox: OutboxService = data["outbox"]
+            await outbox.reachable(who.id)
         # The office acts in its group only: elsewhere an admin is whoever else they are,
         # and Telegram is not asked about people who write to the bot in private.
-        chat: Chat | None = data.get("event_chat")
         in_group = chat is not None and chat.id == self._admins.chat_id
         bot: Bot = data["bot"]
         admin = in_group and await self._admins.is_admin(bot, who.id)
@@ -65,3 +73,11 @@ class ActingUser(BaseMiddleware):
         )
         data["actor"] = await identify(store, who.id, is_admin=admin)
         return await handler(event, data)
+
+
+def _back_in_touch(event: TelegramObject, chat: Chat | None) -> bool:
+    """A message or a button press in their private chat: they can hear from us again.
+    (Their own "blocked"/"unblocked" updates are the membership router's to judge.)"""
+    if chat is None or chat.type != "private" or not isinstance(event, Update):
+        return False
+    return event.message is not None or event.callback_query is not None

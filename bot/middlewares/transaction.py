@@ -7,12 +7,12 @@ the other and each sees what the previous one committed.
 SQLite has one writer at a time, and an update's transaction lasts as long as its Bot
 API calls; left to SQLite's busy timeout, a burst of updates would fail with "database
 is locked". On SQLite, updates therefore queue for the database in this process, in
-arrival order, and wait as long as it takes. PostgreSQL runs them side by side.
+arrival order, and wait as long as it takes, on the engine's writer lock, which the
+outbox sender shares (``storage.engine.writer``). PostgreSQL runs them side by side.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
@@ -22,8 +22,9 @@ from aiogram import BaseMiddleware, Bot
 from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.types import TelegramObject, Update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from storage.engine import writer
 from storage.fsm import DatabaseStorage
 from storage.store import Store
 
@@ -45,9 +46,8 @@ class UpdateTransaction(BaseMiddleware):
         self._isolation = isolation
         self._services = services
         engine = sessions.kw.get("bind")
-        sqlite = engine is not None and engine.dialect.name == "sqlite"
         self._one_writer: AbstractAsyncContextManager[Any] = (
-            asyncio.Lock() if sqlite else nullcontext()
+            writer(engine) if isinstance(engine, AsyncEngine) else nullcontext()
         )
 
     async def __call__(

@@ -1,25 +1,103 @@
+"""The outbox table: each chat's queue, delivered in ``id`` order.
+
+A row is due when it is pending, its ``not_before`` has come, and no earlier row of the
+same chat is still pending (even one waiting out its backoff): a chat never receives
+a later notice before an earlier one. The admin group's rows have no ``chat_id`` and
+make one queue of their own.
+"""
+
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
-from storage.models import OutboxMessage
+from storage.models import Broadcast, OutboxMessage
 from storage.repositories.base import Repository
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+PENDING, SENT, FAILED, HELD = "pending", "sent", "failed", "held"
+
+
+def _first_of_its_chat() -> sa.ColumnElement[bool]:
+    earlier = aliased(OutboxMessage)
+    return ~sa.exists(
+        sa.select(earlier.id).where(
+            earlier.state == PENDING,
+            earlier.chat_id.is_not_distinct_from(OutboxMessage.chat_id),
+            earlier.id < OutboxMessage.id,
+        )
+    )
 
 
 class OutboxRepository(Repository[OutboxMessage]):
     model = OutboxMessage
 
-    async def due(self, now: datetime, *, limit: int = 100) -> Sequence[OutboxMessage]:
-        """Pending rows whose time has come, in the order they were written."""
+    async def due(
+        self,
+        now: datetime,
+        *,
+        limit: int = 100,
+        busy: Collection[int | None] = (),
+        skip_locked: bool = False,
+    ) -> Sequence[OutboxMessage]:
+        """The first pending row of each chat whose time has come, oldest first;
+        ``busy`` chats (``None``: the admin group) are left out. With ``skip_locked``
+        (PostgreSQL), rows another transaction has locked are left out too."""
+        stmt = sa.select(OutboxMessage).where(
+            OutboxMessage.state == PENDING,
+            OutboxMessage.not_before <= now,
+            _first_of_its_chat(),
+        )
+        chats = [c for c in busy if c is not None]
+        if chats:
+            stmt = stmt.where(
+                sa.or_(OutboxMessage.chat_id.is_(None), OutboxMessage.chat_id.not_in(chats))
+            )
+        if None in busy:
+            stmt = stmt.where(OutboxMessage.chat_id.is_not(None))
+        stmt = stmt.order_by(OutboxMessage.id).limit(limit)
+        if skip_locked:
+            stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def claim(self, row_id: int, now: datetime, *, lock: bool) -> OutboxMessage | None:
+        """The row, if it is still due and first of its chat; with ``lock``, locked
+        for this transaction, or None when another transaction holds it."""
         stmt = (
             sa.select(OutboxMessage)
-            .where(OutboxMessage.state == PENDING, OutboxMessage.not_before <= now)
-            .order_by(OutboxMessage.id)
-            .limit(limit)
+            .where(
+                OutboxMessage.id == row_id,
+                OutboxMessage.state == PENDING,
+                OutboxMessage.not_before <= now,
+                _first_of_its_chat(),
+            )
+            .execution_options(populate_existing=True)
         )
-        return (await self.session.execute(stmt)).scalars().all()
+        if lock:
+            stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def lock_broadcast(self, broadcast_id: int) -> Broadcast | None:
+        """The broadcast, read afresh and locked until the transaction ends: the
+        transactions settling its last rows take turns, so the last one sees the
+        others' outcomes and queues the report."""
+        stmt = (
+            sa.select(Broadcast)
+            .where(Broadcast.id == broadcast_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def requeue_held(self, chat_id: int, now: datetime) -> int:
+        """Put a chat's held rows back in its queue, due now; returns how many."""
+        stmt = (
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.state == HELD)
+            .values(state=PENDING, not_before=now)
+            .execution_options(synchronize_session=False)
+        )
+        result = await self.session.execute(stmt)
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
+
 from storage.models import TelegramUser, utcnow
 from storage.repositories.base import Repository
 
@@ -45,3 +47,23 @@ class UserRepository(Repository[TelegramUser]):
         row.blocked = blocked
         row.blocked_at = (at or utcnow()) if blocked else None
         await self.session.flush()
+
+    async def mark_blocked(self, user_id: int, blocked: bool, at: datetime) -> bool:
+        """Flip ``blocked``; True only for the one transaction that changed it, however
+        many try at once (the row lock decides on PostgreSQL, the writer on SQLite)."""
+        stmt = (
+            sa.update(TelegramUser)
+            .where(TelegramUser.id == user_id, TelegramUser.blocked.is_(not blocked))
+            .values(blocked=blocked, blocked_at=at if blocked else None)
+            .execution_options(synchronize_session="fetch")
+        )
+        result = await self.session.execute(stmt)
+        return bool(getattr(result, "rowcount", 0))
+
+    async def is_blocked(self, user_id: int, *, lock: bool = False) -> bool:
+        """Whether the user is marked unreachable, read afresh (and, with ``lock``,
+        locked until the transaction ends, on databases that lock rows)."""
+        stmt = sa.select(TelegramUser.blocked).where(TelegramUser.id == user_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return bool((await self.session.execute(stmt)).scalar_one_or_none())

@@ -1,0 +1,174 @@
+"""Every Bot API call of the bot, paced and retried: a request middleware on its session.
+
+For a call that sends a message, the :class:`~bot.delivery.limits.Limiter` is asked for
+a turn first (an album counts as its items). A 429 pauses the scope it concerns for
+``retry_after`` and the call is made again once the pause is over, up to a total wait
+(a minute by default); a server error or a network failure (5xx, a timeout, a refused
+connection) is tried again after a short, growing, jittered wait, up to a few tries.
+Beyond that the error is raised: the outbox sender then keeps the row for later, and a
+handler's reply fails as any error does. ``getUpdates`` is left alone: the poller has
+its own loop and a long poll is no message.
+
+Retrying a call that timed out may repeat its message (Telegram may have sent it);
+that is the price of never losing one.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.methods import (
+    CopyMessage,
+    CopyMessages,
+    ForwardMessage,
+    ForwardMessages,
+    GetUpdates,
+    SendAnimation,
+    SendAudio,
+    SendContact,
+    SendDice,
+    SendDocument,
+    SendLocation,
+    SendMediaGroup,
+    SendMessage,
+    SendPhoto,
+    SendPoll,
+    SendSticker,
+    SendVenue,
+    SendVideo,
+    SendVideoNote,
+    SendVoice,
+    TelegramMethod,
+)
+from aiogram.methods.base import Response, TelegramType
+
+from bot.delivery.limits import Limiter, Sleep
+
+log = logging.getLogger(__name__)
+
+# Calls that put a message in a chat; chat actions, edits and answers are not counted.
+_SENDING: tuple[type[TelegramMethod[Any]], ...] = (
+    SendMessage,
+    SendPhoto,
+    SendDocument,
+    SendMediaGroup,
+    CopyMessage,
+    CopyMessages,
+    ForwardMessage,
+    ForwardMessages,
+    SendAnimation,
+    SendAudio,
+    SendVideo,
+    SendVoice,
+    SendVideoNote,
+    SendSticker,
+    SendLocation,
+    SendVenue,
+    SendContact,
+    SendDice,
+    SendPoll,
+)
+TRANSIENT = (TelegramServerError, TelegramNetworkError, TimeoutError)
+
+
+def sends(method: TelegramMethod[Any]) -> int:
+    """How many messages ``method`` puts in its chat, as the limits count them."""
+    if isinstance(method, SendMediaGroup):
+        return max(1, len(method.media))
+    if isinstance(method, (CopyMessages, ForwardMessages)):
+        return max(1, len(method.message_ids))
+    return 1 if isinstance(method, _SENDING) else 0
+
+
+def _long_poll(method: TelegramMethod[Any]) -> bool:
+    return isinstance(method, GetUpdates)
+
+
+class PacedRetries(BaseRequestMiddleware):
+    def __init__(
+        self,
+        limiter: Limiter,
+        *,
+        sleep: Sleep | None = None,
+        tries: int = 3,
+        retry_after_total: float = 60.0,
+        backoff_first: float = 0.5,
+        backoff_max: float = 8.0,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.limiter = limiter
+        self._sleep = sleep or limiter.sleep
+        self._tries = tries
+        self._retry_after_total = retry_after_total
+        self._backoff_first = backoff_first
+        self._backoff_max = backoff_max
+        self._jitter = jitter
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if _long_poll(method):
+            return await make_request(bot, method)
+        chat_id = getattr(method, "chat_id", None)
+        chat = chat_id if isinstance(chat_id, int | str) else None
+        count = sends(method)
+        failures = 0
+        paused = 0.0
+        while True:
+            await self.limiter.acquire(chat, count)
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                wait = float(exc.retry_after)
+                # Everyone else sending there waits too, whether or not this call does.
+                self.limiter.penalise(chat, wait)
+                paused += wait
+                if paused > self._retry_after_total:
+                    raise
+                self._log("flood control", method, chat, exc, retry_after=wait)
+            except TRANSIENT as exc:
+                failures += 1
+                if failures >= self._tries:
+                    raise
+                delay = min(self._backoff_max, self._backoff_first * 2 ** (failures - 1))
+                delay *= 0.5 + self._jitter()
+                self._log("server or network error", method, chat, exc, retry_in=delay)
+                await self._sleep(delay)
+
+    @staticmethod
+    def _log(
+        what: str, method: TelegramMethod[Any], chat: int | str | None, exc: Exception, **extra: Any
+    ) -> None:
+        log.warning(
+            "%s: trying %s again",
+            what,
+            type(method).__name__,
+            extra={"method": type(method).__name__, "chat_id": chat, "error": str(exc), **extra},
+        )
+
+
+def limiter_of(bot: Bot) -> Limiter | None:
+    """The limiter pacing ``bot``'s calls, if :func:`pace` installed one."""
+    for middleware in bot.session.middleware:
+        if isinstance(middleware, PacedRetries):
+            return middleware.limiter
+    return None
+
+
+def pace(bot: Bot, limiter: Limiter, **options: Any) -> PacedRetries:
+    """Install :class:`PacedRetries` on the bot's session; returns it."""
+    middleware = PacedRetries(limiter, **options)
+    bot.session.middleware(middleware)
+    return middleware

@@ -1,0 +1,65 @@
+"""Sharing the database: one writer lock per SQLite engine, and read-only sessions that
+never wait for the writer nor write themselves."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import nullcontext
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from storage.engine import ReadOnlySession, read_sessions, writer
+from storage.models import TelegramUser
+from tests.world import ALICE, World
+
+
+def test_one_writer_lock_per_sqlite_engine(engine: AsyncEngine) -> None:
+    lock = writer(engine)
+    if engine.dialect.name == "sqlite":
+        assert isinstance(lock, asyncio.Lock)
+        assert writer(engine) is lock
+    else:
+        assert isinstance(lock, nullcontext)
+
+
+async def test_a_read_only_session_refuses_to_write(
+    sessions: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    reads = read_sessions(sessions)
+    async with reads() as session:
+        user = await session.get(TelegramUser, ALICE)
+        assert user is not None
+        user.first_name = "Changed"
+        with pytest.raises(ReadOnlySession):
+            await session.flush()
+        await session.rollback()
+        session.add(TelegramUser(id=77, first_name="New"))
+        with pytest.raises(ReadOnlySession):
+            await session.flush()
+        await session.rollback()
+    async with sessions() as session:
+        user = await session.get(TelegramUser, ALICE)
+        assert user is not None
+        assert user.first_name == "Alice"
+        assert await session.get(TelegramUser, 77) is None
+
+
+async def test_a_read_only_session_reads_beside_an_open_write(
+    sessions: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    async with sessions() as writing, writing.begin():
+        await writing.execute(
+            sa.update(TelegramUser).where(TelegramUser.id == ALICE).values(first_name="Ally")
+        )
+
+        async def read() -> str:
+            async with read_sessions(sessions)() as session, session.begin():
+                user = await session.get(TelegramUser, ALICE)
+                assert user is not None
+                return user.first_name
+
+        # On SQLite a BEGIN IMMEDIATE would wait here for the writer; a snapshot does not.
+        assert await asyncio.wait_for(read(), 10) == "Alice"
+    assert await asyncio.wait_for(read(), 10) == "Ally"
