@@ -1,4 +1,4 @@
-"""The ``outpost`` command: ``outpost migrate``, ``outpost run``, ``outpost --version``.
+"""The ``outpost`` command: ``migrate``, ``run``, ``webhook``, ``sandbox``, ``--version``.
 
 Exit codes: 0 done; 1 the command failed (database unreachable, nothing to run);
 2 bad usage or a missing or malformed setting (one line on stderr says which).
@@ -7,6 +7,7 @@ Exit codes: 0 done; 1 the command failed (database unreachable, nothing to run);
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -19,12 +20,6 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from bot.settings import Settings, SettingsError, load_settings
 
 PROG = "outpost"
-
-RUN_NOT_BUILT = (
-    "outpost run: the runtime (polling, webhook, the outbox sender) is not built yet; "
-    "the conversations are built and tested through the Dispatcher (see README). "
-    "Nothing was started."
-)
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +91,54 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    print(RUN_NOT_BUILT, file=sys.stderr)
-    return 1
+    command: str = args.command
+    settings = _settings(command)
+    if settings is None:
+        return 2
+    if settings.bot_token is None:
+        print(
+            f"{PROG} {command}: BOT_TOKEN: must be set (a token from @BotFather)",
+            file=sys.stderr,
+        )
+        return 2
+    if command == "webhook" and settings.webhook_url is None:
+        print(f"{PROG} {command}: WEBHOOK_URL: must be set for webhook mode", file=sys.stderr)
+        return 2
+    if not _schema_is_current(command, settings.database_url):
+        return 1
+    # Imported here: the runtime pulls in the whole bot, which `migrate` does not need.
+    from bot.logs import configure
+    from bot.runtime.app import serve
+
+    configure(settings.log_level, settings.log_format)
+    return asyncio.run(serve(settings, "webhook" if settings.webhook_url else "polling"))
+
+
+def _schema_is_current(command: str, url: str) -> bool:
+    from storage import migrate
+
+    where = masked_url(url)
+    try:
+        revision = migrate.current(url)
+    except (CommandError, SQLAlchemyError, OSError) as exc:
+        print(f"{PROG} {command}: database at {where}: {_reason(exc)}", file=sys.stderr)
+        return False
+    latest = migrate.head()
+    if revision != latest:
+        print(
+            f"{PROG} {command}: database at {where} is at revision "
+            f"{revision or 'none (empty)'}, not {latest}: run `{PROG} migrate` first",
+            file=sys.stderr,
+        )
+        return False
+    return True
+
+
+def _sandbox(argv: Sequence[str]) -> int:
+    # The sandbox imports nothing of ours; we only lend it our command name.
+    from sandbox.cli import main as sandbox_main
+
+    return sandbox_main(list(argv))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -117,13 +158,34 @@ def _parser() -> argparse.ArgumentParser:
     )
     migrate.set_defaults(handler=_migrate)
 
-    run = commands.add_parser("run", help="start the bot")
-    run.set_defaults(handler=_run)
+    run = commands.add_parser(
+        "run",
+        help="start the bot: long polling, or a webhook when WEBHOOK_URL is set",
+        description="Start the bot and its outbox sender. Long polling by default; "
+        "webhook mode when WEBHOOK_URL is set. TELEGRAM_API_URL points it at another "
+        "Bot API server. SIGTERM or Ctrl-C stops it cleanly.",
+    )
+    run.set_defaults(handler=_run, command="run")
+    webhook = commands.add_parser(
+        "webhook",
+        help="start the bot in webhook mode (needs WEBHOOK_URL and WEBHOOK_SECRET)",
+        description="Register WEBHOOK_URL with Telegram and serve it on "
+        "WEBHOOK_HOST:WEBHOOK_PORT; requests without WEBHOOK_SECRET are refused.",
+    )
+    webhook.set_defaults(handler=_run, command="webhook")
+    commands.add_parser(
+        "sandbox",
+        help="start the local stand-in for the Telegram Bot API (see sandbox/README.md)",
+        add_help=False,
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] == ["sandbox"]:
+        return _sandbox(given[1:])
+    args = _parser().parse_args(given)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)

@@ -41,6 +41,7 @@ _REDIS_SCHEMES: Final = ("redis://", "rediss://", "unix://")
 _SECRET_FIELDS: Final = frozenset({"bot_token", "webhook_secret"})
 _URL_FIELDS: Final = frozenset({"database_url", "redis_url", "webhook_url", "telegram_api_url"})
 _MAX_SHOWN_INPUT: Final = 80
+_LOOPBACK: Final = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class SettingsError(Exception):
@@ -90,6 +91,12 @@ class Settings(BaseSettings):
     webhook_secret: str | None = Field(default=None, repr=False)
     telegram_api_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # JSON lines for a log collector; text for a person watching a terminal.
+    log_format: Literal["json", "text"] = "json"
+    # Where the webhook server listens; WEBHOOK_URL is what Telegram is told, usually a
+    # reverse proxy in front of this address.
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -195,8 +202,16 @@ class Settings(BaseSettings):
     @field_validator("webhook_url")
     @classmethod
     def _check_webhook_url(cls, value: str | None) -> str | None:
-        # Telegram only delivers webhooks over TLS.
-        return None if value is None else _check_http_url(value, ("https",))
+        # Telegram only delivers webhooks over TLS; a Bot API server on this machine (the
+        # sandbox, a local telegram-bot-api) may call plain http on the loopback.
+        if value is None:
+            return None
+        try:
+            host = urlsplit(value).hostname
+        except ValueError:
+            host = None  # _check_http_url says why
+        schemes = ("https", "http") if host in _LOOPBACK else ("https",)
+        return _check_http_url(value, schemes)
 
     @field_validator("webhook_secret")
     @classmethod
@@ -209,6 +224,11 @@ class Settings(BaseSettings):
     @classmethod
     def _check_telegram_api_url(cls, value: str | None) -> str | None:
         return None if value is None else _check_http_url(value, ("http", "https"))
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_log_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -68,6 +68,8 @@ def test_defaults_with_empty_environment() -> None:
     assert settings.webhook_secret is None
     assert settings.telegram_api_url is None
     assert settings.log_level == "INFO"
+    assert settings.log_format == "json"
+    assert (settings.webhook_host, settings.webhook_port) == ("0.0.0.0", 8080)
 
 
 def test_every_setting_parsed_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -238,6 +240,8 @@ def test_dotenv_errors_are_reported(tmp_path: Path) -> None:
         ("DECISION_DAYS", "61", "DECISION_DAYS: Input should be less than or equal to 60"),
         ("WEBHOOK_URL", "http://bot.example.org/hook", "WEBHOOK_URL: must be a URL starting"),
         ("WEBHOOK_URL", "https://", "WEBHOOK_URL: must be a URL starting"),
+        ("WEBHOOK_URL", "http://10.0.0.5/hook", "WEBHOOK_URL: must be a URL starting"),
+        ("WEBHOOK_PORT", "70000", "WEBHOOK_PORT: Input should be less than or equal to 65535"),
         ("WEBHOOK_SECRET", "has spaces in it", "WEBHOOK_SECRET: must be 1 to 256"),
         ("WEBHOOK_SECRET", "x" * 257, "WEBHOOK_SECRET: must be 1 to 256"),
         ("TELEGRAM_API_URL", "ftp://api.local", "TELEGRAM_API_URL: must be a URL starting"),
@@ -306,6 +310,25 @@ def test_webhook_url_without_secret_rejected(monkeypatch: pytest.MonkeyPatch) ->
     message = error_for(monkeypatch, WEBHOOK_URL="https://bot.example.org/telegram")
     assert "WEBHOOK_SECRET" in message
     assert "WEBHOOK_URL" in message
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8443/hook", "http://localhost/hook", "http://[::1]:9000/tg"]
+)
+def test_plain_http_webhook_only_on_this_machine(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    # A Bot API server on the same machine (the sandbox, telegram-bot-api) may call http.
+    monkeypatch.setenv("WEBHOOK_URL", url)
+    monkeypatch.setenv("WEBHOOK_SECRET", "abc")
+    assert load_settings().webhook_url == url
+
+
+def test_webhook_listens_where_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBHOOK_HOST", "127.0.0.1")
+    monkeypatch.setenv("WEBHOOK_PORT", "9443")
+    monkeypatch.setenv("LOG_FORMAT", "TEXT")
+    settings = load_settings()
+    assert (settings.webhook_host, settings.webhook_port) == ("127.0.0.1", 9443)
+    assert settings.log_format == "text"
 
 
 def test_webhook_secret_without_url_is_fine(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -34,12 +34,6 @@ from tests.conftest import PostgresServer
 MODEL_TABLES = frozenset(Base.metadata.tables)
 VERSION_TABLE = "alembic_version"
 
-RUN_MESSAGE = (
-    "outpost run: the runtime (polling, webhook, the outbox sender) is not built yet; "
-    "the conversations are built and tested through the Dispatcher (see README). "
-    "Nothing was started."
-)
-
 T = TypeVar("T")
 
 
@@ -329,13 +323,6 @@ def test_cli_migrate_malformed_setting(tmp_path: Path) -> None:
     assert len(lines) == 1, result.stderr
     assert "DECISION_DAYS" in lines[0]
     assert not (tmp_path / "o.db").exists()
-
-
-def test_cli_run_says_it_is_not_built(tmp_path: Path) -> None:
-    result = run_cli("run", cwd=tmp_path)
-    assert result.returncode == 1
-    assert result.stdout == ""
-    assert result.stderr == RUN_MESSAGE + "\n"
 
 
 def test_cli_version(tmp_path: Path) -> None:

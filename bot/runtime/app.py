@@ -1,0 +1,218 @@
+"""The running bot: updates in (long polling or a webhook), the outbox sender out.
+
+Start-up checks what would otherwise fail later and less clearly: the schema is at the
+latest revision, and the Bot API server accepts the token. Shutdown (SIGTERM, SIGINT)
+stops taking updates, lets the ones in hand finish and commit, lets the sender finish
+the sends in flight and record them, then closes the connections. A second signal
+during shutdown exits at once; nothing is lost even then, since an unfinished update
+is not confirmed and an unrecorded send is still pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import os
+import signal
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramNetworkError, TelegramServerError, TelegramUnauthorizedError
+from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.types import Update
+from aiohttp import web
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.delivery.limits import Limiter
+from bot.delivery.sender import OutboxSender
+from bot.dispatcher import build_bot, build_dispatcher, policy_of
+from bot.i18n import build_i18n
+from bot.runtime.polling import HasUpdateId, Poller
+from bot.runtime.webhook import NotAnUpdate, webhook_app
+from bot.settings import Settings
+from storage.engine import create_engine, session_factory
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["polling", "webhook"]
+
+# Exit codes, as the CLI documents them.
+OK, FAILED = 0, 1
+
+
+@dataclass
+class Parts:
+    engine: AsyncEngine
+    bot: Bot
+    dp: Dispatcher
+    sender: OutboxSender
+
+
+def build(settings: Settings) -> Parts:
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    i18n = build_i18n(settings.default_locale)
+    bot = build_bot(settings, limiter=Limiter())
+    dp = build_dispatcher(settings, sessions=sessions, i18n=i18n)
+    sender = OutboxSender(bot, sessions, settings=settings, i18n=i18n, policy=policy_of(settings))
+    return Parts(engine, bot, dp, sender)
+
+
+async def serve(settings: Settings, mode: Mode, stop: asyncio.Event | None = None) -> int:
+    """Run until ``stop`` is set or a signal arrives; returns the exit code."""
+    stop = stop or asyncio.Event()
+    _on_signals(stop)
+    parts = build(settings)
+    try:
+        if not await _ready(parts.bot, stop):
+            return FAILED
+        return await _serve(parts, settings, mode, stop)
+    finally:
+        await parts.bot.session.close()
+        await parts.engine.dispose()
+
+
+async def _serve(parts: Parts, settings: Settings, mode: Mode, stop: asyncio.Event) -> int:
+    bot, dp, sender = parts.bot, parts.dp, parts.sender
+    allowed = dp.resolve_used_update_types()
+    try:
+        await dp.emit_startup(bot=bot, dispatcher=dp, bots=[bot], **dp.workflow_data)
+    except Exception as exc:
+        # The command menu is a convenience; the bot works without it.
+        log.warning("start-up hooks failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+    # Start-up objects live as long as the process: keep the collector off them.
+    gc.collect()
+    gc.freeze()
+    sending = asyncio.create_task(sender.run(), name="outbox-sender")
+
+    async def handle(update: Update) -> None:
+        started = time.monotonic()
+        response = await dp.feed_update(bot, update)
+        if isinstance(response, TelegramMethod):
+            await dp.silent_call_request(bot, response)
+        sender.kick()
+        log.debug(
+            "update handled",
+            extra={
+                "update_id": update.update_id,
+                "type": update.event_type,
+                "ms": round((time.monotonic() - started) * 1000, 1),
+            },
+        )
+
+    try:
+        if mode == "webhook":
+            await _webhook(bot, settings, allowed, handle, stop)
+        else:
+            await _polling(bot, allowed, handle, stop)
+    finally:
+        log.info("stopping the outbox sender")
+        await sender.stop()
+        sending.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sending
+        with contextlib.suppress(Exception):
+            await dp.emit_shutdown(bot=bot, dispatcher=dp, bots=[bot], **dp.workflow_data)
+    log.info("stopped")
+    return OK
+
+
+async def _ready(bot: Bot, stop: asyncio.Event) -> bool:
+    """Ask the Bot API who we are, waiting out a server that is not up yet."""
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            me = await bot.get_me()
+        except TelegramUnauthorizedError:
+            log.error("the Bot API server refused BOT_TOKEN (401 Unauthorized)")
+            return False
+        except (TelegramNetworkError, TelegramServerError) as exc:
+            log.warning(
+                "the Bot API server is not answering; retrying",
+                extra={"error": f"{type(exc).__name__}: {exc}", "retry_in": delay},
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, 30.0)
+            continue
+        log.info("connected", extra={"bot_id": me.id, "username": me.username})
+        return True
+    return False
+
+
+async def _polling(
+    bot: Bot, allowed: list[str], handle: Any, stop: asyncio.Event, poll_seconds: int = 30
+) -> None:
+    # getUpdates is refused while a webhook is set; the pending updates are kept.
+    await bot.delete_webhook(drop_pending_updates=False)
+    request_timeout = int((bot.session.timeout or 60) + poll_seconds)
+
+    async def fetch(offset: int | None, wait: int) -> Sequence[HasUpdateId]:
+        method = GetUpdates(offset=offset, timeout=wait, allowed_updates=allowed)
+        return await bot(method, request_timeout=request_timeout)
+
+    async def handle_any(update: HasUpdateId) -> None:
+        assert isinstance(update, Update)
+        await handle(update)
+
+    log.info("polling for updates", extra={"allowed_updates": ",".join(allowed)})
+    poller = Poller(fetch, handle_any, timeout=poll_seconds)
+    await poller.run(stop)
+    log.info("polling stopped", extra={"handled": poller.handled})
+
+
+async def _webhook(
+    bot: Bot, settings: Settings, allowed: list[str], handle: Any, stop: asyncio.Event
+) -> None:
+    url, secret = settings.webhook_url, settings.webhook_secret
+    # The settings insist on both.
+    assert url is not None
+    assert secret is not None
+    path = urlsplit(url).path or "/"
+
+    async def handle_raw(raw: dict[str, Any]) -> None:
+        try:
+            update = Update.model_validate(raw, context={"bot": bot})
+        except ValidationError as exc:
+            raise NotAnUpdate(str(exc)) from None
+        await handle(update)
+
+    runner = web.AppRunner(webhook_app(path, secret, handle_raw), shutdown_timeout=20.0)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+    await site.start()
+    try:
+        # Telegram keeps what arrives while we restart; nothing pending is dropped.
+        await bot.set_webhook(
+            url, secret_token=secret, allowed_updates=allowed, drop_pending_updates=False
+        )
+        log.info(
+            "webhook listening",
+            extra={"listen": f"{settings.webhook_host}:{settings.webhook_port}", "path": path},
+        )
+        await stop.wait()
+    finally:
+        # Stops listening, then waits for the requests in hand (their updates commit).
+        await runner.cleanup()
+
+
+def _on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+
+    def signalled(sig: signal.Signals) -> None:
+        if stop.is_set():
+            log.warning("second signal: exiting now", extra={"signal": sig.name})
+            os._exit(FAILED)
+        log.info("shutting down", extra={"signal": sig.name})
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, signalled, sig)
