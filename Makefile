@@ -16,10 +16,11 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP) catalogs
+	$(BIN)/outpost migrate
 	$(BIN)/outpost run
 
 test: $(STAMP) catalogs
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -57,6 +58,8 @@ migrate: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/services.py
 	$(BIN)/python bench/conversations.py --observers 20 --latency-ms 100
+	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/broadcast.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
