@@ -32,7 +32,6 @@ import sqlalchemy as sa
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
-from aiogram.methods import TelegramMethod
 
 from bench.services import percentile, throwaway_postgres
 from bot.dispatcher import build_dispatcher
@@ -45,24 +44,6 @@ from storage.models import Base, Observer, Point, Suggestion, TelegramUser
 from tests.telegram import TOKEN, Person, RecordingSession, Telegram
 
 FIRST_USER = 200_000
-
-
-class SlowSession(RecordingSession):
-    """The recording session with Telegram's round trip added to every call."""
-
-    def __init__(self, latency: float) -> None:
-        super().__init__()
-        self.latency = latency
-
-    async def make_request(
-        self,
-        bot: Bot,
-        method: TelegramMethod[Any],
-        timeout: int | None = None,  # noqa: ASYNC109
-    ) -> Any:
-        if self.latency:
-            await asyncio.sleep(self.latency)
-        return await super().make_request(bot, method, timeout)
 
 
 @dataclass
@@ -102,7 +83,8 @@ async def run(url: str, database: str, observers: int, latency: float) -> Result
                 )
             )
     settings = load_settings(bot_token=TOKEN, redis_url=None, database_url=url)
-    session = SlowSession(latency)
+    session = RecordingSession()
+    session.latency = latency  # Telegram's round trip, added to every call
     bot = Bot(TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     dp = build_dispatcher(
         settings, sessions=sessions, throttle=ThrottlePolicy(rate=1000.0, burst=1000)
