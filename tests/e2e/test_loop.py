@@ -10,7 +10,9 @@ async def test_from_invite_to_a_rated_closed_item(control: Control, bot: BotProc
     await bot.start()
     _, ref = await whole_loop(control)
 
-    assert rows(bot.database, "SELECT reference, status FROM suggestions") == [(ref, "closed")]
+    # A reply is sent before its update's transaction commits: the database may lag it.
+    status = "SELECT reference, status FROM suggestions"
+    await eventually(lambda: rows(bot.database, status) == [(ref, "closed")], "closed")
     actions = [a for (a,) in rows(bot.database, "SELECT action FROM events ORDER BY id")]
     assert actions == ["submit", "take", "adopt", "accept", "progress", "mark_implemented", "rate"]
     pending = "SELECT count(*) FROM outbox WHERE state = 'pending'"

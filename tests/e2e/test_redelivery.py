@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.e2e.harness import BotProcess, Control, bot_said, text_of, updates
+from tests.e2e.harness import BotProcess, Control, bot_said, eventually, text_of, updates
 from tests.e2e.loop import cast, file_a_problem, rows, set_up_the_office
 
 
@@ -20,6 +20,9 @@ async def test_a_redelivered_update_changes_nothing(control: Control, bot: BotPr
         u for u, e in log.items() if e["type"] == "callback_query" and "f:confirm:" in str(e)
     )
     details = max(u for u, e in log.items() if "Three lamps near No. 12" in str(e))
+    # The "Sent" reply goes out before the filing commits: wait for the item.
+    filed = "SELECT count(*) FROM suggestions"
+    await eventually(lambda: rows(bot.database, filed) == [(1,)], "filed")
     before = [m["message_id"] for m in await control.messages(olga.chat_id)]
     events = rows(bot.database, "SELECT count(*) FROM events")
 

@@ -30,7 +30,10 @@ async def test_a_draft_survives_kill_9_and_is_filed_once(control: Control, bot: 
     await olga.press("✅ Confirm")
     await olga.expect("✅ Sent. The reference is")
 
-    [(body,)] = rows(bot.database, "SELECT body FROM suggestions")
+    # The reply goes out before the filing commits: wait for the item.
+    [(body,)] = await eventually(
+        lambda: rows(bot.database, "SELECT body FROM suggestions"), "filed"
+    )
     assert str(body).count("First part") == 1
     assert str(body).count("Second part") == 1
     assert await bot.terminate() == 0
