@@ -203,13 +203,23 @@ async def _webhook(
         await runner.cleanup()
 
 
+# A signal repeated within this many seconds is the same request arriving twice (a
+# supervisor signalling the whole process group and the parent passing it on).
+_SAME_REQUEST = 2.0
+
+
 def _on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
+    first: list[float] = []
 
     def signalled(sig: signal.Signals) -> None:
-        if stop.is_set():
+        now = time.monotonic()
+        if first and now - first[0] < _SAME_REQUEST:
+            return
+        if first:
             log.warning("second signal: exiting now", extra={"signal": sig.name})
             os._exit(FAILED)
+        first.append(now)
         log.info("shutting down", extra={"signal": sig.name})
         stop.set()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 
 from tests.e2e.harness import BotProcess, Control, bot_said, eventually, text_of, updates
 from tests.e2e.loop import cast, file_a_problem, rows, set_up_the_office
@@ -70,3 +71,14 @@ async def test_sigterm_finishes_the_update_in_hand(control: Control, bot: BotPro
     await asyncio.sleep(1.0)
     assert len(bot_said(await control.messages(4100))) == 1
     assert await bot.terminate() == 0
+
+
+async def test_a_stop_signal_delivered_twice_still_stops_cleanly(bot: BotProcess) -> None:
+    # A supervisor signalling the process group while the parent passes the signal on:
+    # the same request twice, not an impatient second Ctrl-C.
+    await bot.start()
+    assert bot.process is not None
+    bot.process.send_signal(signal.SIGTERM)
+    bot.process.send_signal(signal.SIGTERM)
+    assert await bot.terminate() == 0
+    assert await bot.wait_log("stopped")
