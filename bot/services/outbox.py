@@ -129,6 +129,9 @@ class OutboxService(Service):
         if item.event_id is not None and item.kind not in _WITH_FILED_FILES:
             return [AttachmentInfo.of(a) for a in rows if a.event_id == item.event_id]
         if item.kind in _WITH_FILED_FILES:
+            if item.audience == notify.USER:
+                # The observer filed them: only the office and the department need them.
+                return []
             return [AttachmentInfo.of(a) for a in rows if a.event_id is None]
         return []
 

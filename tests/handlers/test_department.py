@@ -161,6 +161,9 @@ async def test_an_adopted_item_reaches_the_liaison_as_a_card_without_the_observe
         ("photo", "photo-1"),
         ("document", "doc-1"),
     ]
+    # The observer is told of the adoption without her own files sent back to her.
+    assert any("adopted" in s.plain for s in tg.chat(ALICE))
+    assert [s.file_id for s in tg.chat(ALICE) if s.kind in ("photo", "document")] == []
     # Nothing in the liaison's chat names the observer, or shows the internal note.
     everything = "\n".join(s.plain for s in li.chat)
     assert "Alice" not in everything
