@@ -54,7 +54,7 @@ import aiohttp
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench.services import throwaway_postgres
+from bench.services import add_pg_dsn, throwaway_postgres
 from bot.delivery.limits import Limiter
 from bot.delivery.sender import OutboxSender
 from bot.dispatcher import build_bot, policy_of
@@ -394,11 +394,7 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="seconds to wait for every row to settle (default: 60 + observers / 5)",
     )
-    p.add_argument(
-        "--pg-dsn",
-        default="postgresql://postgres@127.0.0.1:5432/postgres",
-        help="an administrative DSN; the benchmark creates and drops its own database",
-    )
+    add_pg_dsn(p)
     return p
 
 

@@ -33,7 +33,7 @@ from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
 
-from bench.services import percentile, throwaway_postgres
+from bench.services import add_pg_dsn, percentile, throwaway_postgres
 from bot.dispatcher import build_dispatcher
 from bot.domain.statuses import FocusDomain, HostKind, ObserverCategory, ObserverStatus
 from bot.middlewares.throttling import ThrottlePolicy
@@ -148,7 +148,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--observers", type=int, default=100)
     parser.add_argument("--latency-ms", type=float, default=100.0, help="per Bot API call")
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--pg-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    add_pg_dsn(parser)
     args = parser.parse_args(argv)
     latency = args.latency_ms / 1000
     results: list[Result] = []

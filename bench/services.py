@@ -94,6 +94,15 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[rank - 1]
 
 
+def add_pg_dsn(parser: argparse.ArgumentParser) -> None:
+    """The --pg-dsn option every benchmark shares."""
+    parser.add_argument(
+        "--pg-dsn",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="an administrative DSN; the benchmark creates and drops its own database",
+    )
+
+
 async def seed(sessions: async_sessionmaker[AsyncSession]) -> Seed:
     async with sessions() as session, session.begin():
         for uid, name in ((OBSERVER_USER, "Alice"), (LIAISON_USER, "Li"), (ADMIN_USER, "Ada")):
@@ -247,11 +256,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--items", type=int, default=300, help="items to file and decide")
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument(
-        "--pg-dsn",
-        default="postgresql://postgres@127.0.0.1:5432/postgres",
-        help="an administrative DSN; the benchmark creates and drops its own database",
-    )
+    add_pg_dsn(parser)
     args = parser.parse_args(argv)
     if args.items < 1:
         parser.error("--items must be at least 1")

@@ -71,7 +71,7 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench.services import percentile, throwaway_postgres
+from bench.services import add_pg_dsn, percentile, throwaway_postgres
 from bot.delivery.sender import OutboxSender
 from bot.dispatcher import build_dispatcher, policy_of
 from bot.domain.lifecycle import Action
@@ -744,11 +744,7 @@ def parser() -> argparse.ArgumentParser:
         help="deliver the outbox while the updates are handled (as the runtime does), "
         "or only after the last one",
     )
-    p.add_argument(
-        "--pg-dsn",
-        default="postgresql://postgres@127.0.0.1:5432/postgres",
-        help="an administrative DSN; the benchmark creates and drops its own database",
-    )
+    add_pg_dsn(p)
     return p
 
 

@@ -366,8 +366,24 @@ async def _send_file(call: Call, kind: str) -> Any:
     markup = markup_param(call)
     reply_to = reply_target(call, chat)
     take_send_slots(world, chat)
+    message = _bot_file_message(
+        world, chat, kind, source, caption, reply_to=reply_to, reply_markup=markup
+    )
+    remember_keyboard(chat, markup)
+    return world.message_json(message)
+
+
+def _bot_file_message(
+    world: World,
+    chat: Chat,
+    kind: str,
+    source: Upload | StoredFile,
+    caption: Text,
+    **extra: Any,
+) -> Message:
+    """A photo or document the bot sent, stored and put in the chat."""
     file = stored(world, source, kind)
-    message = world.add_message(
+    return world.add_message(
         chat,
         from_id=world.bot.id,
         from_bot=True,
@@ -376,11 +392,8 @@ async def _send_file(call: Call, kind: str) -> Any:
         html=caption.html,
         entities=caption.entities,
         file_id=file.file_id,
-        reply_to=reply_to,
-        reply_markup=markup,
+        **extra,
     )
-    remember_keyboard(chat, markup)
-    return world.message_json(message)
 
 
 async def send_photo(call: Call) -> Any:
@@ -432,18 +445,8 @@ async def send_media_group(call: Call) -> Any:
     group = world.new_media_group_id()
     sent = []
     for kind, source, caption in items:
-        file = stored(world, source, kind)
-        message = world.add_message(
-            chat,
-            from_id=world.bot.id,
-            from_bot=True,
-            kind=kind,
-            plain=caption.plain,
-            html=caption.html,
-            entities=caption.entities,
-            file_id=file.file_id,
-            reply_to=reply_to,
-            media_group_id=group,
+        message = _bot_file_message(
+            world, chat, kind, source, caption, reply_to=reply_to, media_group_id=group
         )
         sent.append(world.message_json(message))
     return sent

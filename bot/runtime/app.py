@@ -17,7 +17,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -42,6 +42,8 @@ from storage.engine import create_engine, session_factory
 log = logging.getLogger(__name__)
 
 Mode = Literal["polling", "webhook"]
+# One update, handled to the end (committed, or its error answered).
+HandleUpdate = Callable[[Update], Awaitable[None]]
 
 # Exit codes, as the CLI documents them.
 OK, FAILED = 0, 1
@@ -148,7 +150,11 @@ async def _ready(bot: Bot, stop: asyncio.Event) -> bool:
 
 
 async def _polling(
-    bot: Bot, allowed: list[str], handle: Any, stop: asyncio.Event, poll_seconds: int = 30
+    bot: Bot,
+    allowed: list[str],
+    handle: HandleUpdate,
+    stop: asyncio.Event,
+    poll_seconds: int = 30,
 ) -> None:
     # getUpdates is refused while a webhook is set; the pending updates are kept.
     await bot.delete_webhook(drop_pending_updates=False)
@@ -169,7 +175,7 @@ async def _polling(
 
 
 async def _webhook(
-    bot: Bot, settings: Settings, allowed: list[str], handle: Any, stop: asyncio.Event
+    bot: Bot, settings: Settings, allowed: list[str], handle: HandleUpdate, stop: asyncio.Event
 ) -> None:
     url, secret = settings.webhook_url, settings.webhook_secret
     # The settings insist on both.
