@@ -30,3 +30,8 @@ class SandboxConfig:
     # Telegram refuses to answer a callback query after a while; it does not say how
     # long (reports say seconds to a minute). Past this, "query is too old".
     callback_answer_timeout: float = 60.0
+    # Where the world is kept between runs (the demo keeps its chats across restarts):
+    # loaded at start, saved while it runs and at shutdown. None: memory only.
+    state_file: str | None = None
+    # Serve the chat page (sandbox/web/) at ``/``, for people to play the users by hand.
+    page: bool = True

@@ -28,9 +28,11 @@ from sandbox.delivery import DELIVERY_METHODS
 from sandbox.errors import ControlError
 from sandbox.limits import RateLimiter
 from sandbox.methods import METHODS
+from sandbox.page import change_events, file_content
 from sandbox.people import (
     block,
     callback_answer,
+    change_user,
     chat_messages,
     create_chat,
     create_user,
@@ -41,7 +43,7 @@ from sandbox.people import (
     set_member,
 )
 from sandbox.records import Fault
-from sandbox.world import World
+from sandbox.world import WORLD_KEY, World
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _METHOD_NAMES = {name.lower() for name in (*METHODS, *DELIVERY_METHODS)}
@@ -64,6 +66,7 @@ def add_control_routes(app: web.Application) -> None:
     routes: list[tuple[str, str, Handler]] = [
         ("POST", "/sandbox/users", create_user),
         ("GET", "/sandbox/users", list_users),
+        ("PATCH", "/sandbox/users/{user_id}", change_user),
         ("POST", "/sandbox/chats", create_chat),
         ("GET", "/sandbox/chats", list_chats),
         ("POST", "/sandbox/chats/{chat_id}/members", set_member),
@@ -83,9 +86,17 @@ def add_control_routes(app: web.Application) -> None:
         ("GET", "/sandbox/updates", updates_log),
         ("GET", "/sandbox/bot", bot_settings),
         ("POST", "/sandbox/reset", reset),
+        ("GET", "/sandbox/events", change_events),
+        ("GET", "/sandbox/files/{file_id}", file_content),
     ]
     for method, path, handler in routes:
         app.router.add_route(method, path, _guarded(handler))
+    app.on_shutdown.append(_end_event_streams)
+
+
+async def _end_event_streams(app: web.Application) -> None:
+    # An open event stream would otherwise hold the shutdown for its whole timeout.
+    app[WORLD_KEY].changes.close()
 
 
 def _guarded(handler: Handler) -> Handler:

@@ -200,13 +200,16 @@ def take_send_slots(world: World, chat: Chat, count: int = 1) -> None:
         raise too_many_requests(wait)
 
 
-def remember_keyboard(chat: Chat, markup: dict[str, Any] | None) -> None:
+def remember_keyboard(world: World, chat: Chat, markup: dict[str, Any] | None) -> None:
     if markup is None:
         return
+    before = chat.keyboard
     if "keyboard" in markup:
         chat.keyboard = markup
     elif "remove_keyboard" in markup:
         chat.keyboard = None
+    if chat.keyboard != before:
+        world.changed("keyboard", chat_id=chat.id)
 
 
 def file_source(call: Call, value: Upload | str | None, kind: str) -> Upload | StoredFile:
@@ -353,7 +356,7 @@ async def send_message(call: Call) -> Any:
         reply_to=reply_to,
         reply_markup=markup,
     )
-    remember_keyboard(chat, markup)
+    remember_keyboard(world, chat, markup)
     return world.message_json(message)
 
 
@@ -369,7 +372,7 @@ async def _send_file(call: Call, kind: str) -> Any:
     message = _bot_file_message(
         world, chat, kind, source, caption, reply_to=reply_to, reply_markup=markup
     )
-    remember_keyboard(chat, markup)
+    remember_keyboard(world, chat, markup)
     return world.message_json(message)
 
 
@@ -487,7 +490,7 @@ async def copy_message(call: Call) -> Any:
         reply_to=reply_to,
         reply_markup=markup,
     )
-    remember_keyboard(chat, markup)
+    remember_keyboard(world, chat, markup)
     return {"message_id": message.message_id}
 
 
@@ -503,13 +506,16 @@ async def send_chat_action(call: Call) -> Any:
 # ---- changing what was sent -----------------------------------------------------------
 
 
-def _apply_edit(message: Message, text: Text | None, markup: dict[str, Any] | None) -> None:
+def _apply_edit(
+    world: World, message: Message, text: Text | None, markup: dict[str, Any] | None
+) -> None:
     if text is not None:
         message.plain, message.html, message.entities = text.plain, text.html, text.entities
     # A reply keyboard sent with the message stays; an inline one is what the edit says.
     if markup is not None or is_inline(message.reply_markup):
         message.reply_markup = markup
     message.edit_date = int(time.time())
+    world.changed("edit", chat_id=message.chat_id, message_id=message.message_id)
 
 
 async def edit_message_text(call: Call) -> Any:
@@ -538,7 +544,7 @@ def _edit_content(call: Call, name: str, *, kinds: tuple[str, ...]) -> Any:
         markup,
     ):
         raise not_modified()
-    _apply_edit(message, content, markup)
+    _apply_edit(world, message, content, markup)
     return world.message_json(message)
 
 
@@ -550,7 +556,7 @@ async def edit_message_reply_markup(call: Call) -> Any:
     message = own_message(call, chat, verb="edit")
     if inline_markup(message) == markup:
         raise not_modified()
-    _apply_edit(message, None, markup)
+    _apply_edit(world, message, None, markup)
     return world.message_json(message)
 
 
@@ -558,6 +564,7 @@ async def delete_message(call: Call) -> Any:
     chat = chat_for(call)
     message = own_message(call, chat, verb="delete")
     message.deleted = True
+    call.world.changed("delete", chat_id=chat.id, message_id=message.message_id)
     return True
 
 
@@ -577,6 +584,16 @@ async def answer_callback_query(call: Call) -> Any:
     query.text = text
     query.show_alert = call.params.flag("show_alert")
     query.url = call.params.text("url")
+    world.changed(
+        "callback_answer",
+        chat_id=query.chat_id,
+        message_id=query.message_id,
+        query_id=query.id,
+        from_id=query.from_id,
+        text=query.text,
+        show_alert=query.show_alert,
+        url=query.url,
+    )
     return True
 
 

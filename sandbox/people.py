@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import mimetypes
+import re
 import struct
 import time
 import zlib
@@ -45,6 +46,47 @@ from sandbox.records import (
 )
 from sandbox.world import World
 
+# What the chat page may change about a person (PATCH /sandbox/users/{id}).
+EDITABLE_USER_FIELDS = ("first_name", "last_name", "language_code", "about", "phone")
+ABOUT_LIMIT = 200
+# An IETF language tag as Telegram clients send it: en, zh-hans, pt-br.
+_LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+_PHONE = re.compile(r"\+?[0-9][0-9 ()-]*")
+
+
+def _language_code(body: dict[str, Any]) -> str | None:
+    code = get_str(body, "language_code")
+    if code is not None and not _LANGUAGE_CODE.fullmatch(code):
+        raise ControlError(
+            400, f'"language_code" must be a language tag like "en" or "zh-hans", not {code!r}'
+        )
+    return code
+
+
+def _about(body: dict[str, Any]) -> str | None:
+    about = get_str(body, "about")
+    if about is not None and len(about) > ABOUT_LIMIT:
+        raise ControlError(400, f'"about" is over {ABOUT_LIMIT} characters')
+    return about
+
+
+def _phone(body: dict[str, Any]) -> str | None:
+    phone = get_str(body, "phone")
+    if phone is None:
+        return None
+    digits = sum(ch.isdigit() for ch in phone)
+    if not _PHONE.fullmatch(phone) or not 5 <= digits <= 15:
+        raise ControlError(
+            400, f'"phone" must be a phone number like "+86 138 0000 1000", not {phone!r}'
+        )
+    return phone
+
+
+def _created(world: World, user: User) -> dict[str, Any]:
+    """The Bot API user, plus the page's extras when they were given."""
+    view = world.user_view(user)
+    return {**user.json(), **{key: view[key] for key in ("about", "phone") if view[key]}}
+
 
 def _new_user(world: World, body: Any) -> User:
     if not isinstance(body, dict):
@@ -65,6 +107,8 @@ def _new_user(world: World, body: Any) -> User:
         username=get_str(body, "username"),
         language_code=get_str(body, "language_code"),
         is_bot=bool(get_bool(body, "is_bot")),
+        about=_about(body),
+        phone=_phone(body),
     )
 
 
@@ -77,7 +121,7 @@ async def create_user(request: web.Request) -> web.Response:
     except ValueError:
         raise ControlError(400, "the body must be a JSON object (or an array of them)") from None
     if not isinstance(body, list):
-        return reply(world.add_user(_new_user(world, body)).json())
+        return reply(_created(world, world.add_user(_new_user(world, body))))
     created: list[User] = []
     try:
         for item in body:
@@ -86,13 +130,48 @@ async def create_user(request: web.Request) -> web.Response:
         for user in created:
             del world.users[user.id]
             del world.chats[user.id]
+        if created:
+            world.changed("user")
         raise
-    return reply([user.json() for user in created])
+    return reply([_created(world, user) for user in created])
 
 
 async def list_users(request: web.Request) -> web.Response:
     world = world_of(request)
-    return reply({"users": [{**u.json(), "blocked": u.blocked} for u in world.users.values()]})
+    return reply({"users": [world.user_view(u) for u in world.users.values()]})
+
+
+async def change_user(request: web.Request) -> web.Response:
+    """What a person's Telegram app would tell the bot differently from now on (their
+    name, their app's language), and the page's own notes about them."""
+    world = world_of(request)
+    user = user_of(world, path_int(request, "user_id"))
+    body = await read_body(request)
+    unknown = sorted(set(body) - set(EDITABLE_USER_FIELDS))
+    if unknown:
+        raise ControlError(
+            400,
+            f"cannot change {', '.join(unknown)}; "
+            f"a person's {', '.join(EDITABLE_USER_FIELDS)} can be changed",
+        )
+    if not body:
+        raise ControlError(400, f"nothing to change: give any of {', '.join(EDITABLE_USER_FIELDS)}")
+    # Everything is checked before anything changes; null clears an optional field.
+    changes: dict[str, str | None] = {}
+    if "first_name" in body:
+        changes["first_name"] = get_str(body, "first_name", required=True)
+    if "last_name" in body:
+        changes["last_name"] = get_str(body, "last_name")
+    if "language_code" in body:
+        changes["language_code"] = _language_code(body)
+    if "about" in body:
+        changes["about"] = _about(body)
+    if "phone" in body:
+        changes["phone"] = _phone(body)
+    for key, value in changes.items():
+        setattr(user, key, value)
+    world.changed("user", chat_id=user.id)
+    return reply(world.user_view(user))
 
 
 def _members(world: World, raw: Any) -> dict[int, str]:
@@ -151,6 +230,7 @@ async def set_member(request: web.Request) -> web.Response:
         raise ControlError(400, f"chat {chat.id} is a private chat; it has no members to set")
     user_id, status = _member(world, await read_body(request))
     chat.members[user_id] = status
+    world.changed("chat", chat_id=chat.id)
     return reply(world.chat_view(chat))
 
 
@@ -406,6 +486,7 @@ async def callback_answer(request: web.Request) -> web.Response:
 
 def _set_blocked(world: World, user: User, *, blocked: bool) -> int:
     user.blocked = blocked
+    world.changed("user", chat_id=user.id)
     old, new = ("member", "kicked") if blocked else ("kicked", "member")
     bot = world.bot_json()
     record = world.emit(

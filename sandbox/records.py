@@ -22,6 +22,10 @@ class User:
     is_bot: bool = False
     # This person has blocked the bot: the bot's sends to them fail with 403.
     blocked: bool = False
+    # For the chat page only (who this person is in the demo, the phone a contact button
+    # shares); not Telegram's, so never in json().
+    about: str | None = None
+    phone: str | None = None
 
     def json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "is_bot": self.is_bot, "first_name": self.first_name}

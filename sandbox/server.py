@@ -18,7 +18,9 @@ from sandbox.delivery import DELIVERY_METHODS, WebhookPusher
 from sandbox.errors import ApiError, too_many_requests
 from sandbox.limits import Clock
 from sandbox.methods import METHODS, Call, Described, Method
+from sandbox.page import add_page_routes
 from sandbox.params import Params, parse_body
+from sandbox.persist import add_persistence
 from sandbox.world import WORLD_KEY, World
 
 __all__ = ["WORLD_KEY", "Sandbox", "SandboxConfig", "World", "create_app"]
@@ -70,6 +72,10 @@ def create_app(config: SandboxConfig, *, clock: Clock | None = None) -> web.Appl
     app.router.add_route("*", "/bot{token}/{method}", _bot_api)
     app.router.add_get("/file/bot{token}/{path:.+}", _download)
     add_control_routes(app)
+    if config.page:
+        add_page_routes(app)
+    if config.state_file:
+        add_persistence(app, world, config.state_file)
     app.cleanup_ctx.append(webhook_pusher)
     app.on_shutdown.append(closing)
     return app

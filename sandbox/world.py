@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.changes import ChangeFeed
 from sandbox.config import SandboxConfig
 from sandbox.limits import Clock, LimitSettings, RateLimiter
 from sandbox.markup import is_inline
@@ -77,6 +78,8 @@ class World:
         self.allowed_updates: list[str] | None = None
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.limiter = RateLimiter(self.limit_settings(), clock)
+        # Outlives resets: the chat page stays subscribed and is told to reload.
+        self.changes = ChangeFeed()
         self.reset()
 
     def reset(self) -> None:
@@ -92,6 +95,19 @@ class World:
         self.requests: list[RequestEntry] = []
         self.limiter = RateLimiter(self.limit_settings(), self.clock)
         self.notify()
+        self.changed("reset")
+
+    def changed(
+        self,
+        kind: str,
+        *,
+        chat_id: int | None = None,
+        message_id: int | None = None,
+        **extra: Any,
+    ) -> None:
+        """Tell the chat page what changed: kind is message, edit, delete, keyboard, chat,
+        user, callback_answer or reset (see sandbox/README.md, "The chat page")."""
+        self.changes.publish(kind, chat_id=chat_id, message_id=message_id, **extra)
 
     # ---- configuration -------------------------------------------------------------
 
@@ -120,6 +136,7 @@ class World:
         self.users[user.id] = user
         # Everyone has a private chat the bot may write to, as if they had pressed Start.
         self.chats[user.id] = Chat(id=user.id, type="private")
+        self.changed("user", chat_id=user.id)
         return user
 
     def next_chat_id(self, kind: str) -> int:
@@ -133,6 +150,7 @@ class World:
     def add_group(self, chat_id: int, kind: str, title: str, members: dict[int, str]) -> Chat:
         chat = Chat(id=chat_id, type=kind, title=title, members=dict(members))
         self.chats[chat_id] = chat
+        self.changed("chat", chat_id=chat_id)
         return chat
 
     def status_in(self, chat: Chat, user_id: int) -> str:
@@ -166,6 +184,7 @@ class World:
             **fields,
         )
         chat.messages[message.message_id] = message
+        self.changed("message", chat_id=chat.id, message_id=message.message_id)
         return message
 
     def message(self, chat: Chat, message_id: int) -> Message | None:
@@ -396,6 +415,11 @@ class World:
         )
         data["reply_markup"] = message.reply_markup
         return data
+
+    def user_view(self, user: User) -> dict[str, Any]:
+        """A person as the control API shows them: the Bot API user plus what only the
+        sandbox knows (never in the Bot API's JSON: Telegram does not send it)."""
+        return {**user.json(), "blocked": user.blocked, "about": user.about, "phone": user.phone}
 
     def member_json(self, chat: Chat, user_id: int) -> dict[str, Any]:
         status = self.status_in(chat, user_id)
