@@ -32,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="seconds added to every Bot API call, to imitate real round trips",
     )
+    parser.add_argument(
+        "--state",
+        metavar="FILE",
+        help="keep the world in FILE between runs (loaded at start, saved while running)",
+    )
     return parser
 
 
@@ -57,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         bot_username=args.bot_username.lstrip("@"),
         limits=not args.no_limits,
         latency=args.latency,
+        state_file=args.state,
     )
     try:
         asyncio.run(_serve(config))
