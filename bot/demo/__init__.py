@@ -1,0 +1,1 @@
+"""The offline demo: a sample district, its seeding, and the demo command."""
