@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint i18n catalogs migrate bench venv clean
+.PHONY: run test lint i18n catalogs migrate bench venv clean browser screenshots
 
 venv: $(STAMP)
 
@@ -15,12 +15,30 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# With a BOT_TOKEN (in the environment or in .env) the real bot, migrating first;
+# without one the offline demo: the sandbox, the bot and a sample district, in a browser.
+# DEMO_ARGS passes options to it, e.g. `make run DEMO_ARGS=--reset`.
 run: $(STAMP) catalogs
-	$(BIN)/outpost migrate
-	$(BIN)/outpost run
+	@if [ -n "$$BOT_TOKEN" ] || grep -Eqs '^[[:space:]]*BOT_TOKEN[[:space:]]*=[[:space:]]*[^[:space:]#]' .env; then \
+	  $(BIN)/outpost migrate && exec $(BIN)/outpost run; \
+	else \
+	  exec $(BIN)/outpost demo $(DEMO_ARGS); \
+	fi
 
-test: $(STAMP) catalogs
+test: $(STAMP) catalogs browser
 	$(BIN)/python -m pytest -n auto
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download needs the
+# internet); CJK and emoji fonts keep the page's Chinese and the bot's emoji readable in
+# their screenshots.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q . \
+	    || ! fc-list 2>/dev/null | grep -qi 'color emoji'; then \
+	  echo "installing Debian's chromium, fonts-noto-cjk and fonts-noto-color-emoji for the browser tests"; \
+	  $(SUDO) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk fonts-noto-color-emoji' >/dev/null \
+	    || echo "warning: could not install chromium; the browser tests will say so"; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -51,6 +69,10 @@ MO := $(foreach lang,$(LOCALES),locales/$(lang)/LC_MESSAGES/messages.mo)
 catalogs: $(MO)
 locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
 	$(BIN)/pybabel compile -d locales -D messages -l $*
+
+# The README's pictures: the browser test's screenshots of the demo, saved into docs/.
+screenshots: $(STAMP) catalogs browser
+	OUTPOST_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/demo/test_chat_page.py
 
 migrate: $(STAMP)
 	$(BIN)/outpost migrate

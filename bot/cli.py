@@ -1,4 +1,5 @@
-"""The ``outpost`` command: ``migrate``, ``run``, ``webhook``, ``sandbox``, ``--version``.
+"""The ``outpost`` command: ``migrate``, ``run``, ``webhook``, ``demo``, ``seed-demo``,
+``sandbox``, ``--version``.
 
 Exit codes: 0 done; 1 the command failed (database unreachable, nothing to run);
 2 bad usage or a missing or malformed setting (one line on stderr says which).
@@ -12,6 +13,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from alembic.util import CommandError
 from sqlalchemy.engine import make_url
@@ -134,6 +136,50 @@ def _schema_is_current(command: str, url: str) -> bool:
     return True
 
 
+def _demo(args: argparse.Namespace) -> int:
+    # Imported here: the demo pulls in the sandbox and the whole bot.
+    from bot.demo.run import DemoOptions, run_demo
+
+    if not 0 <= args.port <= 65535:
+        print(f"{PROG} demo: --port must be 0 to 65535, not {args.port}", file=sys.stderr)
+        return 2
+    options = DemoOptions(
+        data_dir=Path(args.data_dir), host=args.host, port=args.port, reset=args.reset
+    )
+    return run_demo(options)
+
+
+def _seed_demo(args: argparse.Namespace) -> int:
+    settings = _settings("seed-demo")
+    if settings is None:
+        return 2
+    if not _schema_is_current("seed-demo", settings.database_url):
+        return 1
+    from bot.demo.seed import AlreadySeeded, seed_district
+    from bot.dispatcher import policy_of
+    from storage.engine import create_engine, session_factory
+
+    async def seed() -> str:
+        engine = create_engine(settings.database_url)
+        try:
+            seeded = await seed_district(session_factory(engine), policy=policy_of(settings))
+        finally:
+            await engine.dispose()
+        return seeded.summary()
+
+    where = masked_url(settings.database_url)
+    try:
+        summary = asyncio.run(seed())
+    except AlreadySeeded as exc:
+        print(f"{PROG} seed-demo: database at {where}: {exc}; nothing seeded", file=sys.stderr)
+        return 1
+    except (SQLAlchemyError, OSError) as exc:
+        print(f"{PROG} seed-demo: database at {where}: {_reason(exc)}", file=sys.stderr)
+        return 1
+    print(f"seeded the sample district into {where}: {summary}")
+    return 0
+
+
 def _sandbox(argv: Sequence[str]) -> int:
     # The sandbox imports nothing of ours; we only lend it our command name.
     from sandbox.cli import main as sandbox_main
@@ -173,6 +219,31 @@ def _parser() -> argparse.ArgumentParser:
         "WEBHOOK_HOST:WEBHOOK_PORT; requests without WEBHOOK_SECRET are refused.",
     )
     webhook.set_defaults(handler=_run, command="webhook")
+    demo = commands.add_parser(
+        "demo",
+        help="the offline demo: the sandbox, the bot and a sample district, in a browser",
+        description="Start the sandbox (a stand-in for Telegram, with a chat page) and "
+        "the bot against it, on a SQLite file in --data-dir, seeded once with a sample "
+        "district. Needs no token and no network. Ctrl-C stops it.",
+    )
+    demo.add_argument("--reset", action="store_true", help="start over with a fresh district")
+    demo.add_argument("--host", default="127.0.0.1", help="address for the chat page")
+    demo.add_argument("--port", type=int, default=8081, help="port for the chat page (0: any)")
+    demo.add_argument(
+        "--data-dir", default="demo-data", help="where the database and the chats are kept"
+    )
+    demo.set_defaults(handler=_demo)
+    seed_demo = commands.add_parser(
+        "seed-demo",
+        help="fill the (migrated, empty) database named by DATABASE_URL with the sample "
+        "district, for trying reports and exports",
+        description="Seed the database named by DATABASE_URL, already migrated and "
+        "holding no points or observers, with the demo's sample district: points, "
+        "departments, observers, an application and items with their history. Its "
+        "notices count as sent: a bot started on it later does not write to these "
+        "made-up people.",
+    )
+    seed_demo.set_defaults(handler=_seed_demo)
     commands.add_parser(
         "sandbox",
         help="start the local stand-in for the Telegram Bot API (see sandbox/README.md)",
