@@ -14,11 +14,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
 
 from bot.demo import district
 from bot.demo.district import ItemSpec, Step
@@ -110,7 +108,6 @@ async def seed_district(
         await _refuse_if_seeded(session)
         outbox_before = await session.scalar(sa.select(sa.func.max(OutboxMessage.id))) or 0
         story = await _Story.begin(store, policy, now)
-        sa.event.listen(session.sync_session, "before_flush", _stamp_with(story.clock))
         await story.play()
         await _settle_outbox(session, outbox_before, replay, story.pending_application)
         return await _census(session)
@@ -124,28 +121,6 @@ async def _refuse_if_seeded(session: AsyncSession) -> None:
             held.append(_count(n, noun))
     if held:
         raise AlreadySeeded("the database already holds " + ", ".join(held))
-
-
-def _stamp_with(clock: Callable[[], datetime]) -> Callable[[Session, Any, Any], None]:
-    """A flush hook dating the story's rows by its clock.
-
-    The services date items, events and notices by their clock, but leave other rows
-    (users, points, observers, applications, invites, liaisons) to the columns'
-    default, the wall clock: without this, an application filed in the story
-    yesterday would show today's time on its card.
-    """
-
-    def stamp(session: Session, _context: Any, _instances: Any) -> None:
-        moment = clock()
-        for row in session.new:
-            for column in ("created_at", "updated_at"):
-                if hasattr(row, column) and getattr(row, column) is None:
-                    setattr(row, column, moment)
-        for row in session.dirty:
-            if hasattr(row, "updated_at") and session.is_modified(row):
-                row.updated_at = moment
-
-    return stamp
 
 
 class _StoryClock:
@@ -325,7 +300,7 @@ class _Story:
     async def _apply(self, spec: district.ObserverSpec) -> None:
         self.applications[spec.user_id] = await self._application(spec)
 
-    async def _application(self, spec: district.ObserverSpec) -> int:
+    async def _application(self, spec: district.ObserverSpec | district.ApplicationSpec) -> int:
         await self._register(spec.user_id)
         application = await self.people.apply(
             spec.user_id,

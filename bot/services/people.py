@@ -200,6 +200,7 @@ class PeopleService(Service):
             last_name=last_name,
             username=username,
             language_code=language_code,
+            at=self.now(),
         )
         return UserInfo(row.id, row.first_name, row.language_code, row.locale, row.blocked)
 
@@ -253,6 +254,7 @@ class PeopleService(Service):
                 recommending_unit=clean_text(recommending_unit, 200, field="unit", required=False),
                 resume=clean_text(resume, _RESUME_MAX, field="resume", required=False),
                 status=ObserverStatus.NOMINATED,
+                created_at=self.now(),
             )
         )
         return ObserverInfo.of(row)
@@ -423,7 +425,7 @@ class PeopleService(Service):
         if desired_point_id is not None:
             await self._active_point(desired_point_id)
         if await self.store.users.get(user_id) is None:
-            await self.store.users.upsert(user_id)
+            await self.store.users.upsert(user_id, at=self.now())
         row = await self.store.applications.add(
             Application(
                 user_id=user_id,
@@ -434,6 +436,7 @@ class PeopleService(Service):
                 desired_point_id=desired_point_id,
                 resume=clean_text(resume, _RESUME_MAX, field="resume", required=False),
                 status=ApplicationStatus.PENDING,
+                created_at=self.now(),
             )
         )
         await notify.to_admins(
@@ -462,6 +465,7 @@ class PeopleService(Service):
                 recommending_unit=application.recommending_unit,
                 resume=application.resume,
                 user_id=application.user_id,
+                created_at=self.now(),
             )
             self.store.session.add(observer)
         elif observer.status is ObserverStatus.DISMISSED:
@@ -564,7 +568,11 @@ class PeopleService(Service):
         if liaison is None:
             liaison = await self.store.liaisons.add(
                 Liaison(
-                    department_id=department.id, user_id=user_id, name=name[:NAME_MAX], active=True
+                    department_id=department.id,
+                    user_id=user_id,
+                    name=name[:NAME_MAX],
+                    active=True,
+                    created_at=self.now(),
                 )
             )
         else:
@@ -596,6 +604,7 @@ class PeopleService(Service):
                 name=(name.strip() or str(user_id))[:NAME_MAX],
                 category=ObserverCategory.OTHER,
                 user_id=user_id,
+                created_at=self.now(),
             )
             self.store.session.add(observer)
         if observer.status is ObserverStatus.DISMISSED:
@@ -629,6 +638,7 @@ class PeopleService(Service):
                 observer_id=observer_id,
                 created_by=actor.user_id,
                 expires_at=expires,
+                created_at=self.now(),
             )
         )
         return InviteInfo(row.code, kind, expires, point_id, department_id)

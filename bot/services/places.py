@@ -94,6 +94,7 @@ class PlaceService(Service):
                 town=clean_text(town, 100, field="town", required=False),
                 street=clean_text(street, 200, field="street", required=False),
                 active=True,
+                created_at=self.now(),
             )
         )
         return PointInfo.of(row)
@@ -142,7 +143,12 @@ class PlaceService(Service):
         if await self.store.departments.by_code(code) is not None:
             raise Conflict(f"department {code} exists", code=code)
         row = await self.store.departments.add(
-            Department(code=code, name=clean_text(name, NAME_MAX * 2, field="name"), active=True)
+            Department(
+                code=code,
+                name=clean_text(name, NAME_MAX * 2, field="name"),
+                active=True,
+                created_at=self.now(),
+            )
         )
         return DepartmentInfo.of(row)
 

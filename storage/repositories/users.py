@@ -19,8 +19,10 @@ class UserRepository(Repository[TelegramUser]):
         last_name: str | None = None,
         username: str | None = None,
         language_code: str | None = None,
+        at: datetime | None = None,
     ) -> TelegramUser:
-        """Record who wrote to us; names change, so they are refreshed each time."""
+        """Record who wrote to us; names change, so they are refreshed each time.
+        ``at`` dates a new record (the caller's clock; the wall clock if not given)."""
         row = await self.get(user_id)
         if row is None:
             row = TelegramUser(
@@ -31,6 +33,8 @@ class UserRepository(Repository[TelegramUser]):
                 language_code=language_code,
                 blocked=False,
             )
+            if at is not None:
+                row.created_at = row.updated_at = at
             self.session.add(row)
         else:
             row.first_name = first_name or row.first_name
