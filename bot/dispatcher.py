@@ -40,8 +40,10 @@ from bot.middlewares.people import ActingUser
 from bot.middlewares.throttling import ThrottlePolicy, Throttling
 from bot.middlewares.transaction import UpdateTransaction
 from bot.services.broadcasts import BroadcastService
+from bot.services.calendar import CalendarService
 from bot.services.cards import CardService
 from bot.services.context import Clock, Policy, system_clock
+from bot.services.figures import FiguresService
 from bot.services.outbox import OutboxService
 from bot.services.people import PeopleService
 from bot.services.places import PlaceService
@@ -75,6 +77,8 @@ def policy_of(settings: Settings) -> Policy:
         jurisdiction=settings.jurisdiction_code,
         decision_days=settings.decision_days,
         tz=settings.tz,
+        city_answer_days=settings.city_answer_days,
+        digest_hour=settings.digest_hour,
     )
 
 
@@ -120,6 +124,8 @@ def build_dispatcher(
             "cards": CardService(store, policy, clock),
             "outbox": OutboxService(store, policy, clock),
             "broadcasts": BroadcastService(store, policy, clock),
+            "calendar": CalendarService(store, policy, clock),
+            "figures": FiguresService(store, policy, clock),
         }
 
     # aiogram would put its FSM middleware before ours; we place it ourselves, inside

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     jurisdiction_code: str = "WZ"
     decision_days: int = Field(default=5, ge=1, le=60)
+    # Working days the city has to answer an escalated item before the office chases it.
+    city_answer_days: int = Field(default=20, ge=1, le=250)
+    # The local hour (TIMEZONE) of the daily digest, reminders and weekly summary.
+    digest_hour: int = Field(default=9, ge=0, le=23)
     webhook_url: str | None = None
     webhook_secret: str | None = Field(default=None, repr=False)
     telegram_api_url: str | None = None

@@ -206,6 +206,9 @@ class Suggestion(Created, Base):
     department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"), index=True)
     duplicate_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("suggestions.id"))
     escalated_to: Mapped[str | None] = mapped_column(sa.String(200))
+    # The office's latest decision (adopted, reference, declined, escalated, duplicate):
+    # what the item came to, which a closed status no longer shows.
+    disposition: Mapped[SuggestionStatus | None] = mapped_column(enum_column(SuggestionStatus))
     submitted_at: Mapped[datetime]
     # Deadlines are the office's local dates (inclusive); on-time flags are set once,
     # when the deadline is met or missed, and kept for the statistics.
@@ -213,6 +216,8 @@ class Suggestion(Created, Base):
     decided_at: Mapped[datetime | None]
     decided_on_time: Mapped[bool | None]
     implementation_due: Mapped[date | None]
+    # When the office chases the city for its answer to an escalated item.
+    city_answer_due: Mapped[date | None]
     implemented_at: Mapped[datetime | None]
     implemented_on_time: Mapped[bool | None]
     closed_at: Mapped[datetime | None]
@@ -380,6 +385,30 @@ class ReferenceCounter(Base):
     jurisdiction: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
     year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     last: Mapped[int] = mapped_column(default=0)
+
+
+class Lease(Base):
+    """A job only one process may run at a time (the scheduler): whoever holds an
+    unexpired lease runs it, and renews it while running."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(sa.String(128))
+    expires_at: Mapped[datetime]
+
+
+class ReminderSent(Base):
+    """A reminder, digest or summary already queued: the unique key makes each fire
+    once, whichever process and however many restarts."""
+
+    __tablename__ = "reminders_sent"
+    __table_args__ = (sa.UniqueConstraint("kind", "key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    key: Mapped[str] = mapped_column(sa.String(128))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AppendOnlyError(RuntimeError):

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories.calendar import CalendarRepository
 from storage.repositories.cards import BroadcastRepository, CardRepository
+from storage.repositories.figures import FiguresRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import (
     ApplicationRepository,
@@ -27,6 +28,7 @@ from storage.repositories.suggestions import (
     ReferenceCounterRepository,
     SuggestionRepository,
 )
+from storage.repositories.schedule import LeaseRepository, ReminderRepository
 from storage.repositories.updates import (
     ConversationStateRepository,
     ProcessedUpdateRepository,
@@ -55,6 +57,9 @@ class Store:
         self.broadcasts = BroadcastRepository(session)
         self.updates = ProcessedUpdateRepository(session)
         self.conversations = ConversationStateRepository(session)
+        self.figures = FiguresRepository(session)
+        self.leases = LeaseRepository(session)
+        self.reminders = ReminderRepository(session)
 
     async def flush(self) -> None:
         await self.session.flush()

@@ -153,6 +153,21 @@ TRANSITIONS: tuple[Transition, ...] = (
     *(_t(s, Action.NOTE, s, [ADM], [TEXT], internal=True) for s in _NOTE_SOURCES),
 )
 
+# The office's decisions on an item: the latest is what the item came to (its
+# disposition), which its status forgets once it closes.
+DECISIONS = frozenset(
+    {
+        Action.ADOPT,
+        Action.KEEP_REFERENCE,
+        Action.DECLINE,
+        Action.ESCALATE,
+        Action.MARK_DUPLICATE,
+        Action.CITY_ADOPT,
+        Action.CITY_REFERENCE,
+        Action.CITY_DECLINE,
+    }
+)
+
 # The one entry point into the lifecycle.
 INITIAL_STATUS = S.SUBMITTED
 SUBMIT_TELLS = frozenset({Audience.ADMINS})

@@ -26,6 +26,12 @@ class Notice(StrEnum):
     # A message from the office to observers, and its delivery report to the office.
     BROADCAST = "broadcast"
     BROADCAST_REPORT = "broadcast.report"
+    # The scheduler's: to the admin group, and to a department's liaisons.
+    DECISION_DUE_SOON = "office.decision_due"
+    OVERDUE_DIGEST = "office.overdue"
+    WEEKLY_SUMMARY = "office.weekly"
+    DEPARTMENT_DUE_SOON = "department.due_soon"
+    DEPARTMENT_OVERDUE = "department.overdue"
 
 
 def item_notice(action: Action) -> str:

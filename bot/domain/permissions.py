@@ -50,7 +50,8 @@ MATRIX: dict[Manage, frozenset[Role]] = {
     # by the service, not here.
     Manage.APPLY: frozenset({Role.OBSERVER, Role.ADMIN, Role.LIAISON, Role.SYSTEM}),
     Manage.BROADCAST: frozenset({Role.ADMIN}),
-    Manage.VIEW_FIGURES: frozenset({Role.ADMIN}),
+    # The system too: the weekly summary and the `outpost export`/`report` commands.
+    Manage.VIEW_FIGURES: frozenset({Role.ADMIN, Role.SYSTEM}),
     Manage.EDIT_CALENDAR: frozenset({Role.ADMIN}),
     Manage.OVERSEE: frozenset({Role.ADMIN}),
 }

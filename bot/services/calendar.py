@@ -8,6 +8,7 @@ from datetime import date
 
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.errors import InvalidInput
+from bot.domain.holidays import parse_holidays, years_of
 from bot.domain.limits import clean_text
 from bot.domain.permissions import Manage, require_manage
 from bot.domain.statuses import DayKind
@@ -22,7 +23,41 @@ class DayEntry:
     name: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Imported:
+    years: tuple[int, ...]
+    holidays: int
+    workdays: int
+    replaced: int  # days the office had for those years before
+
+
 class CalendarService(Service):
+    async def import_text(self, actor: Actor, text: str) -> Imported:
+        """Replace the holidays and make-up days of every year the text names with what
+        it says (see ``bot.domain.holidays`` for the format); all or nothing."""
+        require_manage(actor.view, Manage.EDIT_CALENDAR)
+        lines = parse_holidays(text)
+        if not lines:
+            raise InvalidInput("no days given", field="text")
+        years = years_of(lines)
+        replaced = 0
+        for year in years:
+            replaced += await self.store.calendar.clear(date(year, 1, 1), date(year + 1, 1, 1))
+        for line in lines:
+            await self.store.calendar.put(line.day, line.kind, line.name)
+        return Imported(
+            tuple(years),
+            sum(1 for x in lines if x.kind is DayKind.HOLIDAY),
+            sum(1 for x in lines if x.kind is DayKind.WORKDAY),
+            replaced,
+        )
+
+    async def year(self, actor: Actor, year: int) -> list[DayEntry]:
+        """The year's holidays and make-up days, in order."""
+        require_manage(actor.view, Manage.EDIT_CALENDAR)
+        rows = await self.store.calendar.between(date(year, 1, 1), date(year + 1, 1, 1))
+        return [DayEntry(r.day, r.kind, r.name) for r in rows]
+
     async def set_days(self, actor: Actor, entries: Iterable[DayEntry]) -> int:
         """Record holidays and make-up working days; a day given again is replaced."""
         require_manage(actor.view, Manage.EDIT_CALENDAR)

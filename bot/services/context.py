@@ -28,6 +28,12 @@ class Policy:
     invite_ttl: timedelta = timedelta(days=7)
     # Implemented items close by themselves after this many working days unrated.
     close_after_days: int = 10
+    # Working days the city has to answer an escalated item before the office chases.
+    city_answer_days: int = 20
+    # Working days before a due date that a department's liaisons are reminded.
+    remind_days_before: int = 1
+    # The local hour of the daily digest, the reminders and the weekly summary.
+    digest_hour: int = 9
 
 
 class Service:

@@ -28,6 +28,7 @@ from bot.domain.errors import (
     PointInactive,
 )
 from bot.domain.lifecycle import (
+    DECISIONS,
     INITIAL_STATUS,
     SUBMIT_TELLS,
     Action,
@@ -608,6 +609,13 @@ class SuggestionService(Service):
         if row.action is Action.ESCALATE:
             item.escalated_to = escalated_to
             payload["escalated_to"] = escalated_to
+        if row.action in DECISIONS:
+            item.disposition = row.target
+        if row.action is Action.ESCALATE:
+            item.city_answer_due = due_after(
+                await self.calendar(), now, self.policy.city_answer_days, self.policy.tz
+            )
+            payload["city_answer_due"] = item.city_answer_due.isoformat()
         if row.source is SuggestionStatus.IN_REVIEW and row.target in DECIDED:
             # The first decision: the figure the office is judged on.
             item.decided_at = now

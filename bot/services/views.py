@@ -63,11 +63,13 @@ class SuggestionInfo:
     department_id: int | None
     duplicate_of_id: int | None
     escalated_to: str | None
+    disposition: SuggestionStatus | None
     submitted_at: datetime
     decision_due: date
     decided_at: datetime | None
     decided_on_time: bool | None
     implementation_due: date | None
+    city_answer_due: date | None
     implemented_at: datetime | None
     implemented_on_time: bool | None
     closed_at: datetime | None

@@ -27,6 +27,21 @@ class CalendarRepository(Repository[CalendarDay]):
         await self.session.flush()
         return row
 
+    async def between(self, first: date, end: date) -> Sequence[CalendarDay]:
+        """The days in [first, end), in order."""
+        stmt = (
+            sa.select(CalendarDay)
+            .where(CalendarDay.day >= first, CalendarDay.day < end)
+            .order_by(CalendarDay.day)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def clear(self, first: date, end: date) -> int:
+        """Forget the days in [first, end); returns how many there were."""
+        stmt = sa.delete(CalendarDay).where(CalendarDay.day >= first, CalendarDay.day < end)
+        result = await self.session.execute(stmt)
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     async def remove(self, day: date) -> bool:
         row = await self.get(day)
         if row is None:

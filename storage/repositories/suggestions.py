@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -105,12 +105,15 @@ class SuggestionRepository(Repository[Suggestion]):
             Suggestion.status.in_([SuggestionStatus.ADOPTED, SuggestionStatus.IMPLEMENTING]),
             Suggestion.implementation_due < today,
         )
+        unanswered = _city_overdue(today)
         deadline = sa.case(
-            (undecided, Suggestion.decision_due), else_=Suggestion.implementation_due
+            (undecided, Suggestion.decision_due),
+            (unanswered, Suggestion.city_answer_due),
+            else_=Suggestion.implementation_due,
         )
         stmt = (
             sa.select(Suggestion)
-            .where(sa.or_(undecided, unimplemented))
+            .where(sa.or_(undecided, unimplemented, unanswered))
             .order_by(deadline, Suggestion.id)
             .limit(limit)
         )
@@ -138,7 +141,7 @@ class SuggestionRepository(Repository[Suggestion]):
         stmt = (
             sa.select(sa.func.count())
             .select_from(Suggestion)
-            .where(sa.or_(undecided, unimplemented))
+            .where(sa.or_(undecided, unimplemented, _city_overdue(today)))
         )
         return int((await self.session.execute(stmt)).scalar_one())
 
@@ -156,6 +159,65 @@ class SuggestionRepository(Repository[Suggestion]):
             )
         )
         return (await self.session.execute(stmt)).scalars().all()
+
+
+    async def decision_due_between(self, after: date, until: date) -> Sequence[Suggestion]:
+        """Undecided items whose decision is due in (after, until], the earliest first."""
+        stmt = (
+            sa.select(Suggestion)
+            .where(
+                Suggestion.status.in_([SuggestionStatus.SUBMITTED, SuggestionStatus.IN_REVIEW]),
+                Suggestion.decision_due > after,
+                Suggestion.decision_due <= until,
+            )
+            .order_by(Suggestion.decision_due, Suggestion.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def implementation_due_by(self, until: date) -> Sequence[Suggestion]:
+        """Items with a department, not yet implemented, due on or before ``until``."""
+        stmt = (
+            sa.select(Suggestion)
+            .where(
+                Suggestion.status.in_([SuggestionStatus.ADOPTED, SuggestionStatus.IMPLEMENTING]),
+                Suggestion.department_id.is_not(None),
+                Suggestion.implementation_due <= until,
+            )
+            .order_by(Suggestion.implementation_due, Suggestion.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def count_between(self, column: str, lo: datetime, hi: datetime) -> int:
+        """How many items have ``column`` (a moment: submitted_at, decided_at,
+        implemented_at) in [lo, hi)."""
+        moment = getattr(Suggestion, column)
+        stmt = (
+            sa.select(sa.func.count())
+            .select_from(Suggestion)
+            .where(moment >= lo, moment < hi)
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def count_adopted_between(self, lo: datetime, hi: datetime) -> int:
+        """Items first decided in [lo, hi) whose decision was to adopt."""
+        stmt = (
+            sa.select(sa.func.count())
+            .select_from(Suggestion)
+            .where(
+                Suggestion.decided_at >= lo,
+                Suggestion.decided_at < hi,
+                Suggestion.disposition == SuggestionStatus.ADOPTED,
+            )
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+
+def _city_overdue(today: date) -> sa.ColumnElement[bool]:
+    """Escalated items whose answer from the city is overdue: the office chases them."""
+    return sa.and_(
+        Suggestion.status == SuggestionStatus.ESCALATED,
+        Suggestion.city_answer_due < today,
+    )
 
 
 class EventRepository(Repository[Event]):

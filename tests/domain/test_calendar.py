@@ -238,3 +238,36 @@ def test_add_then_count_round_trips(calendar: WorkingCalendar, start: date, n: i
 @given(calendar=CALENDARS, a=STARTS, b=STARTS)
 def test_working_days_between_is_antisymmetric(calendar: WorkingCalendar, a: date, b: date):
     assert calendar.working_days_between(a, b) == -calendar.working_days_between(b, a)
+
+
+# The State Council's 2026 National Day block, as the migration ships it: 1-7 October
+# off, Sunday 20 September and Saturday 10 October worked; Mid-Autumn 25-27 September.
+NATIONAL_DAY = WorkingCalendar.of(
+    holidays=[D(2026, 9, 25), D(2026, 9, 26), D(2026, 9, 27)]
+    + [D(2026, 10, d) for d in range(1, 8)],
+    workdays=[D(2026, 9, 20), D(2026, 10, 10)],
+)
+
+
+@pytest.mark.parametrize(
+    ("start", "days", "due"),
+    [
+        # Filed Tuesday 29 Sep: 30 Sep, then 8, 9, 10 (the make-up Saturday), 12 Oct.
+        (D(2026, 9, 29), 5, D(2026, 10, 12)),
+        # Filed on the make-up Sunday 20 Sep: 21, 22, 23, 24, then 28 (25-27 off).
+        (D(2026, 9, 20), 5, D(2026, 9, 28)),
+        # Filed on a holiday: the clock starts with the next working day.
+        (D(2026, 10, 3), 1, D(2026, 10, 8)),
+        (D(2026, 10, 3), 0, D(2026, 10, 8)),
+    ],
+)
+def test_deadlines_across_national_day(start, days, due):
+    assert NATIONAL_DAY.add_working_days(start, days) == due
+
+
+def test_working_days_between_across_national_day():
+    # (30 Sep, 12 Oct]: 8, 9, 10 (Saturday, worked), 12.
+    assert NATIONAL_DAY.working_days_between(D(2026, 9, 30), D(2026, 10, 12)) == 4
+    assert NATIONAL_DAY.working_days_between(D(2026, 10, 12), D(2026, 9, 30)) == -4
+    assert NATIONAL_DAY.is_working_day(D(2026, 9, 20))
+    assert not NATIONAL_DAY.is_working_day(D(2026, 10, 5))

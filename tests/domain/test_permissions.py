@@ -35,7 +35,7 @@ EXPECTED_MATRIX: dict[M, set[Role]] = {
     M.DECIDE_APPLICATION: {ADM},
     M.APPLY: {OBS, ADM, LIA, SYS},
     M.BROADCAST: {ADM},
-    M.VIEW_FIGURES: {ADM},
+    M.VIEW_FIGURES: {ADM, SYS},
     M.EDIT_CALENDAR: {ADM},
     M.OVERSEE: {ADM},
 }

@@ -811,8 +811,11 @@ async def test_escalate_records_to_whom(env):
     item = await file_item(env, S.IN_REVIEW)
     moved = await env.admin.escalate(item.id, "涉及市级审批", to_whom="市司法局")
     assert moved.escalated_to == "市司法局"
+    # The city has 20 working days (the default) from Monday 2 March: Monday 30 March.
+    assert moved.city_answer_due == date(2026, 3, 30)
+    assert moved.disposition is S.ESCALATED
     event = await env.last_event(item.id)
-    assert event.payload == {"escalated_to": "市司法局"}
+    assert event.payload == {"escalated_to": "市司法局", "city_answer_due": "2026-03-30"}
     for row in await env.outbox(event_id=event.id):
         assert row.payload["escalated_to"] == "市司法局"
 

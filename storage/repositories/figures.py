@@ -1,0 +1,387 @@
+"""Reading for the office's figures and exports: grouped counts and streamed rows.
+
+Everything is portable SQL. A period arrives as UTC instants; the month an item falls
+in is a CASE over the months' UTC boundaries, so local months (in any time zone, DST
+included) need no date functions of either dialect. Expressions with bound parameters
+are grouped through a subquery: PostgreSQL does not accept ``GROUP BY`` on a
+parameterised expression that is repeated rather than referenced.
+
+Rows are streamed in partitions, never loaded whole: an export of a million items
+holds a few thousand rows at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.domain.statuses import RatingValue, SuggestionStatus
+from storage.models import (
+    Department,
+    Event,
+    Liaison,
+    Observer,
+    Point,
+    Rating,
+    Suggestion,
+    TelegramUser,
+)
+
+S = SuggestionStatus
+PARTITION = 5000
+_ADOPTED_NOW = (S.ADOPTED, S.IMPLEMENTING, S.IMPLEMENTED)
+_OPEN_IN_DEPARTMENT = (S.ADOPTED, S.IMPLEMENTING)
+
+
+def _in(lo: datetime, hi: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(Suggestion.submitted_at >= lo, Suggestion.submitted_at < hi)
+
+
+def adopted_outcome() -> sa.ColumnElement[bool]:
+    """Items the office adopted, whatever happened after (closed ones included)."""
+    return sa.or_(Suggestion.disposition == S.ADOPTED, Suggestion.status.in_(_ADOPTED_NOW))
+
+
+class FiguresRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def cells(
+        self, lo: datetime, hi: datetime, month_bounds: Sequence[datetime]
+    ) -> list[tuple[Any, ...]]:
+        """(status, disposition, kind, domain, point_id, month, count) of the period's
+        items; ``month_bounds`` are the UTC starts of its months after the first."""
+        month: sa.ColumnElement[int]
+        if month_bounds:
+            month = sa.case(
+                *[(Suggestion.submitted_at < b, i) for i, b in enumerate(month_bounds)],
+                else_=len(month_bounds),
+            )
+        else:
+            month = sa.literal(0)
+        inner = (
+            sa.select(
+                Suggestion.status,
+                Suggestion.disposition,
+                Suggestion.kind,
+                Suggestion.domain,
+                Suggestion.point_id,
+                month.label("month"),
+            )
+            .where(_in(lo, hi))
+            .subquery()
+        )
+        c = inner.c
+        stmt = sa.select(
+            c.status, c.disposition, c.kind, c.domain, c.point_id, c.month, sa.func.count()
+        ).group_by(c.status, c.disposition, c.kind, c.domain, c.point_id, c.month)
+        return [tuple(r) for r in (await self.session.execute(stmt)).all()]
+
+    async def decision_moments(
+        self, lo: datetime, hi: datetime
+    ) -> AsyncIterator[Sequence[tuple[datetime, datetime]]]:
+        """(submitted_at, decided_at) of the period's decided items, a partition at a time."""
+        stmt = (
+            sa.select(Suggestion.submitted_at, Suggestion.decided_at)
+            .where(_in(lo, hi), Suggestion.decided_at.is_not(None))
+            .execution_options(yield_per=PARTITION)
+        )
+        result = await self.session.stream(stmt)
+        async for part in result.partitions():
+            yield [(a, b) for a, b in part]
+
+    async def decided_on_time(self, lo: datetime, hi: datetime) -> dict[bool, int]:
+        stmt = (
+            sa.select(Suggestion.decided_on_time, sa.func.count())
+            .where(_in(lo, hi), Suggestion.decided_on_time.is_not(None))
+            .group_by(Suggestion.decided_on_time)
+        )
+        return {bool(k): int(n) for k, n in (await self.session.execute(stmt)).all()}
+
+    async def department_cells(
+        self, lo: datetime, hi: datetime, today: date
+    ) -> list[tuple[Any, ...]]:
+        """(department_id, implemented_on_time, implemented, overdue, count) of the
+        period's adopted items."""
+        overdue = sa.case(
+            (
+                sa.and_(
+                    Suggestion.status.in_(_OPEN_IN_DEPARTMENT),
+                    Suggestion.implementation_due < today,
+                ),
+                1,
+            ),
+            else_=0,
+        )
+        implemented = sa.case((Suggestion.implemented_at.is_not(None), 1), else_=0)
+        inner = (
+            sa.select(
+                Suggestion.department_id,
+                Suggestion.implemented_on_time,
+                implemented.label("implemented"),
+                overdue.label("overdue"),
+            )
+            .where(_in(lo, hi), adopted_outcome())
+            .subquery()
+        )
+        c = inner.c
+        stmt = sa.select(
+            c.department_id, c.implemented_on_time, c.implemented, c.overdue, sa.func.count()
+        ).group_by(c.department_id, c.implemented_on_time, c.implemented, c.overdue)
+        return [
+            (d, on_time, bool(done), bool(late), int(n))
+            for d, on_time, done, late, n in (await self.session.execute(stmt)).all()
+        ]
+
+    async def latest_ratings(self, lo: datetime, hi: datetime) -> dict[RatingValue, int]:
+        """The latest rating of each rated item of the period, counted by value."""
+        latest = (
+            sa.select(sa.func.max(Rating.id))
+            .join(Suggestion, Suggestion.id == Rating.suggestion_id)
+            .where(_in(lo, hi))
+            .group_by(Rating.suggestion_id)
+        )
+        stmt = (
+            sa.select(Rating.value, sa.func.count())
+            .where(Rating.id.in_(latest))
+            .group_by(Rating.value)
+        )
+        return {RatingValue(v): int(n) for v, n in (await self.session.execute(stmt)).all()}
+
+    async def observer_cells(self, lo: datetime, hi: datetime) -> list[tuple[Any, ...]]:
+        """(observer_id, filed, adopted, last filed) in the period."""
+        adopted = sa.func.sum(sa.case((adopted_outcome(), 1), else_=0))
+        stmt = (
+            sa.select(
+                Suggestion.observer_id,
+                sa.func.count(),
+                adopted,
+                sa.func.max(Suggestion.submitted_at),
+            )
+            .where(_in(lo, hi))
+            .group_by(Suggestion.observer_id)
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return [(o, int(n), int(a or 0), _aware(last)) for o, n, a, last in rows]
+
+    async def observers(self) -> list[tuple[Any, ...]]:
+        """(id, name, point_id, status, last filed ever) of every observer."""
+        last = (
+            sa.select(
+                Suggestion.observer_id.label("observer_id"),
+                sa.func.max(Suggestion.submitted_at).label("last"),
+            )
+            .group_by(Suggestion.observer_id)
+            .subquery()
+        )
+        stmt = (
+            sa.select(Observer.id, Observer.name, Observer.point_id, Observer.status, last.c.last)
+            .outerjoin(last, last.c.observer_id == Observer.id)
+            .order_by(Observer.id)
+        )
+        return [
+            (i, n, p, s, _aware(t)) for i, n, p, s, t in (await self.session.execute(stmt)).all()
+        ]
+
+    async def points(self) -> list[tuple[Any, ...]]:
+        stmt = sa.select(Point.id, Point.code, Point.name, Point.active).order_by(Point.code)
+        return [tuple(r) for r in (await self.session.execute(stmt)).all()]
+
+    async def departments(self) -> list[tuple[Any, ...]]:
+        stmt = sa.select(
+            Department.id, Department.code, Department.name, Department.active
+        ).order_by(Department.code)
+        return [tuple(r) for r in (await self.session.execute(stmt)).all()]
+
+    async def notable(self, lo: datetime, hi: datetime, limit: int) -> list[tuple[Any, ...]]:
+        """The period's implemented items, best rated and most recent first:
+        (id, reference, title, domain, department name, implemented_at, rating)."""
+        latest = (
+            sa.select(Rating.suggestion_id, sa.func.max(Rating.id).label("rid"))
+            .group_by(Rating.suggestion_id)
+            .subquery()
+        )
+        rating = aliased(Rating)
+        score = sa.case(
+            (rating.value == RatingValue.SATISFIED, 0),
+            (rating.value == RatingValue.BASICALLY_SATISFIED, 1),
+            (rating.value.is_(None), 2),
+            else_=3,
+        )
+        stmt = (
+            sa.select(
+                Suggestion.id,
+                Suggestion.reference,
+                Suggestion.title,
+                Suggestion.domain,
+                Department.name,
+                Suggestion.implemented_at,
+                rating.value,
+            )
+            .outerjoin(Department, Department.id == Suggestion.department_id)
+            .outerjoin(latest, latest.c.suggestion_id == Suggestion.id)
+            .outerjoin(rating, rating.id == latest.c.rid)
+            .where(_in(lo, hi), adopted_outcome(), Suggestion.implemented_at.is_not(None))
+            .order_by(score, Suggestion.implemented_at.desc(), Suggestion.id)
+            .limit(limit)
+        )
+        return [tuple(r) for r in (await self.session.execute(stmt)).all()]
+
+    async def implementation_texts(self, item_ids: Sequence[int]) -> dict[int, str]:
+        """The department's report when each item was (last) marked implemented."""
+        if not item_ids:
+            return {}
+        stmt = (
+            sa.select(Event.suggestion_id, Event.text)
+            .where(
+                Event.suggestion_id.in_(item_ids),
+                Event.action == "mark_implemented",
+                Event.text.is_not(None),
+            )
+            .order_by(Event.id)
+        )
+        out: dict[int, str] = {}
+        for item_id, text in (await self.session.execute(stmt)).all():
+            out[item_id] = text
+        return out
+
+    # ---- streamed rows for the workbook ------------------------------------------------
+
+    async def _stream(self, stmt: sa.Select[Any]) -> AsyncIterator[Sequence[Any]]:
+        result = await self.session.stream(stmt.execution_options(yield_per=PARTITION))
+        async for part in result.partitions():
+            yield part
+
+    def item_rows(self, lo: datetime, hi: datetime) -> AsyncIterator[Sequence[Any]]:
+        original = aliased(Suggestion)
+        stmt = (
+            sa.select(
+                Suggestion.reference,
+                Suggestion.submitted_at,
+                Suggestion.kind,
+                Suggestion.domain,
+                Point.code,
+                Point.name,
+                Suggestion.observer_id,
+                Observer.name,
+                Suggestion.title,
+                Suggestion.body,
+                Suggestion.behalf,
+                Suggestion.location_text,
+                Suggestion.status,
+                Suggestion.disposition,
+                Department.name,
+                Suggestion.decision_due,
+                Suggestion.decided_at,
+                Suggestion.decided_on_time,
+                Suggestion.implementation_due,
+                Suggestion.implemented_at,
+                Suggestion.implemented_on_time,
+                Suggestion.escalated_to,
+                Suggestion.city_answer_due,
+                original.reference,
+                Suggestion.closed_at,
+            )
+            .outerjoin(Point, Point.id == Suggestion.point_id)
+            .outerjoin(Observer, Observer.id == Suggestion.observer_id)
+            .outerjoin(Department, Department.id == Suggestion.department_id)
+            .outerjoin(original, original.id == Suggestion.duplicate_of_id)
+            .where(_in(lo, hi))
+            .order_by(Suggestion.submitted_at, Suggestion.id)
+        )
+        return self._stream(stmt)
+
+    def event_rows(self, lo: datetime, hi: datetime) -> AsyncIterator[Sequence[Any]]:
+        stmt = (
+            sa.select(
+                Suggestion.reference,
+                Event.created_at,
+                Event.action,
+                Event.actor_role,
+                Event.actor_user_id,
+                Event.from_status,
+                Event.to_status,
+                Event.text,
+                Event.internal,
+            )
+            .join(Suggestion, Suggestion.id == Event.suggestion_id)
+            .where(_in(lo, hi))
+            .order_by(Event.id)
+        )
+        return self._stream(stmt)
+
+    def rating_rows(self, lo: datetime, hi: datetime) -> AsyncIterator[Sequence[Any]]:
+        stmt = (
+            sa.select(Suggestion.reference, Rating.created_at, Rating.value, Rating.comment)
+            .join(Suggestion, Suggestion.id == Rating.suggestion_id)
+            .where(_in(lo, hi))
+            .order_by(Rating.id)
+        )
+        return self._stream(stmt)
+
+    def observer_rows(self) -> AsyncIterator[Sequence[Any]]:
+        stmt = (
+            sa.select(
+                Observer.id,
+                Observer.name,
+                Observer.phone,
+                Observer.category,
+                Point.code,
+                Observer.status,
+                Observer.recommending_unit,
+                Observer.term_start,
+                Observer.term_end,
+                Observer.appointed_at,
+                Observer.suspended_at,
+                TelegramUser.username,
+            )
+            .outerjoin(Point, Point.id == Observer.point_id)
+            .outerjoin(TelegramUser, TelegramUser.id == Observer.user_id)
+            .order_by(Observer.id)
+        )
+        return self._stream(stmt)
+
+    def point_rows(self) -> AsyncIterator[Sequence[Any]]:
+        staffed = (
+            sa.select(sa.func.count())
+            .where(Observer.point_id == Point.id, Observer.status == "appointed")
+            .scalar_subquery()
+        )
+        stmt = sa.select(
+            Point.code,
+            Point.name,
+            Point.domain,
+            Point.host_kind,
+            Point.host_organisation,
+            Point.town,
+            Point.street,
+            Point.active,
+            Point.closed_at,
+            staffed,
+        ).order_by(Point.code)
+        return self._stream(stmt)
+
+    def department_rows(self) -> AsyncIterator[Sequence[Any]]:
+        liaisons = (
+            sa.select(sa.func.count())
+            .where(Liaison.department_id == Department.id, Liaison.active.is_(True))
+            .scalar_subquery()
+        )
+        stmt = sa.select(Department.code, Department.name, Department.active, liaisons).order_by(
+            Department.code
+        )
+        return self._stream(stmt)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    # Aggregates (max) come back without the column's type on SQLite: naive UTC text.
+    if moment is None:
+        return None
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
