@@ -26,6 +26,7 @@ from bot.services.outbox import OutboxItem, OutboxService
 from bot.services.people import PeopleService
 from bot.services.places import PlaceService
 from bot.services.suggestions import SuggestionService
+from handlers import reminders
 from handlers.cards import sync_item
 from handlers.notices import UnknownNotice, render
 from handlers.ui import MESSAGE_MAX, clip, esc
@@ -76,7 +77,9 @@ async def deliver(out: Outgoing, row: OutboxItem) -> None:
         out.default_locale,
     )
     with out.i18n.context(), out.i18n.use_locale(locale):
-        if row.kind == Notice.BROADCAST:
+        if row.audience == LIAISON and row.kind in reminders.LIAISON_KINDS:
+            await out.bot.send_message(row.chat_id, reminders.liaison_text(row.kind, row.payload))
+        elif row.kind == Notice.BROADCAST:
             from handlers import broadcast
 
             await broadcast.deliver(out, row)
@@ -127,6 +130,9 @@ async def _to_office(out: Outgoing, chat_id: int, row: OutboxItem) -> None:
         from handlers import broadcast
 
         await out.bot.send_message(chat_id, broadcast.report_text(row.payload))
+        return
+    if row.kind in reminders.OFFICE_KINDS:
+        await out.bot.send_message(chat_id, reminders.office_text(row.kind, row.payload))
         return
     text = office_line(row.kind, row.payload)
     await out.bot.send_message(chat_id, text)

@@ -108,6 +108,11 @@ def overdue_line(
         )
         if info.department_id is not None and info.department_id in departments:
             missed += f" · 🏢 {esc(clip(departments[info.department_id], 60))}"
+    elif info.status is S.ESCALATED and info.city_answer_due is not None:
+        due = info.city_answer_due
+        missed = _("The city's answer was due {date}, {late}").format(
+            date=day(due), late=_late((today - due).days)
+        )
     else:
         due = info.decision_due
         missed = _("Decision was due {date}, {late}").format(

@@ -35,6 +35,7 @@ from bot.delivery.sender import OutboxSender
 from bot.dispatcher import build_bot, build_dispatcher, policy_of
 from bot.i18n import build_i18n
 from bot.runtime.polling import HasUpdateId, Poller
+from bot.runtime.scheduler import Scheduler
 from bot.runtime.webhook import NotAnUpdate, webhook_app
 from bot.settings import Settings
 from storage.engine import create_engine, session_factory
@@ -55,6 +56,7 @@ class Parts:
     bot: Bot
     dp: Dispatcher
     sender: OutboxSender
+    scheduler: Scheduler
 
 
 def build(settings: Settings) -> Parts:
@@ -63,8 +65,10 @@ def build(settings: Settings) -> Parts:
     i18n = build_i18n(settings.default_locale)
     bot = build_bot(settings, limiter=Limiter())
     dp = build_dispatcher(settings, sessions=sessions, i18n=i18n)
-    sender = OutboxSender(bot, sessions, settings=settings, i18n=i18n, policy=policy_of(settings))
-    return Parts(engine, bot, dp, sender)
+    policy = policy_of(settings)
+    sender = OutboxSender(bot, sessions, settings=settings, i18n=i18n, policy=policy)
+    scheduler = Scheduler(sessions, policy, on_queued=sender.kick)
+    return Parts(engine, bot, dp, sender, scheduler)
 
 
 async def serve(settings: Settings, mode: Mode, stop: asyncio.Event | None = None) -> int:
@@ -93,6 +97,7 @@ async def _serve(parts: Parts, settings: Settings, mode: Mode, stop: asyncio.Eve
     gc.collect()
     gc.freeze()
     sending = asyncio.create_task(sender.run(), name="outbox-sender")
+    scheduling = asyncio.create_task(parts.scheduler.run(stop), name="scheduler")
 
     async def handle(update: Update) -> None:
         started = time.monotonic()
@@ -115,6 +120,10 @@ async def _serve(parts: Parts, settings: Settings, mode: Mode, stop: asyncio.Eve
         else:
             await _polling(bot, allowed, handle, stop)
     finally:
+        # The scheduler watches ``stop`` too; a round under way finishes and commits.
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(scheduling, 20.0)
         log.info("stopping the outbox sender")
         await sender.stop()
         sending.cancel()

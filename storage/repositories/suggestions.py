@@ -160,7 +160,6 @@ class SuggestionRepository(Repository[Suggestion]):
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-
     async def decision_due_between(self, after: date, until: date) -> Sequence[Suggestion]:
         """Undecided items whose decision is due in (after, until], the earliest first."""
         stmt = (
@@ -191,11 +190,7 @@ class SuggestionRepository(Repository[Suggestion]):
         """How many items have ``column`` (a moment: submitted_at, decided_at,
         implemented_at) in [lo, hi)."""
         moment = getattr(Suggestion, column)
-        stmt = (
-            sa.select(sa.func.count())
-            .select_from(Suggestion)
-            .where(moment >= lo, moment < hi)
-        )
+        stmt = sa.select(sa.func.count()).select_from(Suggestion).where(moment >= lo, moment < hi)
         return int((await self.session.execute(stmt)).scalar_one())
 
     async def count_adopted_between(self, lo: datetime, hi: datetime) -> int:

@@ -1,0 +1,93 @@
+"""The scheduler inside the bot: one process at a time runs the reminders.
+
+Every ``interval`` seconds each process tries to take (or renew) the ``scheduler``
+lease, a row in the database; the one that holds it runs
+:meth:`bot.services.reminders.ReminderService.run_due`. A process that stops releases
+the lease, and one that dies loses it when it expires, so another takes over within
+``ttl``. The lease keeps the work in one place; the reminders' unique keys make sure
+that even two runs that overlap (a lease expiring mid-run) queue each message once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.services.context import Clock, Policy, system_clock
+from bot.services.reminders import Queued, ReminderService
+from storage.engine import engine_of, writer
+from storage.store import Store
+
+log = logging.getLogger("bot.scheduler")
+
+LEASE = "scheduler"
+
+
+def holder_id() -> str:
+    """Who this process is, in the lease: host, pid and a nonce (pids are reused)."""
+    return f"{socket.gethostname()[:64]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Scheduler:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        policy: Policy,
+        *,
+        clock: Clock = system_clock,
+        holder: str | None = None,
+        interval: float = 60.0,
+        ttl: timedelta = timedelta(minutes=3),
+        on_queued: Callable[[], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._policy = policy
+        self._clock = clock
+        self.holder = holder or holder_id()
+        self._interval = interval
+        self._ttl = ttl
+        self._on_queued = on_queued
+        self._writer = writer(engine_of(sessions))
+
+    async def tick(self) -> Queued | None:
+        """One round: None if another process holds the lease, else what was queued."""
+        async with self._writer, self._sessions() as session, session.begin():
+            held = await Store(session).leases.acquire(LEASE, self.holder, self._clock(), self._ttl)
+        if not held:
+            return None
+        async with self._writer, self._sessions() as session, session.begin():
+            queued = await ReminderService(Store(session), self._policy, self._clock).run_due()
+        if queued.kinds:
+            log.info(
+                "scheduler queued",
+                extra={"kinds": ",".join(queued.kinds), "closed": len(queued.closed)},
+            )
+            if self._on_queued is not None:
+                self._on_queued()
+        return queued
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tick until ``stop`` is set; an error is logged, never the end of the loop."""
+        log.info("scheduler started", extra={"holder": self.holder})
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("scheduler: a round failed; trying again at the next")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._interval)
+        await self.release()
+        log.info("scheduler stopped")
+
+    async def release(self) -> None:
+        with contextlib.suppress(Exception):
+            async with self._writer, self._sessions() as session, session.begin():
+                await Store(session).leases.release(LEASE, self.holder, self._clock())
