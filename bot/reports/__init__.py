@@ -1,0 +1,1 @@
+"""Rendering engines for the office's figures: XLSX workbook, PNG charts, annual .docx."""
