@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint i18n catalogs migrate bench venv clean browser screenshots
+.PHONY: run test lint i18n catalogs migrate bench venv clean browser fonts screenshots
 
 venv: $(STAMP)
 
@@ -18,14 +18,14 @@ $(STAMP): pyproject.toml
 # With a BOT_TOKEN (in the environment or in .env) the real bot, migrating first;
 # without one the offline demo: the sandbox, the bot and a sample district, in a browser.
 # DEMO_ARGS passes options to it, e.g. `make run DEMO_ARGS=--reset`.
-run: $(STAMP) catalogs
+run: $(STAMP) catalogs fonts
 	@if [ -n "$$BOT_TOKEN" ] || grep -Eqs '^[[:space:]]*BOT_TOKEN[[:space:]]*=[[:space:]]*[^[:space:]#]' .env; then \
 	  $(BIN)/outpost migrate && exec $(BIN)/outpost run; \
 	else \
 	  exec $(BIN)/outpost demo $(DEMO_ARGS); \
 	fi
 
-test: $(STAMP) catalogs browser
+test: $(STAMP) catalogs browser fonts
 	$(BIN)/python -m pytest -n auto
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download needs the
@@ -38,6 +38,15 @@ browser:
 	  echo "installing Debian's chromium, fonts-noto-cjk and fonts-noto-color-emoji for the browser tests"; \
 	  $(SUDO) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk fonts-noto-color-emoji' >/dev/null \
 	    || echo "warning: could not install chromium; the browser tests will say so"; \
+	fi
+
+# /report draws its charts with Chinese labels: Debian's Noto CJK font, found by
+# bot/reports/charts.py, or the charts are refused with a message saying so.
+fonts:
+	@if ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  echo "installing Debian's fonts-noto-cjk for the charts' Chinese labels"; \
+	  $(SUDO) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-noto-cjk fontconfig' >/dev/null \
+	    || echo "warning: could not install fonts-noto-cjk; /report will say it cannot draw"; \
 	fi
 
 lint: $(STAMP)
@@ -82,6 +91,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/conversations.py --observers 20 --latency-ms 100
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/broadcast.py
+	$(BIN)/python bench/reports.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

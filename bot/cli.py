@@ -1,5 +1,5 @@
 """The ``outpost`` command: ``migrate``, ``run``, ``webhook``, ``demo``, ``seed-demo``,
-``sandbox``, ``--version``.
+``export``, ``report``, ``sandbox``, ``--version``.
 
 Exit codes: 0 done; 1 the command failed (database unreachable, nothing to run);
 2 bad usage or a missing or malformed setting (one line on stderr says which).
@@ -180,6 +180,69 @@ def _seed_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _documents(args: argparse.Namespace) -> int:
+    """``outpost export`` and ``outpost report``: the group's documents, on the server."""
+    command: str = args.command
+    settings = _settings(command)
+    if settings is None:
+        return 2
+    if not _schema_is_current(command, settings.database_url):
+        return 1
+    from bot.dispatcher import policy_of
+    from bot.domain.errors import InvalidInput
+    from bot.i18n import build_i18n
+    from bot.services.actors import SYSTEM
+    from bot.services.figures import FiguresService
+    from handlers import documents
+    from storage.engine import create_engine, read_sessions, session_factory
+    from storage.store import Store
+
+    language = args.lang or settings.default_locale
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        print(f"{PROG} {command}: --out: no directory {out.parent}", file=sys.stderr)
+        return 2
+    policy = policy_of(settings)
+    i18n = build_i18n(settings.default_locale)
+
+    async def make() -> str:
+        engine = create_engine(settings.database_url)
+        try:
+            # A snapshot that never holds up a bot writing to the same database.
+            async with read_sessions(session_factory(engine))() as session, session.begin():
+                figures = FiguresService(Store(session), policy)
+                with i18n.context(), i18n.use_locale(language):
+                    if command == "export":
+                        period = figures.period(args.period)
+                        done = await documents.workbook(figures, SYSTEM, period, policy, out)
+                        rows = ", ".join(f"{n} {name}" for name, n in done.rows.items())
+                        return f"{period.spec}: {rows}; {done.size:,} bytes"
+                    period = figures.period(str(args.year))
+                    shown = await figures.stats(SYSTEM, period)
+                    notable = await figures.notable(SYSTEM, period)
+                    data = await documents.annual_docx(shown, notable, policy, language)
+                    await asyncio.to_thread(out.write_bytes, data)
+                    return f"{period.spec}: {shown.total} items; {len(data):,} bytes"
+        finally:
+            await engine.dispose()
+
+    where = masked_url(settings.database_url)
+    try:
+        summary = asyncio.run(make())
+    except InvalidInput:
+        shown = args.period if command == "export" else args.year
+        print(
+            f"{PROG} {command}: {shown!r} is not a period (2026, 2026-06, 2026-Q2, 30d)",
+            file=sys.stderr,
+        )
+        return 2
+    except (SQLAlchemyError, OSError) as exc:
+        print(f"{PROG} {command}: database at {where}: {_reason(exc)}", file=sys.stderr)
+        return 1
+    print(f"wrote {out}: {summary}")
+    return 0
+
+
 def _sandbox(argv: Sequence[str]) -> int:
     # The sandbox imports nothing of ours; we only lend it our command name.
     from sandbox.cli import main as sandbox_main
@@ -244,6 +307,28 @@ def _parser() -> argparse.ArgumentParser:
         "made-up people.",
     )
     seed_demo.set_defaults(handler=_seed_demo)
+    export = commands.add_parser(
+        "export",
+        help="write a period's items, events, observers, points, departments and ratings "
+        "to an Excel workbook (what /export sends in the group)",
+        description="Write the workbook /export sends in the admin group, for the database "
+        "DATABASE_URL names, without Telegram's 50 MB limit.",
+    )
+    export.add_argument(
+        "--period", default="", help="2026, 2026-06, 2026-Q2 or 30d (default: this year)"
+    )
+    export.add_argument("--out", required=True, help="the .xlsx file to write")
+    export.add_argument("--lang", choices=["zh_CN", "en"], help="default: DEFAULT_LOCALE")
+    export.set_defaults(handler=_documents, command="export")
+    report = commands.add_parser(
+        "report",
+        help="write the year's section on the observation scheme for the work report (Word)",
+        description="Write the Word document /report YEAR docx sends in the admin group.",
+    )
+    report.add_argument("--year", type=int, required=True, help="e.g. 2026")
+    report.add_argument("--out", required=True, help="the .docx file to write")
+    report.add_argument("--lang", choices=["zh_CN", "en"], help="default: DEFAULT_LOCALE")
+    report.set_defaults(handler=_documents, command="report")
     commands.add_parser(
         "sandbox",
         help="start the local stand-in for the Telegram Bot API (see sandbox/README.md)",

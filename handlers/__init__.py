@@ -21,6 +21,7 @@ def routers(i18n: I18n, settings: Settings) -> list[Router]:
         department,
         errors,
         fallback,
+        figures,
         filing,
         membership,
         mine,
@@ -50,6 +51,7 @@ def routers(i18n: I18n, settings: Settings) -> list[Router]:
         queue.setup(i18n, settings),
         roster.setup(i18n, settings),
         broadcast.setup(i18n, settings),
+        figures.setup(i18n, settings),
         # What the office's routers did not take: someone who may not, or somewhere else.
         office.setup_guard(i18n, settings.admin_chat_id),
         # Keep last: it answers whatever no router above understood.

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
+from bot.domain.figures import Outcome
 from bot.domain.lifecycle import Action
+from bot.domain.roles import Role
 from bot.domain.statuses import (
     Behalf,
+    DayKind,
     FocusDomain,
     ObserverCategory,
     RatingValue,
@@ -113,6 +116,42 @@ _ACTION: dict[Action, str] = {
     Action.CLOSE: N_("Closed"),
     Action.NOTE: N_("Internal note"),
 }
+
+
+# What an item came to, in the office's figures.
+_OUTCOME: dict[Outcome, str] = {
+    Outcome.PENDING: N_("Pending a decision"),
+    Outcome.ADOPTED: N_("Adopted"),
+    Outcome.REFERENCE: N_("Kept for reference"),
+    Outcome.DECLINED: N_("Not adopted"),
+    Outcome.ESCALATED: N_("Reported to the city"),
+    Outcome.DUPLICATE: N_("Duplicate"),
+    Outcome.WITHDRAWN: N_("Withdrawn"),
+}
+
+_ROLE: dict[Role, str] = {
+    Role.OBSERVER: N_("Observer"),
+    Role.ADMIN: N_("Office"),
+    Role.LIAISON: N_("Department liaison"),
+    Role.SYSTEM: N_("System"),
+}
+
+_DAY_KIND: dict[DayKind, str] = {
+    DayKind.HOLIDAY: N_("Holiday"),
+    DayKind.WORKDAY: N_("Make-up working day"),
+}
+
+
+def outcome(value: Outcome) -> str:
+    return _(_OUTCOME[value])
+
+
+def role(value: Role) -> str:
+    return _(_ROLE[value])
+
+
+def day_kind(value: DayKind) -> str:
+    return _(_DAY_KIND[value])
 
 
 def status(value: SuggestionStatus) -> str:

@@ -40,6 +40,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
         N_("[POINT] TEXT"),
         N_("Write to all active observers (or one point's), after a preview"),
     ),
+    "stats": (
+        N_("[PERIOD]"),
+        N_("Figures for a period: 2026, 2026-06, 2026-Q2 or 30d (this year if none)"),
+    ),
+    "report": (
+        N_("[PERIOD] [docx] [zh|en]"),
+        N_("Charts for a period; with docx, the year's section for the work report (Word)"),
+    ),
+    "export": (N_("[PERIOD] [zh|en]"), N_("The period's data as an Excel workbook")),
+    "holidays": (
+        N_("[YEAR]"),
+        N_("Show the year's holidays and make-up working days; send lines to import them"),
+    ),
     "cancel": ("", N_("Cancel the move you are making")),
     "help": ("", N_("This list")),
 }

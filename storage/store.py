@@ -21,6 +21,7 @@ from storage.repositories.places import (
     LiaisonRepository,
     PointRepository,
 )
+from storage.repositories.schedule import LeaseRepository, ReminderRepository
 from storage.repositories.suggestions import (
     AttachmentRepository,
     EventRepository,
@@ -28,7 +29,6 @@ from storage.repositories.suggestions import (
     ReferenceCounterRepository,
     SuggestionRepository,
 )
-from storage.repositories.schedule import LeaseRepository, ReminderRepository
 from storage.repositories.updates import (
     ConversationStateRepository,
     ProcessedUpdateRepository,

@@ -42,6 +42,7 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.types import (
+    BufferedInputFile,
     CallbackQuery,
     Chat,
     ChatMemberAdministrator,
@@ -86,6 +87,9 @@ class Sent:
     reply_to: int | None = None
     # A photo's or document's file id.
     file_id: str | None = None
+    # What the bot uploaded (a chart, a workbook): its bytes and file name.
+    data: bytes | None = None
+    file_name: str | None = None
 
     @property
     def plain(self) -> str:
@@ -247,10 +251,14 @@ class RecordingSession(BaseSession):
                 kind,
                 reply_to=_reply_to(method),
                 file_id=file if isinstance(file, str) else None,
+                upload=file if isinstance(file, BufferedInputFile) else None,
             )
         if isinstance(method, SendMediaGroup):
             if not 2 <= len(method.media) <= 10:
                 self.problems.append(f"media group of {len(method.media)}")
+            for m in method.media:
+                if m.caption is not None:
+                    self._check_text(m.caption, 1024, m.parse_mode)
             return [
                 self._record(
                     int(method.chat_id),
@@ -259,6 +267,7 @@ class RecordingSession(BaseSession):
                     m.type,
                     reply_to=_reply_to(method),
                     file_id=m.media if isinstance(m.media, str) else None,
+                    upload=m.media if isinstance(m.media, BufferedInputFile) else None,
                 )
                 for m in method.media
             ]
@@ -358,9 +367,18 @@ class RecordingSession(BaseSession):
         *,
         reply_to: int | None = None,
         file_id: str | None = None,
+        upload: BufferedInputFile | None = None,
     ) -> Message:
         sent = Sent(
-            chat_id, next(self._ids), text, markup, kind, reply_to=reply_to, file_id=file_id
+            chat_id,
+            next(self._ids),
+            text,
+            markup,
+            kind,
+            reply_to=reply_to,
+            file_id=file_id,
+            data=upload.data if upload is not None else None,
+            file_name=upload.filename if upload is not None else None,
         )
         self.chats.setdefault(chat_id, []).append(sent)
         return self._message(sent)

@@ -298,19 +298,19 @@ def compute(inputs: FigureInputs) -> Figures:
     cells = list(inputs.cells)
     outcome = [(c, outcome_of(c.status, c.disposition)) for c in cells]
     total = sum(c.count for c in cells)
-    by_outcome: dict[Outcome, int] = {o: 0 for o in OUTCOMES}
+    by_outcome: dict[Outcome, int] = dict.fromkeys(OUTCOMES, 0)
     for c, o in outcome:
         by_outcome[o] += c.count
-    by_status = {s: n for s, n in _tally((c.status, c.count) for c in cells).items()}
-    by_kind = {k: n for k, n in _tally((c.kind, c.count) for c in cells).items()}
-    by_domain = {d: n for d, n in _tally((c.domain, c.count) for c in cells).items()}
+    by_status = dict(_tally((c.status, c.count) for c in cells).items())
+    by_kind = dict(_tally((c.kind, c.count) for c in cells).items())
+    by_domain = dict(_tally((c.domain, c.count) for c in cells).items())
     domain_outcomes: dict[FocusDomain, dict[Outcome, int]] = {}
     for c, o in outcome:
-        row = domain_outcomes.setdefault(c.domain, {x: 0 for x in OUTCOMES})
+        row = domain_outcomes.setdefault(c.domain, dict.fromkeys(OUTCOMES, 0))
         row[o] += c.count
 
     month_keys = period.months()
-    monthly = [{x: 0 for x in OUTCOMES} for _ in month_keys]
+    monthly = [dict.fromkeys(OUTCOMES, 0) for _ in month_keys]
     for c, o in outcome:
         if 0 <= c.month < len(monthly):
             monthly[c.month][o] += c.count
@@ -337,31 +337,29 @@ def compute(inputs: FigureInputs) -> Figures:
         decision_median=median(inputs.decision_days),
         decision_p90=nearest_rank(inputs.decision_days, 90),
         decisions=len(inputs.decision_days),
-        decided_on_time=Rate(
-            inputs.decided_on_time, inputs.decided_on_time + inputs.decided_late
-        ),
+        decided_on_time=Rate(inputs.decided_on_time, inputs.decided_on_time + inputs.decided_late),
         departments=departments,
         implemented=implemented,
         implemented_on_time=Rate(on_time, timed),
         satisfaction={v: inputs.ratings.get(v, 0) for v in RatingValue},
         active_observers=active,
         idle_observers=idle,
-        appointed_observers=sum(1 for o in inputs.observers if o.status is ObserverStatus.APPOINTED),
+        appointed_observers=sum(
+            1 for o in inputs.observers if o.status is ObserverStatus.APPOINTED
+        ),
         active_points=sum(1 for p in inputs.points if p.active),
     )
 
 
 def _points(inputs: FigureInputs, outcome: Sequence[tuple[Cell, Outcome]]) -> list[PointFigures]:
-    staffed = Counter(
-        o.point_id for o in inputs.observers if o.status is ObserverStatus.APPOINTED
-    )
+    staffed = Counter(o.point_id for o in inputs.observers if o.status is ObserverStatus.APPOINTED)
     per_point: dict[int | None, dict[Outcome, int]] = {}
     for c, o in outcome:
-        row = per_point.setdefault(c.point_id, {x: 0 for x in OUTCOMES})
+        row = per_point.setdefault(c.point_id, dict.fromkeys(OUTCOMES, 0))
         row[o] += c.count
     out: list[PointFigures] = []
     for p in inputs.points:
-        counts = per_point.pop(p.id, {x: 0 for x in OUTCOMES})
+        counts = per_point.pop(p.id, dict.fromkeys(OUTCOMES, 0))
         if not p.active and not sum(counts.values()):
             continue  # a point closed with nothing in the period is no longer news
         out.append(
@@ -404,9 +402,7 @@ def _departments(inputs: FigureInputs) -> list[DepartmentFigures]:
         place = names.get(department_id) if department_id is not None else None
         implemented = sum(c.count for c in cells if c.implemented)
         on_time = sum(c.count for c in cells if c.implemented and c.implemented_on_time is True)
-        timed = sum(
-            c.count for c in cells if c.implemented and c.implemented_on_time is not None
-        )
+        timed = sum(c.count for c in cells if c.implemented and c.implemented_on_time is not None)
         out.append(
             DepartmentFigures(
                 department_id,
@@ -448,4 +444,3 @@ def _observers(
     active.sort(key=lambda a: (-a.filed, -a.adopted, a.name, a.observer_id))
     idle.sort(key=lambda a: (a.point_code, a.name, a.observer_id))
     return active, idle
-

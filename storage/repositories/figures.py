@@ -93,7 +93,7 @@ class FiguresRepository:
         )
         result = await self.session.stream(stmt)
         async for part in result.partitions():
-            yield [(a, b) for a, b in part]
+            yield [(a, b) for a, b in part if b is not None]
 
     async def decided_on_time(self, lo: datetime, hi: datetime) -> dict[bool, int]:
         stmt = (
@@ -247,12 +247,13 @@ class FiguresRepository:
         )
         out: dict[int, str] = {}
         for item_id, text in (await self.session.execute(stmt)).all():
-            out[item_id] = text
+            if text:
+                out[item_id] = text
         return out
 
     # ---- streamed rows for the workbook ------------------------------------------------
 
-    async def _stream(self, stmt: sa.Select[Any]) -> AsyncIterator[Sequence[Any]]:
+    async def _stream(self, stmt: Any) -> AsyncIterator[Sequence[Any]]:
         result = await self.session.stream(stmt.execution_options(yield_per=PARTITION))
         async for part in result.partitions():
             yield part

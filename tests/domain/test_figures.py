@@ -7,31 +7,28 @@ import pytest
 from bot.domain.figures import Outcome, Rate, median, nearest_rank, outcome_of
 from bot.domain.statuses import SuggestionStatus as S
 
-O = Outcome
+OC = Outcome
 
 
 @pytest.mark.parametrize(
     ("status", "disposition", "outcome"),
     [
-        (S.SUBMITTED, None, O.PENDING),
-        (S.IN_REVIEW, None, O.PENDING),
-        (S.NEEDS_INFO, None, O.PENDING),
-        # Back to submitted after answering a question: pending again.
-        (S.SUBMITTED, None, O.PENDING),
-        (S.ADOPTED, S.ADOPTED, O.ADOPTED),
-        (S.IMPLEMENTING, S.ADOPTED, O.ADOPTED),
-        (S.IMPLEMENTED, S.ADOPTED, O.ADOPTED),
-        (S.CLOSED, S.ADOPTED, O.ADOPTED),
-        (S.REFERENCE, S.REFERENCE, O.REFERENCE),
-        (S.CLOSED, S.REFERENCE, O.REFERENCE),
-        (S.CLOSED, S.DECLINED, O.DECLINED),
-        (S.CLOSED, S.DUPLICATE, O.DUPLICATE),
-        (S.ESCALATED, S.ESCALATED, O.ESCALATED),
+        (S.SUBMITTED, None, OC.PENDING),
+        (S.IN_REVIEW, None, OC.PENDING),
+        (S.NEEDS_INFO, None, OC.PENDING),
+        (S.ADOPTED, S.ADOPTED, OC.ADOPTED),
+        (S.IMPLEMENTING, S.ADOPTED, OC.ADOPTED),
+        (S.IMPLEMENTED, S.ADOPTED, OC.ADOPTED),
+        (S.CLOSED, S.ADOPTED, OC.ADOPTED),
+        (S.REFERENCE, S.REFERENCE, OC.REFERENCE),
+        (S.CLOSED, S.REFERENCE, OC.REFERENCE),
+        (S.CLOSED, S.DECLINED, OC.DECLINED),
+        (S.CLOSED, S.DUPLICATE, OC.DUPLICATE),
+        (S.ESCALATED, S.ESCALATED, OC.ESCALATED),
         # Escalated, then the city's answer: the answer is what the item came to.
-        (S.ADOPTED, S.ADOPTED, O.ADOPTED),
-        (S.DECLINED, S.DECLINED, O.DECLINED),
-        (S.WITHDRAWN, None, O.WITHDRAWN),
-        (S.CLOSED, None, O.REFERENCE),
+        (S.DECLINED, S.DECLINED, OC.DECLINED),
+        (S.WITHDRAWN, None, OC.WITHDRAWN),
+        (S.CLOSED, None, OC.REFERENCE),
     ],
 )
 def test_outcomes(status, disposition, outcome):

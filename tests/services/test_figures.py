@@ -18,7 +18,7 @@ from tests.figures_fixture import TODAY, at, seed_quarter
 from tests.world import ADMIN, ALICE, POLICY, FixedClock, actor, build_world
 
 S = SuggestionStatus
-O = Outcome
+OC = Outcome
 
 
 @pytest.fixture
@@ -40,13 +40,13 @@ async def test_the_quarter_by_hand(sessions, quarter):
 
     assert f.total == 10
     assert dict(f.by_outcome) == {
-        O.PENDING: 2,
-        O.ADOPTED: 3,
-        O.REFERENCE: 1,
-        O.DECLINED: 1,
-        O.ESCALATED: 1,
-        O.DUPLICATE: 1,
-        O.WITHDRAWN: 1,
+        OC.PENDING: 2,
+        OC.ADOPTED: 3,
+        OC.REFERENCE: 1,
+        OC.DECLINED: 1,
+        OC.ESCALATED: 1,
+        OC.DUPLICATE: 1,
+        OC.WITHDRAWN: 1,
     }
     assert dict(f.by_status) == {
         S.CLOSED: 3,
@@ -70,10 +70,10 @@ async def test_the_quarter_by_hand(sessions, quarter):
         FocusDomain.RULE_OF_LAW_VILLAGES: 1,
         FocusDomain.YOUTH_LEGAL_EDUCATION: 1,
     }
-    assert f.domain_outcomes[FocusDomain.DISPUTE_RESOLUTION][O.REFERENCE] == 1
-    assert f.domain_outcomes[FocusDomain.DISPUTE_RESOLUTION][O.DECLINED] == 1
-    assert f.domain_outcomes[FocusDomain.DISPUTE_RESOLUTION][O.DUPLICATE] == 1
-    assert f.domain_outcomes[FocusDomain.BUSINESS_ENVIRONMENT][O.ADOPTED] == 2
+    assert f.domain_outcomes[FocusDomain.DISPUTE_RESOLUTION][OC.REFERENCE] == 1
+    assert f.domain_outcomes[FocusDomain.DISPUTE_RESOLUTION][OC.DECLINED] == 1
+    assert f.domain_outcomes[FocusDomain.DISPUTE_RESOLUTION][OC.DUPLICATE] == 1
+    assert f.domain_outcomes[FocusDomain.BUSINESS_ENVIRONMENT][OC.ADOPTED] == 2
 
     # The month is the office's: A3 at 23:30 on 30 April is April's, A6 at 23:30 on
     # 30 June is June's; A10 (00:30 on 1 July) and A11 (23:59 on 31 March) are out.
@@ -83,9 +83,13 @@ async def test_the_quarter_by_hand(sessions, quarter):
         (2026, 6, 4),
     ]
     april, may, june = (dict(m.outcomes) for m in f.months)
-    assert {o: n for o, n in april.items() if n} == {O.ADOPTED: 2, O.REFERENCE: 1, O.DUPLICATE: 1}
-    assert {o: n for o, n in may.items() if n} == {O.DECLINED: 1, O.WITHDRAWN: 1}
-    assert {o: n for o, n in june.items() if n} == {O.PENDING: 2, O.ESCALATED: 1, O.ADOPTED: 1}
+    assert {o: n for o, n in april.items() if n} == {
+        OC.ADOPTED: 2,
+        OC.REFERENCE: 1,
+        OC.DUPLICATE: 1,
+    }
+    assert {o: n for o, n in may.items() if n} == {OC.DECLINED: 1, OC.WITHDRAWN: 1}
+    assert {o: n for o, n in june.items() if n} == {OC.PENDING: 2, OC.ESCALATED: 1, OC.ADOPTED: 1}
 
     # Adopted 3 of the 7 decided; working days to a first decision 1,1,2,2,3,3,8.
     assert (f.adoption.part, f.adoption.whole, f.adoption.percent) == (3, 7, 42.9)
@@ -109,7 +113,8 @@ async def test_the_quarter_by_hand(sessions, quarter):
         0,
         1,
     )
-    assert housing.on_time.whole == 0 and housing.on_time.percent is None
+    assert housing.on_time.whole == 0
+    assert housing.on_time.percent is None
     assert (f.implemented, f.implemented_on_time.part, f.implemented_on_time.whole) == (2, 1, 2)
 
     assert dict(f.satisfaction) == {
@@ -142,13 +147,16 @@ async def test_a_month_and_an_empty_period(sessions, quarter):
     assert may.total == 2
     assert [(m.month, m.total) for m in may.months] == [(5, 2)]
     assert may.decision_median == 8  # A4 alone was decided among May's items
-    assert may.adoption.whole == 1 and may.adoption.part == 0
+    assert may.adoption.whole == 1
+    assert may.adoption.part == 0
 
     empty = await stats(sessions, year_period(2025))
     assert empty.total == 0
     assert empty.adoption.percent is None
-    assert empty.decision_median is None and empty.decision_p90 is None
-    assert len(empty.months) == 12 and all(m.total == 0 for m in empty.months)
+    assert empty.decision_median is None
+    assert empty.decision_p90 is None
+    assert len(empty.months) == 12
+    assert all(m.total == 0 for m in empty.months)
     assert empty.departments == []
     # Everyone appointed is idle in a year nobody filed.
     assert {a.name for a in empty.idle_observers} == {"Alice", "Bob", "Carol"}

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -329,3 +330,89 @@ def test_cli_version(tmp_path: Path) -> None:
     result = run_cli("--version", cwd=tmp_path)
     assert result.returncode == 0
     assert result.stdout.startswith("outpost ")
+
+
+# -- 0004: dispositions filled from the event log, the 2026 holidays shipped ----------------
+
+
+def test_0004_fills_dispositions_from_the_log_and_ships_the_2026_holidays(fresh_url: str) -> None:
+    migrate.upgrade(fresh_url, "0003")
+    moment = datetime(2026, 6, 1, 2, 0)
+
+    def rows(conn: Connection) -> None:
+        conn.execute(
+            sa.text(
+                "INSERT INTO telegram_users (id, first_name, blocked, created_at, updated_at) "
+                "VALUES (1, 'A', false, :t, :t)"
+            ),
+            {"t": moment},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO points (id, code, name, domain, host_kind, host_organisation, "
+                "town, street, active, created_at) VALUES (1, 'P01', 'p', 'business', "
+                "'school', '', '', '', true, :t)"
+            ),
+            {"t": moment},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO observers (id, name, phone, category, point_id, "
+                "recommending_unit, resume, status, created_at) VALUES (1, 'A', '', 'lawyer', "
+                "1, '', '', 'appointed', :t)"
+            ),
+            {"t": moment},
+        )
+        # Item 1: escalated, then the city adopted it and it closed. Item 2: undecided.
+        # Item 3: kept for reference (a note after it changes nothing).
+        for item, status in ((1, "closed"), (2, "submitted"), (3, "reference")):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO suggestions (id, reference, kind, domain, observer_id, "
+                    "point_id, title, body, behalf, status, submitted_at, decision_due, "
+                    "created_at, updated_at, version) VALUES (:i, :r, 'problem', 'business', "
+                    "1, 1, 't', 'b', 'own', :s, :t, '2026-06-08', :t, :t, 1)"
+                ),
+                {"i": item, "r": f"WZ-2026-000{item}", "s": status, "t": moment},
+            )
+        log = [
+            (1, "submit", "submitted"),
+            (1, "escalate", "escalated"),
+            (1, "city_adopt", "adopted"),
+            (1, "close", "closed"),
+            (2, "submit", "submitted"),
+            (3, "keep_reference", "reference"),
+            (3, "note", "reference"),
+        ]
+        for n, (item, action, status) in enumerate(log, start=1):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO events (id, suggestion_id, action, actor_role, to_status, "
+                    "internal, payload, created_at) VALUES (:n, :i, :a, 'admin', :s, false, "
+                    "'{}', :t)"
+                ),
+                {"n": n, "i": item, "a": action, "s": status, "t": moment},
+            )
+
+    def write(conn: Connection) -> None:
+        rows(conn)
+        conn.commit()
+
+    inspect_db(fresh_url, write)
+    migrate.upgrade(fresh_url)
+
+    def read(conn: Connection) -> tuple[list[Any], list[Any]]:
+        dispositions = conn.execute(
+            sa.text("SELECT id, disposition FROM suggestions ORDER BY id")
+        ).all()
+        days = conn.execute(sa.text("SELECT day, kind, name FROM calendar_days ORDER BY day")).all()
+        return list(dispositions), list(days)
+
+    dispositions, days = inspect_db(fresh_url, read)
+    assert [tuple(r) for r in dispositions] == [(1, "adopted"), (2, None), (3, "reference")]
+    by_day = {str(d)[:10]: (k, n) for d, k, n in days}
+    assert len(by_day) == 39
+    assert by_day["2026-10-01"] == ("holiday", "国庆节")
+    assert by_day["2026-10-10"] == ("workday", "国庆节调休")
+    assert by_day["2026-02-14"] == ("workday", "春节调休")
+    assert sum(1 for k, _n in by_day.values() if k == "holiday") == 33

@@ -1,0 +1,747 @@
+"""The office's documents, in the current locale: charts, the workbook, the annual section.
+
+``bot.reports`` draws and writes; this module decides what they say. The /report and
+/export commands and the ``outpost report`` / ``outpost export`` commands share it, so
+a document made on the server reads exactly like one sent in the group. CPU-heavy
+rendering runs in a worker thread; the translations are looked up before, in the
+calling task, where the locale is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import IO, Any
+
+from aiogram.utils.i18n import gettext as _
+from babel.dates import format_skeleton
+
+from bot.domain.figures import OUTCOMES, Figures, Outcome
+from bot.domain.lifecycle import Action
+from bot.domain.periods import Period
+from bot.domain.roles import Role
+from bot.domain.statuses import (
+    Behalf,
+    FocusDomain,
+    HostKind,
+    ObserverCategory,
+    ObserverStatus,
+    RatingValue,
+    SuggestionKind,
+    SuggestionStatus,
+)
+from bot.i18n import EN, ZH
+from bot.reports import annual, charts
+from bot.reports.workbook import WorkbookWriter
+from bot.services.actors import Actor
+from bot.services.context import Policy
+from bot.services.figures import FiguresService, NotableItem
+from handlers import labels
+from handlers.figure_texts import percent, period_title, rate_text, short_month
+from handlers.roster import host_kind, observer_status
+from handlers.ui import clip
+
+# What Telegram lets a bot upload.
+UPLOAD_MAX = 50 * 1000 * 1000
+
+OUTCOME_COLOURS: dict[Outcome, str] = {
+    Outcome.PENDING: "#9e9e9e",
+    Outcome.ADOPTED: "#2e7d32",
+    Outcome.REFERENCE: "#1565c0",
+    Outcome.DECLINED: "#c62828",
+    Outcome.ESCALATED: "#6a1b9a",
+    Outcome.DUPLICATE: "#8d6e63",
+    Outcome.WITHDRAWN: "#cfd8dc",
+}
+
+
+# ---- charts -----------------------------------------------------------------------------
+
+
+def _outcome_series(values: Callable[[Outcome], Sequence[float]]) -> list[charts.Series]:
+    return [charts.Series(labels.outcome(o), values(o), OUTCOME_COLOURS[o]) for o in OUTCOMES]
+
+
+def chart_specs(f: Figures) -> list[tuple[str, Callable[[], bytes]]]:
+    """The four charts of /report, each as a name and a function that draws it (the
+    texts already translated, so the drawing may happen in another thread)."""
+    note = period_title(f.period)
+    empty = _("Nothing was filed in this period.")
+    # An empty period draws its charts' titles and a sentence instead of empty axes.
+    shown_months = f.months if f.total else []
+    years = {m.year for m in shown_months}
+    months = [short_month(m.year, m.month, with_year=len(years) > 1) for m in shown_months]
+    monthly = _outcome_series(lambda o: [m.outcomes.get(o, 0) for m in shown_months])
+    by_month_title = _("Items filed per month, by outcome")
+
+    domains = [d for d in FocusDomain if f.by_domain.get(d, 0)]
+    domain_names = [labels.domain(d) for d in domains]
+    per_domain = _outcome_series(
+        lambda o: [f.domain_outcomes.get(d, {}).get(o, 0) for d in domains]
+    )
+    by_domain_title = _("Outcomes by focus domain (share of items)")
+
+    points = [p for p in f.points if p.items or p.active] if f.total else []
+    point_names = [f"{p.code} {clip(p.name, 18)}".strip() for p in points]
+    per_point = [
+        charts.Series(labels.outcome(Outcome.ADOPTED), [p.adopted for p in points], "#2e7d32"),
+        charts.Series(_("Other items"), [p.items - p.adopted for p in points], "#90a4ae"),
+    ]
+    by_point_title = _("Items filed per observation point")
+
+    departments = [d for d in f.departments if d.department_id is not None and d.on_time.whole]
+    department_names = [clip(d.name, 24) for d in departments]
+    on_time = [d.on_time.percent or 0.0 for d in departments]
+    on_time_notes = [f"{d.on_time.part}/{d.on_time.whole}" for d in departments]
+    on_time_title = _("Implemented on time, by department")
+    no_implementations = _("Nothing filed in this period has been implemented yet.")
+    count = _("Items")
+
+    return [
+        (
+            "items-per-month",
+            lambda: charts.stacked_bars(
+                by_month_title,
+                months,
+                monthly,
+                empty_text=empty,
+                value_label=count,
+                note=note,
+            ),
+        ),
+        (
+            "outcomes-per-domain",
+            lambda: charts.stacked_bars(
+                by_domain_title,
+                domain_names,
+                per_domain,
+                empty_text=empty,
+                horizontal=True,
+                percent=True,
+                note=note,
+            ),
+        ),
+        (
+            "items-per-point",
+            lambda: charts.stacked_bars(
+                by_point_title,
+                point_names,
+                per_point,
+                empty_text=empty,
+                value_label=count,
+                horizontal=True,
+                note=note,
+            ),
+        ),
+        (
+            "on-time-per-department",
+            lambda: charts.bars(
+                on_time_title,
+                department_names,
+                on_time,
+                empty_text=no_implementations,
+                horizontal=True,
+                percent=True,
+                annotations=on_time_notes,
+                note=note,
+            ),
+        ),
+    ]
+
+
+async def charts_of(f: Figures) -> list[tuple[str, bytes]]:
+    specs = chart_specs(f)
+
+    def draw() -> list[tuple[str, bytes]]:
+        return [(name, make()) for name, make in specs]
+
+    return await asyncio.to_thread(draw)
+
+
+def charts_caption(f: Figures) -> str:
+    return _(
+        "📊 {period}: {total} items received, {adopted} adopted (adoption rate {adoption}), "
+        "first decisions on time {decided}, implemented on time {implemented}. /stats has "
+        "the details, /export the data, /report {year} docx the annual section."
+    ).format(
+        period=period_title(f.period),
+        total=f.total,
+        adopted=f.adopted,
+        adoption=percent(f.adoption),
+        decided=percent(f.decided_on_time),
+        implemented=percent(f.implemented_on_time),
+        year=f.period.year,
+    )
+
+
+# ---- the annual section -------------------------------------------------------------------
+
+
+def _count_of(f: Figures, outcome: Outcome) -> int:
+    return f.by_outcome.get(outcome, 0)
+
+
+def annual_blocks(
+    f: Figures,
+    notable: Sequence[NotableItem],
+    pictures: dict[str, bytes],
+    policy: Policy,
+    language: str,
+) -> list[annual.Block]:
+    year = f.period.year
+    blocks: list[annual.Block] = []
+    h, p = annual.Heading, annual.Paragraph
+
+    blocks.append(h(_("1. Overview")))
+    blocks.append(
+        p(
+            _(
+                "In {year} the district had {points} rule-of-law observation points and "
+                "{observers} appointed rule-of-law observers. Through the points, observers "
+                "filed {total} problems, opinions and suggestions: {suggestions} suggestions, "
+                "{opinions} opinions and {problems} problems."
+            ).format(
+                year=year,
+                points=f.active_points,
+                observers=f.appointed_observers,
+                total=f.total,
+                suggestions=f.by_kind.get(SuggestionKind.SUGGESTION, 0),
+                opinions=f.by_kind.get(SuggestionKind.OPINION, 0),
+                problems=f.by_kind.get(SuggestionKind.PROBLEM, 0),
+            )
+        )
+    )
+    key = [
+        (_("Observation points"), str(f.active_points)),
+        (_("Appointed observers"), str(f.appointed_observers)),
+        (_("Items received"), str(f.total)),
+        (_("Adopted"), str(f.adopted)),
+        (_("Kept for reference"), str(_count_of(f, Outcome.REFERENCE))),
+        (_("Reported to the city"), str(_count_of(f, Outcome.ESCALATED))),
+        (_("Not adopted"), str(_count_of(f, Outcome.DECLINED))),
+        (_("Implemented"), str(f.implemented)),
+        (_("Adoption rate"), rate_text(f.adoption)),
+        (_("First decisions on time"), rate_text(f.decided_on_time)),
+        (_("Implemented on time"), rate_text(f.implemented_on_time)),
+        (_("Satisfied or basically satisfied"), rate_text(f.satisfied)),
+    ]
+    blocks.append(
+        annual.Table(
+            [_("Indicator"), str(year)],
+            key,
+            caption=_("Table 1. The year's figures"),
+        )
+    )
+
+    blocks.append(h(_("2. Analysis and judgement")))
+    blocks.append(
+        p(
+            _(
+                "The office made a first decision on {decided} items: {adopted} adopted, "
+                "{reference} kept for reference, {declined} not adopted, {escalated} "
+                "reported to the city for study and {duplicate} found to duplicate "
+                "another item; {pending} still await a decision and {withdrawn} were "
+                "withdrawn by the observer. The adoption rate was {adoption}."
+            ).format(
+                decided=f.decided,
+                adopted=f.adopted,
+                reference=_count_of(f, Outcome.REFERENCE),
+                declined=_count_of(f, Outcome.DECLINED),
+                escalated=_count_of(f, Outcome.ESCALATED),
+                duplicate=_count_of(f, Outcome.DUPLICATE),
+                pending=_count_of(f, Outcome.PENDING),
+                withdrawn=_count_of(f, Outcome.WITHDRAWN),
+                adoption=percent(f.adoption),
+            )
+        )
+    )
+    blocks.append(
+        p(
+            _(
+                "A first decision took a median of {median} working days (90th percentile "
+                "{p90}); {on_time} of first decisions were made within the {days} working "
+                "days allowed."
+            ).format(
+                median=_number(f.decision_median),
+                p90=_number(f.decision_p90),
+                on_time=percent(f.decided_on_time),
+                days=policy.decision_days,
+            )
+        )
+    )
+    if "items-per-month" in pictures:
+        blocks.append(
+            annual.Picture(pictures["items-per-month"], _("Figure 1. Items filed per month"))
+        )
+    if "outcomes-per-domain" in pictures:
+        blocks.append(
+            annual.Picture(pictures["outcomes-per-domain"], _("Figure 2. Outcomes by focus domain"))
+        )
+
+    blocks.append(h(_("3. Implementation and supervision")))
+    blocks.append(
+        p(
+            _(
+                "Of the adopted items, {implemented} have been implemented by the departments "
+                "responsible, {on_time} of them by their due date."
+            ).format(implemented=f.implemented, on_time=percent(f.implemented_on_time))
+        )
+    )
+    rows = [
+        [
+            d.name or _("(no department)"),
+            str(d.assigned),
+            str(d.implemented),
+            rate_text(d.on_time),
+            str(d.overdue),
+        ]
+        for d in f.departments
+    ]
+    if rows:
+        blocks.append(
+            annual.Table(
+                [_("Department"), _("Adopted"), _("Implemented"), _("On time"), _("Overdue")],
+                rows,
+                caption=_("Table 2. Implementation by department"),
+            )
+        )
+    if "on-time-per-department" in pictures:
+        blocks.append(
+            annual.Picture(
+                pictures["on-time-per-department"],
+                _("Figure 3. Implemented on time, by department"),
+            )
+        )
+
+    blocks.append(h(_("4. Satisfaction")))
+    if f.rated:
+        blocks.append(
+            p(
+                _(
+                    "Observers rated {rated} outcomes: {satisfied} satisfied, {basic} "
+                    "basically satisfied and {dissatisfied} dissatisfied, so {rate} were "
+                    "satisfied or basically satisfied. A dissatisfied rating of an "
+                    "implementation reopens it."
+                ).format(
+                    rated=f.rated,
+                    satisfied=f.satisfaction.get(RatingValue.SATISFIED, 0),
+                    basic=f.satisfaction.get(RatingValue.BASICALLY_SATISFIED, 0),
+                    dissatisfied=f.satisfaction.get(RatingValue.DISSATISFIED, 0),
+                    rate=percent(f.satisfied),
+                )
+            )
+        )
+    else:
+        blocks.append(p(_("No outcome of the year has been rated yet.")))
+
+    blocks.append(h(_("5. Points and observers")))
+    idle = len(f.idle_observers)
+    blocks.append(
+        p(
+            _(
+                "{active} observers filed at least one item in the year; {idle} appointed "
+                "observers filed none. The items per point below are the basis for "
+                "consolidating points and for the observers' yearly evaluation."
+            ).format(active=len(f.active_observers), idle=idle)
+        )
+    )
+    point_rows = [
+        [
+            f"{pt.code} {pt.name}".strip(),
+            str(pt.observers),
+            str(pt.items),
+            str(pt.adopted),
+        ]
+        for pt in f.points
+    ]
+    if point_rows:
+        blocks.append(
+            annual.Table(
+                [_("Point"), _("Observers"), _("Items"), _("Adopted")],
+                point_rows,
+                caption=_("Table 3. Activity per observation point"),
+            )
+        )
+    if "items-per-point" in pictures:
+        blocks.append(
+            annual.Picture(
+                pictures["items-per-point"], _("Figure 4. Items filed per observation point")
+            )
+        )
+
+    blocks.append(h(_("6. Notable adopted items")))
+    if not notable:
+        blocks.append(p(_("No adopted item of the year has been implemented yet.")))
+    for n, item in enumerate(notable, start=1):
+        parts = [
+            _("({n}) {title} ({reference}, {domain})").format(
+                n=n, title=item.title, reference=item.reference, domain=labels.domain(item.domain)
+            )
+        ]
+        when = format_skeleton(
+            "yMMMMd", item.implemented_at.astimezone(policy.tz).date(), locale=language
+        )
+        parts.append(
+            _("Implemented by {department} on {date}.").format(
+                department=item.department or _("the department responsible"), date=when
+            )
+        )
+        if item.report:
+            parts.append(_("The department reported: {report}").format(report=item.report))
+        if item.rating is not None:
+            parts.append(
+                _("The observer's rating: {rating}.").format(rating=_rating_word(item.rating))
+            )
+        # Chinese sentences follow each other without a space.
+        blocks.append(p(("" if language == ZH else " ").join(parts)))
+    return blocks
+
+
+def _rating_word(value: RatingValue) -> str:
+    # The labels carry an emoji for the chat; a report reads without it.
+    text = labels.rating(value)
+    return text.split(" ", 1)[1] if " " in text else text
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:g}"
+
+
+async def annual_docx(
+    f: Figures,
+    notable: Sequence[NotableItem],
+    policy: Policy,
+    language: str,
+    *,
+    today: date | None = None,
+) -> bytes:
+    """The year's section of the office's work report, as a Word document, in
+    ``language`` (which the caller has made the current locale)."""
+    pictures = dict(await charts_of(f))
+    blocks = annual_blocks(f, notable, pictures, policy, language)
+    day = today or datetime.now(policy.tz).date()
+    doc = annual.Document(
+        title=_("The rule-of-law observation scheme in {year}").format(year=f.period.year),
+        subtitle=_("The district rule-of-law office · {date}").format(
+            date=format_skeleton("yMMMMd", day, locale=language)
+        ),
+        blocks=blocks,
+        language=EN if language == EN else ZH,
+    )
+    return await asyncio.to_thread(annual.build_docx, doc)
+
+
+def report_caption(f: Figures) -> str:
+    return _("📄 The {year} section on the observation scheme, for the work report.").format(
+        year=f.period.year
+    )
+
+
+def report_filename(period: Period, language: str) -> str:
+    return f"outpost-report-{period.spec}-{'en' if language == 'en' else 'zh'}.docx"
+
+
+def export_filename(period: Period, language: str) -> str:
+    return f"outpost-export-{period.spec}-{'en' if language == 'en' else 'zh'}.xlsx"
+
+
+# ---- the workbook -------------------------------------------------------------------------
+
+
+@dataclass
+class Exported:
+    data: bytes
+    size: int
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+def _yes_no(value: bool | None) -> str:
+    if value is None:
+        return ""
+    return _("yes") if value else _("no")
+
+
+def _label(fn: Callable[[Any], str], kind: type[Any]) -> Callable[[Any], str]:
+    def shown(value: Any) -> str:
+        if value is None or value == "":
+            return ""
+        try:
+            return fn(kind(value))
+        except (ValueError, KeyError):
+            return str(value)
+
+    return shown
+
+
+async def _pump(
+    rows: AsyncIterator[Sequence[Any]],
+    sheet: Any,
+    convert: Callable[[Sequence[Any]], Sequence[object]],
+) -> None:
+    async for part in rows:
+        converted = [convert(r) for r in part]
+        await asyncio.to_thread(sheet.extend, converted)
+
+
+async def workbook(
+    figures: FiguresService,
+    actor: Actor,
+    period: Period,
+    policy: Policy,
+    target: str | os.PathLike[str] | IO[bytes] | None = None,
+) -> Exported:
+    """The period's items, events, observers, points, departments and ratings, one sheet
+    each, with headers and values in the current locale. Written to ``target`` if given
+    (``data`` is then empty), else returned."""
+    status = _label(labels.status, SuggestionStatus)
+    kind = _label(labels.kind, SuggestionKind)
+    domain = _label(labels.domain, FocusDomain)
+    behalf = _label(labels.behalf, Behalf)
+    action = _label(labels.action, Action)
+    role = _label(labels.role, Role)
+    rating = _label(_rating_word, RatingValue)
+    category = _label(labels.category, ObserverCategory)
+    observer_state = _label(observer_status, ObserverStatus)
+    host = _label(host_kind, HostKind)
+
+    def disposition(value: Any) -> str:
+        return status(value)
+
+    wb = WorkbookWriter(policy.tz)
+    counts: dict[str, int] = {}
+
+    items = wb.sheet(
+        _("Items"),
+        [
+            _("Reference"),
+            _("Filed"),
+            _("Kind"),
+            _("Domain"),
+            _("Point code"),
+            _("Point"),
+            _("Observer ID"),
+            _("Observer"),
+            _("Title"),
+            _("Details"),
+            _("On behalf of"),
+            _("Location"),
+            _("Status"),
+            _("Decision"),
+            _("Department"),
+            _("Decision due"),
+            _("First decision"),
+            _("Decided on time"),
+            _("Implementation due"),
+            _("Implemented"),
+            _("Implemented on time"),
+            _("Escalated to"),
+            _("City's answer due"),
+            _("Duplicate of"),
+            _("Closed"),
+        ],
+        widths=[
+            16,
+            17,
+            10,
+            18,
+            10,
+            24,
+            10,
+            14,
+            36,
+            60,
+            14,
+            24,
+            18,
+            18,
+            24,
+            12,
+            17,
+            10,
+            12,
+            17,
+            10,
+            20,
+            12,
+            16,
+            17,
+        ],
+    )
+
+    def item_row(r: Sequence[Any]) -> Sequence[object]:
+        return [
+            r[0],
+            r[1],
+            kind(r[2]),
+            domain(r[3]),
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            r[9],
+            behalf(r[10]),
+            r[11],
+            status(r[12]),
+            disposition(r[13]),
+            r[14],
+            r[15],
+            r[16],
+            _yes_no(r[17]),
+            r[18],
+            r[19],
+            _yes_no(r[20]),
+            r[21],
+            r[22],
+            r[23],
+            r[24],
+        ]
+
+    await _pump(figures.item_rows(actor, period), items, item_row)
+    counts["items"] = items.rows
+
+    events = wb.sheet(
+        _("Events"),
+        [
+            _("Reference"),
+            _("Time"),
+            _("Action"),
+            _("By"),
+            _("User ID"),
+            _("From"),
+            _("To"),
+            _("Text"),
+            _("Internal"),
+        ],
+        widths=[16, 17, 28, 16, 12, 18, 18, 60, 8],
+    )
+
+    def event_row(r: Sequence[Any]) -> Sequence[object]:
+        return [
+            r[0],
+            r[1],
+            action(r[2]),
+            role(r[3]),
+            r[4],
+            status(r[5]),
+            status(r[6]),
+            r[7],
+            _yes_no(r[8]),
+        ]
+
+    await _pump(figures.event_rows(actor, period), events, event_row)
+    counts["events"] = events.rows
+
+    observers = wb.sheet(
+        _("Observers"),
+        [
+            _("Observer ID"),
+            _("Name"),
+            _("Phone"),
+            _("Category"),
+            _("Point code"),
+            _("Status"),
+            _("Recommending unit"),
+            _("Term starts"),
+            _("Term ends"),
+            _("Appointed"),
+            _("Suspended"),
+            _("Telegram username"),
+        ],
+        widths=[10, 14, 14, 22, 10, 10, 24, 12, 12, 17, 17, 18],
+    )
+
+    def observer_row(r: Sequence[Any]) -> Sequence[object]:
+        return [
+            r[0],
+            r[1],
+            r[2],
+            category(r[3]),
+            r[4],
+            observer_state(r[5]),
+            r[6],
+            r[7],
+            r[8],
+            r[9],
+            r[10],
+            r[11],
+        ]
+
+    await _pump(figures.observer_rows(actor), observers, observer_row)
+    counts["observers"] = observers.rows
+
+    points = wb.sheet(
+        _("Points"),
+        [
+            _("Point code"),
+            _("Name"),
+            _("Domain"),
+            _("Host"),
+            _("Host organisation"),
+            _("Town"),
+            _("Street"),
+            _("Open"),
+            _("Closed"),
+            _("Appointed observers"),
+        ],
+        widths=[10, 28, 18, 16, 24, 12, 20, 6, 17, 10],
+    )
+
+    def point_row(r: Sequence[Any]) -> Sequence[object]:
+        return [r[0], r[1], domain(r[2]), host(r[3]), r[4], r[5], r[6], _yes_no(r[7]), r[8], r[9]]
+
+    await _pump(figures.point_rows(actor), points, point_row)
+    counts["points"] = points.rows
+
+    departments = wb.sheet(
+        _("Departments"),
+        [_("Department code"), _("Name"), _("Active"), _("Liaisons")],
+        widths=[14, 28, 6, 8],
+    )
+    await _pump(
+        figures.department_rows(actor),
+        departments,
+        lambda r: [r[0], r[1], _yes_no(r[2]), r[3]],
+    )
+    counts["departments"] = departments.rows
+
+    ratings = wb.sheet(
+        _("Ratings"),
+        [_("Reference"), _("Time"), _("Rating"), _("Comment")],
+        widths=[16, 17, 16, 60],
+    )
+    await _pump(
+        figures.rating_rows(actor, period), ratings, lambda r: [r[0], r[1], rating(r[2]), r[3]]
+    )
+    counts["ratings"] = ratings.rows
+
+    if target is not None:
+        await asyncio.to_thread(wb.save, target)
+        size = (
+            (await asyncio.to_thread(os.stat, target)).st_size
+            if isinstance(target, str | os.PathLike)
+            else 0
+        )
+        return Exported(b"", size, counts)
+    buffer = io.BytesIO()
+    await asyncio.to_thread(wb.save, buffer)
+    data = buffer.getvalue()
+    return Exported(data, len(data), counts)
+
+
+def export_caption(period: Period, exported: Exported) -> str:
+    return _(
+        "📑 {period}: {items} items, {events} events, {ratings} ratings; observers, "
+        "points and departments as they stand today."
+    ).format(
+        period=period_title(period),
+        items=exported.rows.get("items", 0),
+        events=exported.rows.get("events", 0),
+        ratings=exported.rows.get("ratings", 0),
+    )

@@ -1,0 +1,330 @@
+"""The office's figures in its group: /stats, /report, /export, and /holidays.
+
+/stats answers in the group's language; the documents (/report's charts and Word
+section, /export's workbook) are made in the language of the admin who asked — a
+colleague who reads English gets English headers — unless ``zh`` or ``en`` is given.
+Rendering is CPU work (matplotlib, openpyxl): it runs in a worker thread, so other
+chats are not kept waiting while a year's charts are drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, InputMediaPhoto, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.domain.errors import InvalidInput
+from bot.domain.holidays import BadHolidayLine
+from bot.domain.periods import Period, PeriodKind
+from bot.domain.statuses import DayKind
+from bot.i18n import EN, ZH
+from bot.middlewares.people import CurrentUser
+from bot.reports.charts import MissingFont
+from bot.services.actors import Actor
+from bot.services.calendar import CalendarService, DayEntry
+from bot.services.context import Policy
+from bot.services.figures import FiguresService
+from bot.settings import Settings
+from handlers import documents
+from handlers.figure_texts import stats_messages
+from handlers.office import office_router, usage
+from handlers.ui import CAPTION_MAX, N_, clip, esc, shown_length
+
+_LANGUAGES = {"zh": ZH, "zh_cn": ZH, "中文": ZH, "en": EN, "english": EN}
+_BAD_LINE: dict[str, str] = {
+    "format": N_("write a date or range, then off or work, then a name"),
+    "date": N_("that is not a real date"),
+    "kind": N_("say off (a holiday) or work (a make-up working day)"),
+    "order": N_("the range ends before it starts"),
+    "range": N_("a range longer than a month is surely a typing mistake"),
+    "weekday": N_("that day is a weekday, already a working day"),
+    "twice": N_("that day is listed twice"),
+    "too_many": N_("too many lines: import one year at a time"),
+}
+HOLIDAY_EXAMPLE = "/holidays\n2027-01-01..2027-01-03 off 元旦\n2027-02-06 work 春节调休"
+
+
+def _words(command: CommandObject) -> list[str]:
+    return (command.args or "").split()
+
+
+def _bad_period(text: str, name: str) -> str:
+    return (
+        _("“{text}” is not a period. Periods look like 2026, 2026-06, 2026-Q2 or 30d.").format(
+            text=esc(clip(text, 30))
+        )
+        + "\n"
+        + usage(name)
+    )
+
+
+def _split(
+    words: Sequence[str], locale: str, figures: FiguresService
+) -> tuple[Period, str, set[str]]:
+    """The period, the document language and the other words (``docx``)."""
+    language = locale
+    rest: list[str] = []
+    flags: set[str] = set()
+    for word in words:
+        lowered = word.lower()
+        if lowered in _LANGUAGES:
+            language = _LANGUAGES[lowered]
+        elif lowered in ("docx", "word"):
+            flags.add("docx")
+        else:
+            rest.append(word)
+    if len(rest) > 1:
+        raise InvalidInput("too many words", spec=" ".join(rest))
+    return figures.period(rest[0] if rest else None), language, flags
+
+
+async def _asked(
+    message: Message,
+    command: CommandObject,
+    user: CurrentUser,
+    figures: FiguresService,
+    name: str,
+) -> tuple[Period, str, set[str]] | None:
+    """What /report or /export asks for; None once the admin has been told it is wrong."""
+    try:
+        return _split(_words(command), user.locale, figures)
+    except InvalidInput as exc:
+        await message.reply(_bad_period(str(exc.context.get("spec", "")), name))
+        return None
+
+
+def setup(i18n: I18n, settings: Settings) -> Router:
+    router = office_router("figures", settings.admin_chat_id)
+
+    @router.message(Command("stats"))
+    async def show_stats(
+        message: Message,
+        command: CommandObject,
+        actor: Actor,
+        figures: FiguresService,
+        policy: Policy,
+    ) -> None:
+        words = _words(command)
+        if len(words) > 1:
+            await message.reply(usage("stats"))
+            return
+        try:
+            period = figures.period(words[0] if words else None)
+        except InvalidInput:
+            await message.reply(_bad_period(words[0], "stats"))
+            return
+        shown = await figures.stats(actor, period)
+        texts = stats_messages(shown, policy.tz)
+        await message.reply(texts[0])
+        for text in texts[1:]:
+            await message.answer(text)
+
+    @router.message(Command("report"))
+    async def send_report(
+        message: Message,
+        command: CommandObject,
+        bot: Bot,
+        actor: Actor,
+        user: CurrentUser,
+        figures: FiguresService,
+        policy: Policy,
+    ) -> None:
+        asked = await _asked(message, command, user, figures, "report")
+        if asked is None:
+            return
+        period, language, flags = asked
+        if "docx" in flags and period.kind is not PeriodKind.YEAR:
+            await message.reply(
+                _("The Word report covers a whole year, e.g. /report {year} docx.").format(
+                    year=period.year
+                )
+            )
+            return
+        await bot.send_chat_action(message.chat.id, "upload_document" if flags else "upload_photo")
+        shown = await figures.stats(actor, period)
+        try:
+            with i18n.use_locale(language):
+                if "docx" in flags:
+                    notable = await figures.notable(actor, period)
+                    data = await documents.annual_docx(shown, notable, policy, language)
+                    name = documents.report_filename(period, language)
+                    await message.reply_document(
+                        BufferedInputFile(data, name), caption=documents.report_caption(shown)
+                    )
+                    return
+                drawn = await documents.charts_of(shown)
+                caption = clip(documents.charts_caption(shown), CAPTION_MAX)
+        except MissingFont:
+            await message.reply(
+                _(
+                    "The charts cannot be drawn: the server has no Chinese font. Install "
+                    "Debian's fonts-noto-cjk (make run does) and ask again."
+                )
+            )
+            return
+        media: list[Any] = [
+            InputMediaPhoto(
+                media=BufferedInputFile(png, f"{name}.png"),
+                caption=caption if i == 0 else None,
+            )
+            for i, (name, png) in enumerate(drawn)
+        ]
+        await message.reply_media_group(media)
+
+    @router.message(Command("export"))
+    async def send_export(
+        message: Message,
+        command: CommandObject,
+        bot: Bot,
+        actor: Actor,
+        user: CurrentUser,
+        figures: FiguresService,
+        policy: Policy,
+    ) -> None:
+        asked = await _asked(message, command, user, figures, "export")
+        if asked is None:
+            return
+        period, language, flags = asked
+        if flags:
+            await message.reply(usage("export"))
+            return
+        await bot.send_chat_action(message.chat.id, "upload_document")
+        with i18n.use_locale(language):
+            exported = await documents.workbook(figures, actor, period, policy)
+            name = documents.export_filename(period, language)
+            caption = documents.export_caption(period, exported)
+        if exported.size > documents.UPLOAD_MAX:
+            await message.reply(
+                _(
+                    "The workbook for {period} is {size} MB, more than Telegram lets a "
+                    "bot send (50 MB). Ask for a shorter period, or run "
+                    "<code>outpost export --period {spec}</code> on the server."
+                ).format(
+                    period=esc(period.spec),
+                    size=exported.size // 1_000_000,
+                    spec=esc(period.spec),
+                )
+            )
+            return
+        await message.reply_document(BufferedInputFile(exported.data, name), caption=caption)
+
+    @router.message(Command("holidays"))
+    async def holidays(
+        message: Message,
+        command: CommandObject,
+        actor: Actor,
+        calendar: CalendarService,
+        policy: Policy,
+    ) -> None:
+        text = command.args or ""
+        words = text.split()
+        if len(words) > 1:
+            # Lines of days (one is enough): an import.
+            await _import(message, actor, calendar, text)
+            return
+        if not words:
+            year = calendar.today().year
+        elif len(words[0]) == 4 and words[0].isdigit():
+            year = int(words[0])
+        else:
+            await message.reply(usage("holidays") + "\n\n" + _holiday_format())
+            return
+        days = await calendar.year(actor, year)
+        await message.reply(holiday_listing(year, days))
+
+    return router
+
+
+async def _import(message: Message, actor: Actor, calendar: CalendarService, text: str) -> None:
+    try:
+        done = await calendar.import_text(actor, text)
+    except BadHolidayLine as exc:
+        reason = _BAD_LINE.get(exc.reason, _BAD_LINE["format"])
+        await message.reply(
+            _("Nothing was imported. Line {line}, “{text}”: {reason}.").format(
+                line=exc.line, text=esc(clip(exc.text, 80)), reason=_(reason)
+            )
+            + "\n\n"
+            + _holiday_format()
+        )
+        return
+    except InvalidInput:
+        await message.reply(
+            _("Nothing was imported: no days were given.") + "\n\n" + _holiday_format()
+        )
+        return
+    years = ", ".join(str(y) for y in done.years)
+    await message.reply(
+        "📅 "
+        + _(
+            "Imported for {years}: {holidays} days off and {workdays} make-up working days "
+            "(replacing the {replaced} days recorded before). Deadlines set from now on "
+            "count by this calendar."
+        ).format(
+            years=years, holidays=done.holidays, workdays=done.workdays, replaced=done.replaced
+        )
+    )
+
+
+def _holiday_format() -> str:
+    return (
+        _(
+            "One line per day or range: the date (or first..last), then <code>off</code> for a "
+            "holiday or <code>work</code> for a make-up working day, then a name. Importing "
+            "replaces what the calendar holds for that year. For example:"
+        )
+        + f"\n<pre>{esc(HOLIDAY_EXAMPLE)}</pre>"
+    )
+
+
+def holiday_listing(year: int, days: Sequence[DayEntry]) -> str:
+    """The year's calendar in the import format, so it can be copied, edited and sent back."""
+    if not days:
+        return (
+            _("📅 No holidays are recorded for {year}: deadlines count Monday to Friday.").format(
+                year=year
+            )
+            + "\n\n"
+            + _holiday_format()
+        )
+    lines: list[str] = []
+    run: list[DayEntry] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        word = "off" if run[0].kind is DayKind.HOLIDAY else "work"
+        span = run[0].day.isoformat()
+        if len(run) > 1:
+            span += ".." + run[-1].day.isoformat()
+        lines.append(f"{span} {word} {run[0].name}".rstrip())
+
+    for entry in days:
+        if (
+            run
+            and entry.kind is run[-1].kind
+            and entry.name == run[-1].name
+            and entry.day == run[-1].day + timedelta(days=1)
+        ):
+            run.append(entry)
+            continue
+        flush()
+        run = [entry]
+    flush()
+    off = sum(1 for d in days if d.kind is DayKind.HOLIDAY)
+    work = len(days) - off
+    head = "📅 " + _("<b>{year}</b>: {off} days off, {work} make-up working days").format(
+        year=year, off=off, work=work
+    )
+    body = "\n".join(lines)
+    foot = _("To change them, send /holidays with the corrected lines (the whole year).")
+    text = f"{head}\n<pre>{esc(body)}</pre>\n{foot}"
+    if shown_length(text) > 4000:
+        text = f"{head}\n{foot}"
+    return text
