@@ -468,13 +468,19 @@ def _yes_no(value: bool | None) -> str:
 
 
 def _label(fn: Callable[[Any], str], kind: type[Any]) -> Callable[[Any], str]:
+    """A column's stored values in words; remembered, since a million rows repeat a
+    dozen values and the locale does not change within one workbook."""
+    seen: dict[Any, str] = {}
+
     def shown(value: Any) -> str:
         if value is None or value == "":
             return ""
-        try:
-            return fn(kind(value))
-        except (ValueError, KeyError):
-            return str(value)
+        if value not in seen:
+            try:
+                seen[value] = fn(kind(value))
+            except (ValueError, KeyError):
+                seen[value] = str(value)
+        return seen[value]
 
     return shown
 
