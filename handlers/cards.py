@@ -227,6 +227,11 @@ def _head(detail: SuggestionDetail, policy: Policy, today: str | None) -> list[s
         lines.append(text + (" " + _("⚠️ overdue") if late else ""))
     if info.escalated_to:
         lines.append(_("<b>Reported to:</b> {whom}").format(whom=esc(clip(info.escalated_to, 200))))
+    if info.status is S.ESCALATED and info.city_answer_due is not None:
+        due = day(info.city_answer_due)
+        late = today is not None and due < today
+        text = _("<b>The city's answer due:</b> {date}").format(date=due)
+        lines.append(text + (" " + _("⚠️ overdue") if late else ""))
     if detail.department_name:
         lines.append(
             _("<b>Department:</b> {department}").format(

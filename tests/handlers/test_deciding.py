@@ -283,7 +283,10 @@ async def test_escalate_then_the_city_keeps_it_for_reference(
     await ada.reply(prompt, "Needs a city-wide rule.")
     row = await item(sessions, item_id)
     assert row.status is S.ESCALATED
+    assert row.disposition is S.ESCALATED
     assert acts(card(tg)) == ["city"]
+    # The card says when the office will chase the city (20 working days).
+    assert f"The city's answer due: {row.city_answer_due.isoformat()}" in card(tg).plain
     [picker] = await ada.press("🏛 Record the city's answer")
     assert [t for t, _ in picker.buttons()] == [
         "✅ Adopted",
@@ -299,6 +302,8 @@ async def test_escalate_then_the_city_keeps_it_for_reference(
     await ada.reply(prompt, "The city will study it in the next plan.")
     row = await item(sessions, item_id)
     assert row.status is S.REFERENCE
+    assert row.disposition is S.REFERENCE  # the city's answer is what it came to
+    assert "The city's answer due" not in card(tg).plain
     last = (await events(sessions, item_id))[-1]
     assert (last.action, last.text) == (
         Action.CITY_REFERENCE,
