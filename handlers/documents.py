@@ -41,9 +41,9 @@ from bot.services.actors import Actor
 from bot.services.context import Policy
 from bot.services.figures import FiguresService, NotableItem
 from handlers import labels
-from handlers.figure_texts import percent, period_title, rate_text, short_month
+from handlers.figure_texts import number, percent, period_title, rate_text, short_month
 from handlers.roster import host_kind, observer_status
-from handlers.ui import clip
+from handlers.ui import N_, clip
 
 # What Telegram lets a bot upload.
 UPLOAD_MAX = 50 * 1000 * 1000
@@ -88,7 +88,11 @@ def chart_specs(f: Figures) -> list[tuple[str, Callable[[], bytes]]]:
     points = [p for p in f.points if p.items or p.active] if f.total else []
     point_names = [f"{p.code} {clip(p.name, 18)}".strip() for p in points]
     per_point = [
-        charts.Series(labels.outcome(Outcome.ADOPTED), [p.adopted for p in points], "#2e7d32"),
+        charts.Series(
+            labels.outcome(Outcome.ADOPTED),
+            [p.adopted for p in points],
+            OUTCOME_COLOURS[Outcome.ADOPTED],
+        ),
         charts.Series(_("Other items"), [p.items - p.adopted for p in points], "#90a4ae"),
     ]
     by_point_title = _("Items filed per observation point")
@@ -266,8 +270,8 @@ def annual_blocks(
                 "{p90}); {on_time} of first decisions were made within the {days} working "
                 "days allowed."
             ).format(
-                median=_number(f.decision_median),
-                p90=_number(f.decision_p90),
+                median=number(f.decision_median),
+                p90=number(f.decision_p90),
                 on_time=percent(f.decided_on_time),
                 days=policy.decision_days,
             )
@@ -407,12 +411,6 @@ def _rating_word(value: RatingValue) -> str:
     return text.split(" ", 1)[1] if " " in text else text
 
 
-def _number(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:g}"
-
-
 async def annual_docx(
     f: Figures,
     notable: Sequence[NotableItem],
@@ -443,12 +441,16 @@ def report_caption(f: Figures) -> str:
     )
 
 
+def _filename(what: str, period: Period, language: str, suffix: str) -> str:
+    return f"outpost-{what}-{period.spec}-{'en' if language == EN else 'zh'}.{suffix}"
+
+
 def report_filename(period: Period, language: str) -> str:
-    return f"outpost-report-{period.spec}-{'en' if language == 'en' else 'zh'}.docx"
+    return _filename("report", period, language, "docx")
 
 
 def export_filename(period: Period, language: str) -> str:
-    return f"outpost-export-{period.spec}-{'en' if language == 'en' else 'zh'}.xlsx"
+    return _filename("export", period, language, "xlsx")
 
 
 # ---- the workbook -------------------------------------------------------------------------
@@ -461,7 +463,7 @@ class Exported:
     rows: dict[str, int] = field(default_factory=dict)
 
 
-def _yes_no(value: bool | None) -> str:
+def _yes_no(value: Any) -> str:
     if value is None:
         return ""
     return _("yes") if value else _("no")
@@ -485,14 +487,8 @@ def _label(fn: Callable[[Any], str], kind: type[Any]) -> Callable[[Any], str]:
     return shown
 
 
-async def _pump(
-    rows: AsyncIterator[Sequence[Any]],
-    sheet: Any,
-    convert: Callable[[Sequence[Any]], Sequence[object]],
-) -> None:
-    async for part in rows:
-        converted = [convert(r) for r in part]
-        await asyncio.to_thread(sheet.extend, converted)
+# A sheet's column: its header, its width, and how a stored value reads (None: as is).
+Column = tuple[str, int, Callable[[Any], object] | None]
 
 
 async def workbook(
@@ -508,224 +504,127 @@ async def workbook(
     status = _label(labels.status, SuggestionStatus)
     kind = _label(labels.kind, SuggestionKind)
     domain = _label(labels.domain, FocusDomain)
-    behalf = _label(labels.behalf, Behalf)
-    action = _label(labels.action, Action)
-    role = _label(labels.role, Role)
     rating = _label(_rating_word, RatingValue)
-    category = _label(labels.category, ObserverCategory)
-    observer_state = _label(observer_status, ObserverStatus)
-    host = _label(host_kind, HostKind)
-
-    def disposition(value: Any) -> str:
-        return status(value)
-
+    sheets: list[tuple[str, str, AsyncIterator[Sequence[Any]], list[Column]]] = [
+        (
+            "items",
+            N_("Items"),
+            figures.item_rows(actor, period),
+            [
+                (N_("Reference"), 16, None),
+                (N_("Filed"), 17, None),
+                (N_("Kind"), 10, kind),
+                (N_("Domain"), 18, domain),
+                (N_("Point code"), 10, None),
+                (N_("Point"), 24, None),
+                (N_("Observer ID"), 10, None),
+                (N_("Observer"), 14, None),
+                (N_("Title"), 36, None),
+                (N_("Details"), 60, None),
+                (N_("On behalf of"), 14, _label(labels.behalf, Behalf)),
+                (N_("Location"), 24, None),
+                (N_("Status"), 18, status),
+                (N_("Decision"), 18, status),
+                (N_("Department"), 24, None),
+                (N_("Decision due"), 12, None),
+                (N_("First decision"), 17, None),
+                (N_("Decided on time"), 10, _yes_no),
+                (N_("Implementation due"), 12, None),
+                (N_("Implemented"), 17, None),
+                (N_("Implemented on time"), 10, _yes_no),
+                (N_("Escalated to"), 20, None),
+                (N_("City's answer due"), 12, None),
+                (N_("Duplicate of"), 16, None),
+                (N_("Closed"), 17, None),
+            ],
+        ),
+        (
+            "events",
+            N_("Events"),
+            figures.event_rows(actor, period),
+            [
+                (N_("Reference"), 16, None),
+                (N_("Time"), 17, None),
+                (N_("Action"), 28, _label(labels.action, Action)),
+                (N_("By"), 16, _label(labels.role, Role)),
+                (N_("User ID"), 12, None),
+                (N_("From"), 18, status),
+                (N_("To"), 18, status),
+                (N_("Text"), 60, None),
+                (N_("Internal"), 8, _yes_no),
+            ],
+        ),
+        (
+            "observers",
+            N_("Observers"),
+            figures.observer_rows(actor),
+            [
+                (N_("Observer ID"), 10, None),
+                (N_("Name"), 14, None),
+                (N_("Phone"), 14, None),
+                (N_("Category"), 22, _label(labels.category, ObserverCategory)),
+                (N_("Point code"), 10, None),
+                (N_("Status"), 10, _label(observer_status, ObserverStatus)),
+                (N_("Recommending unit"), 24, None),
+                (N_("Term starts"), 12, None),
+                (N_("Term ends"), 12, None),
+                (N_("Appointed"), 17, None),
+                (N_("Suspended"), 17, None),
+                (N_("Telegram username"), 18, None),
+            ],
+        ),
+        (
+            "points",
+            N_("Points"),
+            figures.point_rows(actor),
+            [
+                (N_("Point code"), 10, None),
+                (N_("Name"), 28, None),
+                (N_("Domain"), 18, domain),
+                (N_("Host"), 16, _label(host_kind, HostKind)),
+                (N_("Host organisation"), 24, None),
+                (N_("Town"), 12, None),
+                (N_("Street"), 20, None),
+                (N_("Open"), 6, _yes_no),
+                (N_("Closed"), 17, None),
+                (N_("Appointed observers"), 10, None),
+            ],
+        ),
+        (
+            "departments",
+            N_("Departments"),
+            figures.department_rows(actor),
+            [
+                (N_("Department code"), 14, None),
+                (N_("Name"), 28, None),
+                (N_("Active"), 6, _yes_no),
+                (N_("Liaisons"), 8, None),
+            ],
+        ),
+        (
+            "ratings",
+            N_("Ratings"),
+            figures.rating_rows(actor, period),
+            [
+                (N_("Reference"), 16, None),
+                (N_("Time"), 17, None),
+                (N_("Rating"), 16, rating),
+                (N_("Comment"), 60, None),
+            ],
+        ),
+    ]
     wb = WorkbookWriter(policy.tz)
     counts: dict[str, int] = {}
-
-    items = wb.sheet(
-        _("Items"),
-        [
-            _("Reference"),
-            _("Filed"),
-            _("Kind"),
-            _("Domain"),
-            _("Point code"),
-            _("Point"),
-            _("Observer ID"),
-            _("Observer"),
-            _("Title"),
-            _("Details"),
-            _("On behalf of"),
-            _("Location"),
-            _("Status"),
-            _("Decision"),
-            _("Department"),
-            _("Decision due"),
-            _("First decision"),
-            _("Decided on time"),
-            _("Implementation due"),
-            _("Implemented"),
-            _("Implemented on time"),
-            _("Escalated to"),
-            _("City's answer due"),
-            _("Duplicate of"),
-            _("Closed"),
-        ],
-        widths=[
-            16,
-            17,
-            10,
-            18,
-            10,
-            24,
-            10,
-            14,
-            36,
-            60,
-            14,
-            24,
-            18,
-            18,
-            24,
-            12,
-            17,
-            10,
-            12,
-            17,
-            10,
-            20,
-            12,
-            16,
-            17,
-        ],
-    )
-
-    def item_row(r: Sequence[Any]) -> Sequence[object]:
-        return [
-            r[0],
-            r[1],
-            kind(r[2]),
-            domain(r[3]),
-            r[4],
-            r[5],
-            r[6],
-            r[7],
-            r[8],
-            r[9],
-            behalf(r[10]),
-            r[11],
-            status(r[12]),
-            disposition(r[13]),
-            r[14],
-            r[15],
-            r[16],
-            _yes_no(r[17]),
-            r[18],
-            r[19],
-            _yes_no(r[20]),
-            r[21],
-            r[22],
-            r[23],
-            r[24],
-        ]
-
-    await _pump(figures.item_rows(actor, period), items, item_row)
-    counts["items"] = items.rows
-
-    events = wb.sheet(
-        _("Events"),
-        [
-            _("Reference"),
-            _("Time"),
-            _("Action"),
-            _("By"),
-            _("User ID"),
-            _("From"),
-            _("To"),
-            _("Text"),
-            _("Internal"),
-        ],
-        widths=[16, 17, 28, 16, 12, 18, 18, 60, 8],
-    )
-
-    def event_row(r: Sequence[Any]) -> Sequence[object]:
-        return [
-            r[0],
-            r[1],
-            action(r[2]),
-            role(r[3]),
-            r[4],
-            status(r[5]),
-            status(r[6]),
-            r[7],
-            _yes_no(r[8]),
-        ]
-
-    await _pump(figures.event_rows(actor, period), events, event_row)
-    counts["events"] = events.rows
-
-    observers = wb.sheet(
-        _("Observers"),
-        [
-            _("Observer ID"),
-            _("Name"),
-            _("Phone"),
-            _("Category"),
-            _("Point code"),
-            _("Status"),
-            _("Recommending unit"),
-            _("Term starts"),
-            _("Term ends"),
-            _("Appointed"),
-            _("Suspended"),
-            _("Telegram username"),
-        ],
-        widths=[10, 14, 14, 22, 10, 10, 24, 12, 12, 17, 17, 18],
-    )
-
-    def observer_row(r: Sequence[Any]) -> Sequence[object]:
-        return [
-            r[0],
-            r[1],
-            r[2],
-            category(r[3]),
-            r[4],
-            observer_state(r[5]),
-            r[6],
-            r[7],
-            r[8],
-            r[9],
-            r[10],
-            r[11],
-        ]
-
-    await _pump(figures.observer_rows(actor), observers, observer_row)
-    counts["observers"] = observers.rows
-
-    points = wb.sheet(
-        _("Points"),
-        [
-            _("Point code"),
-            _("Name"),
-            _("Domain"),
-            _("Host"),
-            _("Host organisation"),
-            _("Town"),
-            _("Street"),
-            _("Open"),
-            _("Closed"),
-            _("Appointed observers"),
-        ],
-        widths=[10, 28, 18, 16, 24, 12, 20, 6, 17, 10],
-    )
-
-    def point_row(r: Sequence[Any]) -> Sequence[object]:
-        return [r[0], r[1], domain(r[2]), host(r[3]), r[4], r[5], r[6], _yes_no(r[7]), r[8], r[9]]
-
-    await _pump(figures.point_rows(actor), points, point_row)
-    counts["points"] = points.rows
-
-    departments = wb.sheet(
-        _("Departments"),
-        [_("Department code"), _("Name"), _("Active"), _("Liaisons")],
-        widths=[14, 28, 6, 8],
-    )
-    await _pump(
-        figures.department_rows(actor),
-        departments,
-        lambda r: [r[0], r[1], _yes_no(r[2]), r[3]],
-    )
-    counts["departments"] = departments.rows
-
-    ratings = wb.sheet(
-        _("Ratings"),
-        [_("Reference"), _("Time"), _("Rating"), _("Comment")],
-        widths=[16, 17, 16, 60],
-    )
-    await _pump(
-        figures.rating_rows(actor, period), ratings, lambda r: [r[0], r[1], rating(r[2]), r[3]]
-    )
-    counts["ratings"] = ratings.rows
+    for key, title, rows, columns in sheets:
+        sheet = wb.sheet(_(title), [_(h) for h, _w, _c in columns], [w for _h, w, _c in columns])
+        shown = [c for _h, _w, c in columns]
+        async for part in rows:
+            converted = [
+                [v if c is None else c(v) for c, v in zip(shown, row, strict=True)] for row in part
+            ]
+            # openpyxl is CPU work: in a thread, so other chats are not kept waiting.
+            await asyncio.to_thread(sheet.extend, converted)
+        counts[key] = sheet.rows
 
     if target is not None:
         await asyncio.to_thread(wb.save, target)

@@ -9,7 +9,6 @@ from bot.domain.lifecycle import Action
 from bot.domain.roles import Role
 from bot.domain.statuses import (
     Behalf,
-    DayKind,
     FocusDomain,
     ObserverCategory,
     RatingValue,
@@ -136,10 +135,12 @@ _ROLE: dict[Role, str] = {
     Role.SYSTEM: N_("System"),
 }
 
-_DAY_KIND: dict[DayKind, str] = {
-    DayKind.HOLIDAY: N_("Holiday"),
-    DayKind.WORKDAY: N_("Make-up working day"),
-}
+
+def late(days: int) -> str:
+    """How late something is, in days."""
+    if days == 1:
+        return _("1 day late")
+    return _("{days} days late").format(days=days)
 
 
 def outcome(value: Outcome) -> str:
@@ -148,10 +149,6 @@ def outcome(value: Outcome) -> str:
 
 def role(value: Role) -> str:
     return _(_ROLE[value])
-
-
-def day_kind(value: DayKind) -> str:
-    return _(_DAY_KIND[value])
 
 
 def status(value: SuggestionStatus) -> str:

@@ -29,14 +29,13 @@ from bot.services.suggestions import SuggestionService
 from handlers import reminders
 from handlers.cards import sync_item
 from handlers.notices import UnknownNotice, render
-from handlers.ui import MESSAGE_MAX, clip, esc
+from handlers.ui import MESSAGE_MAX, payload_text
 
 _ITEM = "item."
 # Kinds that bring an item back before the office: a fresh card, to be seen.
 _RETURNING = frozenset({"item.submit", "item.answer_info", "item.hand_back", "item.reopen"})
 # Kinds whose files the office should see beside the card.
 _FILES_TO_OFFICE = frozenset({"item.submit", "item.answer_info"})
-_NAME_LIMIT = 200
 
 
 class NoAdminChat(RuntimeError):
@@ -138,28 +137,23 @@ async def _to_office(out: Outgoing, chat_id: int, row: OutboxItem) -> None:
     await out.bot.send_message(chat_id, text)
 
 
-def _value(payload: Mapping[str, Any], key: str, limit: int = _NAME_LIMIT) -> str:
-    value = payload.get(key)
-    return esc(clip(str(value), limit)) if value not in (None, "") else "?"
-
-
 def office_line(kind: str, payload: Mapping[str, Any]) -> str:
     """The one line the group reads for news that is not an item or an application."""
     if kind == Notice.OBSERVER_APPOINTED:
         return "🎉 " + _("{name} is now an observer at {point} (observer #{id}).").format(
-            name=_value(payload, "name"),
-            point=_value(payload, "point"),
-            id=_value(payload, "observer_id", 20),
+            name=payload_text(payload, "name"),
+            point=payload_text(payload, "point"),
+            id=payload_text(payload, "observer_id", 20),
         )
     if kind == Notice.OBSERVER_MOVED:
         return "📍 " + _("Observer {name} (#{id}) moved to {point}.").format(
-            name=_value(payload, "name"),
-            point=_value(payload, "point"),
-            id=_value(payload, "observer_id", 20),
+            name=payload_text(payload, "name"),
+            point=payload_text(payload, "point"),
+            id=payload_text(payload, "observer_id", 20),
         )
     if kind == Notice.LIAISON_JOINED:
         return "🏢 " + _("{name} is now a liaison of {department}.").format(
-            name=_value(payload, "name"), department=_value(payload, "department")
+            name=payload_text(payload, "name"), department=payload_text(payload, "department")
         )
     if kind == Notice.OBSERVER_UNREACHABLE:
         return _unreachable(payload)
@@ -171,14 +165,14 @@ def _unreachable(payload: Mapping[str, Any]) -> str:
         return "🚫 " + _(
             "Liaison {name} of {department} cannot be reached: they have blocked the bot. "
             "Messages to them are held and will be delivered when they start the bot again."
-        ).format(name=_value(payload, "name"), department=_value(payload, "department"))
+        ).format(name=payload_text(payload, "name"), department=payload_text(payload, "department"))
     return "🚫 " + _(
         "Observer {name} (#{id}, {point}) cannot be reached: they have blocked the bot. "
         "Messages to them are held and will be delivered when they start the bot again."
     ).format(
-        name=_value(payload, "name"),
-        id=_value(payload, "observer_id", 20),
-        point=_value(payload, "point"),
+        name=payload_text(payload, "name"),
+        id=payload_text(payload, "observer_id", 20),
+        point=payload_text(payload, "point"),
     )
 
 

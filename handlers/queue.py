@@ -72,12 +72,6 @@ class FindCb(CallbackData, prefix="qf"):
 # ---- rendering ------------------------------------------------------------------------
 
 
-def _late(days: int) -> str:
-    if days == 1:
-        return _("1 day late")
-    return _("{days} days late").format(days=days)
-
-
 def _head_of(info: SuggestionInfo, points: dict[int, str]) -> str:
     emoji = labels.STATUS_EMOJI[info.status]
     line = f"{emoji} <code>{esc(info.reference)}</code> {esc(clip(info.title, TITLE_MAX))}"
@@ -104,19 +98,19 @@ def overdue_line(
     if info.status in _IN_DEPARTMENT and info.implementation_due is not None:
         due = info.implementation_due
         missed = _("Implementation was due {date}, {late}").format(
-            date=day(due), late=_late((today - due).days)
+            date=day(due), late=labels.late((today - due).days)
         )
         if info.department_id is not None and info.department_id in departments:
             missed += f" · 🏢 {esc(clip(departments[info.department_id], 60))}"
     elif info.status is S.ESCALATED and info.city_answer_due is not None:
         due = info.city_answer_due
         missed = _("The city's answer was due {date}, {late}").format(
-            date=day(due), late=_late((today - due).days)
+            date=day(due), late=labels.late((today - due).days)
         )
     else:
         due = info.decision_due
         missed = _("Decision was due {date}, {late}").format(
-            date=day(due), late=_late((today - due).days)
+            date=day(due), late=labels.late((today - due).days)
         )
     return f"{line}\n      ⚠️ {missed}"
 

@@ -15,8 +15,9 @@ from typing import Any
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.notices import Notice
+from handlers import labels
 from handlers.notices import UnknownNotice
-from handlers.ui import MESSAGE_MAX, clip, esc, shown_length
+from handlers.ui import MESSAGE_MAX, clip, esc, payload_text, shown_length
 
 _TITLE = 60
 _ROOM = MESSAGE_MAX - 300
@@ -27,21 +28,10 @@ def _int(payload: Mapping[str, Any], key: str) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _text(payload: Mapping[str, Any], key: str, limit: int = 200) -> str:
-    value = payload.get(key)
-    return esc(clip(str(value), limit)) if value not in (None, "") else "?"
-
-
-def _late(days: int) -> str:
-    if days == 1:
-        return _("1 day late")
-    return _("{days} days late").format(days=days)
-
-
 def _item_line(line: Any) -> str:
     if not isinstance(line, Mapping):
         return ""
-    reference = _text(line, "reference", 32)
+    reference = payload_text(line, "reference", 32)
     title = esc(clip(str(line.get("title") or ""), _TITLE))
     text = f"• <code>{reference}</code> {title}"
     due = line.get("due")
@@ -49,7 +39,7 @@ def _item_line(line: Any) -> str:
     if due:
         text += " · ⏰ " + esc(clip(str(due), 10))
     if late > 0:
-        text += " · ⚠️ " + _late(late)
+        text += " · ⚠️ " + labels.late(late)
     return text
 
 
@@ -90,7 +80,7 @@ def office_text(kind: str, payload: Mapping[str, Any]) -> str:
         budget = _Budget(
             "⏰ "
             + _("<b>First decisions due on {day}</b> ({count}):").format(
-                day=_text(payload, "day", 10), count=_int(payload, "total")
+                day=payload_text(payload, "day", 10), count=_int(payload, "total")
             )
         )
         shown = _lines(payload.get("items"))
@@ -109,7 +99,7 @@ def _overdue(payload: Mapping[str, Any]) -> str:
     budget = _Budget(
         "⚠️ "
         + _("<b>Overdue on {day}</b>: {count} items").format(
-            day=_text(payload, "day", 10), count=_int(payload, "total")
+            day=payload_text(payload, "day", 10), count=_int(payload, "total")
         )
     )
     listed = 0
@@ -132,7 +122,7 @@ def _overdue(payload: Mapping[str, Any]) -> str:
 
 def _weekly(payload: Mapping[str, Any]) -> str:
     head = "📊 " + _("<b>The week of {start} to {end}</b>").format(
-        start=_text(payload, "from", 10), end=_text(payload, "to", 10)
+        start=payload_text(payload, "from", 10), end=payload_text(payload, "to", 10)
     )
     rows = [
         _("Received: {count}").format(count=_int(payload, "received")),
@@ -150,7 +140,7 @@ def _weekly(payload: Mapping[str, Any]) -> str:
 
 def liaison_text(kind: str, payload: Mapping[str, Any]) -> str:
     """A department liaison's text for a scheduler notice."""
-    department = _text(payload, "department")
+    department = payload_text(payload, "department")
     if kind == Notice.DEPARTMENT_DUE_SOON:
         head = "⏰ " + _(
             "<b>{department}</b>: these items are due soon ({count}). Please implement them "

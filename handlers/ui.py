@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 MESSAGE_MAX = 4096  # characters of a message after entity parsing
@@ -49,6 +51,13 @@ def clip(text: str, limit: int) -> str:
         out.append(ch)
         used += size
     return "".join(out).rstrip() + "…"
+
+
+def payload_text(payload: Mapping[str, Any], key: str, limit: int = 200) -> str:
+    """A value from a notice's payload (old, partial or hostile), escaped and bounded;
+    "?" when it is missing."""
+    value = payload.get(key)
+    return esc(clip(str(value), limit)) if value not in (None, "") else "?"
 
 
 def local_time(moment: datetime, tz: ZoneInfo) -> str:

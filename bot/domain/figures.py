@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TypeVar
 
 from bot.domain.periods import Period
 from bot.domain.statuses import (
@@ -39,6 +40,7 @@ from bot.domain.statuses import (
 )
 
 S = SuggestionStatus
+K = TypeVar("K")
 
 
 class Outcome(StrEnum):
@@ -55,13 +57,7 @@ class Outcome(StrEnum):
 OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
 _AWAITING = frozenset({S.SUBMITTED, S.IN_REVIEW, S.NEEDS_INFO})
 _ADOPTED = frozenset({S.ADOPTED, S.IMPLEMENTING, S.IMPLEMENTED})
-_AS_IS = {
-    S.REFERENCE: Outcome.REFERENCE,
-    S.DECLINED: Outcome.DECLINED,
-    S.DUPLICATE: Outcome.DUPLICATE,
-    S.ESCALATED: Outcome.ESCALATED,
-    S.WITHDRAWN: Outcome.WITHDRAWN,
-}
+# A decision (an item's disposition) and the outcome it is.
 _DISPOSITION = {
     S.ADOPTED: Outcome.ADOPTED,
     S.REFERENCE: Outcome.REFERENCE,
@@ -78,8 +74,10 @@ def outcome_of(status: SuggestionStatus, disposition: SuggestionStatus | None) -
         return Outcome.PENDING
     if status in _ADOPTED:
         return Outcome.ADOPTED
-    if status in _AS_IS:
-        return _AS_IS[status]
+    if status is S.WITHDRAWN:
+        return Outcome.WITHDRAWN
+    if status in _DISPOSITION:
+        return _DISPOSITION[status]
     # Closed: only the decision tells what it was. Items close from an outcome, so a
     # closed item without one is a gap in old data; it counts as the office's reference.
     return _DISPOSITION.get(disposition, Outcome.REFERENCE) if disposition else Outcome.REFERENCE
@@ -194,10 +192,6 @@ class PointFigures:
     adopted: int
     outcomes: Mapping[Outcome, int]
 
-    @property
-    def per_observer(self) -> float | None:
-        return round(self.items / self.observers, 1) if self.observers else None
-
 
 @dataclass(frozen=True, slots=True)
 class DepartmentFigures:
@@ -286,11 +280,11 @@ def nearest_rank(values: Sequence[int], pct: float) -> int | None:
     return ordered[rank - 1]
 
 
-def _tally(pairs: Iterable[tuple[object, int]]) -> Counter[object]:
-    counts: Counter[object] = Counter()
+def _tally(pairs: Iterable[tuple[K, int]]) -> dict[K, int]:
+    counts: Counter[K] = Counter()
     for key, n in pairs:
         counts[key] += n
-    return counts
+    return dict(counts)
 
 
 def compute(inputs: FigureInputs) -> Figures:
@@ -301,9 +295,9 @@ def compute(inputs: FigureInputs) -> Figures:
     by_outcome: dict[Outcome, int] = dict.fromkeys(OUTCOMES, 0)
     for c, o in outcome:
         by_outcome[o] += c.count
-    by_status = dict(_tally((c.status, c.count) for c in cells).items())
-    by_kind = dict(_tally((c.kind, c.count) for c in cells).items())
-    by_domain = dict(_tally((c.domain, c.count) for c in cells).items())
+    by_status = _tally((c.status, c.count) for c in cells)
+    by_kind = _tally((c.kind, c.count) for c in cells)
+    by_domain = _tally((c.domain, c.count) for c in cells)
     domain_outcomes: dict[FocusDomain, dict[Outcome, int]] = {}
     for c, o in outcome:
         row = domain_outcomes.setdefault(c.domain, dict.fromkeys(OUTCOMES, 0))
@@ -326,10 +320,10 @@ def compute(inputs: FigureInputs) -> Figures:
     return Figures(
         period=period,
         total=total,
-        by_status=by_status,  # type: ignore[arg-type]
+        by_status=by_status,
         by_outcome=by_outcome,
-        by_kind=by_kind,  # type: ignore[arg-type]
-        by_domain=by_domain,  # type: ignore[arg-type]
+        by_kind=by_kind,
+        by_domain=by_domain,
         domain_outcomes=domain_outcomes,
         months=months,
         points=points,

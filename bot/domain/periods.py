@@ -72,9 +72,6 @@ class Period:
         mid-month for a ``30d`` period)."""
         return [max(self.start, date(y, m, 1)) for y, m in self.months()]
 
-    def contains(self, day: date) -> bool:
-        return self.start <= day < self.end
-
 
 def utc_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)

@@ -164,7 +164,8 @@ class FiguresService(Service):
 
     # ---- the workbook's rows: plain tuples, a partition at a time ------------------------
 
-    def _rows(self, actor: Actor) -> None:
+    @staticmethod
+    def _require(actor: Actor) -> None:
         require_manage(actor.view, Manage.VIEW_FIGURES)
 
     def item_rows(self, actor: Actor, period: Period) -> AsyncIterator[Sequence[Any]]:
@@ -172,33 +173,33 @@ class FiguresService(Service):
         observer name, title, body, behalf, location, status, disposition, department,
         decision_due, decided_at, decided_on_time, implementation_due, implemented_at,
         implemented_on_time, escalated_to, city_answer_due, duplicate of, closed_at."""
-        self._rows(actor)
+        self._require(actor)
         return self.store.figures.item_rows(*period.bounds(self.policy.tz))
 
     def event_rows(self, actor: Actor, period: Period) -> AsyncIterator[Sequence[Any]]:
         """reference, created_at, action, actor role, actor user id, from, to, text,
         internal — of the period's items."""
-        self._rows(actor)
+        self._require(actor)
         return self.store.figures.event_rows(*period.bounds(self.policy.tz))
 
     def rating_rows(self, actor: Actor, period: Period) -> AsyncIterator[Sequence[Any]]:
         """reference, created_at, value, comment — of the period's items."""
-        self._rows(actor)
+        self._require(actor)
         return self.store.figures.rating_rows(*period.bounds(self.policy.tz))
 
     def observer_rows(self, actor: Actor) -> AsyncIterator[Sequence[Any]]:
         """id, name, phone, category, point code, status, recommending unit, term start,
         term end, appointed_at, suspended_at, Telegram username."""
-        self._rows(actor)
+        self._require(actor)
         return self.store.figures.observer_rows()
 
     def point_rows(self, actor: Actor) -> AsyncIterator[Sequence[Any]]:
         """code, name, domain, host kind, host organisation, town, street, active,
         closed_at, appointed observers."""
-        self._rows(actor)
+        self._require(actor)
         return self.store.figures.point_rows()
 
     def department_rows(self, actor: Actor) -> AsyncIterator[Sequence[Any]]:
         """code, name, active, active liaisons."""
-        self._rows(actor)
+        self._require(actor)
         return self.store.figures.department_rows()

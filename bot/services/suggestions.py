@@ -606,12 +606,11 @@ class SuggestionService(Service):
             item.duplicate_of_id = duplicate_of
             original = await self.store.suggestions.get(duplicate_of or 0)
             payload["duplicate_of"] = original.reference if original else None
-        if row.action is Action.ESCALATE:
-            item.escalated_to = escalated_to
-            payload["escalated_to"] = escalated_to
         if row.action in DECISIONS:
             item.disposition = row.target
         if row.action is Action.ESCALATE:
+            item.escalated_to = escalated_to
+            payload["escalated_to"] = escalated_to
             item.city_answer_due = due_after(
                 await self.calendar(), now, self.policy.city_answer_days, self.policy.tz
             )

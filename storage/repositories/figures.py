@@ -13,7 +13,7 @@ holds a few thousand rows at a time.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -167,7 +167,7 @@ class FiguresRepository:
             .group_by(Suggestion.observer_id)
         )
         rows = (await self.session.execute(stmt)).all()
-        return [(o, int(n), int(a or 0), _aware(last)) for o, n, a, last in rows]
+        return [(o, int(n), int(a or 0), last) for o, n, a, last in rows]
 
     async def observers(self) -> list[tuple[Any, ...]]:
         """(id, name, point_id, status, last filed ever) of every observer."""
@@ -184,9 +184,7 @@ class FiguresRepository:
             .outerjoin(last, last.c.observer_id == Observer.id)
             .order_by(Observer.id)
         )
-        return [
-            (i, n, p, s, _aware(t)) for i, n, p, s, t in (await self.session.execute(stmt)).all()
-        ]
+        return [tuple(r) for r in (await self.session.execute(stmt)).all()]
 
     async def points(self) -> list[tuple[Any, ...]]:
         stmt = sa.select(Point.id, Point.code, Point.name, Point.active).order_by(Point.code)
@@ -377,12 +375,3 @@ class FiguresRepository:
             Department.code
         )
         return self._stream(stmt)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    # Aggregates (max) come back without the column's type on SQLite: naive UTC text.
-    if moment is None:
-        return None
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -95,17 +95,10 @@ class SuggestionRepository(Repository[Suggestion]):
         return (await self.session.execute(stmt)).scalars().all()
 
     async def overdue(self, today: date, *, limit: int = 50) -> Sequence[Suggestion]:
-        """Items past their decision deadline undecided, or past their implementation
-        due date unimplemented; the most overdue first."""
-        undecided = sa.and_(
-            Suggestion.status.in_([SuggestionStatus.SUBMITTED, SuggestionStatus.IN_REVIEW]),
-            Suggestion.decision_due < today,
-        )
-        unimplemented = sa.and_(
-            Suggestion.status.in_([SuggestionStatus.ADOPTED, SuggestionStatus.IMPLEMENTING]),
-            Suggestion.implementation_due < today,
-        )
-        unanswered = _city_overdue(today)
+        """Items past their decision deadline undecided, past their implementation
+        due date unimplemented, or escalated past the city's answer date; the most
+        overdue first."""
+        undecided, unimplemented, unanswered = _overdue(today)
         deadline = sa.case(
             (undecided, Suggestion.decision_due),
             (unanswered, Suggestion.city_answer_due),
@@ -130,19 +123,7 @@ class SuggestionRepository(Repository[Suggestion]):
 
     async def count_overdue(self, today: date) -> int:
         """How many items :meth:`overdue` would list without its limit."""
-        undecided = sa.and_(
-            Suggestion.status.in_([SuggestionStatus.SUBMITTED, SuggestionStatus.IN_REVIEW]),
-            Suggestion.decision_due < today,
-        )
-        unimplemented = sa.and_(
-            Suggestion.status.in_([SuggestionStatus.ADOPTED, SuggestionStatus.IMPLEMENTING]),
-            Suggestion.implementation_due < today,
-        )
-        stmt = (
-            sa.select(sa.func.count())
-            .select_from(Suggestion)
-            .where(sa.or_(undecided, unimplemented, _city_overdue(today)))
-        )
+        stmt = sa.select(sa.func.count()).select_from(Suggestion).where(sa.or_(*_overdue(today)))
         return int((await self.session.execute(stmt)).scalar_one())
 
     async def for_departments(
@@ -207,12 +188,25 @@ class SuggestionRepository(Repository[Suggestion]):
         return int((await self.session.execute(stmt)).scalar_one())
 
 
-def _city_overdue(today: date) -> sa.ColumnElement[bool]:
-    """Escalated items whose answer from the city is overdue: the office chases them."""
-    return sa.and_(
+def _overdue(
+    today: date,
+) -> tuple[sa.ColumnElement[bool], sa.ColumnElement[bool], sa.ColumnElement[bool]]:
+    """What is overdue today: an undecided item past its decision deadline, an item in
+    its department past its due date, an escalated item whose answer from the city is
+    late (the office chases it)."""
+    undecided = sa.and_(
+        Suggestion.status.in_([SuggestionStatus.SUBMITTED, SuggestionStatus.IN_REVIEW]),
+        Suggestion.decision_due < today,
+    )
+    unimplemented = sa.and_(
+        Suggestion.status.in_([SuggestionStatus.ADOPTED, SuggestionStatus.IMPLEMENTING]),
+        Suggestion.implementation_due < today,
+    )
+    unanswered = sa.and_(
         Suggestion.status == SuggestionStatus.ESCALATED,
         Suggestion.city_answer_due < today,
     )
+    return undecided, unimplemented, unanswered
 
 
 class EventRepository(Repository[Event]):
