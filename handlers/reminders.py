@@ -17,10 +17,10 @@ from aiogram.utils.i18n import gettext as _
 from bot.domain.notices import Notice
 from handlers import labels
 from handlers.notices import UnknownNotice
-from handlers.ui import MESSAGE_MAX, clip, esc, payload_text, shown_length
+from handlers.queue import compose
+from handlers.ui import clip, esc, payload_text
 
 _TITLE = 60
-_ROOM = MESSAGE_MAX - 300
 
 
 def _int(payload: Mapping[str, Any], key: str) -> int:
@@ -49,45 +49,22 @@ def _lines(items: Any) -> list[str]:
     return [text for text in (_item_line(line) for line in items) if text]
 
 
-class _Budget:
-    """Lines added while they fit one message; the rest are counted."""
-
-    def __init__(self, head: str) -> None:
-        self.parts = [head]
-        self.used = shown_length(head)
-        self.left_out = 0
-
-    def add(self, line: str) -> None:
-        size = shown_length(line) + 1
-        if self.left_out or self.used + size > _ROOM:
-            self.left_out += 1
-            return
-        self.parts.append(line)
-        self.used += size
-
-    def text(self, more: int = 0, foot: str = "") -> str:
-        hidden = self.left_out + more
-        if hidden > 0:
-            self.parts.append(_("… and {count} more").format(count=hidden))
-        if foot:
-            self.parts.extend(["", foot])
-        return "\n".join(self.parts)
+def _fitted(head: str, lines: list[str], unlisted: int, foot: str) -> str:
+    """The lines that fit one message, then how many are left out: those that did not
+    fit and those the payload only counted."""
+    text, _shown = compose(head, lines, len(lines) + max(0, unlisted), foot)
+    return text
 
 
 def office_text(kind: str, payload: Mapping[str, Any]) -> str:
     """The admin group's text for a scheduler notice."""
     if kind == Notice.DECISION_DUE_SOON:
-        budget = _Budget(
-            "⏰ "
-            + _("<b>First decisions due on {day}</b> ({count}):").format(
-                day=payload_text(payload, "day", 10), count=_int(payload, "total")
-            )
+        head = "⏰ " + _("<b>First decisions due on {day}</b> ({count}):").format(
+            day=payload_text(payload, "day", 10), count=_int(payload, "total")
         )
-        shown = _lines(payload.get("items"))
-        for line in shown:
-            budget.add(line)
+        lines = _lines(payload.get("items"))
         foot = _("<i>/show REF brings up an item's card.</i>")
-        return budget.text(max(0, _int(payload, "total") - len(shown)), foot)
+        return _fitted(head, lines, _int(payload, "total") - len(lines), foot)
     if kind == Notice.OVERDUE_DIGEST:
         return _overdue(payload)
     if kind == Notice.WEEKLY_SUMMARY:
@@ -96,12 +73,10 @@ def office_text(kind: str, payload: Mapping[str, Any]) -> str:
 
 
 def _overdue(payload: Mapping[str, Any]) -> str:
-    budget = _Budget(
-        "⚠️ "
-        + _("<b>Overdue on {day}</b>: {count} items").format(
-            day=payload_text(payload, "day", 10), count=_int(payload, "total")
-        )
+    head = "⚠️ " + _("<b>Overdue on {day}</b>: {count} items").format(
+        day=payload_text(payload, "day", 10), count=_int(payload, "total")
     )
+    body: list[str] = []
     listed = 0
     for key, heading in (
         ("decisions", _("Decisions past their deadline:")),
@@ -111,13 +86,10 @@ def _overdue(payload: Mapping[str, Any]) -> str:
         lines = _lines(payload.get(key))
         if not lines:
             continue
-        budget.add("")
-        budget.add(f"<b>{esc(heading)}</b>")
-        for line in lines:
-            budget.add(line)
+        body += ["", f"<b>{esc(heading)}</b>", *lines]
         listed += len(lines)
     foot = _("<i>/overdue lists them all with buttons.</i>")
-    return budget.text(max(0, _int(payload, "total") - listed), foot)
+    return _fitted(head, body, _int(payload, "total") - listed, foot)
 
 
 def _weekly(payload: Mapping[str, Any]) -> str:
@@ -153,12 +125,9 @@ def liaison_text(kind: str, payload: Mapping[str, Any]) -> str:
         ).format(department=department, count=_int(payload, "total"))
     else:
         raise UnknownNotice(kind)
-    budget = _Budget(head)
-    shown = _lines(payload.get("items"))
-    for line in shown:
-        budget.add(line)
+    lines = _lines(payload.get("items"))
     foot = _("<i>/mine lists your department's items with their buttons.</i>")
-    return budget.text(max(0, _int(payload, "total") - len(shown)), foot)
+    return _fitted(head, lines, _int(payload, "total") - len(lines), foot)
 
 
 OFFICE_KINDS = frozenset(

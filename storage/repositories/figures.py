@@ -34,7 +34,6 @@ from storage.models import (
 
 S = SuggestionStatus
 PARTITION = 5000
-_ADOPTED_NOW = (S.ADOPTED, S.IMPLEMENTING, S.IMPLEMENTED)
 _OPEN_IN_DEPARTMENT = (S.ADOPTED, S.IMPLEMENTING)
 
 
@@ -43,8 +42,9 @@ def _in(lo: datetime, hi: datetime) -> sa.ColumnElement[bool]:
 
 
 def adopted_outcome() -> sa.ColumnElement[bool]:
-    """Items the office adopted, whatever happened after (closed ones included)."""
-    return sa.or_(Suggestion.disposition == S.ADOPTED, Suggestion.status.in_(_ADOPTED_NOW))
+    """Items the office adopted, whatever happened after (closed ones included): every
+    adoption writes the disposition, and migration 0004 filled it for older items."""
+    return Suggestion.disposition == S.ADOPTED
 
 
 class FiguresRepository:
