@@ -34,6 +34,8 @@ from docx.table import _Cell
 from docx.text.paragraph import Paragraph as DocxParagraph
 from docx.text.run import Run
 
+from bot.reports.text import xml_safe
+
 __all__ = ["Block", "Document", "Heading", "Paragraph", "Picture", "Table", "build_docx"]
 
 
@@ -128,9 +130,6 @@ _EN: Final = _Look(
 A4_CM: Final = (21.0, 29.7)
 AUTHOR: Final = "Outpost"
 
-# XML 1.0 refuses most C0 controls, surrogates and U+FFFE/U+FFFF; a stray one in an item
-# title would otherwise make lxml reject the whole document.
-_NOT_XML: Final = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _THEME_ATTRS: Final = tuple(
     qn(f"w:{a}") for a in ("asciiTheme", "hAnsiTheme", "eastAsiaTheme", "cstheme")
 )
@@ -141,12 +140,8 @@ class _HasRPr(Protocol):
     def get_or_add_rPr(self) -> CT_RPr: ...
 
 
-def _xml_safe(text: str) -> str:
-    return _NOT_XML.sub("", text)
-
-
 def _lines(text: str) -> list[str]:
-    return [line.strip() for line in _xml_safe(text).splitlines() if line.strip()]
+    return [line.strip() for line in xml_safe(text).splitlines() if line.strip()]
 
 
 def _one_line(text: str) -> str:

@@ -36,6 +36,8 @@ from openpyxl.styles import Font  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 from openpyxl.worksheet import _writer as openpyxl_sheet_writer  # type: ignore[import-untyped]
 
+from bot.reports.text import xml_safe
+
 __all__ = [
     "CELL_MAX_CHARS",
     "DATETIME_FORMAT",
@@ -58,9 +60,6 @@ DATETIME_FORMAT: Final = "yyyy-mm-dd hh:mm"
 DATE_FORMAT: Final = "yyyy-mm-dd"
 
 _FORMULA_STARTS: Final = frozenset("=+-@\t\r")
-# XML 1.0 allows tab, newline and carriage return below 0x20; lone surrogates and the
-# two non-characters cannot even be encoded, so they would fail the save, not the cell.
-_ILLEGAL_CHARS: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # A title is one line; Excel refuses these in sheet names.
 _TITLE_ILLEGAL_CHARS: Final = re.compile("[\x00-\x1f\ud800-\udfff\ufffe\uffff]")
 _TITLE_FORBIDDEN: Final = re.compile(r"[\[\]:*?/\\]")
@@ -106,9 +105,7 @@ def _cut(text: str, limit: int, marker: str = "") -> str:
 
 def _text(value: str) -> str:
     """A caller's text made fit for a cell: XML-clean, not a formula, not too long."""
-    if _ILLEGAL_CHARS.search(value) is not None:
-        value = _ILLEGAL_CHARS.sub("", value)
-    return _cut(escape(value), CELL_MAX_CHARS, _ELLIPSIS)
+    return _cut(escape(xml_safe(value)), CELL_MAX_CHARS, _ELLIPSIS)
 
 
 def _display_width(text: str) -> int:
