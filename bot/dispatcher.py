@@ -4,16 +4,20 @@ The outer middlewares on every update, outermost first:
 
 1. aiogram's own error catcher and user context (registered by the Dispatcher);
 2. dedupe: an update handled before is dropped;
-3. the transaction: a conversation lock, one session, one transaction, the durable
-   update claim, and the services for this update;
-4. aiogram's FSM context, reading the conversation state inside that transaction;
-5. the acting user: recorded, looked up, turned into a plain object and an Actor;
-6. the locale for the reply;
-7. throttling, which can now say "slow down" in the right language.
+3. standing: groups that are not the office's are left; whether the person is one of
+   the office's admins is asked of Telegram, before any transaction opens;
+4. the transaction: a conversation lock, one session, one transaction, the durable
+   update claim, and the services for this update; the Bot API calls the handler
+   makes are collected and carried out after the commit (bot.effects);
+5. aiogram's FSM context, reading the conversation state inside that transaction;
+6. the acting user: recorded, looked up, turned into a plain object and an Actor;
+7. the locale for the reply;
+8. throttling, which can now say "slow down" in the right language.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -33,10 +37,12 @@ from bot.admins import AdminDirectory
 from bot.commands import set_commands
 from bot.delivery.limits import Limiter
 from bot.delivery.session import pace
+from bot.effects import Speaker, guard_calls
 from bot.i18n import Catalogs, build_i18n
 from bot.middlewares.dedupe import UpdateDedupe
 from bot.middlewares.locale import PersonLocale
 from bot.middlewares.people import ActingUser
+from bot.middlewares.standing import Standing
 from bot.middlewares.throttling import ThrottlePolicy, Throttling
 from bot.middlewares.transaction import UpdateTransaction
 from bot.services.broadcasts import BroadcastService
@@ -69,6 +75,8 @@ def build_bot(
     )
     if limiter is not None:
         pace(bot, limiter)
+    if os.environ.get("OUTPOST_GUARD_CALLS", "") not in ("", "0"):
+        guard_calls(bot)
     return bot
 
 
@@ -138,12 +146,21 @@ def build_dispatcher(
         policy=policy,
         clock=clock,
     )
+    speaker = Speaker(sessions)
     dp.update.outer_middleware(UpdateDedupe())
-    dp.update.outer_middleware(
-        UpdateTransaction(sessions, dp.fsm, isolation or SimpleEventIsolation(), services)
+    dp.update.outer_middleware(Standing(admins, i18n, settings.default_locale))
+    transaction = UpdateTransaction(
+        sessions,
+        dp.fsm,
+        isolation or SimpleEventIsolation(),
+        services,
+        speaker,
+        i18n=i18n,
+        default_locale=settings.default_locale,
     )
+    dp.update.outer_middleware(transaction)
     dp.update.outer_middleware(dp.fsm)
-    dp.update.outer_middleware(ActingUser(settings.default_locale, admins))
+    dp.update.outer_middleware(ActingUser(settings.default_locale))
     dp.update.outer_middleware(PersonLocale(i18n))
     dp.update.outer_middleware(Throttling(throttle))
     dp.include_routers(*handlers.routers(i18n, settings))
@@ -151,4 +168,6 @@ def build_dispatcher(
     dp.startup.register(set_commands)
     dp["i18n"] = i18n
     dp["admins"] = admins
+    dp["speaker"] = speaker
+    dp["transaction"] = transaction
     return dp

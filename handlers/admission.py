@@ -11,11 +11,11 @@ button stop it. The card is edited in place after every decision.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, Filter, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -27,20 +27,24 @@ from aiogram.utils.i18n import gettext as _
 from bot.domain.errors import AlreadyMoved, InvalidInput, MissingInput, NotFound, PointInactive
 from bot.domain.limits import TEXT_MAX, clean_text
 from bot.domain.statuses import ApplicationStatus
+from bot.effects import later
 from bot.middlewares.people import CurrentUser
 from bot.services.actors import SYSTEM, Actor
 from bot.services.cards import APPLICATION, CardService
-from bot.services.context import Policy
+from bot.services.context import Clock, Policy
 from bot.services.people import ApplicationView, PeopleService
 from bot.services.places import PlaceService, PointInfo
 from bot.settings import Settings
 from handlers import labels
+from handlers.card_sync import Render, converge
 from handlers.cards import Shown
 from handlers.conversation import finish, load, save
 from handlers.errors import explain
 from handlers.keyboards import button
 from handlers.office import office_router
+from handlers.replies import remember
 from handlers.ui import BUTTON_TEXT_MAX, N_, clip, esc, local_time
+from storage.store import Store
 
 if TYPE_CHECKING:
     from handlers.outgoing import Outgoing
@@ -167,38 +171,30 @@ def application_card(
 async def show(
     bot: Bot, chat_id: int, cards: CardService, shown: Shown, application_id: int
 ) -> None:
-    """Make the application's card in ``chat_id`` show ``shown``: edited in place, or
-    posted when there is none (or it can no longer be edited)."""
-    card = await cards.current(APPLICATION, application_id, chat_id)
-    if card is not None:
-        if card.digest == shown.digest:
-            return
-        try:
-            await bot.edit_message_text(
-                text=shown.text,
-                chat_id=chat_id,
-                message_id=card.message_id,
-                reply_markup=shown.markup,
-            )
-            await cards.shown(card.id, shown.digest)
-            return
-        except TelegramBadRequest as exc:
-            if "not modified" in str(exc):
-                await cards.shown(card.id, shown.digest)
-                return
-            log.info("application card %s cannot be edited (%s): posting anew", card.id, exc)
-    sent = await bot.send_message(chat_id, shown.text, reply_markup=shown.markup)
-    for old in await cards.posted(
-        chat_id, sent.message_id, APPLICATION, application_id, shown.digest
-    ):
-        if not old.digest.startswith("b:"):
-            continue
-        try:
-            await bot.edit_message_reply_markup(
-                chat_id=chat_id, message_id=old.message_id, reply_markup=None
-            )
-        except TelegramBadRequest as exc:
-            log.info("old application card %s keeps its buttons: %s", old.id, exc)
+    """After commit, make the application's card in ``chat_id`` show ``shown``: edited
+    in place, or posted when there is none (or it can no longer be edited)."""
+
+    async def render(_store: Store) -> Shown:
+        return shown
+
+    later(
+        (chat_id, APPLICATION, application_id),
+        functools.partial(
+            converge, chat_id=chat_id, subject=APPLICATION, subject_id=application_id,
+            render=render, policy=cards.policy, clock=cards.clock, create=True,
+        ),
+        name="application card",
+    )  # fmt: skip
+
+
+def application_render(application_id: int, policy: Policy, clock: Clock) -> Render:
+    """The application's card, read afresh (for a re-sync)."""
+
+    async def render(store: Store) -> Shown:
+        view = await PeopleService(store, policy, clock).application(SYSTEM, application_id)
+        return application_card(view, policy)
+
+    return render
 
 
 async def post_card(out: Outgoing, chat_id: int, application_id: int) -> None:
@@ -217,6 +213,10 @@ def decided_text(view: ApplicationView, *, html: bool = False) -> str:
 
 
 # ---- the handlers --------------------------------------------------------------------
+
+
+def _prompt(pending: dict[str, Any], message_id: int) -> None:
+    pending["prompt"] = message_id
 
 
 class RepliesToPrompt(Filter):
@@ -374,11 +374,10 @@ def setup(i18n: I18n, settings: Settings) -> Router:
             reply_markup=ForceReply(selective=True, input_field_placeholder=_("The reason")),
         )
         await state.set_state(Rejecting.reason)
-        await save(
-            state,
-            _KEY,
-            {"app": view.info.id, "v": view.info.version, "prompt": prompt.message_id},
-        )
+        pending = {"app": view.info.id, "v": view.info.version, "prompt": None}
+        # The prompt's id is known once it is sent, after this update commits.
+        await remember(state, _KEY, pending, prompt, _prompt)
+        await save(state, _KEY, pending)
         await show(bot, chat_id, cards, application_card(view, policy, cancel=True), cb.app)
         await query.answer()
 

@@ -30,6 +30,7 @@ from handlers.errors import explain
 from handlers.keyboards import CANCEL as CANCEL_LABEL
 from handlers.keyboards import button
 from handlers.office import office_router, usage
+from handlers.replies import remember
 from handlers.ui import clip, esc
 
 if TYPE_CHECKING:
@@ -169,15 +170,13 @@ def setup(i18n: I18n, settings: Settings) -> Router:
             ]
         )
         shown = await message.answer(text, reply_markup=markup)
-        await state.update_data(
-            {
-                _PENDING: {
-                    "text": prepared.text,
-                    "point_id": prepared.point_id,
-                    "message_id": shown.message_id,
-                }
-            }
-        )
+        pending = {"text": prepared.text, "point_id": prepared.point_id, "message_id": None}
+
+        def put(data: dict[str, Any], message_id: int) -> None:
+            data["message_id"] = message_id
+
+        await remember(state, _PENDING, pending, shown, put)
+        await state.update_data({_PENDING: pending})
 
     @router.callback_query(BroadcastCb.filter())
     async def decide(

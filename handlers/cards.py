@@ -17,8 +17,6 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -26,10 +24,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.domain.lifecycle import Action, allowed_actions
 from bot.domain.roles import Role
 from bot.domain.statuses import SuggestionStatus
-from bot.services.actors import SYSTEM
-from bot.services.cards import ITEM, CardService
 from bot.services.context import Policy
-from bot.services.suggestions import SuggestionService
 from bot.services.views import SuggestionDetail, TimelineEntry
 from handlers import labels
 from handlers.keyboards import button
@@ -124,6 +119,9 @@ _SLACK = 64
 class Shown:
     text: str
     markup: InlineKeyboardMarkup | None
+    # What the card is of, in a few plain words (an item's reference): an older card
+    # shows it beside a pointer to the current one.
+    label: str = ""
 
     @property
     def digest(self) -> str:
@@ -276,56 +274,4 @@ def item_card(detail: SuggestionDetail, policy: Policy, *, today: str | None = N
         history.append(omitted)
     history.extend(chosen)
     text = "\n\n".join([head, quoted, "\n".join(history)])
-    return Shown(text, item_markup(detail))
-
-
-async def sync_item(
-    bot: Bot,
-    chat_id: int,
-    item_id: int,
-    *,
-    suggestions: SuggestionService,
-    cards: CardService,
-    policy: Policy,
-    repost: bool = False,
-) -> int | None:
-    """Make the item's card in ``chat_id`` show its current state.
-
-    Edits the current card in place; posts a new one when there is none (or
-    ``repost``: the item returns to the office and should be seen again), taking the
-    buttons off the cards it replaces. Returns the id of a newly posted card.
-    """
-    detail = await suggestions.detail(SYSTEM, item_id)
-    shown = item_card(detail, policy, today=day(suggestions.today()))
-    card = await cards.current(ITEM, item_id, chat_id)
-    if card is not None and not repost:
-        if card.digest == shown.digest:
-            return None
-        try:
-            await bot.edit_message_text(
-                text=shown.text,
-                chat_id=chat_id,
-                message_id=card.message_id,
-                reply_markup=shown.markup,
-            )
-            await cards.shown(card.id, shown.digest)
-            return None
-        except TelegramBadRequest as exc:
-            if "not modified" in str(exc):
-                await cards.shown(card.id, shown.digest)
-                return None
-            # Deleted by someone in the group, or too old to edit: post it again.
-            log.info(
-                "card %s of item %s cannot be edited (%s): posting anew", card.id, item_id, exc
-            )
-    sent = await bot.send_message(chat_id, shown.text, reply_markup=shown.markup)
-    for old in await cards.posted(chat_id, sent.message_id, ITEM, item_id, shown.digest):
-        if not old.digest.startswith("b:"):
-            continue
-        try:
-            await bot.edit_message_reply_markup(
-                chat_id=chat_id, message_id=old.message_id, reply_markup=None
-            )
-        except TelegramBadRequest as exc:
-            log.info("old card %s keeps its buttons: %s", old.id, exc)
-    return sent.message_id
+    return Shown(text, item_markup(detail), label=detail.info.reference)

@@ -21,7 +21,6 @@ from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -50,6 +49,7 @@ from bot.services.suggestions import SuggestionService
 from bot.services.views import SuggestionInfo
 from bot.settings import Settings
 from handlers import labels
+from handlers.card_sync import RESYNC_GRACE, sync_item
 from handlers.cards import (
     ACTS,
     ADOPT,
@@ -66,12 +66,12 @@ from handlers.cards import (
     TAKE,
     CardCb,
     card_acts,
-    sync_item,
 )
 from handlers.conversation import finish, load, save
 from handlers.errors import explain
 from handlers.keyboards import CANCEL, button
 from handlers.office import office_router
+from handlers.replies import remember
 from handlers.ui import BUTTON_TEXT_MAX, N_, clip, day, esc
 
 log = logging.getLogger(__name__)
@@ -167,22 +167,15 @@ class Desk:
     state: FSMContext
 
     async def refresh(self, item_id: int) -> None:
-        await sync_item(
-            self.bot,
-            self.chat_id,
-            item_id,
-            suggestions=self.suggestions,
-            cards=self.cards,
-            policy=self.policy,
-        )
+        # Marked in the move's transaction, shown after it commits.
+        await self.cards.resync(ITEM, item_id, later=RESYNC_GRACE)
+        sync_item(self.chat_id, item_id, policy=self.policy, clock=self.suggestions.clock)
 
     async def delete(self, message_id: int | None) -> None:
         if not message_id:
             return
-        try:
-            await self.bot.delete_message(self.chat_id, message_id)
-        except TelegramBadRequest as exc:  # deleted by hand already, or too old
-            log.info("prompt %s not deleted: %s", message_id, exc)
+        # After commit; a prompt deleted by hand already, or too old, stays (logged).
+        await self.bot.delete_message(self.chat_id, message_id)
 
     async def drop(self) -> dict[str, Any]:
         """End this admin's pending move, if any, deleting its prompt; returns its plan."""
@@ -287,7 +280,7 @@ def outcome_picker(desk: Desk, plan: dict[str, Any]) -> tuple[str, InlineKeyboar
 
 async def show_picker(
     desk: Desk, plan: dict[str, Any], shown: tuple[str, InlineKeyboardMarkup], reply_to: int | None
-) -> int:
+) -> None:
     text, markup = shown
     sent = await desk.bot.send_message(
         desk.chat_id,
@@ -295,10 +288,10 @@ async def show_picker(
         reply_markup=markup,
         reply_parameters=_reply(reply_to),
     )
-    return sent.message_id
+    await _remember(desk, plan, sent)
 
 
-async def show_prompt(desk: Desk, plan: dict[str, Any], what: str, reply_to: int | None) -> int:
+async def show_prompt(desk: Desk, plan: dict[str, Any], what: str, reply_to: int | None) -> None:
     """A force-reply prompt; ``what`` is a move code of ``_ASKS``, or "date"."""
     if what == "date":
         ask = _("{who}, reply to this message with the due date for {item} as YYYY-MM-DD.")
@@ -315,7 +308,18 @@ async def show_prompt(desk: Desk, plan: dict[str, Any], what: str, reply_to: int
         reply_markup=ForceReply(selective=True, input_field_placeholder=placeholder[:64]),
         reply_parameters=_reply(reply_to),
     )
-    return sent.message_id
+    await _remember(desk, plan, sent)
+
+
+async def _remember(desk: Desk, plan: dict[str, Any], sent: Any) -> None:
+    """The prompt's message id, known once it is sent (after this update commits),
+    goes into the plan, if the plan is still the one that asked."""
+    plan["prompt"] = None
+    await remember(desk.state, KEY, plan, sent, _prompt)
+
+
+def _prompt(plan: dict[str, Any], message_id: int) -> None:
+    plan["prompt"] = message_id
 
 
 def _reply(message_id: int | None) -> ReplyParameters | None:
@@ -475,16 +479,16 @@ def setup(i18n: I18n, settings: Settings) -> Router:
                     show_alert=True,
                 )
                 return
-            plan["prompt"] = await show_picker(desk, plan, shown, pressed)
+            await show_picker(desk, plan, shown, pressed)
             step = Deciding.department
         elif act == DUE:
-            plan["prompt"] = await show_picker(desk, plan, await due_picker(desk, plan), pressed)
+            await show_picker(desk, plan, await due_picker(desk, plan), pressed)
             step = Deciding.due
         elif act == CITY:
-            plan["prompt"] = await show_picker(desk, plan, outcome_picker(desk, plan), pressed)
+            await show_picker(desk, plan, outcome_picker(desk, plan), pressed)
             step = Deciding.outcome
         else:
-            plan["prompt"] = await show_prompt(desk, plan, act, pressed)
+            await show_prompt(desk, plan, act, pressed)
             step = Deciding.text
         await save(desk.state, KEY, plan)
         await desk.state.set_state(step)
@@ -496,22 +500,10 @@ def setup(i18n: I18n, settings: Settings) -> Router:
     async def stale(query: CallbackQuery, desk: Desk, info: SuggestionInfo, pressed: int) -> None:
         """A button that does not match the item now: say where it stands, refresh."""
         await query.answer(moved_text(info), show_alert=True)
+        # The pressed card shows buttons of a state gone, whatever its digest says.
+        await desk.cards.doubted(desk.chat_id, pressed)
+        # Every card of the item converges, the pressed one (older or not) with them.
         await desk.refresh(info.id)
-        card = await desk.cards.at(desk.chat_id, pressed)
-        message = query.message
-        if (
-            card is not None
-            and not card.current
-            and card.subject == ITEM
-            and isinstance(message, Message)
-            and message.reply_markup is not None
-        ):
-            try:
-                await desk.bot.edit_message_reply_markup(
-                    chat_id=desk.chat_id, message_id=pressed, reply_markup=None
-                )
-            except TelegramBadRequest as exc:
-                log.info("old card %s keeps its buttons: %s", pressed, exc)
 
     # ---- the pickers' buttons ---------------------------------------------------------
 
@@ -543,7 +535,7 @@ def setup(i18n: I18n, settings: Settings) -> Router:
         if step == OUTCOME and current == Deciding.outcome.state and val in _OUTCOMES:
             plan["outcome"] = val
             await desk.delete(plan.get("prompt"))
-            plan["prompt"] = await show_prompt(desk, plan, CITY, plan.get("card"))
+            await show_prompt(desk, plan, CITY, plan.get("card"))
             await save(desk.state, KEY, plan)
             await desk.state.set_state(Deciding.text)
             await query.answer(_("Reply to the bot's message below."))
@@ -578,7 +570,7 @@ def setup(i18n: I18n, settings: Settings) -> Router:
                 return
         if step == TYPE_DATE and current == Deciding.due.state:
             await desk.delete(plan.get("prompt"))
-            plan["prompt"] = await show_prompt(desk, plan, "date", plan.get("card"))
+            await show_prompt(desk, plan, "date", plan.get("card"))
             await save(desk.state, KEY, plan)
             await desk.state.set_state(Deciding.date)
             await query.answer(_("Reply to the bot's message below."))
@@ -639,7 +631,7 @@ def setup(i18n: I18n, settings: Settings) -> Router:
                     )
                     return
                 await desk.delete(plan.get("prompt"))
-                plan["prompt"] = await show_picker(desk, plan, shown, message.message_id)
+                await show_picker(desk, plan, shown, message.message_id)
                 await save(desk.state, KEY, plan)
                 await desk.state.set_state(Deciding.department)
                 return

@@ -21,12 +21,12 @@ the current state instead of acting.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -40,15 +40,17 @@ from bot.domain.lifecycle import Action, allowed_actions
 from bot.domain.limits import ATTACHMENTS_MAX, TEXT_MAX
 from bot.domain.roles import Role
 from bot.domain.statuses import SuggestionStatus
+from bot.effects import later
 from bot.services.actors import SYSTEM, Actor
 from bot.services.cards import ITEM, CardService
-from bot.services.context import Policy
+from bot.services.context import Clock, Policy
 from bot.services.suggestions import SuggestionService
 from bot.services.views import SuggestionDetail, SuggestionInfo, TimelineEntry
 from bot.settings import Settings
 from handlers import labels
 from handlers.attachments import attachment_of, attachments_in
 from handlers.callbacks import MenuCb
+from handlers.card_sync import Render, converge
 from handlers.cards import Shown
 from handlers.conversation import PlainText, finish, joined, label, load, save, too_long
 from handlers.errors import explain
@@ -66,6 +68,7 @@ from handlers.ui import (
     local_time,
     shown_length,
 )
+from storage.store import Store
 
 if TYPE_CHECKING:
     from bot.services.outbox import OutboxItem
@@ -330,33 +333,42 @@ async def render_card(
     return department_card(detail, policy, today=today, ours=is_ours(actor, detail.info))
 
 
-async def post_card(bot: Bot, chat_id: int, item_id: int, shown: Shown, cards: CardService) -> int:
-    """Send the card as a new message, the chat's current card of the item; the cards
-    it replaces lose their buttons."""
-    sent = await bot.send_message(chat_id, shown.text, reply_markup=shown.markup)
-    for old in await cards.posted(chat_id, sent.message_id, ITEM, item_id, shown.digest):
-        if not old.digest.startswith("b:"):
-            continue
-        try:
-            await bot.edit_message_reply_markup(
-                chat_id=chat_id, message_id=old.message_id, reply_markup=None
-            )
-        except TelegramBadRequest as exc:
-            log.info("old card %s keeps its buttons: %s", old.id, exc)
-    return sent.message_id
+async def post_card(bot: Bot, chat_id: int, item_id: int, shown: Shown, cards: CardService) -> None:
+    """After commit, send the card as a new message, the chat's current card of the
+    item; the cards it replaces point to it (handlers.card_sync)."""
+    await sync_card_now(chat_id, item_id, lambda _store: _same(shown), cards, repost=True)
 
 
-async def _edit(bot: Bot, chat_id: int, message_id: int, shown: Shown) -> bool:
-    try:
-        await bot.edit_message_text(
-            text=shown.text, chat_id=chat_id, message_id=message_id, reply_markup=shown.markup
-        )
-    except TelegramBadRequest as exc:
-        if "not modified" in str(exc):
-            return True
-        log.info("card %s/%s cannot be edited: %s", chat_id, message_id, exc)
-        return False
-    return True
+async def _same(shown: Shown) -> Shown:
+    return shown
+
+
+async def sync_card_now(
+    chat_id: int,
+    item_id: int,
+    render: Render,
+    cards: CardService,
+    *,
+    create: bool = False,
+    repost: bool = False,
+) -> None:
+    later(
+        (chat_id, ITEM, item_id),
+        functools.partial(
+            converge, chat_id=chat_id, subject=ITEM, subject_id=item_id, render=render,
+            policy=cards.policy, clock=cards.clock, create=create, repost=repost,
+        ),
+        name="liaison card",
+    )  # fmt: skip
+
+
+def card_render(actor: Actor, item_id: int, policy: Policy, clock: Clock) -> Render:
+    """The liaison's card of the item, read afresh."""
+
+    async def render(store: Store) -> Shown | None:
+        return await render_card(SuggestionService(store, policy, clock), actor, item_id, policy)
+
+    return render
 
 
 async def sync_card(
@@ -371,29 +383,11 @@ async def sync_card(
     post: bool = False,
     pressed: int | None = None,
 ) -> None:
-    """Make the liaison's card of the item show its current state: edit it in place
-    (and the pressed message, when that is an older card); post one if there is none
-    and ``post``."""
-    shown = await render_card(suggestions, actor, item_id, policy)
-    card = await cards.current(ITEM, item_id, chat_id)
-    if pressed is not None and (card is None or card.message_id != pressed):
-        older = await cards.at(chat_id, pressed)
-        if (
-            older is not None
-            and older.subject == ITEM
-            and older.subject_id == item_id
-            and older.digest != shown.digest
-            and await _edit(bot, chat_id, pressed, shown)
-        ):
-            await cards.shown(older.id, shown.digest)
-    if card is not None:
-        if card.digest == shown.digest:
-            return
-        if await _edit(bot, chat_id, card.message_id, shown):
-            await cards.shown(card.id, shown.digest)
-            return
-    if post or card is not None:
-        await post_card(bot, chat_id, item_id, shown, cards)
+    """After commit, make the liaison's cards of the item show its current state (the
+    pressed one too, if older: it points to the current one); post one if there is
+    none and ``post``."""
+    render = card_render(actor, item_id, policy, suggestions.clock)
+    await sync_card_now(chat_id, item_id, render, cards, create=post)
 
 
 # ---- notices --------------------------------------------------------------------------

@@ -15,7 +15,6 @@ than acting on a step the person has already left.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import html
 import re
@@ -46,6 +45,7 @@ from bot.domain.statuses import (
     ObserverStatus,
     SuggestionKind,
 )
+from bot.effects import Speech, later
 from bot.middlewares.people import CurrentUser
 from bot.services.actors import Actor
 from bot.services.people import PeopleService
@@ -58,6 +58,7 @@ from handlers.callbacks import ApplyCb, FileCb, MenuCb
 from handlers.conversation import PlainText, finish, label, load, save
 from handlers.keyboards import BACK, CANCEL, NEW, SKIP, button, main_menu
 from handlers.moving import MoveCb
+from handlers.replies import edit_or_send, keep_in, modify, remember
 from handlers.ui import BUTTON_TEXT_MAX, MESSAGE_MAX, N_, clip, day, esc, telegram_length
 
 DRAFT = "draft"
@@ -456,17 +457,12 @@ async def strip(bot: Bot, chat_id: int, message_id: int | None) -> None:
     """Take the buttons off an earlier message, so only the current step has any."""
     if message_id is None:
         return
-    # Deleted, too old or already without buttons: then there is nothing to take off.
-    with contextlib.suppress(TelegramBadRequest):
-        await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
+    # After commit; deleted, too old or already without buttons: nothing to take off.
+    await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
 
 
-async def edit(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> bool:
-    try:
-        await message.edit_text(text, reply_markup=markup)
-    except TelegramBadRequest:
-        return False
-    return True
+def _prompt(draft: dict[str, Any], message_id: int) -> None:
+    draft["prompt"] = message_id
 
 
 async def show(
@@ -492,20 +488,21 @@ async def show(
         text = f"{lead}\n\n{text}"
     await state.set_state(_STATE[step])
     old = draft.get("prompt")
-    if (
-        via is not None
-        and isinstance(markup, InlineKeyboardMarkup)
-        and await edit(via, text, markup)
-    ):
+    if via is not None and isinstance(markup, InlineKeyboardMarkup):
         if old is not None and old != via.message_id:
             await strip(bot, chat_id, old)
         draft["prompt"] = via.message_id
+        # In place of the pressed message, or below it if that cannot be edited.
+        keep = keep_in(state, DRAFT, draft, _prompt)
+        edit_or_send(chat_id, via.message_id, text, markup, keep=keep)
     else:
         stale = {old, via.message_id if via is not None and via.reply_markup else None}
         for message_id in stale - {None}:
             await strip(bot, chat_id, message_id)
         sent = await bot.send_message(chat_id, text, reply_markup=markup)
-        draft["prompt"] = sent.message_id if isinstance(markup, InlineKeyboardMarkup) else None
+        draft["prompt"] = None
+        if isinstance(markup, InlineKeyboardMarkup):
+            await remember(state, DRAFT, draft, sent, _prompt)
     await save(state, DRAFT, draft)
 
 
@@ -541,24 +538,56 @@ async def acknowledge(
     chat_id = message.chat.id
     album = draft.get("album") or {}
     group = message.media_group_id
-    if group is not None and album.get("id") == group and draft.get("prompt") == album["message"]:
-        try:
-            await bot.edit_message_text(
-                text, chat_id=chat_id, message_id=album["message"], reply_markup=markup
-            )
-            await save(state, DRAFT, draft)
-            return
-        except TelegramBadRequest:
-            pass  # the answer is gone: send a new one
+    if group is not None and album.get("id") == group and album.get("answered"):
+        # A later part of the album: its answer (sent for an earlier part, in this
+        # chat's turn before this) is edited to count this part too.
+        answer_album(chat_id, state, text, markup)
+        await save(state, DRAFT, draft)
+        return
     await strip(bot, chat_id, draft.get("prompt"))
     sent = await message.answer(text, reply_markup=markup)
-    draft["prompt"] = sent.message_id
+    draft["prompt"] = None
     if group is not None:
-        album["message"] = sent.message_id
+        album["answered"], album["message"] = True, None
         draft["album"] = album
     else:
         draft["album"] = None
+    await remember(state, DRAFT, draft, sent, _answer_of_album)
     await save(state, DRAFT, draft)
+
+
+def _answer_of_album(draft: dict[str, Any], message_id: int) -> None:
+    draft["prompt"] = message_id
+    if draft.get("album"):
+        draft["album"]["message"] = message_id
+
+
+def answer_album(chat_id: int, state: FSMContext, text: str, markup: InlineKeyboardMarkup) -> None:
+    """After commit, in the chat's turn: edit the album's answer, whose id is known by
+    then; send a new one if there is none or it cannot be edited."""
+
+    async def work(speech: Speech) -> None:
+        draft = await load_draft(state)
+        album = draft.get("album") or {}
+        message_id = album.get("message")
+        if message_id is not None and draft.get("prompt") == message_id:
+            try:
+                await speech.bot.edit_message_text(
+                    text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+                )
+                return
+            except TelegramBadRequest as exc:
+                if "not modified" in str(exc).lower():
+                    return
+        sent = await speech.bot.send_message(chat_id, text, reply_markup=markup)
+
+        def put(current: dict[str, Any]) -> dict[str, Any]:
+            _answer_of_album(current, sent.message_id)
+            return current
+
+        await modify(state, DRAFT, put)
+
+    later(chat_id, work, name="album answer")
 
 
 def album_note(album: dict[str, Any]) -> str:

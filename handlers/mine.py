@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -55,6 +54,7 @@ from handlers.callbacks import MenuCb, MineCb
 from handlers.conversation import PlainText, finish, joined, label, load, save, too_long
 from handlers.errors import explain
 from handlers.keyboards import CANCEL, MINE, NEW, SKIP, button
+from handlers.replies import edit_or_send
 from handlers.ui import (
     BUTTON_TEXT_MAX,
     CAPTION_MAX,
@@ -371,12 +371,8 @@ async def put(
     """Show ``text`` in place of the pressed message, or below it when that cannot be."""
     message = query.message
     if edit and isinstance(message, Message) and message.text is not None:
-        try:
-            await message.edit_text(text, reply_markup=markup)
-            return
-        except TelegramBadRequest as exc:
-            if "not modified" in str(exc):
-                return  # a double tap: the message already shows this
+        edit_or_send(message.chat.id, message.message_id, text, markup, send_to=query.from_user.id)
+        return
     await bot.send_message(query.from_user.id, text, reply_markup=markup)
 
 

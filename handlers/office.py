@@ -8,6 +8,8 @@ and a non-admin's press on an office button with an alert; nothing changes.
 
 from __future__ import annotations
 
+import time
+
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, MagicData
 from aiogram.types import BotCommand, CallbackQuery, Message
@@ -112,14 +114,38 @@ def setup_help(i18n: I18n, admin_chat_id: int | None) -> Router:
     return router
 
 
+class _Told:
+    """Whom the group told lately that they may not: told again after ``every``."""
+
+    def __init__(self, every: float = 600.0, keep: int = 10_000) -> None:
+        self._every = every
+        self._keep = keep
+        self._at: dict[int, float] = {}
+
+    def first(self, user_id: int) -> bool:
+        now = time.monotonic()
+        if len(self._at) > self._keep:
+            self._at = {u: t for u, t in self._at.items() if now - t < self._every}
+        last = self._at.get(user_id)
+        if last is not None and now - last < self._every:
+            return False
+        self._at[user_id] = now
+        return True
+
+
 def setup_guard(i18n: I18n, admin_chat_id: int | None) -> Router:
     """The office's commands and buttons, reached by someone who may not use them."""
     router = Router(name="office-guard")
     chat = admin_chat_id if admin_chat_id is not None else 0
 
+    told = _Told()
+
     @router.message(Command(*OFFICE_ONLY), F.chat.id == chat)
     async def not_an_admin(message: Message) -> None:
-        await message.reply(_("Only the district office's admins can use this command."))
+        # Once in a while per person: the group takes twenty messages a minute, and the
+        # office's cards must not queue behind answers to someone who keeps trying.
+        if message.from_user is not None and told.first(message.from_user.id):
+            await message.reply(_("Only the district office's admins can use this command."))
 
     @router.message(Command(*OFFICE_ONLY))
     async def not_here(message: Message) -> None:

@@ -9,7 +9,8 @@ twenty messages a minute.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,18 +19,21 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.notices import Notice
+from bot.effects import Speech, later
 from bot.i18n import locale_for
-from bot.services.cards import CardService
+from bot.services.cards import APPLICATION, CardInfo, CardService
 from bot.services.context import Policy
 from bot.services.notify import ADMIN_GROUP, LIAISON, USER
 from bot.services.outbox import OutboxItem, OutboxService
 from bot.services.people import PeopleService
 from bot.services.places import PlaceService
 from bot.services.suggestions import SuggestionService
+from bot.services.views import AttachmentInfo
 from handlers import reminders
-from handlers.cards import sync_item
+from handlers.card_sync import converge, converge_item
 from handlers.notices import UnknownNotice, render
 from handlers.ui import MESSAGE_MAX, payload_text
+from storage.store import Store
 
 _ITEM = "item."
 # Kinds that bring an item back before the office: a fresh card, to be seen.
@@ -103,22 +107,20 @@ async def _to_person(out: Outgoing, chat_id: int, row: OutboxItem) -> None:
 
 async def _to_office(out: Outgoing, chat_id: int, row: OutboxItem) -> None:
     if row.kind.startswith(_ITEM) and row.suggestion_id is not None:
-        posted = await sync_item(
-            out.bot,
+        files = await out.outbox.attachments(row) if row.kind in _FILES_TO_OFFICE else []
+        later(
             chat_id,
-            row.suggestion_id,
-            suggestions=out.suggestions,
-            cards=out.cards,
-            policy=out.policy,
-            repost=row.kind in _RETURNING,
+            functools.partial(
+                _item_card,
+                chat_id=chat_id,
+                item_id=row.suggestion_id,
+                out=out,
+                repost=row.kind in _RETURNING,
+                files=files,
+                reference=str(row.payload.get("reference") or ""),
+            ),
+            name="item card",
         )
-        if row.kind in _FILES_TO_OFFICE:
-            files = await out.outbox.attachments(row)
-            if files and posted is not None:
-                from handlers.mine import send_files
-
-                reference = str(row.payload.get("reference") or "")
-                await send_files(out.bot, chat_id, reference, files)
         return
     if row.kind == Notice.APPLICATION_NEW:
         from handlers import admission
@@ -135,6 +137,68 @@ async def _to_office(out: Outgoing, chat_id: int, row: OutboxItem) -> None:
         return
     text = office_line(row.kind, row.payload)
     await out.bot.send_message(chat_id, text)
+
+
+async def _item_card(
+    speech: Speech,
+    *,
+    chat_id: int,
+    item_id: int,
+    out: Outgoing,
+    repost: bool,
+    files: Sequence[AttachmentInfo],
+    reference: str,
+) -> None:
+    """The item's card brought up to date (posted anew when it returns to the office),
+    with the files filed with it below a new card."""
+    posted = await converge_item(
+        speech,
+        chat_id=chat_id,
+        item_id=item_id,
+        policy=out.policy,
+        clock=out.suggestions.clock,
+        repost=repost,
+    )
+    if files and posted is not None:
+        from handlers.mine import send_files
+
+        await send_files(speech.bot, chat_id, reference, files)
+
+
+async def resync(
+    speech: Speech, card: CardInfo, build: Callable[[Store], Outgoing], *, default_locale: str
+) -> None:
+    """Bring one card marked for a re-sync up to date, in its reader's language."""
+    from handlers.admission import application_render
+    from handlers.department import card_render
+
+    async with speech.read() as store:
+        out = build(store)
+        group = out.admin_chat_id is not None and card.chat_id == out.admin_chat_id
+        if group:
+            locale = default_locale
+        else:
+            recipient = await out.outbox.recipient(card.chat_id)
+            locale = locale_for(
+                recipient.locale if recipient else None,
+                recipient.language_code if recipient else None,
+                default_locale,
+            )
+        actor = None if group else await out.outbox.recipient_actor(card.chat_id)
+    policy, clock = out.policy, out.suggestions.clock
+    with out.i18n.context(), out.i18n.use_locale(locale):
+        if card.subject == APPLICATION:
+            render = application_render(card.subject_id, policy, clock)
+        elif actor is None:
+            await converge_item(
+                speech, chat_id=card.chat_id, item_id=card.subject_id, policy=policy, clock=clock
+            )
+            return
+        else:
+            render = card_render(actor, card.subject_id, policy, clock)
+        await converge(
+            speech, card.chat_id, card.subject, card.subject_id, render, policy=policy, clock=clock
+        )
 
 
 def office_line(kind: str, payload: Mapping[str, Any]) -> str:

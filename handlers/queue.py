@@ -16,7 +16,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -29,15 +28,16 @@ from bot.domain.errors import AlreadyMoved, DomainError, InvalidInput, NotFound
 from bot.domain.lifecycle import Action, find
 from bot.domain.references import parse_reference
 from bot.domain.statuses import SuggestionStatus
+from bot.effects import when_sent
 from bot.services.actors import Actor
-from bot.services.cards import CardService
+from bot.services.cards import ITEM, CardService
 from bot.services.context import Policy
 from bot.services.places import PlaceService
 from bot.services.suggestions import SuggestionService
 from bot.services.views import Page, SuggestionInfo
 from bot.settings import Settings
 from handlers import labels
-from handlers.cards import sync_item
+from handlers.card_sync import RESYNC_GRACE, sync_item
 from handlers.errors import explain
 from handlers.keyboards import button
 from handlers.office import office_router, usage
@@ -221,9 +221,8 @@ async def _refresh(
     *,
     repost: bool = False,
 ) -> None:
-    await sync_item(
-        bot, chat_id, item_id, suggestions=suggestions, cards=cards, policy=policy, repost=repost
-    )
+    await cards.resync(ITEM, item_id, later=RESYNC_GRACE)
+    sync_item(chat_id, item_id, policy=policy, clock=suggestions.clock, repost=repost)
 
 
 # ---- the search's words, kept by the group --------------------------------------------
@@ -356,7 +355,12 @@ def setup(i18n: I18n, settings: Settings) -> Router:
         shown, markup = render_search(text, page, await point_codes(places))
         sent = await message.reply(shown, reply_markup=markup)
         if page.pages > 1:
-            await remember_search(state, bot, message.chat.id, sent.message_id, text)
+            chat_id = message.chat.id
+
+            async def keep(answer: Message) -> None:
+                await remember_search(state, bot, chat_id, answer.message_id, text)
+
+            await when_sent(sent, keep)
 
     @router.callback_query(FindCb.filter())
     async def find_page(
@@ -380,11 +384,8 @@ def setup(i18n: I18n, settings: Settings) -> Router:
             return
         page = await suggestions.search(actor, text, callback_data.page)
         shown, markup = render_search(text, page, await point_codes(places))
-        try:
-            await message.edit_text(shown, reply_markup=markup)
-        except TelegramBadRequest as exc:
-            if "not modified" not in str(exc):
-                raise
+        # After commit; "not modified" (a double tap) is no failure.
+        await message.edit_text(shown, reply_markup=markup)
         await query.answer()
 
     @router.message(Command("assign"))

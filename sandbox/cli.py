@@ -33,6 +33,21 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds added to every Bot API call, to imitate real round trips",
     )
     parser.add_argument(
+        "--callback-answer-window",
+        type=float,
+        default=defaults.callback_answer_timeout,
+        metavar="SECONDS",
+        help="answers to a callback query later than this after the press are refused "
+        "as too old (default: %(default)s, as Telegram in practice)",
+    )
+    parser.add_argument(
+        "--fault-seed",
+        type=int,
+        default=defaults.fault_seed,
+        metavar="N",
+        help="seed for faults injected with a probability (default: %(default)s)",
+    )
+    parser.add_argument(
         "--state",
         metavar="FILE",
         help="keep the world in FILE between runs (loaded at start, saved while running)",
@@ -56,12 +71,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.latency < 0:
         print("sandbox: --latency must not be negative", file=sys.stderr)
         return 2
+    if args.callback_answer_window <= 0:
+        print("sandbox: --callback-answer-window must be positive", file=sys.stderr)
+        return 2
     config = SandboxConfig(
         host=args.host,
         port=args.port,
         bot_username=args.bot_username.lstrip("@"),
         limits=not args.no_limits,
         latency=args.latency,
+        callback_answer_timeout=args.callback_answer_window,
+        fault_seed=args.fault_seed,
         state_file=args.state,
     )
     try:

@@ -27,9 +27,13 @@ class SandboxConfig:
     bot_id: int | None = None
     webhook_max_attempts: int = 20
     webhook_timeout: float = 30.0
-    # Telegram refuses to answer a callback query after a while; it does not say how
-    # long (reports say seconds to a minute). Past this, "query is too old".
-    callback_answer_timeout: float = 60.0
+    # Telegram refuses an answer to a callback query that comes too long after the
+    # press; it does not publish how long, and in practice it is about 10 seconds. Past
+    # this many seconds, "query is too old" (--callback-answer-window).
+    callback_answer_timeout: float = 10.0
+    # Seeds the generators of faults given a probability (--fault-seed); a fault may
+    # bring its own seed.
+    fault_seed: int = 0
     # Where the world is kept between runs (the demo keeps its chats across restarts):
     # loaded at start, saved while it runs and at shutdown. None: memory only.
     state_file: str | None = None

@@ -7,6 +7,7 @@ JSON in, JSON out. A refused call answers ``{"error": "..."}`` with 400 (invalid
 
 from __future__ import annotations
 
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -36,10 +37,12 @@ from sandbox.people import (
     chat_messages,
     create_chat,
     create_user,
+    list_callbacks,
     list_chats,
     list_users,
     press_button,
     send_message,
+    set_bot_status,
     set_member,
 )
 from sandbox.records import Fault
@@ -70,9 +73,11 @@ def add_control_routes(app: web.Application) -> None:
         ("POST", "/sandbox/chats", create_chat),
         ("GET", "/sandbox/chats", list_chats),
         ("POST", "/sandbox/chats/{chat_id}/members", set_member),
+        ("POST", "/sandbox/chats/{chat_id}/bot", set_bot_status),
         ("GET", "/sandbox/chats/{chat_id}/messages", chat_messages),
         ("POST", "/sandbox/messages", send_message),
         ("POST", "/sandbox/callbacks", press_button),
+        ("GET", "/sandbox/callbacks", list_callbacks),
         ("GET", "/sandbox/callbacks/{query_id}", callback_answer),
         ("POST", "/sandbox/block", block),
         ("POST", "/sandbox/faults", add_fault),
@@ -127,16 +132,31 @@ async def add_fault(request: web.Request) -> web.Response:
     delay = get_number(body, "delay")
     if delay is not None and delay < 0:
         raise ControlError(400, '"delay" must not be negative')
-    if status is None and not delay:
-        raise ControlError(400, 'a fault needs a "status" to fail with, or a "delay"')
+    timeout = body.get("timeout")
+    if timeout is not None and timeout not in ("before", "after"):
+        raise ControlError(400, f'"timeout" must be "before" or "after", not {timeout!r}')
+    if timeout is not None and status is not None:
+        raise ControlError(400, 'a "timeout" fault has no "status": no answer comes at all')
+    if status is None and not delay and timeout is None:
+        raise ControlError(400, 'a fault needs a "status" to fail with, a "delay", or a "timeout"')
     retry_after = get_int(body, "retry_after")
     if retry_after is not None and retry_after < 0:
         raise ControlError(400, '"retry_after" must not be negative')
-    times = get_int(body, "times") if "times" in body else 1
+    probability = get_number(body, "probability")
+    if probability is not None and not 0 < probability <= 1:
+        raise ControlError(400, f'"probability" must be above 0 and at most 1, not {probability}')
+    # A fault with a chance lasts until cleared unless told otherwise ("20% of calls").
+    default_times = 1 if probability is None else None
+    times = get_int(body, "times") if "times" in body else default_times
     if times is not None and times < 0:
         raise ControlError(400, '"times" must not be negative')
+    fault_id = world.new_fault_id()
+    seed = get_int(body, "seed")
+    if seed is None:
+        # Reproducible by default: the same faults in the same order draw the same.
+        seed = world.config.fault_seed * 1_000_003 + fault_id
     fault = Fault(
-        id=world.new_fault_id(),
+        id=fault_id,
         method=method,
         status=status,
         description=get_str(body, "description"),
@@ -144,13 +164,28 @@ async def add_fault(request: web.Request) -> web.Response:
         times=times or None,  # 0 or null: until cleared
         delay=delay,
         chat_id=get_int(body, "chat_id"),
+        probability=probability,
+        seed=seed,
+        timeout=timeout,
+        rng=random.Random(seed),
     )
     world.faults.append(fault)
     return reply(fault.json())
 
 
 async def list_faults(request: web.Request) -> web.Response:
-    return reply({"faults": [f.json() for f in world_of(request).faults]})
+    """The faults still armed, and how many calls faults have hit since the last reset:
+    by kind, and by method and kind (a timeout_after performed the call it hid)."""
+    world = world_of(request)
+    return reply(
+        {
+            "faults": [f.json() for f in world.faults],
+            "applied": dict(world.faults_applied),
+            "applied_by_method": {
+                method: dict(kinds) for method, kinds in world.faults_applied_by_method.items()
+            },
+        }
+    )
 
 
 async def clear_faults(request: web.Request) -> web.Response:

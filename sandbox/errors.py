@@ -37,6 +37,11 @@ def too_many_requests(retry_after: int) -> ApiError:
     )
 
 
+class Dropped(Exception):
+    """A call whose answer never comes (a timeout fault): the connection is dropped, so
+    the client sees what a timeout or a lost connection looks like to it."""
+
+
 class ControlError(Exception):
     """A refused control API call, answered as ``{"error": ...}`` with this status."""
 

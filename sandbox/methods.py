@@ -26,6 +26,7 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_ANSWER_LIMIT = 200
 BLOCKED = "Forbidden: bot was blocked by the user"
+QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
 CHAT_ACTIONS = frozenset(
     {
         "typing", "upload_photo", "record_video", "upload_video", "record_voice",
@@ -72,12 +73,23 @@ class Text:
 
 
 def chat_for(call: Call, name: str = "chat_id") -> Chat:
+    """The chat a call names; a group the bot is not in refuses it, as Telegram does."""
     key = call.params.chat_id(name)
     assert key is not None
     chat = call.world.chat_of(key)
     if chat is None:
         raise bad_request("chat not found")
+    check_member(call.world, chat)
     return chat
+
+
+def check_member(world: World, chat: Chat) -> None:
+    """A group the bot left (or was removed from) is closed to it."""
+    if world.bot_in(chat):
+        return
+    if chat.bot_status == "kicked":
+        raise ApiError(403, f"Forbidden: bot was kicked from the {chat.type} chat")
+    raise ApiError(403, f"Forbidden: bot is not a member of the {chat.type} chat")
 
 
 def check_reachable(world: World, chat: Chat) -> None:
@@ -569,18 +581,28 @@ async def delete_message(call: Call) -> Any:
 
 
 async def answer_callback_query(call: Call) -> Any:
+    """Telegram takes an answer only within a few seconds of the press (about 10 in
+    practice), and only once; after that, or for an id it does not know, "too old"."""
     world = call.world
     query_id = call.params.text("callback_query_id") or ""
     query = world.callbacks.get(query_id)
-    too_old = query is not None and (
-        world.clock() - query.created_at > world.config.callback_answer_timeout
-    )
-    if query is None or query.answered or too_old:
-        raise bad_request("query is too old and response timeout expired or query ID is invalid")
+    if query is None:
+        raise bad_request(QUERY_TOO_OLD)
+    age = world.clock() - query.created_at
+    if query.answered:
+        query.repeat_attempts += 1
+        raise bad_request(QUERY_TOO_OLD)
+    if age > world.config.callback_answer_timeout:
+        query.late_attempts += 1
+        if query.late_delay is None:
+            query.late_delay = age
+        raise bad_request(QUERY_TOO_OLD)
     text = call.params.text("text")
     if text is not None and utf16_length(text) > CALLBACK_ANSWER_LIMIT:
         raise bad_request("MESSAGE_TOO_LONG")
     query.answered = True
+    query.answered_at = time.time()
+    query.delay = age
     query.text = text
     query.show_alert = call.params.flag("show_alert")
     query.url = call.params.text("url")
@@ -635,7 +657,9 @@ async def get_chat_administrators(call: Call) -> Any:
     if chat.private:
         raise bad_request("there are no administrators in the private chat")
     admins = [uid for uid, status in chat.members.items() if status in ("creator", "administrator")]
-    return [world.member_json(chat, uid) for uid in [*admins, world.bot.id]]
+    if chat.bot_status == "administrator":
+        admins.append(world.bot.id)
+    return [world.member_json(chat, uid) for uid in admins]
 
 
 async def get_chat_member_count(call: Call) -> Any:
@@ -643,7 +667,21 @@ async def get_chat_member_count(call: Call) -> Any:
     if chat.private:
         return 2
     present = [s for s in chat.members.values() if s not in ("left", "kicked")]
-    return len(present) + 1  # and the bot
+    return len(present) + 1  # and the bot, which is in it (else chat_for refused)
+
+
+async def leave_chat(call: Call) -> Any:
+    """The bot leaves a group: it is told so (my_chat_member, status left), hears nothing
+    more from the group, and may no longer write there."""
+    world = call.world
+    chat = chat_for(call)
+    if chat.private:
+        raise bad_request("chat member status can't be changed in private chats")
+    old = chat.bot_status
+    chat.bot_status = "left"
+    world.changed("chat", chat_id=chat.id)
+    world.emit_bot_status(chat, world.bot_json(), old, "left")
+    return True
 
 
 METHODS: dict[str, Method] = {
@@ -667,4 +705,5 @@ METHODS: dict[str, Method] = {
     "getChatMember": get_chat_member,
     "getChatAdministrators": get_chat_administrators,
     "getChatMemberCount": get_chat_member_count,
+    "leaveChat": leave_chat,
 }

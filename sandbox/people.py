@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import mimetypes
 import re
 import struct
@@ -35,6 +36,7 @@ from sandbox.formatting import command_entities, utf16_length
 from sandbox.markup import inline_buttons
 from sandbox.methods import CAPTION_LIMIT, TEXT_LIMIT
 from sandbox.records import (
+    BOT_STATUSES,
     GROUP_TYPES,
     MEMBER_STATUSES,
     CallbackQuery,
@@ -42,7 +44,6 @@ from sandbox.records import (
     Message,
     StoredFile,
     User,
-    member_json,
 )
 from sandbox.world import World
 
@@ -199,7 +200,28 @@ def _member(world: World, item: dict[str, Any]) -> tuple[int, str]:
     return user_id, status
 
 
+def _bot_status(body: dict[str, Any], default: str) -> str:
+    status = body.get("bot_status")
+    if status is None:
+        return default
+    if status not in BOT_STATUSES:
+        raise ControlError(
+            400, f'"bot_status" must be one of {", ".join(BOT_STATUSES)}, not {status!r}'
+        )
+    return str(status)
+
+
+def _actor(world: World, chat: Chat, user_id: int, key: str) -> User:
+    """A person who changes the bot's place in a group: a present member of it."""
+    user = user_of(world, user_id, key)
+    check_can_act(world, chat, user)
+    return user
+
+
 async def create_chat(request: web.Request) -> web.Response:
+    """A group. By default the bot has always been its administrator (no update); with
+    ``added_by`` a member of it adds the bot (a plain member unless ``bot_status`` says
+    otherwise) and the bot gets my_chat_member, as when a person adds a bot on Telegram."""
     world = world_of(request)
     body = await read_body(request)
     kind = body.get("type")
@@ -214,8 +236,45 @@ async def create_chat(request: web.Request) -> web.Response:
         raise ControlError(400, f'"id" of a group must be negative, not {chat_id}')
     if chat_id in world.chats:
         raise ControlError(409, f"chat {chat_id} already exists")
-    chat = world.add_group(chat_id, kind, title, _members(world, body.get("members")))
-    return reply(world.chat_view(chat))
+    members = _members(world, body.get("members"))
+    added_by = get_int(body, "added_by")
+    bot_status = _bot_status(body, "administrator" if added_by is None else "member")
+    if added_by is not None:
+        if members.get(added_by) not in ("creator", "administrator", "member", "restricted"):
+            raise ControlError(
+                400, f'"added_by" {added_by} must be a present member of the new group'
+            )
+        if bot_status not in ("administrator", "member"):
+            raise ControlError(400, f'a bot added by someone is a member or administrator, '
+                                    f'not {bot_status!r}')  # fmt: skip
+    chat = world.add_group(chat_id, kind, title, members, bot_status)
+    update_id = None
+    if added_by is not None:
+        adder = world.users[added_by]
+        update_id = world.emit_bot_status(chat, adder.json(), "left", bot_status).update_id
+    return reply({**world.chat_view(chat), "update_id": update_id})
+
+
+async def set_bot_status(request: web.Request) -> web.Response:
+    """A member adds the bot to a group, promotes or demotes it, or removes it."""
+    world = world_of(request)
+    chat = find_chat(world, path_int(request, "chat_id"))
+    if chat.private:
+        raise ControlError(400, f"chat {chat.id} is a private chat; block the bot instead")
+    body = await read_body(request)
+    status = body.get("status")
+    if status not in BOT_STATUSES:
+        raise ControlError(
+            400, f'"status" must be one of {", ".join(BOT_STATUSES)}, not {status!r}'
+        )
+    actor = _actor(world, chat, get_required_int(body, "from_id"), "from_id")
+    old = chat.bot_status
+    update_id = None
+    if status != old:
+        chat.bot_status = str(status)
+        world.changed("chat", chat_id=chat.id)
+        update_id = world.emit_bot_status(chat, actor.json(), old, chat.bot_status).update_id
+    return reply({"chat_id": chat.id, "status": chat.bot_status, "update_id": update_id})
 
 
 async def list_chats(request: web.Request) -> web.Response:
@@ -392,6 +451,9 @@ async def send_message(request: web.Request) -> web.Response:
         **fields,
     )
     payload = world.message_json(message)
+    if not world.bot_in(chat):
+        # The group goes on without the bot: the message is there, the bot never hears it.
+        return reply({"message": payload, "update_id": None})
     record = world.emit("message", payload)
     return reply({"message": payload, "update_id": record.update_id})
 
@@ -441,14 +503,23 @@ async def press_button(request: web.Request) -> web.Response:
         if value is not None and not isinstance(value, str):
             raise ControlError(400, f'"{key}" must be a string, not {value!r}')
     message, callback_data = _find_button(world, chat, get_int(body, "message_id"), data, text)
+    if not world.bot_in(chat):
+        raise ControlError(
+            400,
+            f"the bot is not in chat {chat.id} (status: {chat.bot_status}); "
+            "a press there reaches no one",
+        )
     _unblock_if_needed(world, user, chat)
+    query_id, number = world.new_callback_id()
     query = CallbackQuery(
-        id=world.new_callback_id(),
+        id=query_id,
         chat_id=chat.id,
         message_id=message.message_id,
         from_id=user.id,
         data=callback_data,
         created_at=world.clock(),
+        seq=number,
+        pressed_at=time.time(),
     )
     world.callbacks[query.id] = query
     payload = {
@@ -474,12 +545,47 @@ async def callback_answer(request: web.Request) -> web.Response:
     query = world.callbacks.get(request.match_info["query_id"])
     if query is None:
         raise ControlError(404, f"no callback query {request.match_info['query_id']}")
+    return reply(world.callback_json(query))
+
+
+def _percentile(ordered: list[float], share: float) -> float | None:
+    """The nearest-rank percentile of sorted values (None for none)."""
+    if not ordered:
+        return None
+    rank = max(1, math.ceil(share * len(ordered)))
+    return ordered[rank - 1]
+
+
+async def list_callbacks(request: web.Request) -> web.Response:
+    """Every press and how (and how fast) the bot answered it, with a summary for a
+    benchmark: answer delays' percentiles, and the presses never answered in time."""
+    world = world_of(request)
+    since = query_int(request, "since") or 0
+    chat_id = query_int(request, "chat_id")
+    queries = [
+        q
+        for q in world.callbacks.values()
+        if q.seq > since and (chat_id is None or q.chat_id == chat_id)
+    ]
+    views = [world.callback_json(q) for q in queries]
+    delays = sorted(q.delay for q in queries if q.delay is not None)
+    states = [view["state"] for view in views]
     return reply(
         {
-            "answered": query.answered,
-            "text": query.text,
-            "show_alert": query.show_alert,
-            "url": query.url,
+            "callbacks": views,
+            "window": world.config.callback_answer_timeout,
+            "summary": {
+                "pressed": len(views),
+                "answered": states.count("answered"),
+                "pending": states.count("pending"),
+                "expired": states.count("expired"),
+                "late_attempts": sum(q.late_attempts for q in queries),
+                "repeat_attempts": sum(q.repeat_attempts for q in queries),
+                "delay_p50": _percentile(delays, 0.50),
+                "delay_p90": _percentile(delays, 0.90),
+                "delay_p99": _percentile(delays, 0.99),
+                "delay_max": delays[-1] if delays else None,
+            },
         }
     )
 
@@ -488,18 +594,7 @@ def _set_blocked(world: World, user: User, *, blocked: bool) -> int:
     user.blocked = blocked
     world.changed("user", chat_id=user.id)
     old, new = ("member", "kicked") if blocked else ("kicked", "member")
-    bot = world.bot_json()
-    record = world.emit(
-        "my_chat_member",
-        {
-            "chat": world.chat_json(world.chats[user.id]),
-            "from": user.json(),
-            "date": int(time.time()),
-            "old_chat_member": member_json(old, bot),
-            "new_chat_member": member_json(new, bot),
-        },
-    )
-    return record.update_id
+    return world.emit_bot_status(world.chats[user.id], user.json(), old, new).update_id
 
 
 async def block(request: web.Request) -> web.Response:

@@ -4,12 +4,18 @@ chat member and the size of an image."""
 
 from __future__ import annotations
 
+import random
 import struct
 from dataclasses import dataclass, field
 from typing import Any
 
 MEMBER_STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
 GROUP_TYPES = ("group", "supergroup")
+# What the bot itself can be in a group: in it (and seeing it), or not.
+BOT_STATUSES = ("administrator", "member", "left", "kicked")
+BOT_PRESENT = ("administrator", "member")
+# How an injected fault shows itself (counted apart in GET /sandbox/faults).
+FAULT_KINDS = ("status", "delay", "timeout_before", "timeout_after")
 
 
 @dataclass
@@ -113,6 +119,9 @@ class Chat:
     messages: dict[int, Message] = field(default_factory=dict)
     # The reply keyboard the bot showed last (None after a ReplyKeyboardRemove).
     keyboard: dict[str, Any] | None = None
+    # The bot's own status in a group: administrator unless it was added as a member,
+    # left (leaveChat) or was removed (see BOT_STATUSES).
+    bot_status: str = "administrator"
 
     @property
     def private(self) -> bool:
@@ -126,11 +135,46 @@ class CallbackQuery:
     message_id: int
     from_id: int
     data: str
-    created_at: float  # on the world's clock
+    created_at: float  # on the world's clock: when the person pressed the button
+    seq: int = 0  # the order of presses, for ?since= in GET /sandbox/callbacks
+    pressed_at: float = 0.0  # unix seconds
     answered: bool = False
+    answered_at: float | None = None  # unix seconds
+    delay: float | None = None  # seconds from the press to the answer, on the world's clock
+    # Answers refused: too late (and how late the first one was), or a second answer.
+    late_attempts: int = 0
+    late_delay: float | None = None
+    repeat_attempts: int = 0
     text: str | None = None
     show_alert: bool = False
     url: str | None = None
+
+    def state(self, now: float, window: float) -> str:
+        """answered; pending (still answerable); expired (never answered in time)."""
+        if self.answered:
+            return "answered"
+        return "pending" if now - self.created_at <= window else "expired"
+
+    def json(self, now: float, window: float) -> dict[str, Any]:
+        return {
+            "callback_query_id": self.id,
+            "seq": self.seq,
+            "chat_id": self.chat_id,
+            "message_id": self.message_id,
+            "from_id": self.from_id,
+            "data": self.data,
+            "pressed_at": self.pressed_at,
+            "state": self.state(now, window),
+            "answered": self.answered,
+            "answered_at": self.answered_at,
+            "delay": self.delay,
+            "late_attempts": self.late_attempts,
+            "late_delay": self.late_delay,
+            "repeat_attempts": self.repeat_attempts,
+            "text": self.text,
+            "show_alert": self.show_alert,
+            "url": self.url,
+        }
 
 
 @dataclass
@@ -193,6 +237,24 @@ class Fault:
     times: int | None = 1  # None: until cleared
     delay: float | None = None
     chat_id: int | None = None
+    # Applies to each matching call with this chance (None: to every one), drawn from
+    # its own generator seeded with ``seed``, so a run repeats exactly.
+    probability: float | None = None
+    seed: int | None = None
+    # "before": the call is not performed and its answer never comes; "after": it is
+    # performed, and then its answer never comes (the duplicate a real timeout causes).
+    timeout: str | None = None
+    applied: int = 0
+    rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
+
+    @property
+    def kind(self) -> str:
+        if self.timeout is not None:
+            return f"timeout_{self.timeout}"
+        return "status" if self.status is not None else "delay"
+
+    def fires(self) -> bool:
+        return self.probability is None or self.rng.random() < self.probability
 
     def json(self) -> dict[str, Any]:
         return {
@@ -204,6 +266,11 @@ class Fault:
             "times": self.times,
             "delay": self.delay,
             "chat_id": self.chat_id,
+            "probability": self.probability,
+            "seed": self.seed,
+            "timeout": self.timeout,
+            "kind": self.kind,
+            "applied": self.applied,
         }
 
 
@@ -216,6 +283,9 @@ class RequestEntry:
     ok: bool
     error: str | None
     at: float
+    # The injected fault that hit this call: its kind (FAULT_KINDS) and id.
+    fault: str | None = None
+    fault_id: int | None = None
 
     def json(self) -> dict[str, Any]:
         return {
@@ -226,6 +296,8 @@ class RequestEntry:
             "ok": self.ok,
             "error": self.error,
             "at": self.at,
+            "fault": self.fault,
+            "fault_id": self.fault_id,
         }
 
 

@@ -15,12 +15,13 @@ from aiohttp import web
 from sandbox.config import SandboxConfig
 from sandbox.control import add_control_routes
 from sandbox.delivery import DELIVERY_METHODS, WebhookPusher
-from sandbox.errors import ApiError, too_many_requests
+from sandbox.errors import ApiError, Dropped, too_many_requests
 from sandbox.limits import Clock
 from sandbox.methods import METHODS, Call, Described, Method
 from sandbox.page import add_page_routes
 from sandbox.params import Params, parse_body
 from sandbox.persist import add_persistence
+from sandbox.records import Fault
 from sandbox.world import WORLD_KEY, World
 
 __all__ = ["WORLD_KEY", "Sandbox", "SandboxConfig", "World", "create_app"]
@@ -55,7 +56,10 @@ def create_app(config: SandboxConfig, *, clock: Clock | None = None) -> web.Appl
     app[WORLD_KEY] = world
 
     async def run(token: str, method: str, params: Params) -> tuple[int, dict[str, Any]]:
-        return await execute(world, token, method, params)
+        try:
+            return await execute(world, token, method, params)
+        except Dropped:
+            return 0, {"ok": False, "description": "no answer (a timeout fault)"}
 
     pusher = WebhookPusher(world, run)
 
@@ -84,27 +88,46 @@ def create_app(config: SandboxConfig, *, clock: Clock | None = None) -> web.Appl
 async def execute(
     world: World, token: str, name: str, params: Params
 ) -> tuple[int, dict[str, Any]]:
-    """Run one Bot API call and log it: (HTTP status, Telegram's answer)."""
+    """Run one Bot API call and log it: (HTTP status, Telegram's answer). Raises
+    ``Dropped`` when a timeout fault withholds the answer (logged all the same)."""
     at = time.time()
     canonical = _CANONICAL.get(name.lower())
-    status, answer = await _answer(world, token, name, canonical, params)
+    if world.config.latency > 0:
+        await asyncio.sleep(world.config.latency)
+    fault = _pick_fault(world, name, params)
+    answer: dict[str, Any]
+    if fault is not None and fault.timeout == "before":
+        # Held, then the connection dropped; nothing was performed.
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        status, answer = 0, {"ok": False, "description": _DROPPED}
+    else:
+        status, answer = await _answer(world, token, canonical, params, fault)
     world.log_request(
         canonical or name,
         params.for_log(),
         status,
         None if answer.get("ok") else answer.get("description"),
         at,
+        fault,
     )
+    if fault is not None and fault.timeout is not None:
+        if fault.timeout == "after" and fault.delay:
+            # Performed (and logged); then the answer is held, and lost.
+            await asyncio.sleep(fault.delay)
+        raise Dropped
     return status, answer
 
 
+_DROPPED = "no answer: the connection was dropped (a timeout fault)"
+
+
 async def _answer(
-    world: World, token: str, name: str, canonical: str | None, params: Params
+    world: World, token: str, canonical: str | None, params: Params, fault: Fault | None
 ) -> tuple[int, dict[str, Any]]:
     try:
-        if world.config.latency > 0:
-            await asyncio.sleep(world.config.latency)
-        await _apply_faults(world, name, params)
+        if fault is not None and fault.timeout is None:
+            await _apply_fault(fault)
         match = _TOKEN.fullmatch(token)
         if match is None:
             raise ApiError(401, "Unauthorized")
@@ -119,35 +142,54 @@ async def _answer(
     return 200, {"ok": True, "result": result}
 
 
-async def _apply_faults(world: World, name: str, params: Params) -> None:
-    method = name.lower()
+def _fault_chat(world: World, method: str, params: Params) -> int | None:
+    """The chat a call is about, for faults aimed at one chat."""
+    if method == "answercallbackquery":
+        query = world.callbacks.get(params.text("callback_query_id") or "")
+        return query.chat_id if query is not None else None
     raw_chat = params.raw("chat_id")
     try:
-        chat_id = int(raw_chat) if raw_chat is not None else None
+        return int(raw_chat) if raw_chat is not None else None
     except (TypeError, ValueError):
-        chat_id = None
+        return None
+
+
+def _pick_fault(world: World, name: str, params: Params) -> Fault | None:
+    """The first fault that matches the call and fires (a fault with a probability draws
+    from its own seeded generator); it is counted, and spent when its times run out."""
+    method = name.lower()
+    chat_id = _fault_chat(world, method, params)
     for fault in world.faults:
         if fault.method not in (method, "*"):
             continue
         if fault.chat_id is not None and fault.chat_id != chat_id:
             continue
+        if not fault.fires():
+            continue
         if fault.times is not None:
             fault.times -= 1
             if fault.times <= 0:
                 world.faults.remove(fault)
-        if fault.delay:
-            await asyncio.sleep(fault.delay)
-        if fault.status is None:
-            return
-        if fault.status == 429:
-            retry_after = fault.retry_after if fault.retry_after is not None else 1
-            error = too_many_requests(retry_after)
-            if fault.description:
-                error.description = fault.description
-            raise error
-        description = fault.description or _STATUS_TEXT.get(fault.status, "Error")
-        parameters = {"retry_after": fault.retry_after} if fault.retry_after else None
-        raise ApiError(fault.status, description, parameters)
+        world.count_fault(fault, _CANONICAL.get(method, name))
+        return fault
+    return None
+
+
+async def _apply_fault(fault: Fault) -> None:
+    """A delay, then (with a status) Telegram's kind of error."""
+    if fault.delay:
+        await asyncio.sleep(fault.delay)
+    if fault.status is None:
+        return
+    if fault.status == 429:
+        retry_after = fault.retry_after if fault.retry_after is not None else 1
+        error = too_many_requests(retry_after)
+        if fault.description:
+            error.description = fault.description
+        raise error
+    description = fault.description or _STATUS_TEXT.get(fault.status, "Error")
+    parameters = {"retry_after": fault.retry_after} if fault.retry_after else None
+    raise ApiError(fault.status, description, parameters)
 
 
 async def _bot_api(request: web.Request) -> web.Response:
@@ -162,7 +204,13 @@ async def _bot_api(request: web.Request) -> web.Response:
     except ApiError as exc:
         world.log_request(name, {}, exc.code, exc.description, time.time())
         return web.json_response(exc.payload(), status=exc.code)
-    status, answer = await execute(world, token, name, params)
+    try:
+        status, answer = await execute(world, token, name, params)
+    except Dropped:
+        # No answer at all: the client sees the connection drop, as after a timeout.
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response()
     return web.json_response(answer, status=status)
 
 

@@ -23,6 +23,8 @@ from sandbox.config import SandboxConfig
 from sandbox.limits import Clock, LimitSettings, RateLimiter
 from sandbox.markup import is_inline
 from sandbox.records import (
+    BOT_PRESENT,
+    FAULT_KINDS,
     CallbackQuery,
     Chat,
     Fault,
@@ -92,6 +94,9 @@ class World:
         self.updates: dict[int, UpdateRecord] = {}
         self.queue: list[QueuedUpdate] = []
         self.faults: list[Fault] = []
+        # Faults that hit a call, by kind and by method and kind (GET /sandbox/faults).
+        self.faults_applied: dict[str, int] = dict.fromkeys(FAULT_KINDS, 0)
+        self.faults_applied_by_method: dict[str, dict[str, int]] = {}
         self.requests: list[RequestEntry] = []
         self.limiter = RateLimiter(self.limit_settings(), self.clock)
         self.notify()
@@ -147,15 +152,44 @@ class World:
                 return candidate
             n += 1
 
-    def add_group(self, chat_id: int, kind: str, title: str, members: dict[int, str]) -> Chat:
-        chat = Chat(id=chat_id, type=kind, title=title, members=dict(members))
+    def add_group(
+        self,
+        chat_id: int,
+        kind: str,
+        title: str,
+        members: dict[int, str],
+        bot_status: str = "administrator",
+    ) -> Chat:
+        chat = Chat(
+            id=chat_id, type=kind, title=title, members=dict(members), bot_status=bot_status
+        )
         self.chats[chat_id] = chat
         self.changed("chat", chat_id=chat_id)
         return chat
 
+    def emit_bot_status(
+        self, chat: Chat, actor: dict[str, Any], old: str, new: str
+    ) -> UpdateRecord:
+        """The my_chat_member update telling the bot its status in ``chat`` changed."""
+        bot = self.bot_json()
+        return self.emit(
+            "my_chat_member",
+            {
+                "chat": self.chat_json(chat),
+                "from": actor,
+                "date": int(time.time()),
+                "old_chat_member": member_json(old, bot),
+                "new_chat_member": member_json(new, bot),
+            },
+        )
+
+    def bot_in(self, chat: Chat) -> bool:
+        """Whether the bot is in the chat: it gets its updates and may write there."""
+        return chat.private or chat.bot_status in BOT_PRESENT
+
     def status_in(self, chat: Chat, user_id: int) -> str:
         if user_id == self.bot.id:
-            return "administrator" if not chat.private else "member"
+            return chat.bot_status if not chat.private else "member"
         if chat.private:
             return "member" if user_id == chat.id else "left"
         return chat.members.get(user_id, "left")
@@ -234,8 +268,13 @@ class World:
 
     # ---- callback queries ----------------------------------------------------------
 
-    def new_callback_id(self) -> str:
-        return f"{next(self._callback_numbers)}{secrets.randbelow(10**9):09d}"
+    def new_callback_id(self) -> tuple[str, int]:
+        """A fresh callback query id, and its number (the order of presses)."""
+        number = next(self._callback_numbers)
+        return f"{number}{secrets.randbelow(10**9):09d}", number
+
+    def callback_json(self, query: CallbackQuery) -> dict[str, Any]:
+        return query.json(self.clock(), self.config.callback_answer_timeout)
 
     # ---- updates -------------------------------------------------------------------
 
@@ -295,6 +334,7 @@ class World:
         status: int,
         error: str | None,
         at: float,
+        fault: Fault | None = None,
     ) -> None:
         self.requests.append(
             RequestEntry(
@@ -305,6 +345,8 @@ class World:
                 ok=200 <= status < 300,
                 error=error,
                 at=at,
+                fault=fault.kind if fault is not None else None,
+                fault_id=fault.id if fault is not None else None,
             )
         )
         if len(self.requests) > REQUEST_LOG_LIMIT:
@@ -312,6 +354,12 @@ class World:
 
     def new_fault_id(self) -> int:
         return next(self._fault_ids)
+
+    def count_fault(self, fault: Fault, method: str) -> None:
+        fault.applied += 1
+        self.faults_applied[fault.kind] += 1
+        by_kind = self.faults_applied_by_method.setdefault(method, {})
+        by_kind[fault.kind] = by_kind.get(fault.kind, 0) + 1
 
     # ---- rendering -----------------------------------------------------------------
 
@@ -443,7 +491,8 @@ class World:
                 {"user": self.users[uid].json() if uid in self.users else {"id": uid},
                  "status": status}
                 for uid, status in chat.members.items()
-            ] + [{"user": self.bot_json(), "status": "administrator"}]  # fmt: skip
+            ] + [{"user": self.bot_json(), "status": chat.bot_status}]  # fmt: skip
+            data["bot_status"] = chat.bot_status
         data["keyboard"] = chat.keyboard
         data["message_count"] = len(chat.messages)
         return data

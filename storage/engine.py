@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.orm import Session
 
+from storage import guard
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # PostgreSQL: the outbox sender keeps up to 16 sends in flight, each in a transaction of
 # its own, beside the updates being handled; the pool grows on demand.
@@ -35,7 +37,7 @@ PG_MAX_OVERFLOW = 30
 
 # The execution option that makes a SQLite transaction deferred (see read_sessions).
 _READ_ONLY = "outpost_read_only"
-_WRITERS: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
+_WRITERS: weakref.WeakKeyDictionary[Any, _Writer] = weakref.WeakKeyDictionary()
 
 
 class ReadOnlySession(RuntimeError):
@@ -102,8 +104,25 @@ def writer(engine: AsyncEngine) -> AbstractAsyncContextManager[Any]:
     key = engine.sync_engine
     lock = _WRITERS.get(key)
     if lock is None:
-        lock = _WRITERS[key] = asyncio.Lock()
+        lock = _WRITERS[key] = _Writer(asyncio.Lock())
     return lock
+
+
+class _Writer:
+    """The writer lock, marked on the task that holds it (see storage.guard)."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self, lock: asyncio.Lock) -> None:
+        self._lock = lock
+
+    async def __aenter__(self) -> None:
+        await self._lock.acquire()
+        guard.writer_taken()
+
+    async def __aexit__(self, *_exc: object) -> None:
+        guard.writer_released()
+        self._lock.release()
 
 
 def read_sessions(sessions: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:

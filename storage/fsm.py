@@ -8,8 +8,9 @@ own.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -17,9 +18,19 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.engine import engine_of, read_sessions, writer
 from storage.repositories.updates import ConversationStateRepository
 
 T = TypeVar("T")
+
+# The update's session, while its transaction is open (see DatabaseStorage.bind).
+_BOUND: ContextVar[AsyncSession | None] = ContextVar("fsm_session", default=None)
+
+
+def unbind() -> None:
+    """Forget the update's session in this context: work carried out after the update
+    committed (its effects) reads and writes in transactions of its own."""
+    _BOUND.set(None)
 
 
 def storage_key(key: StorageKey) -> str:
@@ -37,7 +48,9 @@ def storage_key(key: StorageKey) -> str:
 class DatabaseStorage(BaseStorage):
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-        self._bound: ContextVar[AsyncSession | None] = ContextVar("fsm_session", default=None)
+        self._bound = _BOUND
+        self._reads = read_sessions(sessions)
+        self._writer: AbstractAsyncContextManager[Any] = writer(engine_of(sessions))
 
     @contextmanager
     def bind(self, session: AsyncSession) -> Iterator[None]:
@@ -48,11 +61,19 @@ class DatabaseStorage(BaseStorage):
         finally:
             self._bound.reset(token)
 
-    async def _run(self, work: Callable[[ConversationStateRepository], Awaitable[T]]) -> T:
+    async def _run(
+        self, work: Callable[[ConversationStateRepository], Awaitable[T]], *, write: bool = True
+    ) -> T:
         session = self._bound.get()
         if session is not None:
             return await work(ConversationStateRepository(session))
-        async with self._sessions() as own, own.begin():
+        if not write:
+            async with self._reads() as own, own.begin():
+                return await work(ConversationStateRepository(own))
+        # Outside an update (after it committed): a short transaction of its own, in turn
+        # with the other writers of this process (SQLite has one writer at a time, and
+        # queueing on its busy timeout would sleep in steps of up to 100 ms).
+        async with self._writer, self._sessions() as own, own.begin():
             return await work(ConversationStateRepository(own))
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
@@ -70,7 +91,7 @@ class DatabaseStorage(BaseStorage):
             row = await repo.load(storage_key(key))
             return row.state if row is not None else None
 
-        return await self._run(work)
+        return await self._run(work, write=False)
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         async def work(repo: ConversationStateRepository) -> None:
@@ -84,6 +105,25 @@ class DatabaseStorage(BaseStorage):
             row = await repo.load(storage_key(key))
             # A copy: callers mutate what they get before setting it back.
             return dict(row.data) if row is not None else {}
+
+        return await self._run(work, write=False)
+
+    async def modify(
+        self, key: StorageKey, change: Callable[[dict[str, Any]], dict[str, Any] | None]
+    ) -> bool:
+        """Read, change and write the conversation's data in one transaction, the row
+        locked meanwhile: work done after an update (remembering the id of a message it
+        sent) must not overwrite what a later update of the conversation wrote. ``change``
+        returns the new data, or None to leave it. Returns whether it was written."""
+
+        async def work(repo: ConversationStateRepository) -> bool:
+            row = await repo.load(storage_key(key), lock=True)
+            data = copy.deepcopy(dict(row.data)) if row is not None else {}
+            changed = change(data)
+            if changed is None:
+                return False
+            await self._store(repo, key, row.state if row is not None else None, changed)
+            return True
 
         return await self._run(work)
 

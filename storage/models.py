@@ -292,13 +292,17 @@ class OutboxMessage(Created, Base):
     sent_at: Mapped[datetime | None]
     # The broadcast a row belongs to, so that its delivery report can be counted.
     broadcast_id: Mapped[int | None] = mapped_column(sa.ForeignKey("broadcasts.id"), index=True)
+    # A sender's lease: the row is being sent by ``claimed_by`` until then (no
+    # transaction is open meanwhile); past it, the send is tried again.
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    claimed_until: Mapped[datetime | None]
 
 
 class Card(Created, Base):
     """A message the bot posted that shows an item or an application and is kept current.
 
     An item returning to the office gets a new card; the newest one in a chat is
-    ``current`` and carries the buttons, older ones are stripped of theirs.
+    ``current`` and carries the buttons, older ones show a short pointer to it.
     """
 
     __tablename__ = "cards"
@@ -317,6 +321,9 @@ class Card(Created, Base):
     digest: Mapped[str] = mapped_column(sa.String(64), default="")
     current: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # When the message may no longer show what the database says (a move not yet
+    # shown, an edit that failed): the sender brings it up to date from then on.
+    resync_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class Broadcast(Created, Base):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import traceback
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -65,6 +66,7 @@ from aiogram.types import (
     User,
 )
 
+from storage import guard
 from tests.telegram_html import BadHTML, plain_text, telegram_length
 
 TOKEN = "42:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
@@ -197,6 +199,7 @@ class RecordingSession(BaseSession):
         timeout: int | None = None,  # noqa: ASYNC109
     ) -> Any:
         self.requests.append(method)
+        self._guard(method)
         if not (self.latency or self.gate is not None):
             return self._answer(method)
         chat = getattr(method, "chat_id", None)
@@ -213,6 +216,18 @@ class RecordingSession(BaseSession):
             return self._answer(method)
         finally:
             self.in_flight[key] -= 1
+
+    def _guard(self, method: TelegramMethod[Any]) -> None:
+        """Decide, commit, then speak: no call while the calling task holds a database
+        transaction or the SQLite writer lock."""
+        held = guard.held()
+        if held:
+            caller = _caller()
+            problem = (
+                f"{type(method).__name__} called while holding {' and '.join(held)} (from {caller})"
+            )
+            self.problems.append(problem)
+            raise HeldWhileCalling(problem)
 
     def _answer(self, method: TelegramMethod[Any]) -> Any:
         for fault in self.faults:
@@ -404,6 +419,22 @@ class RecordingSession(BaseSession):
             caption=sent.text if sent.kind != "text" and sent.text else None,
             reply_markup=sent.markup if isinstance(sent.markup, InlineKeyboardMarkup) else None,
         )
+
+
+class HeldWhileCalling(AssertionError):
+    """A Bot API call made inside a transaction or under the writer lock."""
+
+
+def _caller() -> str:
+    """The innermost frame of ours (not aiogram's, not this file's) that led here."""
+    for frame in reversed(traceback.extract_stack()[:-2]):
+        name = frame.filename
+        if "site-packages" in name or name.endswith(("tests/telegram.py", "bot/effects.py")):
+            continue
+        if "/bot/delivery/session.py" in name:
+            continue
+        return f"{frame.filename}:{frame.lineno} in {frame.name}"
+    return "?"
 
 
 def _reply_to(method: Any) -> int | None:

@@ -1,9 +1,8 @@
 """One delivery attempt of one outbox row, and what it leaves in the outbox.
 
 :func:`attempt` sends (or, for someone marked unreachable, does not) and judges what
-happened; :func:`record` writes that down. They are apart so that the sender can send
-in a transaction that only reads and record in a short one that writes (see
-``bot.delivery.sender``); the drain does both in one.
+happened, with no transaction open while it sends; :func:`record` writes that down in
+a short transaction of its own (see ``bot.delivery.sender``).
 
 How an error is judged:
 
@@ -17,7 +16,9 @@ How an error is judged:
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -30,6 +31,7 @@ from aiogram.exceptions import (
 )
 
 from bot.delivery.session import TRANSIENT
+from bot.effects import Effects, Speech, defer_to_commit, perform_all
 from bot.i18n import Catalogs
 from bot.services.cards import CardService
 from bot.services.context import Clock, Policy
@@ -72,6 +74,10 @@ class Outcome:
 
 
 SENT = Outcome(Verdict.SENT)
+# A sender's hold on a row it is sending: longer than the longest wait of a call
+# (flood control is waited out for a minute at most, bot.delivery.session), so that a
+# live send is never taken for a dead one.
+LEASE_SECONDS = 300.0
 
 
 def outgoing(
@@ -102,20 +108,23 @@ def judge(exc: Exception, row: OutboxItem) -> Outcome:
     return Outcome(Verdict.FAILED, error)
 
 
-async def attempt(out: Outgoing, store: Store, row: OutboxItem, *, savepoint: bool) -> Outcome:
+async def attempt(speech: Speech, row: OutboxItem, build: Callable[[Store], Outgoing]) -> Outcome:
     """Deliver ``row`` unless its recipient is marked unreachable; never raises for a
-    failed delivery. With ``savepoint``, what delivering wrote (a card's message id)
-    is kept only if it succeeded."""
-    if row.to_person and row.chat_id is not None:
-        recipient = await out.outbox.recipient(row.chat_id)
-        if recipient is not None and recipient.blocked:
-            return Outcome(Verdict.UNREACHABLE, _UNREACHABLE)
+    failed delivery. What to say is decided in a read transaction (the row rendered,
+    its calls collected as effects, ``bot.effects``) and said once that has closed:
+    no transaction is open while Telegram is asked."""
+    defer_to_commit(speech.bot)
+    effects = Effects()
     try:
-        if savepoint:
-            async with store.session.begin_nested():
+        async with speech.read() as store:
+            out = build(store)
+            if row.to_person and row.chat_id is not None:
+                recipient = await out.outbox.recipient(row.chat_id)
+                if recipient is not None and recipient.blocked:
+                    return Outcome(Verdict.UNREACHABLE, _UNREACHABLE)
+            with effects.collecting():
                 await deliver(out, row)
-        else:
-            await deliver(out, row)
+        await perform_all(speech, effects)
     except Exception as exc:
         return judge(exc, row)
     return SENT
@@ -157,3 +166,67 @@ async def record(out: Outgoing, row: OutboxItem, outcome: Outcome) -> bool:
     if row.broadcast_id is not None and verdict is not Verdict.RETRY:
         await outbox.settle_broadcast(row.broadcast_id)
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    row: OutboxItem
+    outcome: Outcome
+    # Whether the outcome was written (False: the row changed hands meanwhile, or an
+    # unreachable person turned out to be back and the row stays due).
+    settled: bool
+
+
+async def deliver_row(
+    speech: Speech,
+    row_id: int,
+    build: Callable[[Store], Outgoing],
+    *,
+    by: str,
+    lease: float = LEASE_SECONDS,
+    lock: bool = False,
+) -> Delivery | None:
+    """Claim one row on a lease (a short transaction), deliver it with no transaction
+    open, and record the outcome (another short one). None: the row was not ours to
+    claim (another sender has it, or it is no longer due)."""
+    async with speech.write() as store:
+        claimed = await build(store).outbox.claim(row_id, lock=lock, by=by, lease=lease)
+    if claimed is None:
+        return None
+    outcome = await attempt(speech, claimed, build)
+    settled = await _record_when_possible(speech, claimed, outcome, build, by)
+    return Delivery(claimed, outcome, settled)
+
+
+async def _record_when_possible(
+    speech: Speech,
+    row: OutboxItem,
+    outcome: Outcome,
+    build: Callable[[Store], Outgoing],
+    by: str,
+) -> bool:
+    """Record the outcome, waiting out a locked or busy database (a send that happened
+    and is not recorded would be made again once the lease runs out)."""
+    delay = 0.05
+    while True:
+        try:
+            async with speech.write() as store:
+                out = build(store)
+                if not await out.outbox.still_ours(row, by):
+                    log.warning(
+                        "outbox row changed hands while it was being sent; not recorded",
+                        extra={"outbox_id": row.id, "kind": row.kind, "chat_id": row.chat_id},
+                    )
+                    return False
+                settled = await record(out, row, outcome)
+                if not settled:
+                    await out.outbox.release(row.id)
+                return settled
+        except _DATABASE_TROUBLE as exc:
+            log.warning(
+                "outbox row: recording its delivery waits for the database: %s",
+                exc,
+                extra={"outbox_id": row.id, "retry_in": delay},
+            )
+            await asyncio.sleep(delay)
+            delay = min(5.0, delay * 2)

@@ -1,8 +1,8 @@
 """Deliver everything the outbox holds that is due, once, one row per transaction.
 
 The simplest sender, for the tests that want to see what each party receives: each due
-row is rendered and sent and its outcome recorded as the long-running sender records
-it (sent, retried later, held for an unreachable person, failed), and a broadcast whose
+row is claimed, rendered, sent and its outcome recorded as the long-running sender
+does it (sent, retried later, held for an unreachable person, failed), and a broadcast whose
 last message this was gets its report queued. Rows retried later are not due within
 the same drain, so it always ends.
 """
@@ -14,15 +14,18 @@ from dataclasses import dataclass, field
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.delivery.attempt import Verdict, attempt, outgoing, record
+from bot.delivery.attempt import Verdict, deliver_row, outgoing
+from bot.effects import Speech
 from bot.i18n import Catalogs
 from bot.services.context import Clock, Policy, system_clock
 from bot.services.outbox import OutboxItem
 from bot.settings import Settings
-from storage.engine import engine_of, writer
+from handlers.outgoing import Outgoing
 from storage.store import Store
 
 __all__ = ["Drained", "drain", "outgoing"]
+
+_DRAIN = "drain"
 
 
 @dataclass
@@ -46,19 +49,20 @@ async def drain(
     limit: int = 10_000,
 ) -> Drained:
     done = Drained()
-    one_writer = writer(engine_of(sessions))
+    speech = Speech(bot, sessions)
+
+    def build(store: Store) -> Outgoing:
+        return outgoing(bot, store, settings, i18n, policy, clock)
+
     for _ in range(limit):
-        async with one_writer, sessions() as session, session.begin():
-            store = Store(session)
-            out = outgoing(bot, store, settings, i18n, policy, clock)
-            rows = await out.outbox.due(limit=1)
-            if not rows:
-                break
-            row = rows[0]
-            outcome = await attempt(out, store, row, savepoint=True)
-            settled = await record(out, row, outcome)
-        if not settled:
+        async with speech.read() as store:
+            rows = await build(store).outbox.due(limit=1)
+        if not rows:
+            break
+        delivery = await deliver_row(speech, rows[0].id, build, by=_DRAIN)
+        if delivery is None or not delivery.settled:
             continue
+        row, outcome = delivery.row, delivery.outcome
         error = outcome.error or ""
         if outcome.verdict is Verdict.SENT:
             done.sent.append(row)

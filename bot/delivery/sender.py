@@ -10,27 +10,25 @@ What it promises:
   ``bot.delivery.limits``), not the latency, set the pace.
 - **Nothing lost.** Passing errors leave the row pending with a backoff; a person who
   blocked the bot has their rows held until they return (``bot.delivery.attempt``).
-  A row is marked sent in a transaction that ends after its send: a crash in between
-  leaves it pending and it is sent again, so a crash may repeat one message per row in
-  flight and never loses one.
 
-How it shares the database:
+How a row goes, with no transaction open while Telegram is asked (decide, commit,
+then speak):
 
-- **PostgreSQL.** Each row is delivered in a transaction of its own that first locks it
-  (``SELECT … FOR UPDATE SKIP LOCKED``, with the row still due and first of its chat)
-  and is committed once the outcome is written. Another sender process skips locked
-  rows, and, since a locked row is still pending, the later rows of its chat too: any
-  number of senders can share one database and none sends a row another has.
-- **SQLite.** One writer at a time, shared in this process with the update handlers
-  through ``storage.engine.writer``. A row to a person (a notice, a broadcast) writes
-  nothing but its own state, so it is rendered and sent in a read-only snapshot
-  transaction that neither waits for the writer nor holds it up, and its outcome is
-  written afterwards in a short transaction under the writer lock (after checking that
-  the row is as it was read). Rows that write as they are delivered (the admin group's
-  and a liaison's cards) hold the writer for their whole delivery, after waiting for
-  their chat's turn outside it; the group takes 20 messages a minute anyway. Run one
-  sender per SQLite database: two processes would not see each other's rows in
-  flight.
+1. **Claim**, in a short transaction: the row, still due and first of its chat, is
+   leased to this sender (``claimed_by``, ``claimed_until``; on PostgreSQL it is
+   locked with ``SKIP LOCKED`` meanwhile, so two senders never claim one row). Other
+   senders, in this process or others, skip a live lease, and since a leased row is
+   still pending, the later rows of its chat wait behind it.
+2. **Render and send**: what the row says is decided in a read transaction and said
+   once that has closed; cards are brought up to date the same way
+   (``handlers.card_sync``).
+3. **Record**, in another short transaction, if the row is still ours. A database
+   that is locked is waited out, so the outcome is never dropped and the send never
+   repeated for it. A crash between 1 and 3 leaves the lease to run out, and the row
+   goes again: a crash repeats at most the sends in flight at that moment.
+
+Between picks the sender also brings up to date the cards marked for a re-sync (a
+move whose card edit failed, or was never made because the process died).
 """
 
 from __future__ import annotations
@@ -39,21 +37,22 @@ import asyncio
 import contextlib
 import functools
 import logging
-from contextlib import AbstractAsyncContextManager
-from typing import Any
+import os
+import socket
+import uuid
 
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.delivery.attempt import attempt, outgoing, record
-from bot.delivery.session import limiter_of
+from bot.delivery.attempt import deliver_row, outgoing
+from bot.effects import Speech
 from bot.i18n import Catalogs
+from bot.services.cards import CardService
 from bot.services.context import Clock, Policy, system_clock
-from bot.services.notify import USER
 from bot.services.outbox import OutboxItem, OutboxService
 from bot.settings import Settings
-from handlers.outgoing import Outgoing
-from storage.engine import engine_of, read_sessions, writer
+from handlers.outgoing import Outgoing, resync
+from storage.engine import engine_of, read_sessions
 from storage.store import Store
 
 log = logging.getLogger("bot.delivery")
@@ -87,7 +86,6 @@ class OutboxSender:
         self._poll_interval = poll_interval
         engine = engine_of(sessions)
         self._sqlite = engine.dialect.name == "sqlite"
-        self._writer: AbstractAsyncContextManager[Any] = writer(engine)
         self._reads = read_sessions(sessions) if self._sqlite else sessions
         # Chats with a row in flight; None stands for the admin group.
         self._busy: set[int | None] = set()
@@ -96,6 +94,12 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._stopping = False
         self._settled = 0
+        self._speech = Speech(bot, sessions)
+        # Who holds a lease: this sender, among processes and restarts.
+        self._me = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._locale = settings.default_locale
+        self._resyncing: asyncio.Task[None] | None = None
+        self._resynced_at = float("-inf")
 
     # ---- the public face ------------------------------------------------------------
 
@@ -105,12 +109,15 @@ class OutboxSender:
             "outbox sender started",
             extra={"concurrency": self._concurrency, "sqlite": self._sqlite},
         )
+        if self._sqlite:
+            await self._release_leases()
         failures = 0
         while not self._stopping:
             self._wake.clear()
             wait = self._poll_interval
             try:
                 await self._fill()
+                await self._cards()
                 failures = 0
             except Exception:
                 failures += 1
@@ -121,6 +128,20 @@ class OutboxSender:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
         log.info("outbox sender stopped", extra={"settled": self._settled})
+
+    async def _release_leases(self) -> None:
+        # One sender per SQLite database: a lease found at start was left by this
+        # sender's previous life (a crash, a kill -9), and its sends go again now
+        # rather than when the lease would run out.
+        try:
+            async with self._speech.write() as store:
+                freed = await OutboxService(store, self._policy, self._clock).release_leases()
+        except Exception:
+            log.exception("outbox sender: could not release old leases")
+            return
+        if freed:
+            log.info("outbox sender: rows left on lease by a previous run go again",
+                     extra={"rows": freed})  # fmt: skip
 
     def kick(self) -> None:
         """Something was queued: look now rather than at the next poll."""
@@ -157,6 +178,22 @@ class OutboxSender:
                 break
             await asyncio.wait(set(self._tasks), return_when=asyncio.FIRST_COMPLETED)
         return self._settled - before
+
+    async def _cards(self) -> None:
+        # Cards re-sync between picks, at most once a second, in a task of their own.
+        now = asyncio.get_running_loop().time()
+        if self._resyncing is not None and not self._resyncing.done():
+            return
+        if now - self._resynced_at < 1.0:
+            return
+        self._resynced_at = now
+        self._resyncing = asyncio.create_task(self._quiet_resync(), name="cards-resync")
+
+    async def _quiet_resync(self) -> None:
+        try:
+            await self.resync_cards()
+        except Exception:
+            log.exception("cards could not be re-synced")
 
     @property
     def in_flight(self) -> int:
@@ -198,16 +235,18 @@ class OutboxSender:
     async def _deliver(self, row: OutboxItem) -> bool:
         """Deliver one row and record it; returns whether it was settled."""
         try:
-            if self._sqlite and row.audience == USER and row.chat_id is not None:
-                return await self._read_then_write(row)
-            return await self._in_one_transaction(row)
+            delivery = await deliver_row(
+                self._speech, row.id, self._build, by=self._me, lock=not self._sqlite
+            )
         except Exception:
-            # The send may have happened: the row stays pending and goes again.
+            # The send may have happened: the row stays pending and goes again once its
+            # lease runs out.
             log.exception(
-                "outbox row: recording the delivery failed; it stays pending",
+                "outbox row: delivering failed; it stays pending",
                 extra={"outbox_id": row.id, "kind": row.kind, "chat_id": row.chat_id},
             )
             return False
+        return delivery is not None and delivery.settled
 
     def _finished(self, task: asyncio.Task[bool], *, chat: int | None) -> None:
         self._busy.discard(chat)
@@ -217,39 +256,21 @@ class OutboxSender:
         # A slot is free, and the chat's next row may be due.
         self._wake.set()
 
-    def _outgoing(self, store: Store) -> Outgoing:
+    def _build(self, store: Store) -> Outgoing:
         return outgoing(self._bot, store, self._settings, self._i18n, self._policy, self._clock)
 
-    async def _in_one_transaction(self, row: OutboxItem) -> bool:
-        if self._sqlite:
-            # Wait for the chat's turn before taking the writer everyone needs.
-            limiter = limiter_of(self._bot)
-            if limiter is not None:
-                chat = row.chat_id if row.chat_id is not None else self._settings.admin_chat_id
-                await limiter.ready(chat)
-        async with self._writer, self._sessions() as session, session.begin():
-            store = Store(session)
-            out = self._outgoing(store)
-            claimed = await out.outbox.claim(row.id, lock=not self._sqlite)
-            if claimed is None:
-                return False
-            outcome = await attempt(out, store, claimed, savepoint=True)
-            return await record(out, claimed, outcome)
+    # ---- cards ------------------------------------------------------------------------
 
-    async def _read_then_write(self, row: OutboxItem) -> bool:
-        async with self._reads() as session, session.begin():
-            store = Store(session)
-            out = self._outgoing(store)
-            claimed = await out.outbox.claim(row.id)
-            if claimed is None:
-                return False
-            outcome = await attempt(out, store, claimed, savepoint=False)
-        async with self._writer, self._sessions() as session, session.begin():
-            out = self._outgoing(Store(session))
-            if not await out.outbox.unchanged(claimed):
-                log.warning(
-                    "outbox row changed while it was being sent; its outcome is not recorded",
-                    extra={"outbox_id": row.id, "kind": row.kind, "chat_id": row.chat_id},
-                )
-                return False
-            return await record(out, claimed, outcome)
+    async def resync_cards(self) -> int:
+        """Bring up to date the cards due for a re-sync (a move not yet shown, an edit
+        that failed); returns how many were tried."""
+        async with self._speech.read() as store:
+            due = await CardService(store, self._policy, self._clock).due(limit=20)
+        for card in due:
+            try:
+                await resync(self._speech, card, self._build, default_locale=self._locale)
+            except Exception:
+                log.exception("card re-sync failed", extra={"card_id": card.id})
+                async with self._speech.write() as store:
+                    await CardService(store, self._policy, self._clock).stale(card.id)
+        return len(due)

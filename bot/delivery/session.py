@@ -27,6 +27,7 @@ from aiogram.client.session.middlewares.base import (
 )
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import (
+    AnswerCallbackQuery,
     CopyMessage,
     CopyMessages,
     ForwardMessage,
@@ -78,6 +79,10 @@ _SENDING: tuple[type[TelegramMethod[Any]], ...] = (
     SendPoll,
 )
 TRANSIENT = (TelegramServerError, TelegramNetworkError, TimeoutError)
+# Calls that must be made promptly or not at all: a button press's answer is refused by
+# Telegram once it is more than about ten seconds old, and nobody waits for it anyway.
+_QUICK: tuple[type[TelegramMethod[Any]], ...] = (AnswerCallbackQuery,)
+_QUICK_WAIT = 2.0
 
 
 def sends(method: TelegramMethod[Any]) -> int:
@@ -123,24 +128,27 @@ class PacedRetries(BaseRequestMiddleware):
             return await make_request(bot, method)
         chat_id = getattr(method, "chat_id", None)
         chat = chat_id if isinstance(chat_id, int | str) else None
+        quick = isinstance(method, _QUICK)
+        # A 429 on a method with no chat pauses that method, not every chat.
+        scope = chat if chat is not None or not quick else f"method:{type(method).__name__}"
         count = sends(method)
         failures = 0
         paused = 0.0
         while True:
-            await self.limiter.acquire(chat, count)
+            await self.limiter.acquire(scope, count)
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
                 wait = float(exc.retry_after)
                 # Everyone else sending there waits too, whether or not this call does.
-                self.limiter.penalise(chat, wait)
+                self.limiter.penalise(scope, wait)
                 paused += wait
-                if paused > self._retry_after_total:
+                if paused > (_QUICK_WAIT if quick else self._retry_after_total):
                     raise
                 self._log("flood control", method, chat, exc, retry_after=wait)
             except TRANSIENT as exc:
                 failures += 1
-                if failures >= self._tries:
+                if failures >= (2 if quick else self._tries):
                     raise
                 delay = min(self._backoff_max, self._backoff_first * 2 ** (failures - 1))
                 delay *= 0.5 + self._jitter()

@@ -10,10 +10,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot
+from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, Update, User
 
-from bot.admins import AdminDirectory
 from bot.i18n import locale_for
 from bot.services.actors import identify
 from bot.services.outbox import OutboxService
@@ -33,9 +32,8 @@ class CurrentUser:
 
 
 class ActingUser(BaseMiddleware):
-    def __init__(self, default_locale: str, admins: AdminDirectory) -> None:
+    def __init__(self, default_locale: str) -> None:
         self._default_locale = default_locale
-        self._admins = admins
 
     async def __call__(
         self,
@@ -59,11 +57,9 @@ class ActingUser(BaseMiddleware):
         if info.blocked and _back_in_touch(event, chat):
             outbox: OutboxService = data["outbox"]
             await outbox.reachable(who.id)
-        # The office acts in its group only: elsewhere an admin is whoever else they are,
-        # and Telegram is not asked about people who write to the bot in private.
-        in_group = chat is not None and chat.id == self._admins.chat_id
-        bot: Bot = data["bot"]
-        admin = in_group and await self._admins.is_admin(bot, who.id)
+        # The office acts in its group only: elsewhere an admin is whoever else they are.
+        # Telegram was asked before the transaction opened (bot.middlewares.standing).
+        admin = bool(data.get("office_admin", False))
         data["user"] = CurrentUser(
             id=who.id,
             first_name=who.first_name,

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.delivery.limits import Limiter
 from bot.delivery.sender import OutboxSender
 from bot.dispatcher import build_bot, build_dispatcher, policy_of
+from bot.effects import Speaker
 from bot.i18n import build_i18n
 from bot.runtime.polling import HasUpdateId, Poller
 from bot.runtime.scheduler import Scheduler
@@ -96,6 +97,10 @@ async def _serve(parts: Parts, settings: Settings, mode: Mode, stop: asyncio.Eve
     # Start-up objects live as long as the process: keep the collector off them.
     gc.collect()
     gc.freeze()
+    # An update is confirmed at its commit; what it says goes on in the chats' queues,
+    # so a chat that must wait for its turn holds up neither the poller nor anyone else.
+    dp["transaction"].detach = True
+    speaker: Speaker = dp["speaker"]
     sending = asyncio.create_task(sender.run(), name="outbox-sender")
     scheduling = asyncio.create_task(parts.scheduler.run(stop), name="scheduler")
 
@@ -124,6 +129,8 @@ async def _serve(parts: Parts, settings: Settings, mode: Mode, stop: asyncio.Eve
         stop.set()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(scheduling, 20.0)
+        if not await speaker.settle(timeout=15.0):
+            log.warning("stopped with replies unsaid", extra={"unsaid": speaker.busy})
         log.info("stopping the outbox sender")
         await sender.stop()
         sending.cancel()

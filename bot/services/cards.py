@@ -8,6 +8,7 @@ place rather than posted again; the digest of what it shows lets a repeated refr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.services.context import Service
 from storage.models import Card
@@ -25,6 +26,8 @@ class CardInfo:
     subject_id: int
     digest: str
     current: bool
+    # Due for a re-sync: the message may not show what the database says.
+    stale: bool = False
 
     @classmethod
     def of(cls, row: Card) -> CardInfo:
@@ -36,6 +39,7 @@ class CardInfo:
             row.subject_id,
             row.digest,
             row.current,
+            row.resync_at is not None,
         )
 
 
@@ -74,4 +78,43 @@ class CardService(Service):
         row = await self.store.cards.get(card_id)
         if row is not None:
             row.digest = digest
+            row.resync_at = None
             await self.store.flush()
+
+    async def of(self, subject: str, subject_id: int, chat_id: int) -> list[CardInfo]:
+        """The subject's cards in a chat, oldest first."""
+        rows = await self.store.cards.of(subject, subject_id, chat_id=chat_id)
+        return [CardInfo.of(r) for r in rows]
+
+    async def resync(self, subject: str, subject_id: int, *, later: float = 0.0) -> int:
+        """Mark every card of the subject, in every chat, for a re-sync (``later``
+        seconds from now); written with the move, so that a card converges even if the
+        process dies before it speaks. Returns how many."""
+        at = self.now() + timedelta(seconds=later)
+        rows = await self.store.cards.of(subject, subject_id)
+        for row in rows:
+            if row.resync_at is None or row.resync_at > at:
+                row.resync_at = at
+        await self.store.flush()
+        return len(rows)
+
+    async def doubted(self, chat_id: int, message_id: int) -> None:
+        """The message was seen to show something else than its digest says (a button
+        pressed on a card that should have none): show it afresh."""
+        row = await self.store.cards.by_message(chat_id, message_id)
+        if row is not None and not row.current:
+            row.digest = ""
+            row.resync_at = self.now()
+            await self.store.flush()
+
+    async def stale(self, card_id: int, *, retry_in: float = 30.0) -> None:
+        """An edit of the card failed for a passing reason: try again later."""
+        row = await self.store.cards.get(card_id)
+        if row is not None:
+            row.resync_at = self.now() + timedelta(seconds=retry_in)
+            await self.store.flush()
+
+    async def due(self, limit: int = 20) -> list[CardInfo]:
+        """Cards due for a re-sync now, oldest first."""
+        rows = await self.store.cards.due(self.now(), limit)
+        return [CardInfo.of(r) for r in rows]

@@ -98,11 +98,44 @@ class OutboxService(Service):
         )
         return [OutboxItem.of(r) for r in rows]
 
-    async def claim(self, item_id: int, *, lock: bool = False) -> OutboxItem | None:
-        """The row if it is still due and first in its chat's queue; with ``lock`` it is
-        locked for this transaction, and None if another sender holds it."""
+    async def claim(
+        self, item_id: int, *, lock: bool = False, by: str | None = None, lease: float = 300.0
+    ) -> OutboxItem | None:
+        """The row if it is still due, first in its chat's queue and on no live lease;
+        with ``lock`` it is locked for this transaction, and None if another sender
+        holds it. With ``by``, it is leased to that sender for ``lease`` seconds: the
+        send happens after this transaction, and other senders leave the row (and the
+        rows of its chat behind it) alone meanwhile."""
         row = await self.store.outbox.claim(item_id, self.now(), lock=lock)
-        return OutboxItem.of(row) if row is not None else None
+        if row is None:
+            return None
+        if by is not None:
+            row.claimed_by = by
+            row.claimed_until = self.now() + timedelta(seconds=lease)
+            await self.store.flush()
+        return OutboxItem.of(row)
+
+    async def release_leases(self) -> int:
+        """Every row on lease is free to go again (see OutboxSender.run)."""
+        return await self.store.outbox.release_leases()
+
+    async def still_ours(self, item: OutboxItem, by: str) -> bool:
+        """Whether the row is still pending and leased to ``by`` (the outcome of its
+        send can be recorded)."""
+        row = await self.store.outbox.get(item.id)
+        return (
+            row is not None
+            and row.state == PENDING
+            and row.claimed_by == by
+            and row.attempts == item.attempts
+        )
+
+    async def release(self, item_id: int) -> None:
+        row = await self.store.outbox.get(item_id)
+        if row is not None:
+            row.claimed_by = None
+            row.claimed_until = None
+            await self.store.flush()
 
     async def unchanged(self, item: OutboxItem) -> bool:
         """Whether the row is still as ``item`` was read: pending, no attempt since."""
@@ -153,6 +186,7 @@ class OutboxService(Service):
         row.attempts += 1
         row.last_error = error[:_ERROR_MAX]
         row.not_before = self.now() + max(retry_delay(row.attempts), timedelta(seconds=wait))
+        row.claimed_by = row.claimed_until = None
         await self.store.flush()
         return row.not_before
 
@@ -164,6 +198,7 @@ class OutboxService(Service):
             return
         row.state = HELD
         row.last_error = error[:_ERROR_MAX]
+        row.claimed_by = row.claimed_until = None
         if attempted:
             row.attempts += 1
         await self.store.flush()
@@ -255,6 +290,7 @@ class OutboxService(Service):
         row.state = state
         row.attempts += 1
         row.last_error = error
+        row.claimed_by = row.claimed_until = None
         if state == SENT:
             row.sent_at = self.now()
         await self.store.flush()

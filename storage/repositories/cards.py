@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -23,6 +24,16 @@ class CardRepository(Repository[Card]):
         if chat_id is not None:
             stmt = stmt.where(Card.chat_id == chat_id)
         return (await self.session.execute(stmt.order_by(Card.id))).scalars().all()
+
+    async def due(self, now: datetime, limit: int) -> Sequence[Card]:
+        """Cards whose re-sync has come, the longest waiting first."""
+        stmt = (
+            sa.select(Card)
+            .where(Card.resync_at.is_not(None), Card.resync_at <= now)
+            .order_by(Card.resync_at, Card.id)
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
 
 
 class BroadcastRepository(Repository[Broadcast]):

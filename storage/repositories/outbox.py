@@ -20,6 +20,11 @@ from storage.repositories.base import Repository
 PENDING, SENT, FAILED, HELD = "pending", "sent", "failed", "held"
 
 
+def _not_on_lease(now: datetime) -> sa.ColumnElement[bool]:
+    """No sender is sending the row now (a lease past its time means the send died)."""
+    return sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
+
+
 def _first_of_its_chat() -> sa.ColumnElement[bool]:
     earlier = aliased(OutboxMessage)
     return ~sa.exists(
@@ -48,6 +53,7 @@ class OutboxRepository(Repository[OutboxMessage]):
         stmt = sa.select(OutboxMessage).where(
             OutboxMessage.state == PENDING,
             OutboxMessage.not_before <= now,
+            _not_on_lease(now),
             _first_of_its_chat(),
         )
         chats = [c for c in busy if c is not None]
@@ -71,6 +77,7 @@ class OutboxRepository(Repository[OutboxMessage]):
                 OutboxMessage.id == row_id,
                 OutboxMessage.state == PENDING,
                 OutboxMessage.not_before <= now,
+                _not_on_lease(now),
                 _first_of_its_chat(),
             )
             .execution_options(populate_existing=True)
@@ -90,6 +97,17 @@ class OutboxRepository(Repository[OutboxMessage]):
             .execution_options(populate_existing=True)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def release_leases(self) -> int:
+        """Drop every lease (a sender that died left them); returns how many."""
+        stmt = (
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.claimed_by.is_not(None))
+            .values(claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        result = await self.session.execute(stmt)
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def requeue_held(self, chat_id: int, now: datetime) -> int:
         """Put a chat's held rows back in its queue, due now; returns how many."""

@@ -28,8 +28,16 @@ class ProcessedUpdateRepository(Repository[ProcessedUpdate]):
 class ConversationStateRepository(Repository[ConversationState]):
     model = ConversationState
 
-    async def load(self, key: str) -> ConversationState | None:
-        return await self.get(key)
+    async def load(self, key: str, *, lock: bool = False) -> ConversationState | None:
+        if not lock:
+            return await self.get(key)
+        stmt = (
+            sa.select(ConversationState)
+            .where(ConversationState.key == key)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def save(self, key: str, *, state: str | None, data: dict[str, object]) -> None:
         row = await self.get(key)

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.delivery.attempt import LEASE_SECONDS
 from bot.delivery.limits import Limiter
 from bot.delivery.sender import OutboxSender
 from bot.delivery.session import pace
@@ -424,6 +425,9 @@ async def test_a_send_cut_off_by_stop_stays_pending_and_goes_once_later(
     assert (row.state, row.attempts) == ("pending", 0)
 
     tg.session.gate = None
+    # Its lease holds it back: it may still be under way for all another sender knows.
+    assert await pump_all(new_sender(tg, sessions, settings, clock)) == 0
+    clock.advance(seconds=LEASE_SECONDS + 1)
     assert await pump_all(new_sender(tg, sessions, settings, clock)) == 1
     assert received(tg, ALICE) == ["A01"]
 
@@ -449,6 +453,10 @@ async def test_a_crash_between_send_and_commit_repeats_that_message_once(
     with caplog.at_level(logging.ERROR, logger="bot.delivery"):
         await pump_all(sender)
     assert "it stays pending" in caplog.text
+    # Its lease holds it, and the rest of its chat behind it, until it runs out.
+    assert received(tg, ALICE) == ["A01"]
+    clock.advance(seconds=LEASE_SECONDS + 1)
+    await pump_all(sender)
     # The first message went out twice (its mark was lost once), the second once, and
     # in order.
     assert received(tg, ALICE) == ["A01", "A01", "A02"]

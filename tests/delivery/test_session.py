@@ -132,7 +132,7 @@ async def test_the_limiter_is_asked_for_sends_only(
         (ALICE, 1),
         (ALICE, 3),  # an album counts as its items
         (ALICE, 0),  # an edit only waits out a pause
-        (None, 0),
+        ("method:AnswerCallbackQuery", 0),  # an answer has a scope of its own
         (ALICE, 0),
         (ALICE, 1),
     ]
@@ -148,14 +148,23 @@ async def test_a_429_on_an_edit_waits_and_tries_again(
     assert time.now == pytest.approx(7.0, abs=1e-3)
 
 
-async def test_a_429_without_a_chat_pauses_everything(
+async def test_a_429_on_an_answer_pauses_answers_only_and_briefly(
     bot: Bot, session: RecordingSession, time: InstantTime, limiter: CountingLimiter
 ) -> None:
-    session.fail("AnswerCallbackQuery", "retry_after", retry_after=3)
+    # A short pause is waited out: the press is still answered within two seconds.
+    session.fail("AnswerCallbackQuery", "retry_after", retry_after=1)
     await bot.answer_callback_query("cb1")
-    assert limiter.paused_for(ALICE) == pytest.approx(0.0, abs=1e-3)
-    assert time.now == pytest.approx(3.0, abs=1e-3)
+    assert time.now == pytest.approx(1.0, abs=1e-3)
     assert calls(session, "AnswerCallbackQuery") == 2
+    # A longer one is not: the answer would come too late to matter. Nobody else waits.
+    session.fail("AnswerCallbackQuery", "retry_after", retry_after=12)
+    with pytest.raises(TelegramRetryAfter):
+        await bot.answer_callback_query("cb2")
+    assert calls(session, "AnswerCallbackQuery") == 3
+    assert limiter.paused_for(ALICE) == pytest.approx(0.0, abs=1e-3)
+    assert limiter.paused_for("method:AnswerCallbackQuery") == pytest.approx(12.0, abs=1e-3)
+    await bot.send_message(ALICE, "not held up")
+    assert time.now == pytest.approx(1.0, abs=1e-3)
 
 
 async def test_get_updates_is_neither_paced_nor_retried(

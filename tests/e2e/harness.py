@@ -228,6 +228,8 @@ class BotProcess:
             "DEFAULT_LOCALE": "en",
             "LOG_FORMAT": "json",
             "LOG_LEVEL": "INFO",
+            # Any Bot API call made inside a transaction is an error in the log.
+            "OUTPOST_GUARD_CALLS": "1",
             **self.env,
         }
 
@@ -320,3 +322,20 @@ async def eventually(check: Callable[[], Any], what: str, within: float = WAIT) 
 async def updates(control: Control) -> dict[int, dict[str, Any]]:
     data = await control._call("GET", "/sandbox/updates")
     return {u["update_id"]: u for u in data["updates"]}
+
+
+def every_error(process: BotProcess) -> list[dict[str, Any]]:
+    """The errors in the logs of every start of ``process``, not only the last."""
+    found = []
+    for start in range(1, process.starts + 1):
+        path = process.workdir / f"bot-{start}.log"
+        if not path.exists():
+            continue
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                entry = {"msg": line, "level": "RAW"}
+            if entry.get("level") in ("ERROR", "CRITICAL", "RAW"):
+                found.append({**entry, "start": start})
+    return found

@@ -50,7 +50,11 @@ async def test_webhook_mode_with_the_secret_and_without(control: Control, bot: B
         headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
         async with http.post(hook, json=forged, headers=headers) as response:
             assert response.status == 200
-    # 200 came after the handler ran: the answer is already there.
+    # 200 came once the update committed; the answer follows it (decide, commit, speak).
+    for _ in range(200):
+        if bot_said(await control.messages(4002)):
+            break
+        await asyncio.sleep(0.05)
     assert [text_of(m) for m in bot_said(await control.messages(4002))] != []
     assert await bot.terminate() == 0
     refused = [e for e in bot.lines() if "refused" in str(e.get("msg"))]

@@ -554,8 +554,13 @@ async def test_a_stale_card_answers_with_the_state_and_refreshes(
     await by(sessions, clock, ADMIN, "ask_info", item_id, "Which lamps?")
     await by(sessions, clock, ALICE, "answer_info", item_id, "Numbers 12 to 16.")
     await tg.drain()  # the item returns to the office: a new card
-    assert len(cards(tg)) == 2
+    [new] = cards(tg)
+    assert new.message_id != old.message_id
+    # The old card points to the new one, with a link, and offers nothing to press.
     assert old.markup is None
+    assert "WZ-2026-0001" in old.plain
+    assert "the current card" in old.plain
+    assert f"https://t.me/c/500/{new.message_id}" in old.text
     old.markup = kept
     await ada.press("⛔ Decline", message=old)
     assert "Submitted" in (alerts(tg)[-1][0] or "")

@@ -486,9 +486,13 @@ async def test_members_and_observers_are_refused_and_nothing_changes(
         f"/due {ref} 2026-04-15",
         f"/note {ref} secret",
     ]
-    for command in commands:
-        [said] = await nina.send(command)
-        assert said.plain == "Only the district office's admins can use this command."
+    for n, command in enumerate(commands):
+        # Told once; after that her tries cost the group's few messages a minute nothing.
+        if n == 0:
+            [said] = await nina.send(command)
+            assert said.plain == "Only the district office's admins can use this command."
+        else:
+            assert await nina.send(command) == []
         [said] = await alice.send(command)
         assert said.plain == "This command works only in the district office's admin group."
     await nina.callback(OpenCb(item=item_id).pack(), message=nina.last)

@@ -342,8 +342,9 @@ async def test_others_are_refused_and_nothing_changes(
     tg: Telegram, sessions: Sessions, world: World
 ) -> None:
     nina = tg.member(9003, "Nina", GROUP, "member")
+    # Told once; after that her tries cost the group's few messages a minute nothing.
+    assert one(await nina.send("/observers")).plain == ONLY_ADMINS
     for command in (
-        "/observers",
         f"/observer {world.alice_observer_id}",
         "/invite P01",
         "/liaison MARKET",
@@ -354,7 +355,7 @@ async def test_others_are_refused_and_nothing_changes(
         "/departments",
         "/dept_add EDU Education",
     ):
-        assert one(await nina.send(command)).plain == ONLY_ADMINS
+        assert await nina.send(command) == []
     alice = tg.person(ALICE, "Alice", "en")
     for command in (f"/suspend {world.bob_observer_id}", "/point_close P02", "/invite P01"):
         assert one(await alice.send(command)).plain == (

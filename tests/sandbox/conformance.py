@@ -40,6 +40,8 @@ CHAT_NOT_FOUND = "Bad Request: chat not found"
 NO_MESSAGE_TO_EDIT = "Bad Request: message to edit not found"
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 BLOCKED = "Forbidden: bot was blocked by the user"
+NOT_A_MEMBER = "Forbidden: bot is not a member of the supergroup chat"
+PRIVATE_LEAVE = "Bad Request: chat member status can't be changed in private chats"
 WEBHOOK_ACTIVE = (
     "Conflict: can't use getUpdates method while webhook is active; "
     "use deleteWebhook to delete the webhook first"
@@ -104,11 +106,13 @@ class People:
     async def user(self, first_name: str, **fields: Any) -> int:
         return int((await self._post("/sandbox/users", {"first_name": first_name, **fields}))["id"])
 
-    async def group(self, title: str, members: dict[int, str]) -> int:
+    async def group(self, title: str, members: dict[int, str], **extra: Any) -> int:
+        """A supergroup; ``added_by=<member>`` has that member add the bot to it."""
         body = {
             "type": "supergroup",
             "title": title,
             "members": [{"user_id": uid, "status": status} for uid, status in members.items()],
+            **extra,
         }
         return int((await self._post("/sandbox/chats", body))["id"])
 
@@ -125,6 +129,15 @@ class People:
 
     async def callback_answer(self, query_id: str) -> dict[str, Any]:
         answer: dict[str, Any] = await self._get(f"/sandbox/callbacks/{query_id}")
+        return answer
+
+    async def callbacks(self) -> dict[str, Any]:
+        """Every press, how late it was answered, and the summary."""
+        answer: dict[str, Any] = await self._get("/sandbox/callbacks")
+        return answer
+
+    async def faults(self) -> dict[str, Any]:
+        answer: dict[str, Any] = await self._get("/sandbox/faults")
         return answer
 
     async def block(self, user_id: int, *, blocked: bool = True) -> int:

@@ -28,6 +28,10 @@ async def test_the_module_serves_until_sigterm() -> None:
         "--no-limits",
         "--latency",
         "0",
+        "--callback-answer-window",
+        "3",
+        "--fault-seed",
+        "7",
         stdout=asyncio.subprocess.PIPE,
     )
     try:
@@ -40,8 +44,13 @@ async def test_the_module_serves_until_sigterm() -> None:
             http.get(f"{url}/bot{TOKEN}/getMe") as resp,
         ):
             assert (await resp.json())["result"]["username"] == "demo_bot"
-        async with aiohttp.ClientSession() as http, http.get(f"{url}/sandbox/limits") as resp:
-            assert (await resp.json())["enabled"] is False
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{url}/sandbox/limits") as resp:
+                limits = await resp.json()
+            assert (limits["enabled"], limits["callback_answer_timeout"]) == (False, 3.0)
+            fault = {"method": "getMe", "status": 500, "probability": 0.5}
+            async with http.post(f"{url}/sandbox/faults", json=fault) as resp:
+                assert (await resp.json())["seed"] == 7 * 1_000_003 + 1
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), HANG) == 0
     finally:
@@ -62,3 +71,8 @@ def test_a_busy_port_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_negative_latency_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--latency", "-1"]) == 2
     assert "--latency must not be negative" in capsys.readouterr().err
+
+
+def test_a_callback_answer_window_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--callback-answer-window", "0"]) == 2
+    assert "--callback-answer-window must be positive" in capsys.readouterr().err

@@ -53,10 +53,12 @@ from tests.sandbox.conformance import (
     CAPTION_TOO_LONG,
     CHAT_NOT_FOUND,
     NO_MESSAGE_TO_EDIT,
+    NOT_A_MEMBER,
     NOT_MODIFIED,
     OTHER_PHOTO,
     PDF,
     PHOTO,
+    PRIVATE_LEAVE,
     QUERY_TOO_OLD,
     TEXT_TOO_LONG,
     TOKEN,
@@ -470,12 +472,14 @@ async def test_edits_deletes_answers_and_chat_actions(stage: Stage, bot: telegra
     (update,) = await bot.get_updates()
     assert update.callback_query is not None
     assert await bot.answer_callback_query(update.callback_query.id, text="Taken", show_alert=True)
-    assert await people.callback_answer(pressed["callback_query_id"]) == {
+    answered = await people.callback_answer(pressed["callback_query_id"])
+    assert {key: answered[key] for key in ("answered", "text", "show_alert", "url")} == {
         "answered": True,
         "text": "Taken",
         "show_alert": True,
         "url": None,
     }
+    assert (answered["state"], answered["delay"]) == ("answered", 0.0)  # the clock stood still
 
     decide = buttons([button("Adopt", "adopt:1"), button("Decline", "decline:1")])
     edited = await bot.edit_message_text(
@@ -820,3 +824,114 @@ async def test_injected_faults_reach_the_client_as_telegrams(
         (429, "Too Many Requests: retry after 7"),
         (200, None),
     ]
+
+
+def _ptb_words(description: str) -> str:
+    """PTB drops "Bad Request: " and capitalises what is left; compare without case."""
+    return description.removeprefix("Bad Request: ").lower()
+
+
+async def test_an_answer_later_than_the_window_is_too_old(stage: Stage, bot: telegram.Bot) -> None:
+    people = stage.people
+    alice = await people.user("Alice")
+    await bot.send_message(alice, "Card", reply_markup=buttons([button("Take", "take:1")]))
+    late = await people.press(alice, text="Take")
+    stage.clock.advance(10.5)
+    in_time = await people.press(alice, text="Take")
+    stage.clock.advance(10)  # exactly the window: still in time
+    with pytest.raises(BadRequest) as refused:
+        await bot.answer_callback_query(late["callback_query_id"], text="Taken")
+    assert refused.value.message.lower() == _ptb_words(QUERY_TOO_OLD)
+    assert await bot.answer_callback_query(in_time["callback_query_id"], text="Taken") is True
+
+    seen = await people.callbacks()
+    by_id = {c["callback_query_id"]: c for c in seen["callbacks"]}
+    refused_one, answered_one = (
+        by_id[late["callback_query_id"]],
+        by_id[in_time["callback_query_id"]],
+    )
+    assert (refused_one["state"], refused_one["late_attempts"], refused_one["late_delay"]) == (
+        "expired",
+        1,
+        20.5,
+    )
+    assert (answered_one["state"], answered_one["delay"]) == ("answered", 10.0)
+    summary = seen["summary"]
+    assert (summary["pressed"], summary["answered"], summary["expired"]) == (2, 1, 1)
+    assert (summary["late_attempts"], summary["delay_p99"]) == (1, 10.0)
+
+
+async def test_the_bot_leaves_a_group_a_stranger_added_it_to(
+    stage: Stage, bot: telegram.Bot
+) -> None:
+    people = stage.people
+    stranger = await people.user("Stranger")
+    theirs = await people.group("Stranger's", {stranger: "creator"}, added_by=stranger)
+    await people.send(stranger, theirs, text=f"/help@{BOT_USERNAME}")
+    added, command = await bot.get_updates(timeout=0)
+    change = added.my_chat_member
+    assert change is not None
+    assert (change.chat.id, change.chat.type, change.from_user.id) == (
+        theirs,
+        "supergroup",
+        stranger,
+    )
+    assert type(change.old_chat_member) is ChatMemberLeft
+    assert type(change.new_chat_member) is ChatMemberMember
+    assert change.new_chat_member.user.id == BOT_ID
+    assert command.message is not None
+    assert [e.type for e in command.message.entities] == ["bot_command"]
+
+    assert await bot.leave_chat(theirs) is True
+    assert await people.sent("leaveChat") == {"chat_id": theirs}
+    (left,) = await bot.get_updates(offset=command.update_id + 1, timeout=0)
+    change = left.my_chat_member
+    assert change is not None
+    assert (change.chat.id, change.from_user.id) == (theirs, BOT_ID)
+    assert type(change.old_chat_member) is ChatMemberMember
+    assert type(change.new_chat_member) is ChatMemberLeft
+
+    # The group goes on; the bot hears nothing more of it and may not write there.
+    unheard = await people.send(stranger, theirs, text="hello?")
+    assert unheard["update_id"] is None
+    assert await bot.get_updates(offset=left.update_id + 1, timeout=0) == ()
+    closed: list[Callable[[], Awaitable[Any]]] = [
+        lambda: bot.send_message(theirs, "Hi"),
+        lambda: bot.send_chat_action(theirs, "typing"),
+        lambda: bot.leave_chat(theirs),
+    ]
+    for call in closed:
+        with pytest.raises(Forbidden) as forbidden:
+            await call()
+        assert forbidden.value.message == NOT_A_MEMBER
+    with pytest.raises(BadRequest) as private:
+        await bot.leave_chat(stranger)
+    assert private.value.message.lower() == _ptb_words(PRIVATE_LEAVE)
+    assert [m["text"] for m in await people.messages(theirs)] == [
+        f"/help@{BOT_USERNAME}",
+        "hello?",
+    ]
+
+
+async def test_a_timeout_fault_after_the_call_hides_that_it_was_performed(
+    stage: Stage, bot: telegram.Bot
+) -> None:
+    people = stage.people
+    alice = await people.user("Alice")
+    await people.fault(method="sendMessage", timeout="after")
+    await people.fault(method="sendMessage", timeout="before")
+    for _ in range(2):
+        with pytest.raises(NetworkError):
+            await bot.send_message(alice, "Filed")
+    await bot.send_message(alice, "Filed")
+    # The timeout after the call let one duplicate through; the one before it did not.
+    assert [m["text"] for m in await people.messages(alice)] == ["Filed", "Filed"]
+    logged = await people.requests("sendMessage")
+    assert [(r["status"], r["fault"]) for r in logged] == [
+        (200, "timeout_after"),
+        (0, "timeout_before"),
+        (200, None),
+    ]
+    faults = await people.faults()
+    assert faults["applied"] == {"status": 0, "delay": 0, "timeout_before": 1, "timeout_after": 1}
+    assert faults["applied_by_method"] == {"sendMessage": {"timeout_after": 1, "timeout_before": 1}}

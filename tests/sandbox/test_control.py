@@ -305,7 +305,7 @@ async def test_people_send_text_photos_documents_contacts_and_locations(client: 
             "/sandbox/faults",
             {"method": "sendMessage"},
             400,
-            'a fault needs a "status" to fail with, or a "delay"',
+            'a fault needs a "status" to fail with, a "delay", or a "timeout"',
         ),
         (
             "/sandbox/faults",
@@ -362,7 +362,7 @@ async def test_faults_fail_a_method_so_many_times_then_let_it_through(client: Cl
     )
     await client.ok("sendMessage", chat_id=alice, text="3")
     assert [m["text"] for m in await client.messages(alice)] == ["3"]
-    assert (await client.get("/sandbox/faults"))[1] == {"faults": []}
+    assert (await client.get("/sandbox/faults"))[1]["faults"] == []
     logged = await client.requests("?method=SENDMESSAGE")
     assert [(r["status"], r["ok"], r["error"], r["params"]["text"]) for r in logged] == [
         (500, False, "Internal Server Error", "1"),
@@ -439,7 +439,7 @@ async def test_reset_empties_the_world_but_keeps_counting(client: Client) -> Non
     assert await client.control("/sandbox/reset") == {"ok": True}
     assert (await client.get("/sandbox/chats"))[1] == {"chats": []}
     assert (await client.get("/sandbox/users"))[1] == {"users": []}
-    assert (await client.get("/sandbox/faults"))[1] == {"faults": []}
+    assert (await client.get("/sandbox/faults"))[1]["faults"] == []
     assert await client.requests() == []
     assert (await client.get("/sandbox/updates"))[1] == {"updates": [], "pending": []}
     await client.ok("getMe")  # the fault is gone

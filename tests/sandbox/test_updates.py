@@ -118,16 +118,22 @@ async def test_pressing_a_button_by_data_or_text_and_answering_it(
     assert (query["data"], query["from"]["id"]) == ("confirm:1", alice)
     assert query["message"]["reply_markup"] == markup
     assert query["message"]["from"]["id"] == BOT_ID
-    answer = await client.get(f"/sandbox/callbacks/{query['id']}")
-    assert answer == (200, {"answered": False, "text": None, "show_alert": False, "url": None})
+    status, answer = await client.get(f"/sandbox/callbacks/{query['id']}")
+    assert (status, answer["answered"], answer["state"], answer["delay"]) == (
+        200,
+        False,
+        "pending",
+        None,
+    )
     assert (
         await client.ok(
             "answerCallbackQuery", callback_query_id=query["id"], text="Filed", show_alert=True
         )
         is True
     )
-    answer = await client.get(f"/sandbox/callbacks/{query['id']}")
-    assert answer[1] == {"answered": True, "text": "Filed", "show_alert": True, "url": None}
+    answer = (await client.get(f"/sandbox/callbacks/{query['id']}"))[1]
+    shown = {key: answer[key] for key in ("answered", "text", "show_alert", "url")}
+    assert shown == {"answered": True, "text": "Filed", "show_alert": True, "url": None}
     too_old = "Bad Request: query is too old and response timeout expired or query ID is invalid"
     assert await client.error("answerCallbackQuery", callback_query_id=query["id"]) == (
         400,

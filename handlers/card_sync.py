@@ -1,0 +1,241 @@
+"""Cards converge: every message that shows an item or an application is a view of the
+database, brought up to date after the commit that changed it.
+
+:func:`converge` runs as an effect (``bot.effects``), never inside an update's
+transaction: it reads what the card should show in a short read transaction, makes
+its Bot API calls with no transaction open, and records what the chat now shows in a
+short write transaction. What it does:
+
+- the chat's current card is edited in place when it shows something else (or was
+  marked for a re-sync); "not modified" means it already shows it;
+- a card that can no longer be edited (deleted, too old) is posted anew, and so is one
+  when the subject returns to the office (``repost``) or has none yet (``create``);
+- every older card of the subject in that chat shows a short pointer to the newest,
+  so no message in the chat still offers buttons for a state long gone;
+- an edit that fails for any other reason (flood control, a server error, a timeout)
+  leaves the card marked for a re-sync; the outbox sender tries again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import html
+import logging
+import weakref
+from collections.abc import Awaitable, Callable
+from enum import Enum
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import EditMessageText, SendMessage
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.effects import Speech, later
+from bot.services.actors import SYSTEM
+from bot.services.cards import ITEM, CardInfo, CardService
+from bot.services.context import Clock, Policy
+from bot.services.suggestions import SuggestionService
+from handlers.cards import Shown, item_card
+from handlers.ui import day
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+# A move marks its item's cards for a re-sync this many seconds on: its own effect
+# brings them up to date at once and clears the mark; the sender comes by only if that
+# never happened (the process died between commit and speech, or the edit failed).
+RESYNC_GRACE = 30.0
+
+# What the card should show now, read from the database; None: nothing to show.
+Render = Callable[[Store], Awaitable[Shown | None]]
+
+# One card is converged at a time: two passes at once would post it twice.
+_LOCKS: weakref.WeakValueDictionary[tuple[int, str, int], asyncio.Lock] = (
+    weakref.WeakValueDictionary()
+)
+
+
+class Edit(Enum):
+    DONE = "done"
+    GONE = "gone"  # deleted or too old: post anew
+    LATER = "later"  # a passing failure: re-sync later
+
+
+def message_link(chat_id: int, message_id: int) -> str | None:
+    """A link to a message in a supergroup (private chats have none)."""
+    text = str(chat_id)
+    if text.startswith("-100"):
+        return f"https://t.me/c/{text[4:]}/{message_id}"
+    return None
+
+
+def pointer(label: str, chat_id: int, newest: int) -> Shown:
+    """What an older card shows: its subject, and where the current card is."""
+    link = message_link(chat_id, newest)
+    if link:
+        where = _('→ <a href="{link}">the current card</a>').format(link=link)
+    else:
+        where = _("→ the current card is further down this chat.")
+    return Shown(f"🗂 {html.escape(label, quote=False)}\n{where}", None)
+
+
+async def _edit(speech: Speech, chat_id: int, message_id: int, shown: Shown) -> Edit:
+    try:
+        await speech.call(
+            EditMessageText(
+                chat_id=chat_id,
+                message_id=message_id,
+                text=shown.text,
+                reply_markup=shown.markup,
+            )
+        )
+    except TelegramBadRequest as exc:
+        text = str(exc).lower()
+        if "not modified" in text:
+            return Edit.DONE
+        if "not found" in text or "can't be edited" in text or "message_id_invalid" in text:
+            log.info("card %s/%s cannot be edited (%s): posting anew", chat_id, message_id, exc)
+            return Edit.GONE
+        log.warning("card %s/%s: edit refused (%s); re-sync later", chat_id, message_id, exc)
+        return Edit.LATER
+    except Exception as exc:
+        log.warning("card %s/%s: edit failed (%s); re-sync later", chat_id, message_id, exc)
+        return Edit.LATER
+    return Edit.DONE
+
+
+async def converge(
+    speech: Speech,
+    chat_id: int,
+    subject: str,
+    subject_id: int,
+    render: Render,
+    *,
+    policy: Policy,
+    clock: Clock,
+    create: bool = False,
+    repost: bool = False,
+) -> int | None:
+    """Make the subject's cards in ``chat_id`` show what the database says. Returns
+    the message id of a card it posted. Raises when a card that had to be posted
+    could not be (the caller retries); edits that fail leave a re-sync behind."""
+    key = (chat_id, subject, subject_id)
+    lock = _LOCKS.get(key)
+    if lock is None:
+        lock = _LOCKS[key] = asyncio.Lock()
+    async with lock:
+        return await _converge(speech, key, render, policy, clock, create=create, repost=repost)
+
+
+async def _converge(
+    speech: Speech,
+    key: tuple[int, str, int],
+    render: Render,
+    policy: Policy,
+    clock: Clock,
+    *,
+    create: bool,
+    repost: bool,
+) -> int | None:
+    chat_id, subject, subject_id = key
+    async with speech.read() as store:
+        shown = await render(store)
+        cards = await CardService(store, policy, clock).of(subject, subject_id, chat_id)
+    current = next((c for c in reversed(cards) if c.current), None)
+    if shown is None:
+        await _settle(speech, policy, clock, [c for c in cards if c.stale])
+        return None
+    post = repost or (current is None and (create or bool(cards)))
+    if current is not None and not post and current.digest == shown.digest and current.stale:
+        # It shows this already (the digest is only written once Telegram took it).
+        await _record(speech, policy, clock, current.id, shown.digest)
+    elif current is not None and not post and current.digest != shown.digest:
+        outcome = await _edit(speech, chat_id, current.message_id, shown)
+        if outcome is Edit.DONE:
+            await _record(speech, policy, clock, current.id, shown.digest)
+        elif outcome is Edit.LATER:
+            await _later(speech, policy, clock, current.id)
+            return None
+        else:
+            post = True
+    posted = None
+    if post:
+        sent = await speech.call(
+            SendMessage(chat_id=chat_id, text=shown.text, reply_markup=shown.markup)
+        )
+        assert isinstance(sent, Message)
+        posted = sent.message_id
+        async with speech.write() as store:
+            await CardService(store, policy, clock).posted(
+                chat_id, posted, subject, subject_id, shown.digest
+            )
+    newest = posted if posted is not None else (current.message_id if current else None)
+    if newest is None:
+        return None
+    for old in cards:
+        if old.message_id == newest:
+            continue
+        form = pointer(shown.label or subject, chat_id, newest)
+        if old.digest == form.digest:
+            if old.stale:
+                await _record(speech, policy, clock, old.id, form.digest)
+            continue
+        outcome = await _edit(speech, chat_id, old.message_id, form)
+        if outcome is Edit.LATER:
+            await _later(speech, policy, clock, old.id)
+        else:
+            # Gone is as good as shown: nobody can press what is not there.
+            await _record(speech, policy, clock, old.id, form.digest)
+    return posted
+
+
+async def _record(speech: Speech, policy: Policy, clock: Clock, card_id: int, digest: str) -> None:
+    async with speech.write() as store:
+        await CardService(store, policy, clock).shown(card_id, digest)
+
+
+async def _later(speech: Speech, policy: Policy, clock: Clock, card_id: int) -> None:
+    async with speech.write() as store:
+        await CardService(store, policy, clock).stale(card_id)
+
+
+async def _settle(speech: Speech, policy: Policy, clock: Clock, cards: list[CardInfo]) -> None:
+    for card in cards:
+        await _record(speech, policy, clock, card.id, card.digest)
+
+
+def sync_item(
+    chat_id: int, item_id: int, *, policy: Policy, clock: Clock, repost: bool = False
+) -> None:
+    """After this update commits, make the item's card in ``chat_id`` show its state
+    (see handlers.card_sync); marking the cards for a re-sync is the service's part."""
+    later(
+        (chat_id, ITEM, item_id),
+        functools.partial(converge_item, chat_id=chat_id, item_id=item_id, policy=policy,
+                          clock=clock, repost=repost),
+        name="item card",
+    )  # fmt: skip
+
+
+async def converge_item(
+    speech: Speech,
+    *,
+    chat_id: int,
+    item_id: int,
+    policy: Policy,
+    clock: Clock,
+    repost: bool = False,
+) -> int | None:
+    """Bring the item's card in ``chat_id`` up to date now (an effect, or the sender's
+    work); returns the id of a card it posted."""
+
+    async def render(store: Store) -> Shown:
+        suggestions = SuggestionService(store, policy, clock)
+        detail = await suggestions.detail(SYSTEM, item_id)
+        return item_card(detail, policy, today=day(suggestions.today()))
+
+    return await converge(
+        speech, chat_id, ITEM, item_id, render,
+        policy=policy, clock=clock, create=True, repost=repost,
+    )  # fmt: skip
