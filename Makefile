@@ -89,7 +89,7 @@ migrate: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/services.py
 	$(BIN)/python bench/conversations.py --observers 20 --latency-ms 100
-	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/throughput.py --latency-ms 100 --people 40 --db both
 	$(BIN)/python bench/broadcast.py
 	$(BIN)/python bench/reports.py
 

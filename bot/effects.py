@@ -323,7 +323,10 @@ class Speaker:
         self.failed = 0
         self.done = 0
 
-    def speak(self, bot: Bot, effects: Effects) -> asyncio.Future[None]:
+    def speak(self, bot: Bot, effects: Effects, *, by: int | None = None) -> asyncio.Future[None]:
+        """Carry out an update's effects; ``by``, who made the update: in a group, one
+        person's messages keep their order, not everyone's (a group's messages from
+        several admins need not wait for each other)."""
         speech = Speech(bot, self._sessions)
         started: list[asyncio.Future[None]] = []
         # Answers first: a press is answered before anything else is said.
@@ -334,6 +337,8 @@ class Speaker:
             if isinstance(effect, Call) and effect.urgent:
                 continue
             key = effect.key
+            if by is not None and isinstance(key, int | str):
+                key = (key, by)
             previous = self._tails.get(key)
             task = self._start(self._in_turn(previous, speech, effect))
             self._tails[key] = task
@@ -358,7 +363,9 @@ class Speaker:
 
     async def _answer(self, speech: Speech, effect: Effect) -> None:
         try:
-            await asyncio.wait_for(perform(speech, effect), self._answer_timeout)
+            # In this task (wait_for would start one of its own, and lose the lead).
+            async with asyncio.timeout(self._answer_timeout):
+                await perform(speech, effect)
         except Exception as exc:
             self._failed(effect, exc)
         else:

@@ -42,11 +42,6 @@ from storage.store import Store
 
 log = logging.getLogger(__name__)
 
-# A move marks its item's cards for a re-sync this many seconds on: its own effect
-# brings them up to date at once and clears the mark; the sender comes by only if that
-# never happened (the process died between commit and speech, or the edit failed).
-RESYNC_GRACE = 30.0
-
 # What the card should show now, read from the database; None: nothing to show.
 Render = Callable[[Store], Awaitable[Shown | None]]
 

@@ -42,14 +42,14 @@ from bot.domain.limits import TEXT_MAX
 from bot.domain.statuses import SuggestionStatus
 from bot.middlewares.people import CurrentUser
 from bot.services.actors import Actor
-from bot.services.cards import ITEM, CardService
+from bot.services.cards import CardService
 from bot.services.context import Policy
 from bot.services.places import PlaceService
 from bot.services.suggestions import SuggestionService
 from bot.services.views import SuggestionInfo
 from bot.settings import Settings
 from handlers import labels
-from handlers.card_sync import RESYNC_GRACE, sync_item
+from handlers.card_sync import sync_item
 from handlers.cards import (
     ACTS,
     ADOPT,
@@ -167,8 +167,7 @@ class Desk:
     state: FSMContext
 
     async def refresh(self, item_id: int) -> None:
-        # Marked in the move's transaction, shown after it commits.
-        await self.cards.resync(ITEM, item_id, later=RESYNC_GRACE)
+        # Marked for a re-sync by the move's service, shown after it commits.
         sync_item(self.chat_id, item_id, policy=self.policy, clock=self.suggestions.clock)
 
     async def delete(self, message_id: int | None) -> None:

@@ -30,14 +30,14 @@ from bot.domain.references import parse_reference
 from bot.domain.statuses import SuggestionStatus
 from bot.effects import when_sent
 from bot.services.actors import Actor
-from bot.services.cards import ITEM, CardService
+from bot.services.cards import CardService
 from bot.services.context import Policy
 from bot.services.places import PlaceService
 from bot.services.suggestions import SuggestionService
 from bot.services.views import Page, SuggestionInfo
 from bot.settings import Settings
 from handlers import labels
-from handlers.card_sync import RESYNC_GRACE, sync_item
+from handlers.card_sync import sync_item
 from handlers.errors import explain
 from handlers.keyboards import button
 from handlers.office import office_router, usage
@@ -221,7 +221,6 @@ async def _refresh(
     *,
     repost: bool = False,
 ) -> None:
-    await cards.resync(ITEM, item_id, later=RESYNC_GRACE)
     sync_item(chat_id, item_id, policy=policy, clock=suggestions.clock, repost=repost)
 
 

@@ -77,7 +77,7 @@ class UpdateTransaction(BaseMiddleware):
         *,
         i18n: I18n | None = None,
         default_locale: str = "zh_CN",
-        answer_within: float = 1.5,
+        answer_within: float = 0.8,
         tell_after: float = 10.0,
     ) -> None:
         self._sessions = sessions
@@ -92,6 +92,8 @@ class UpdateTransaction(BaseMiddleware):
         self._default_locale = default_locale
         self.answer_within = answer_within
         self.tell_after = tell_after
+        # People told their message waits: told again only once one has gone through.
+        self.waiting: set[tuple[int, int]] = set()
         engine = sessions.kw.get("bind")
         self._one_writer: AbstractAsyncContextManager[Any] = (
             writer(engine) if isinstance(engine, AsyncEngine) else nullcontext()
@@ -116,11 +118,15 @@ class UpdateTransaction(BaseMiddleware):
                 result, effects = await self._decide(handler, event, data, waiting)
         finally:
             waiting.cancel()
+        if event.message is not None:
+            sender = event.message.from_user
+            self.waiting.discard((event.message.chat.id, sender.id if sender else 0))
         if effects is None:
             return result
         if waiting.answered:
             effects = waiting.reroute(effects)
-        done = self.speaker.speak(bot, effects)
+        who = data.get("event_from_user")
+        done = self.speaker.speak(bot, effects, by=who.id if who is not None else None)
         if not self.detach:
             await done
         return result
@@ -210,11 +216,16 @@ class _Waiting:
             self._timers.append(loop.call_later(owner.tell_after, self.soon))
 
     def soon(self) -> None:
-        """Tell a person whose message waits, once."""
+        """Tell a person whose message waits, once while they wait (not once for each
+        message they send meanwhile)."""
         message = self._event.message
         if message is None or self._told:
             return
         self._told = True
+        who = (message.chat.id, message.from_user.id if message.from_user else 0)
+        if who in self._owner.waiting:
+            return
+        self._owner.waiting.add(who)
         text = self._owner.text(DELAYED, self._event)
         self._spawn(
             self._bot.send_message(message.chat.id, text, reply_to_message_id=message.message_id)

@@ -15,6 +15,10 @@ from storage.models import Card
 
 ITEM = "item"
 APPLICATION = "application"
+# A move marks its item's cards for a re-sync this many seconds on: its own effect
+# brings them up to date at once and clears the mark; the sender comes by only if that
+# never happened (the process died between commit and speech, or the edit failed).
+RESYNC_GRACE = 30.0
 
 
 @dataclass(frozen=True, slots=True)

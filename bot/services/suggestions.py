@@ -61,6 +61,7 @@ from bot.domain.roles import Role
 from bot.domain.statuses import DECIDED, ObserverStatus, RatingValue, SuggestionStatus
 from bot.services import notify
 from bot.services.actors import Actor
+from bot.services.cards import ITEM, RESYNC_GRACE, CardService
 from bot.services.context import Service
 from bot.services.views import (
     AttachmentIn,
@@ -574,6 +575,11 @@ class SuggestionService(Service):
             event_id=event.id,
             skip_user=actor.user_id,
             at=self.now(),
+        )
+        # Every card of the item (the office's, the departments') must come to show
+        # this; whoever speaks next brings them up to date, the sender if nobody does.
+        await CardService(self.store, self.policy, self.clock).resync(
+            ITEM, item.id, later=RESYNC_GRACE
         )
         return SuggestionInfo.of(item)
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.models import ConversationState, ProcessedUpdate
 from storage.repositories.base import Repository
@@ -16,13 +16,20 @@ class ProcessedUpdateRepository(Repository[ProcessedUpdate]):
         Done inside the update's own transaction, so a crash before commit leaves the
         update unclaimed and a redelivery is handled normally.
         """
-        try:
-            async with self.session.begin_nested():
-                self.session.add(ProcessedUpdate(bot_id=bot_id, update_id=update_id))
-                await self.session.flush()
-        except IntegrityError:
-            return False
-        return True
+        # One statement, not a savepoint around an insert that may fail: this runs for
+        # every update.
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = (
+            insert(ProcessedUpdate)
+            .values(bot_id=bot_id, update_id=update_id)
+            .on_conflict_do_nothing()
+            .returning(ProcessedUpdate.update_id)
+        )
+        return (await self.session.execute(stmt)).first() is not None
+
+
+_MISSING = "outpost_fsm_missing"
 
 
 class ConversationStateRepository(Repository[ConversationState]):
@@ -30,7 +37,16 @@ class ConversationStateRepository(Repository[ConversationState]):
 
     async def load(self, key: str, *, lock: bool = False) -> ConversationState | None:
         if not lock:
-            return await self.get(key)
+            # Most people are in no conversation: remember that within the transaction
+            # (aiogram asks for the state and the data of every update), as the session
+            # remembers rows it found.
+            missing = self._missing()
+            if key in missing:
+                return None
+            row = await self.get(key)
+            if row is None:
+                missing.add(key)
+            return row
         stmt = (
             sa.select(ConversationState)
             .where(ConversationState.key == key)
@@ -39,7 +55,17 @@ class ConversationStateRepository(Repository[ConversationState]):
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    def _missing(self) -> set[str]:
+        """Keys found absent in this transaction (forgotten with it)."""
+        transaction = self.session.sync_session.get_transaction()
+        cached = self.session.info.get(_MISSING)
+        if cached is None or cached[0] is not transaction:
+            cached = self.session.info[_MISSING] = (transaction, set())
+        missing: set[str] = cached[1]
+        return missing
+
     async def save(self, key: str, *, state: str | None, data: dict[str, object]) -> None:
+        self._missing().discard(key)
         row = await self.get(key)
         if row is None:
             self.session.add(ConversationState(key=key, state=state, data=dict(data)))
@@ -49,3 +75,4 @@ class ConversationStateRepository(Repository[ConversationState]):
 
     async def delete(self, key: str) -> None:
         await self.session.execute(sa.delete(ConversationState).where(ConversationState.key == key))
+        self._missing().add(key)
