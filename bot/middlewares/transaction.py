@@ -77,7 +77,7 @@ class UpdateTransaction(BaseMiddleware):
         *,
         i18n: I18n | None = None,
         default_locale: str = "zh_CN",
-        answer_within: float = 0.8,
+        answer_within: float = 0.7,
         tell_after: float = 10.0,
     ) -> None:
         self._sessions = sessions
