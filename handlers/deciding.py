@@ -42,7 +42,7 @@ from bot.domain.limits import TEXT_MAX
 from bot.domain.statuses import SuggestionStatus
 from bot.middlewares.people import CurrentUser
 from bot.services.actors import Actor
-from bot.services.cards import CardService
+from bot.services.cards import ITEM, CardService
 from bot.services.context import Policy
 from bot.services.places import PlaceService
 from bot.services.suggestions import SuggestionService
@@ -444,6 +444,9 @@ def setup(i18n: I18n, settings: Settings) -> Router:
         except NotFound as exc:
             await query.answer(explain(exc), show_alert=True)
             return
+        if await desk.cards.adopt(desk.chat_id, pressed, ITEM, info.id):
+            # A card the bot did not know of: it converges with the others.
+            sync_item(desk.chat_id, info.id, policy=desk.policy, clock=desk.suggestions.clock)
         if act not in ACTS or callback_data.v != info.version or act not in card_acts(info.status):
             await stale(query, desk, info, pressed)
             return

@@ -53,10 +53,18 @@ class CardService(Service):
     ) -> list[CardInfo]:
         """Record a new card; returns the cards in that chat it replaces as current."""
         replaced = []
+        known = None
         for row in await self.store.cards.of(subject, subject_id, chat_id=chat_id):
-            if row.current:
+            if row.message_id == message_id:
+                known = row
+            elif row.current:
                 row.current = False
                 replaced.append(CardInfo.of(row))
+        if known is not None:
+            # Adopted from a press before its post was recorded (see adopt).
+            known.current, known.digest, known.resync_at = True, digest, None
+            await self.store.flush()
+            return replaced
         await self.store.cards.add(
             Card(
                 chat_id=chat_id,
@@ -101,6 +109,26 @@ class CardService(Service):
                 row.resync_at = at
         await self.store.flush()
         return len(rows)
+
+    async def adopt(self, chat_id: int, message_id: int, subject: str, subject_id: int) -> bool:
+        """A button was pressed on a card of the subject the bot has no record of (its
+        post reached Telegram although the bot saw a timeout, and was made again): keep
+        it as an older card, due for a re-sync now, so that it comes to point to the
+        current one. Returns whether it was unknown."""
+        if await self.store.cards.by_message(chat_id, message_id) is not None:
+            return False
+        await self.store.cards.add(
+            Card(
+                chat_id=chat_id,
+                message_id=message_id,
+                subject=subject,
+                subject_id=subject_id,
+                digest="",
+                current=False,
+                resync_at=self.now(),
+            )
+        )
+        return True
 
     async def doubted(self, chat_id: int, message_id: int) -> None:
         """The message was seen to show something else than its digest says (a button

@@ -644,3 +644,23 @@ async def test_when_get_chat_member_fails_only_admin_ids_count(
     assert await state_of(sessions, item_id) == (S.SUBMITTED, 1)
     await ada.press("🔍 Take")
     assert (await item(sessions, item_id)).status is S.IN_REVIEW
+
+
+async def test_a_card_the_bot_never_knew_of_points_to_the_current_one_once_pressed(
+    tg: Telegram, sessions: Sessions, clock: FixedClock
+) -> None:
+    # Telegram took a card's post although the bot saw a timeout, and the bot posted it
+    # again: the first copy is in the group with live buttons, unknown to the database.
+    item_id = await filed(tg, sessions, clock)
+    known = card(tg)
+    tg.session._record(GROUP, known.text, known.markup, "text")
+    orphan = tg.chat(GROUP)[-1]
+    ada = admin(tg)
+    await ada.press("🔍 Take", message=orphan)
+    # The press counted (the copy showed the item's state), and the copy now points to
+    # the card the bot keeps current, which shows the move.
+    assert await state_of(sessions, item_id) == (S.IN_REVIEW, 2)
+    assert orphan.markup is None
+    assert "the current card" in orphan.plain
+    assert f"https://t.me/c/500/{known.message_id}" in orphan.text
+    assert acts(known) == ["ask", "adopt", "ref", "decl", "esc", "dup"]
