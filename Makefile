@@ -91,6 +91,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/conversations.py --observers 20 --latency-ms 100
 	$(BIN)/python bench/throughput.py --latency-ms 100 --people 40 --db both
 	$(BIN)/python bench/broadcast.py
+	$(BIN)/python bench/faults.py
 	$(BIN)/python bench/reports.py
 
 clean:

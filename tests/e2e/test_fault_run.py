@@ -1,0 +1,50 @@
+"""bench/faults.py at a small size: 120 admin moves while the sandbox fails 20 % of every
+Bot API call (429, 5xx, timeouts before and after the call took effect) and the bot is
+killed with SIGKILL once in the middle. Once the faults are cleared and everything has
+settled: every move is recorded once, no card shows other than what the database
+says, no notice is lost, and the notices shown twice are no more than the sends that
+timed out after taking effect plus those on lease at the kill.
+
+A card post that Telegram took although the bot saw a timeout is made again, and the
+bot knows only the second card: the first keeps its buttons until someone presses one
+(the bot then takes it in and makes it point to the current card). The benchmark counts
+such cards as divergent; here, once everything else has held and the admins have
+pressed them, what is left must converge, and their having been there at all is
+reported as an expected failure (``CardsUnknownToTheBot``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import faults
+
+
+class CardsUnknownToTheBot(AssertionError):
+    """Card posts repeated behind a timeout showed live buttons until pressed."""
+
+
+@pytest.mark.xfail(
+    raises=CardsUnknownToTheBot,
+    strict=False,
+    reason="a card post repeated after a timeout keeps live buttons until it is pressed",
+)
+async def test_moves_under_faults_and_a_kill_converge(tmp_path: Path) -> None:
+    options = faults.Options(moves=120, kills=1, admins=40, observers=20, verbose=True)
+    result = await faults.run(options, tmp_path)
+    print("\n" + result.line() + "\n" + "\n".join(result.details()))
+
+    assert result.stuck == []
+    assert result.settled, result.unsettled
+    assert result.moves == result.recorded == options.moves
+    assert result.kills == 1
+    assert sum(result.faults_applied.values()) > 0
+    assert result.lost == 0
+    assert result.repeats <= result.allowed
+    assert result.guard_errors == 0
+    assert [d for d in result.divergent if not d.startswith("unknown card")] == []
+    assert result.divergent_after == []
+    if result.orphans:
+        raise CardsUnknownToTheBot(result.divergent)
