@@ -10,11 +10,13 @@ there is told so once, and the bot leaves. Its updates from there are dropped.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.types import Chat, TelegramObject, Update, User
 from aiogram.utils.i18n import I18n
 
@@ -58,7 +60,10 @@ class Standing(BaseMiddleware):
             await self._leave(bot, chat, who, event)
             return None
         # Known after the first ask: handlers read the bot's username inside transactions.
-        await bot.me()
+        # Telegram failing to say is no reason to drop the update: whoever needs it then
+        # fails on its own, and the person is told.
+        with contextlib.suppress(TelegramAPIError, TelegramNetworkError):
+            await bot.me()
         in_group = chat is not None and chat.id == self._admins.chat_id
         data["office_admin"] = (
             in_group

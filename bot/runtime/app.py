@@ -147,7 +147,8 @@ async def _ready(bot: Bot, stop: asyncio.Event) -> bool:
     delay = 1.0
     while not stop.is_set():
         try:
-            me = await bot.get_me()
+            # bot.me() remembers the answer: no update asks Telegram again.
+            me = await bot.me()
         except TelegramUnauthorizedError:
             log.error("the Bot API server refused BOT_TOKEN (401 Unauthorized)")
             return False
