@@ -158,9 +158,6 @@ class Effects:
         """Run ``work`` after commit, in ``key``'s turn (a chat id, or a finer key)."""
         self.items.append(Job(key, work, name))
 
-    def __len__(self) -> int:
-        return len(self.items)
-
     @contextlib.contextmanager
     def collecting(self) -> Iterator[Effects]:
         token = _collecting.set(self)
@@ -168,11 +165,6 @@ class Effects:
             yield self
         finally:
             _collecting.reset(token)
-
-
-def current() -> Effects | None:
-    """The effects the running update is collecting, if any."""
-    return _collecting.get()
 
 
 def later(key: Hashable, work: Work, name: str = "job") -> None:
@@ -320,8 +312,10 @@ class Speaker:
         # The last effect queued in each chat: the next one waits for it.
         self._tails: dict[Hashable, asyncio.Future[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.failed = 0
+        # Effects carried out, and those that failed after their commit (logged; the
+        # moves stand).
         self.done = 0
+        self.failed = 0
 
     def speak(self, bot: Bot, effects: Effects, *, by: int | None = None) -> asyncio.Future[None]:
         """Carry out an update's effects; ``by``, who made the update: in a group, one

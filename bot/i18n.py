@@ -23,6 +23,12 @@ DOMAIN = "messages"
 ZH, EN = "zh_CN", "en"
 SUPPORTED = (ZH, EN)
 
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated later, where it is shown."""
+    return message
+
+
 log = logging.getLogger(__name__)
 
 

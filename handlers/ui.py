@@ -9,14 +9,11 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.i18n import N_ as N_  # the handlers' gettext marker, kept where they find it
+
 MESSAGE_MAX = 4096  # characters of a message after entity parsing
 CAPTION_MAX = 1024
 BUTTON_TEXT_MAX = 40  # not Telegram's limit, but what fits a phone's keyboard row
-
-
-def N_(message: str) -> str:  # the conventional gettext marker name
-    """Mark a string for extraction; it is translated later, where it is shown."""
-    return message
 
 
 def esc(text: object) -> str:

@@ -21,15 +21,11 @@ from aiogram.types import Chat, TelegramObject, Update, User
 from aiogram.utils.i18n import I18n
 
 from bot.admins import AdminDirectory
-from bot.i18n import locale_for
+from bot.i18n import N_, locale_for
 
 log = logging.getLogger(__name__)
 
 _GROUPS = frozenset({"group", "supergroup"})
-
-
-def N_(message: str) -> str:
-    return message
 
 
 NOT_HERE = N_(

@@ -39,7 +39,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.effects import Effects, Speaker, defer_to_commit
-from bot.i18n import locale_for
+from bot.i18n import N_, locale_for
 from storage.engine import writer
 from storage.fsm import DatabaseStorage
 from storage.store import Store
@@ -184,10 +184,6 @@ class UpdateTransaction(BaseMiddleware):
         if self._i18n is None:
             return message
         return self._i18n.gettext(message, locale=locale)
-
-
-def N_(message: str) -> str:
-    return message
 
 
 WORKING = N_("⏳ Working on it…")

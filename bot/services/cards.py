@@ -66,15 +66,9 @@ class CardService(Service):
             await self.store.flush()
             return replaced
         await self.store.cards.add(
-            Card(
-                chat_id=chat_id,
-                message_id=message_id,
-                subject=subject,
-                subject_id=subject_id,
-                digest=digest,
-                current=True,
-            )
-        )
+            Card(chat_id=chat_id, message_id=message_id, subject=subject,
+                 subject_id=subject_id, digest=digest, current=True)
+        )  # fmt: skip
         return replaced
 
     async def current(self, subject: str, subject_id: int, chat_id: int) -> CardInfo | None:
@@ -118,16 +112,9 @@ class CardService(Service):
         if await self.store.cards.by_message(chat_id, message_id) is not None:
             return False
         await self.store.cards.add(
-            Card(
-                chat_id=chat_id,
-                message_id=message_id,
-                subject=subject,
-                subject_id=subject_id,
-                digest="",
-                current=False,
-                resync_at=self.now(),
-            )
-        )
+            Card(chat_id=chat_id, message_id=message_id, subject=subject,
+                 subject_id=subject_id, digest="", current=False, resync_at=self.now())
+        )  # fmt: skip
         return True
 
     async def doubted(self, chat_id: int, message_id: int) -> None:
