@@ -47,7 +47,7 @@ from handlers.ui import BUTTON_TEXT_MAX, N_, clip, esc, local_time
 from storage.store import Store
 
 if TYPE_CHECKING:
-    from handlers.outgoing import Outgoing
+    from handlers.delivering import Outgoing
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from handlers.ui import clip, esc
 
 if TYPE_CHECKING:
     from bot.services.outbox import OutboxItem
-    from handlers.outgoing import Outgoing
+    from handlers.delivering import Outgoing
 
 # The admin's pending broadcast, in their conversation data.
 _PENDING = "broadcast"

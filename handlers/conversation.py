@@ -7,7 +7,8 @@ finishing one flow never throws away another one's half-written work.
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, ClassVar, TypeVar
 
 from aiogram import F
 from aiogram.filters import Filter
@@ -15,15 +16,53 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.i18n import every_translation
 from handlers.keyboards import HELP, MINE, NEW
 
+log = logging.getLogger(__name__)
 
-async def finish(state: FSMContext, key: str) -> None:
+
+class Flow(BaseModel):
+    """One flow's data, kept under its own key (``key``) of the FSM data as plain JSON.
+
+    A subclass names its fields and their types; what was stored by an older version of
+    the bot, or is broken, loads as far as it can be read (unknown fields are dropped,
+    an unreadable value starts the flow's data afresh) rather than failing the update.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+    key: ClassVar[str]
+
+
+FlowT = TypeVar("FlowT", bound=Flow)
+
+
+async def load_flow(state: FSMContext, flow: type[FlowT]) -> FlowT:
+    """The flow's data as stored, or a fresh one."""
+    value = (await state.get_data()).get(flow.key)
+    if not isinstance(value, dict):
+        return flow()
+    try:
+        return flow.model_validate(value)
+    except ValidationError as exc:
+        log.warning(
+            "conversation data unreadable, started afresh",
+            extra={"flow": flow.key, "errors": exc.error_count()},
+        )
+        return flow()
+
+
+async def save_flow(state: FSMContext, value: Flow) -> None:
+    """Store the flow's data, leaving other flows' data as it is."""
+    await state.update_data({value.key: value.model_dump(mode="json")})
+
+
+async def finish(state: FSMContext, key: str | type[Flow]) -> None:
     """End the current flow and drop its data, keeping everyone else's."""
     data = await state.get_data()
-    data.pop(key, None)
+    data.pop(key if isinstance(key, str) else key.key, None)
     await state.set_state(None)
     await state.set_data(data)
 

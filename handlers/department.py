@@ -72,7 +72,7 @@ from storage.store import Store
 
 if TYPE_CHECKING:
     from bot.services.outbox import OutboxItem
-    from handlers.outgoing import Outgoing
+    from handlers.delivering import Outgoing
 
 log = logging.getLogger(__name__)
 

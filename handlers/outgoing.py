@@ -11,26 +11,21 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from aiogram import Bot
-from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.notices import Notice
 from bot.effects import Speech, later
 from bot.i18n import locale_for
-from bot.services.cards import APPLICATION, CardInfo, CardService
-from bot.services.context import Policy
+from bot.services.cards import APPLICATION, CardInfo
 from bot.services.notify import ADMIN_GROUP, LIAISON, USER
-from bot.services.outbox import OutboxItem, OutboxService
-from bot.services.people import PeopleService
-from bot.services.places import PlaceService
-from bot.services.suggestions import SuggestionService
+from bot.services.outbox import OutboxItem
 from bot.services.views import AttachmentInfo
-from handlers import reminders
+from handlers import admission, broadcast, department, reminders
 from handlers.card_sync import converge, converge_item
+from handlers.delivering import NoAdminChat, Outgoing
+from handlers.mine import send_files
 from handlers.notices import UnknownNotice, render
 from handlers.ui import MESSAGE_MAX, payload_text
 from storage.store import Store
@@ -40,26 +35,6 @@ _ITEM = "item."
 _RETURNING = frozenset({"item.submit", "item.answer_info", "item.hand_back", "item.reopen"})
 # Kinds whose files the office should see beside the card.
 _FILES_TO_OFFICE = frozenset({"item.submit", "item.answer_info"})
-
-
-class NoAdminChat(RuntimeError):
-    """ADMIN_CHAT_ID is not set: the office's notices have nowhere to go."""
-
-
-@dataclass
-class Outgoing:
-    """What delivering needs, within the sender's transaction."""
-
-    bot: Bot
-    i18n: I18n
-    policy: Policy
-    admin_chat_id: int | None
-    default_locale: str
-    outbox: OutboxService
-    suggestions: SuggestionService
-    people: PeopleService
-    places: PlaceService
-    cards: CardService
 
 
 async def deliver(out: Outgoing, row: OutboxItem) -> None:
@@ -83,20 +58,14 @@ async def deliver(out: Outgoing, row: OutboxItem) -> None:
         if row.audience == LIAISON and row.kind in reminders.LIAISON_KINDS:
             await out.bot.send_message(row.chat_id, reminders.liaison_text(row.kind, row.payload))
         elif row.kind == Notice.BROADCAST:
-            from handlers import broadcast
-
             await broadcast.deliver(out, row)
         elif row.audience == LIAISON:
-            from handlers import department
-
             await department.deliver(out, row)
         else:
             await _to_person(out, row.chat_id, row)
 
 
 async def _to_person(out: Outgoing, chat_id: int, row: OutboxItem) -> None:
-    from handlers.mine import send_files
-
     shown = render(row.kind, row.payload, suggestion_id=row.suggestion_id)
     await out.bot.send_message(chat_id, shown.text, reply_markup=shown.markup)
     files = await out.outbox.attachments(row)
@@ -123,13 +92,9 @@ async def _to_office(out: Outgoing, chat_id: int, row: OutboxItem) -> None:
         )
         return
     if row.kind == Notice.APPLICATION_NEW:
-        from handlers import admission
-
         await admission.post_card(out, chat_id, int(row.payload.get("application_id") or 0))
         return
     if row.kind == Notice.BROADCAST_REPORT:
-        from handlers import broadcast
-
         await out.bot.send_message(chat_id, broadcast.report_text(row.payload))
         return
     if row.kind in reminders.OFFICE_KINDS:
@@ -160,8 +125,6 @@ async def _item_card(
         repost=repost,
     )
     if files and posted is not None:
-        from handlers.mine import send_files
-
         await send_files(speech.bot, chat_id, reference, files)
 
 
@@ -169,8 +132,6 @@ async def resync(
     speech: Speech, card: CardInfo, build: Callable[[Store], Outgoing], *, default_locale: str
 ) -> None:
     """Bring one card marked for a re-sync up to date, in its reader's language."""
-    from handlers.admission import application_render
-    from handlers.department import card_render
 
     async with speech.read() as store:
         out = build(store)
@@ -188,14 +149,14 @@ async def resync(
     policy, clock = out.policy, out.suggestions.clock
     with out.i18n.context(), out.i18n.use_locale(locale):
         if card.subject == APPLICATION:
-            render = application_render(card.subject_id, policy, clock)
+            render = admission.application_render(card.subject_id, policy, clock)
         elif actor is None:
             await converge_item(
                 speech, chat_id=card.chat_id, item_id=card.subject_id, policy=policy, clock=clock
             )
             return
         else:
-            render = card_render(actor, card.subject_id, policy, clock)
+            render = department.card_render(actor, card.subject_id, policy, clock)
         await converge(
             speech, card.chat_id, card.subject, card.subject_id, render, policy=policy, clock=clock
         )

@@ -40,7 +40,8 @@ from bot.services.people import PeopleService
 from bot.services.places import PlaceService
 from bot.services.suggestions import SuggestionService
 from bot.settings import Settings
-from handlers.outgoing import Outgoing, deliver
+from handlers.delivering import Outgoing
+from handlers.outgoing import deliver
 from storage.store import Store
 
 log = logging.getLogger("bot.delivery")

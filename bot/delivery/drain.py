@@ -20,7 +20,7 @@ from bot.i18n import Catalogs
 from bot.services.context import Clock, Policy, system_clock
 from bot.services.outbox import OutboxItem
 from bot.settings import Settings
-from handlers.outgoing import Outgoing
+from handlers.delivering import Outgoing
 from storage.store import Store
 
 __all__ = ["Drained", "drain", "outgoing"]

@@ -51,7 +51,8 @@ from bot.services.cards import CardService
 from bot.services.context import Clock, Policy, system_clock
 from bot.services.outbox import OutboxItem, OutboxService
 from bot.settings import Settings
-from handlers.outgoing import Outgoing, resync
+from handlers.delivering import Outgoing
+from handlers.outgoing import resync
 from storage.engine import engine_of, read_sessions
 from storage.store import Store
 
