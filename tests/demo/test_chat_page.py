@@ -129,7 +129,17 @@ class ChatPage:
         self.page = page
 
     def open(self, chat_id: int) -> None:
-        self.page.locator(f'[data-testid=chat][data-chat-id="{chat_id}"]').click()
+        # The list re-sorts as messages arrive, so a click can land on the row that has
+        # just moved under the pointer: click until the page says this chat is open.
+        row = self.page.locator(f'[data-testid=chat][data-chat-id="{chat_id}"]')
+        for _ in range(5):
+            row.click()
+            try:
+                expect(row).to_have_attribute("aria-current", "true", timeout=3000)
+                break
+            except AssertionError:
+                continue
+        expect(row).to_have_attribute("aria-current", "true")
         expect(self.page.locator("[data-testid=chat-title]")).to_be_visible()
 
     def speak_as(self, user_id: int) -> None:
