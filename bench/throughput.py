@@ -6,8 +6,9 @@ same database:
 - the **full** bot is what ``outpost run`` runs: ``build_dispatcher`` with every
   middleware (dedupe, one transaction per update, the durable conversation state, the
   acting user, the locale, throttling), the real handlers, the real database, and the
-  outbox sender delivering alongside, looking at the outbox after every update as the
-  runtime has it do (``--outbox after`` delivers only once the last update is handled);
+  outbox sender delivering alongside, looking at the outbox as the
+  runtime has it do: woken by every update that queued a row (``--outbox after``
+  delivers only once the last update is handled);
 - the **floor** is the least a bot with a database must do: a bare aiogram Dispatcher
   making one transaction per update (one INSERT and one SELECT on a small table of its
   own, in the same SQLite file or PostgreSQL database, through SQLAlchemy async) and,
@@ -873,8 +874,10 @@ async def full_bot(
     await warm(engine_of(sessions), plan.observers + plan.admins)
 
     sender = courier.sender()
-    # As the runtime does: the sender looks at the outbox after every update.
-    feeder = Feeder(bot, dp, session, after=sender.kick if alongside else None)
+    # As the runtime does: the sender looks when an update has queued something.
+    if alongside:
+        dp["transaction"].on_queued = sender.kick
+    feeder = Feeder(bot, dp, session)
     observers = [
         Person(feeder, _user(uid), Chat(id=uid, type="private", first_name="O"))
         for uid in world.observers

@@ -428,3 +428,15 @@ def _events_are_append_only(_mapper: Any, _connection: Any, target: Event) -> No
     # The timeline and the office's accountability rest on the event log: a correction
     # is a new event, never an edit of an old one.
     raise AppendOnlyError(f"event {target.id} is append-only")
+
+
+QUEUED = "outbox_queued"
+
+
+@sa.event.listens_for(OutboxMessage, "after_insert")
+def _outbox_queued(_mapper: Any, _connection: Any, target: OutboxMessage) -> None:
+    # Tells whoever commits the session that the sender has something new to look at
+    # (UpdateTransaction.on_queued), so that it need not look after every update.
+    session = sa.orm.object_session(target)
+    if session is not None:
+        session.info[QUEUED] = True

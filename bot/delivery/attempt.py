@@ -213,11 +213,19 @@ async def _record_when_possible(
         try:
             async with speech.write() as store:
                 out = build(store)
+                if outcome.verdict is Verdict.SENT and row.broadcast_id is None:
+                    # The common case, in one statement.
+                    if await out.outbox.sent_if_ours(row, by):
+                        log.info(
+                            "outbox row sent",
+                            extra={"outbox_id": row.id, "kind": row.kind,
+                                   "chat_id": row.chat_id, "attempt": row.attempts + 1},
+                        )  # fmt: skip
+                        return True
+                    _changed_hands(row)
+                    return False
                 if not await out.outbox.still_ours(row, by):
-                    log.warning(
-                        "outbox row changed hands while it was being sent; not recorded",
-                        extra={"outbox_id": row.id, "kind": row.kind, "chat_id": row.chat_id},
-                    )
+                    _changed_hands(row)
                     return False
                 settled = await record(out, row, outcome)
                 if not settled:
@@ -231,3 +239,10 @@ async def _record_when_possible(
             )
             await asyncio.sleep(delay)
             delay = min(5.0, delay * 2)
+
+
+def _changed_hands(row: OutboxItem) -> None:
+    log.warning(
+        "outbox row changed hands while it was being sent; not recorded",
+        extra={"outbox_id": row.id, "kind": row.kind, "chat_id": row.chat_id},
+    )

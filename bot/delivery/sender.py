@@ -85,6 +85,7 @@ class OutboxSender:
         self._clock = clock
         self._concurrency = concurrency
         self._poll_interval = poll_interval
+        self._idle_interval = max(poll_interval, min(2.0, poll_interval * 8))
         engine = engine_of(sessions)
         self._sqlite = engine.dialect.name == "sqlite"
         self._reads = read_sessions(sessions) if self._sqlite else sessions
@@ -117,7 +118,10 @@ class OutboxSender:
             self._wake.clear()
             wait = self._poll_interval
             try:
-                await self._fill()
+                if not await self._fill() and not self._tasks:
+                    # Nothing due: a kick (something queued, a send done) wakes it
+                    # sooner; the look now and then is for rows whose time comes.
+                    wait = self._idle_interval
                 await self._cards()
                 failures = 0
             except Exception:

@@ -42,6 +42,7 @@ from bot.effects import Effects, Speaker, defer_to_commit
 from bot.i18n import N_, locale_for
 from storage.engine import writer
 from storage.fsm import DatabaseStorage
+from storage.models import QUEUED
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,8 @@ class UpdateTransaction(BaseMiddleware):
         self._default_locale = default_locale
         self.answer_within = answer_within
         self.tell_after = tell_after
+        # Called after a commit that queued outbox rows (the runtime wakes its sender).
+        self.on_queued: Callable[[], None] | None = None
         # People told their message waits: told again only once one has gone through.
         self.waiting: set[tuple[int, int]] = set()
         engine = sessions.kw.get("bind")
@@ -164,6 +167,8 @@ class UpdateTransaction(BaseMiddleware):
                                 result = await handler(event, attempt)
                         else:
                             result = await handler(event, attempt)
+                if session.info.pop(QUEUED, False) and self.on_queued is not None:
+                    self.on_queued()
                 return result, effects
             except Exception as exc:
                 if not retryable(exc):

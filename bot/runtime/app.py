@@ -100,6 +100,8 @@ async def _serve(parts: Parts, settings: Settings, mode: Mode, stop: asyncio.Eve
     # An update is confirmed at its commit; what it says goes on in the chats' queues,
     # so a chat that must wait for its turn holds up neither the poller nor anyone else.
     dp["transaction"].detach = True
+    # The sender looks when an update queued something (and on its own, now and then).
+    dp["transaction"].on_queued = sender.kick
     speaker: Speaker = dp["speaker"]
     sending = asyncio.create_task(sender.run(), name="outbox-sender")
     scheduling = asyncio.create_task(parts.scheduler.run(stop), name="scheduler")
@@ -109,7 +111,6 @@ async def _serve(parts: Parts, settings: Settings, mode: Mode, stop: asyncio.Eve
         response = await dp.feed_update(bot, update)
         if isinstance(response, TelegramMethod):
             await dp.silent_call_request(bot, response)
-        sender.kick()
         log.debug(
             "update handled",
             extra={

@@ -106,6 +106,10 @@ class OutboxService(Service):
         holds it. With ``by``, it is leased to that sender for ``lease`` seconds: the
         send happens after this transaction, and other senders leave the row (and the
         rows of its chat behind it) alone meanwhile."""
+        if by is not None and not lock:
+            until = self.now() + timedelta(seconds=lease)
+            leased = await self.store.outbox.lease(item_id, self.now(), by=by, until=until)
+            return OutboxItem.of(leased) if leased is not None else None
         row = await self.store.outbox.claim(item_id, self.now(), lock=lock)
         if row is None:
             return None
@@ -128,6 +132,13 @@ class OutboxService(Service):
             and row.state == PENDING
             and row.claimed_by == by
             and row.attempts == item.attempts
+        )
+
+    async def sent_if_ours(self, item: OutboxItem, by: str) -> bool:
+        """Record the row sent if it is still pending and leased to ``by``, as it was
+        claimed; False when it changed hands meanwhile."""
+        return await self.store.outbox.settle(
+            item.id, by=by, attempts=item.attempts, state=SENT, now=self.now()
         )
 
     async def release(self, item_id: int) -> None:

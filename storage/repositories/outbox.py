@@ -68,6 +68,52 @@ class OutboxRepository(Repository[OutboxMessage]):
             stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def lease(
+        self, row_id: int, now: datetime, *, by: str, until: datetime
+    ) -> OutboxMessage | None:
+        """Lease the row to ``by`` until ``until`` if it is still due and first of its
+        chat, in one statement; the row as leased, or None."""
+        stmt = (
+            sa.update(OutboxMessage)
+            .where(
+                OutboxMessage.id == row_id,
+                OutboxMessage.state == PENDING,
+                OutboxMessage.not_before <= now,
+                _not_on_lease(now),
+                _first_of_its_chat(),
+            )
+            .values(claimed_by=by, claimed_until=until)
+            .returning(OutboxMessage)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def settle(
+        self, row_id: int, *, by: str, attempts: int, state: str, now: datetime
+    ) -> bool:
+        """Record a send's outcome on a row still leased to ``by`` with ``attempts``
+        attempts, in one statement; False when the row changed hands meanwhile."""
+        stmt = (
+            sa.update(OutboxMessage)
+            .where(
+                OutboxMessage.id == row_id,
+                OutboxMessage.state == PENDING,
+                OutboxMessage.claimed_by == by,
+                OutboxMessage.attempts == attempts,
+            )
+            .values(
+                state=state,
+                attempts=attempts + 1,
+                last_error=None,
+                claimed_by=None,
+                claimed_until=None,
+                sent_at=now if state == SENT else None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        result = await self.session.execute(stmt)
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
     async def claim(self, row_id: int, now: datetime, *, lock: bool) -> OutboxMessage | None:
         """The row, if it is still due and first of its chat; with ``lock``, locked
         for this transaction, or None when another transaction holds it."""

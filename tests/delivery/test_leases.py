@@ -26,7 +26,7 @@ from bot.delivery.sender import OutboxSender
 from bot.dispatcher import policy_of
 from bot.i18n import build_i18n
 from bot.services import notify
-from bot.services.outbox import OutboxService
+from bot.services.outbox import OutboxItem, OutboxService
 from bot.settings import Settings
 from storage.engine import create_engine, read_sessions, session_factory, writer
 from storage.models import OutboxMessage, TelegramUser
@@ -294,15 +294,15 @@ async def test_a_database_locked_while_recording_repeats_no_send(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    mark_sent = OutboxService.sent
+    mark_sent = OutboxService.sent_if_ours
     refusals = iter([locked(), locked()])
 
-    async def locked_twice(self: OutboxService, item_id: int) -> None:
+    async def locked_twice(self: OutboxService, item: OutboxItem, by: str) -> bool:
         if (refusal := next(refusals, None)) is not None:
             raise refusal
-        await mark_sent(self, item_id)
+        return await mark_sent(self, item, by)
 
-    monkeypatch.setattr(OutboxService, "sent", locked_twice)
+    monkeypatch.setattr(OutboxService, "sent_if_ours", locked_twice)
     await queue(sessions, clock, "A01", "A02")
     sender = new_sender(tg.bot, sessions, settings, clock)
     with caplog.at_level(logging.WARNING, logger="bot.delivery"):

@@ -22,7 +22,7 @@ from bot.dispatcher import policy_of
 from bot.i18n import build_i18n
 from bot.services import notify
 from bot.services.broadcasts import BroadcastService
-from bot.services.outbox import OutboxService
+from bot.services.outbox import OutboxItem, OutboxService
 from bot.settings import Settings
 from storage.engine import create_engine, engine_of, session_factory, writer
 from storage.models import OutboxMessage, TelegramUser
@@ -441,15 +441,15 @@ async def test_a_crash_between_send_and_commit_repeats_that_message_once(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    marked = OutboxService.sent
+    marked = OutboxService.sent_if_ours
     crashes = iter([True])
 
-    async def crash_once(self: OutboxService, item_id: int) -> None:
+    async def crash_once(self: OutboxService, item: OutboxItem, by: str) -> bool:
         if next(crashes, False):
             raise ConnectionError("the process died here")
-        await marked(self, item_id)
+        return await marked(self, item, by)
 
-    monkeypatch.setattr(OutboxService, "sent", crash_once)
+    monkeypatch.setattr(OutboxService, "sent_if_ours", crash_once)
     await queue(sessions, clock, "A01", "A02")
     with caplog.at_level(logging.ERROR, logger="bot.delivery"):
         await pump_all(sender)
