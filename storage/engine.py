@@ -145,3 +145,21 @@ def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
         session.new or session.deleted or any(session.is_modified(o) for o in session.dirty)
     ):
         raise ReadOnlySession("a read-only session tried to write")
+
+
+_KEPT = "outpost_kept"
+# An update loads a few dozen rows; a report or an export streams far more, and those
+# are read once: past this many, nothing more is held.
+_KEEP_AT_MOST = 512
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+def _keep_loaded(session: Session, instance: Any) -> None:
+    # The identity map holds rows weakly: a row a service loaded and let go would be
+    # selected again by the next ``session.get`` of the same update. A session lives
+    # for one update (or one short delivery step), so holding what it loaded is cheap.
+    kept = session.info.get(_KEPT)
+    if kept is None:
+        kept = session.info[_KEPT] = []
+    if len(kept) < _KEEP_AT_MOST:
+        kept.append(instance)
