@@ -55,6 +55,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m bot.catalog_check
+	$(BIN)/python -m bot.shape_check
 
 # Extract every _() string, merge it into each catalog (creating missing ones), fill
 # the English catalog from the source text, and compile the .mo files, which are build
@@ -90,6 +91,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/services.py
 	$(BIN)/python bench/conversations.py --observers 20 --latency-ms 100
 	$(BIN)/python bench/throughput.py --latency-ms 100 --people 40 --db both
+	$(BIN)/python bench/throughput.py --latency-ms 0 --people 40 --db both
+	$(BIN)/python bench/cost.py --db both --by-type
 	$(BIN)/python bench/broadcast.py
 	$(BIN)/python bench/faults.py
 	$(BIN)/python bench/reports.py
