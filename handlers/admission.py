@@ -13,14 +13,22 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from aiogram import Bot, F, Router
+from aiogram import BaseMiddleware, Bot, F, Router
 from aiogram.filters import Command, Filter, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, ForceReply, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardMarkup,
+    Message,
+    TelegramObject,
+)
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
@@ -38,11 +46,11 @@ from bot.settings import Settings
 from handlers import labels
 from handlers.card_sync import Render, converge
 from handlers.cards import Shown
-from handlers.conversation import finish, load, save
+from handlers.conversation import finish, load_flow, save_flow
 from handlers.errors import explain
 from handlers.keyboards import button
 from handlers.office import office_router
-from handlers.replies import remember
+from handlers.replies import Asking, remember_flow
 from handlers.ui import BUTTON_TEXT_MAX, N_, clip, esc, local_time
 from storage.store import Store
 
@@ -50,8 +58,6 @@ if TYPE_CHECKING:
     from handlers.delivering import Outgoing
 
 log = logging.getLogger(__name__)
-
-_KEY = "admission"  # this flow's key in the admin's conversation data
 
 
 class AppCb(CallbackData, prefix="ad"):
@@ -215,8 +221,75 @@ def decided_text(view: ApplicationView, *, html: bool = False) -> str:
 # ---- the handlers --------------------------------------------------------------------
 
 
-def _prompt(pending: dict[str, Any], message_id: int) -> None:
-    pending["prompt"] = message_id
+class Rejection(Asking):
+    """The rejection an admin is writing the reason for: the application, its version
+    when Reject was pressed, and the prompt the reason must reply to."""
+
+    key: ClassVar[str] = "admission"
+
+    app: int = 0
+    v: int = 0
+    prompt: int | None = None
+
+
+def _prompt(pending: Rejection, message_id: int) -> None:
+    pending.prompt = message_id
+
+
+@dataclass
+class Desk:
+    """What every step on an application needs: who acts, where its card is, and the
+    services; handed to each handler by :class:`_Desks`."""
+
+    bot: Bot
+    chat_id: int | None  # None: the pressed card's message can no longer be reached
+    actor: Actor
+    people: PeopleService
+    cards: CardService
+    policy: Policy
+    state: FSMContext
+
+    async def view(self, application_id: int) -> ApplicationView:
+        return await self.people.application(self.actor, application_id)
+
+    async def show(
+        self, view: ApplicationView, *, picker: list[PointInfo] | None = None, cancel: bool = False
+    ) -> None:
+        if self.chat_id is not None:
+            shown = application_card(view, self.policy, picker=picker, cancel=cancel)
+            await show(self.bot, self.chat_id, self.cards, shown, view.info.id)
+
+    async def refresh(self, application_id: int) -> ApplicationView:
+        """Bring the card up to date; the application as it stands."""
+        view = await self.view(application_id)
+        await self.show(view)
+        return view
+
+    async def drop_rejection(self, application_id: int) -> None:
+        """End this admin's rejection of the application, if one is in progress."""
+        if (await load_flow(self.state, Rejection)).app == application_id:
+            await finish(self.state, Rejection)
+
+
+class _Desks(BaseMiddleware):
+    """Puts the handler's :class:`Desk` into its data."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if isinstance(event, CallbackQuery):
+            where = event.message
+            chat_id = where.chat.id if isinstance(where, Message) else None
+        else:
+            chat_id = event.chat.id if isinstance(event, Message) else None
+        data["desk"] = Desk(
+            bot=data["bot"], chat_id=chat_id, actor=data["actor"], people=data["people"],
+            cards=data["cards"], policy=data["policy"], state=data["state"],
+        )  # fmt: skip
+        return await handler(event, data)
 
 
 class RepliesToPrompt(Filter):
@@ -226,248 +299,159 @@ class RepliesToPrompt(Filter):
         replied = message.reply_to_message
         if replied is None:
             return False
-        pending = await load(state, _KEY)
-        return bool(pending) and pending.get("prompt") == replied.message_id
+        pending = await load_flow(state, Rejection)
+        return pending.prompt == replied.message_id
+
+
+async def _stale(query: CallbackQuery, desk: Desk, view: ApplicationView) -> None:
+    await desk.show(view)
+    await query.answer(decided_text(view), show_alert=True)
+
+
+async def _open(query: CallbackQuery, cb: AppCb, desk: Desk) -> ApplicationView | None:
+    """The application, if the card that was pressed still shows its state; if not,
+    the card is brought up to date and the admin told how the application stands."""
+    view = await desk.view(cb.app)
+    if view.info.status is ApplicationStatus.PENDING and view.info.version == cb.v:
+        return view
+    await _stale(query, desk, view)
+    return None
+
+
+async def approve(
+    query: CallbackQuery, callback_data: AppCb, desk: Desk, places: PlaceService
+) -> None:
+    cb = callback_data
+    point_id = cb.point if cb.act == AT else None
+    try:
+        observer = await desk.people.approve_once(
+            desk.actor, cb.app, point_id=point_id, version=cb.v
+        )
+    except AlreadyMoved:
+        await _stale(query, desk, await desk.view(cb.app))
+        return
+    except (PointInactive, NotFound):
+        await _point_closed(query, cb, desk, places)
+        return
+    await desk.drop_rejection(cb.app)
+    view = await desk.refresh(cb.app)
+    await query.answer(
+        _("Approved: {name} is now observer #{id} at {point}.").format(
+            name=clip(observer.name, 60), id=observer.id, point=view.appointed_point or "?"
+        )[:200]
+    )
+
+
+async def _point_closed(query: CallbackQuery, cb: AppCb, desk: Desk, places: PlaceService) -> None:
+    view = await _open(query, cb, desk)
+    if view is None:
+        return
+    await desk.show(view, picker=[p for p in await places.points() if p.id != cb.point])
+    await query.answer(_("That point is closed now. Please choose another one."), show_alert=True)
+
+
+async def pick_or_reject(
+    query: CallbackQuery, callback_data: AppCb, desk: Desk, places: PlaceService, user: CurrentUser
+) -> None:
+    """Pick a point, Back from the picker, or Reject: on a card still up to date."""
+    view = await _open(query, callback_data, desk)
+    if view is None:
+        return
+    if callback_data.act == REJECT:
+        await _ask_reason(query, desk, view, user)
+        return
+    if callback_data.act == PICK:
+        desired = view.info.desired_point_id if view.desired_point_active else None
+        points = [p for p in await places.points() if p.id != desired]
+        if not points:
+            await query.answer(_("There is no other open observation point."), show_alert=True)
+            return
+        await desk.show(view, picker=points)
+    else:
+        await desk.show(view)
+    await query.answer()
+
+
+async def _ask_reason(
+    query: CallbackQuery, desk: Desk, view: ApplicationView, user: CurrentUser
+) -> None:
+    if desk.chat_id is None:
+        await query.answer()
+        return
+    mention = f'<a href="tg://user?id={user.id}">{esc(clip(user.first_name, 60))}</a>'
+    prompt = await desk.bot.send_message(
+        desk.chat_id,
+        _(
+            "{admin}, why is application #{id} ({name}) rejected? Reply to this message "
+            "with the reason; the applicant will read it. Send /cancel to stop."
+        ).format(admin=mention, id=view.info.id, name=esc(clip(view.info.name, 60))),
+        reply_markup=ForceReply(selective=True, input_field_placeholder=_("The reason")),
+    )
+    await desk.state.set_state(Rejecting.reason)
+    pending = Rejection(app=view.info.id, v=view.info.version)
+    # The prompt's id is known once it is sent, after this update commits.
+    await remember_flow(desk.state, pending, prompt, _prompt)
+    await save_flow(desk.state, pending)
+    await desk.show(view, cancel=True)
+    await query.answer()
+
+
+async def cancel_button(query: CallbackQuery, callback_data: AppCb, desk: Desk) -> None:
+    if (await load_flow(desk.state, Rejection)).app != callback_data.app:
+        await query.answer(
+            _("You have no rejection in progress for this application."), show_alert=True
+        )
+        return
+    await finish(desk.state, Rejection)
+    if desk.chat_id is not None:
+        await desk.refresh(callback_data.app)
+    await query.answer(_("Rejection cancelled. Nothing was changed."))
+
+
+async def cancel_command(message: Message, desk: Desk) -> None:
+    pending = await load_flow(desk.state, Rejection)
+    await finish(desk.state, Rejection)
+    if pending.app:
+        await desk.refresh(pending.app)
+    await message.reply(_("Rejection cancelled. Nothing was changed."))
+
+
+async def reason_given(message: Message, desk: Desk) -> None:
+    pending = await load_flow(desk.state, Rejection)
+    if message.text is None:
+        await message.reply(_("Please reply with the reason as text, or send /cancel."))
+        return
+    try:
+        reason = clean_text(message.text, TEXT_MAX, field="reason")
+    except (InvalidInput, MissingInput) as exc:
+        await message.reply(
+            explain(exc) + "\n" + _("Reply to the question again, or send /cancel.")
+        )
+        return
+    await finish(desk.state, Rejection)
+    try:
+        await desk.people.reject_once(desk.actor, pending.app, reason, version=pending.v)
+    except AlreadyMoved:
+        view = await desk.refresh(pending.app)
+        await message.reply(decided_text(view, html=True) + " " + _("Your reason was not used."))
+        return
+    view = await desk.refresh(pending.app)
+    await message.reply(
+        "⛔ "
+        + _("Application #{id} ({name}) is rejected; the applicant will be told.").format(
+            id=pending.app, name=esc(clip(view.info.name, 60))
+        )
+    )
 
 
 def setup(i18n: I18n, settings: Settings) -> Router:
     router = office_router("admission", settings.admin_chat_id)
-
-    async def refresh(
-        query: CallbackQuery, view: ApplicationView, cards: CardService, policy: Policy, bot: Bot
-    ) -> None:
-        if isinstance(query.message, Message):
-            await show(
-                bot, query.message.chat.id, cards, application_card(view, policy), view.info.id
-            )
-
-    async def stale(
-        query: CallbackQuery,
-        application_id: int,
-        actor: Actor,
-        people: PeopleService,
-        cards: CardService,
-        policy: Policy,
-        bot: Bot,
-    ) -> None:
-        view = await people.application(actor, application_id)
-        await refresh(query, view, cards, policy, bot)
-        await query.answer(decided_text(view), show_alert=True)
-
-    async def current(
-        query: CallbackQuery, cb: AppCb, actor: Actor, people: PeopleService
-    ) -> ApplicationView | None:
-        """The application, if the card that was pressed still shows its state."""
-        view = await people.application(actor, cb.app)
-        if view.info.status is not ApplicationStatus.PENDING or view.info.version != cb.v:
-            return None
-        return view
-
-    async def drop_prompt(state: FSMContext, application_id: int) -> None:
-        pending = await load(state, _KEY)
-        if pending.get("app") == application_id:
-            await finish(state, _KEY)
-
-    @router.callback_query(AppCb.filter(F.act.in_({APPROVE, AT})))
-    async def approve(
-        query: CallbackQuery,
-        callback_data: AppCb,
-        actor: Actor,
-        people: PeopleService,
-        places: PlaceService,
-        cards: CardService,
-        policy: Policy,
-        bot: Bot,
-        state: FSMContext,
-    ) -> None:
-        cb = callback_data
-        point_id = cb.point if cb.act == AT else None
-        try:
-            observer = await people.approve_once(actor, cb.app, point_id=point_id, version=cb.v)
-        except AlreadyMoved:
-            await stale(query, cb.app, actor, people, cards, policy, bot)
-            return
-        except (PointInactive, NotFound):
-            view = await current(query, cb, actor, people)
-            if view is None:
-                await stale(query, cb.app, actor, people, cards, policy, bot)
-                return
-            picker = [p for p in await places.points() if p.id != cb.point]
-            if isinstance(query.message, Message):
-                await show(
-                    bot,
-                    query.message.chat.id,
-                    cards,
-                    application_card(view, policy, picker=picker),
-                    cb.app,
-                )
-            await query.answer(
-                _("That point is closed now. Please choose another one."), show_alert=True
-            )
-            return
-        await drop_prompt(state, cb.app)
-        view = await people.application(actor, cb.app)
-        await refresh(query, view, cards, policy, bot)
-        await query.answer(
-            _("Approved: {name} is now observer #{id} at {point}.").format(
-                name=clip(observer.name, 60), id=observer.id, point=view.appointed_point or "?"
-            )[:200]
-        )
-
-    @router.callback_query(AppCb.filter(F.act.in_({PICK, BACK})))
-    async def picker(
-        query: CallbackQuery,
-        callback_data: AppCb,
-        actor: Actor,
-        people: PeopleService,
-        places: PlaceService,
-        cards: CardService,
-        policy: Policy,
-        bot: Bot,
-    ) -> None:
-        cb = callback_data
-        view = await current(query, cb, actor, people)
-        if view is None:
-            await stale(query, cb.app, actor, people, cards, policy, bot)
-            return
-        if cb.act == PICK:
-            desired = view.info.desired_point_id if view.desired_point_active else None
-            points = [p for p in await places.points() if p.id != desired]
-            if not points:
-                await query.answer(_("There is no other open observation point."), show_alert=True)
-                return
-            shown = application_card(view, policy, picker=points)
-        else:
-            shown = application_card(view, policy)
-        if isinstance(query.message, Message):
-            await show(bot, query.message.chat.id, cards, shown, cb.app)
-        await query.answer()
-
-    @router.callback_query(AppCb.filter(F.act == REJECT))
-    async def ask_reason(
-        query: CallbackQuery,
-        callback_data: AppCb,
-        actor: Actor,
-        user: CurrentUser,
-        people: PeopleService,
-        cards: CardService,
-        policy: Policy,
-        bot: Bot,
-        state: FSMContext,
-    ) -> None:
-        cb = callback_data
-        view = await current(query, cb, actor, people)
-        if view is None:
-            await stale(query, cb.app, actor, people, cards, policy, bot)
-            return
-        if not isinstance(query.message, Message):
-            await query.answer()
-            return
-        chat_id = query.message.chat.id
-        mention = f'<a href="tg://user?id={user.id}">{esc(clip(user.first_name, 60))}</a>'
-        prompt = await bot.send_message(
-            chat_id,
-            _(
-                "{admin}, why is application #{id} ({name}) rejected? Reply to this message "
-                "with the reason; the applicant will read it. Send /cancel to stop."
-            ).format(admin=mention, id=view.info.id, name=esc(clip(view.info.name, 60))),
-            reply_markup=ForceReply(selective=True, input_field_placeholder=_("The reason")),
-        )
-        await state.set_state(Rejecting.reason)
-        pending = {"app": view.info.id, "v": view.info.version, "prompt": None}
-        # The prompt's id is known once it is sent, after this update commits.
-        await remember(state, _KEY, pending, prompt, _prompt)
-        await save(state, _KEY, pending)
-        await show(bot, chat_id, cards, application_card(view, policy, cancel=True), cb.app)
-        await query.answer()
-
-    async def restore(
-        bot: Bot, chat_id: int, application_id: int, actor: Actor, people: PeopleService,
-        cards: CardService, policy: Policy,
-    ) -> None:  # fmt: skip
-        view = await people.application(actor, application_id)
-        await show(bot, chat_id, cards, application_card(view, policy), application_id)
-
-    @router.callback_query(AppCb.filter(F.act == CANCEL))
-    async def cancel_button(
-        query: CallbackQuery,
-        callback_data: AppCb,
-        actor: Actor,
-        people: PeopleService,
-        cards: CardService,
-        policy: Policy,
-        bot: Bot,
-        state: FSMContext,
-    ) -> None:
-        pending = await load(state, _KEY)
-        if pending.get("app") != callback_data.app:
-            await query.answer(
-                _("You have no rejection in progress for this application."), show_alert=True
-            )
-            return
-        await finish(state, _KEY)
-        if isinstance(query.message, Message):
-            await restore(
-                bot, query.message.chat.id, callback_data.app, actor, people, cards, policy
-            )
-        await query.answer(_("Rejection cancelled. Nothing was changed."))
-
-    @router.message(Command("cancel"), StateFilter(Rejecting.reason))
-    async def cancel_command(
-        message: Message,
-        actor: Actor,
-        people: PeopleService,
-        cards: CardService,
-        policy: Policy,
-        bot: Bot,
-        state: FSMContext,
-    ) -> None:
-        pending = await load(state, _KEY)
-        await finish(state, _KEY)
-        application_id = pending.get("app")
-        if isinstance(application_id, int):
-            await restore(bot, message.chat.id, application_id, actor, people, cards, policy)
-        await message.reply(_("Rejection cancelled. Nothing was changed."))
-
-    @router.message(StateFilter(Rejecting.reason), RepliesToPrompt())
-    async def reason_given(
-        message: Message,
-        actor: Actor,
-        people: PeopleService,
-        cards: CardService,
-        policy: Policy,
-        bot: Bot,
-        state: FSMContext,
-    ) -> None:
-        pending = await load(state, _KEY)
-        application_id, version = int(pending["app"]), int(pending["v"])
-        if message.text is None:
-            await message.reply(_("Please reply with the reason as text, or send /cancel."))
-            return
-        try:
-            reason = clean_text(message.text, TEXT_MAX, field="reason")
-        except (InvalidInput, MissingInput) as exc:
-            await message.reply(
-                explain(exc) + "\n" + _("Reply to the question again, or send /cancel.")
-            )
-            return
-        await finish(state, _KEY)
-        try:
-            await people.reject_once(actor, application_id, reason, version=version)
-        except AlreadyMoved:
-            view = await people.application(actor, application_id)
-            await show(bot, message.chat.id, cards, application_card(view, policy), application_id)
-            await message.reply(
-                decided_text(view, html=True) + " " + _("Your reason was not used.")
-            )
-            return
-        view = await people.application(actor, application_id)
-        await show(bot, message.chat.id, cards, application_card(view, policy), application_id)
-        await message.reply(
-            "⛔ "
-            + _("Application #{id} ({name}) is rejected; the applicant will be told.").format(
-                id=application_id, name=esc(clip(view.info.name, 60))
-            )
-        )
-
+    desks = _Desks()
+    router.callback_query.middleware(desks)
+    router.message.middleware(desks)
+    router.callback_query.register(approve, AppCb.filter(F.act.in_({APPROVE, AT})))
+    router.callback_query.register(pick_or_reject, AppCb.filter(F.act.in_({PICK, BACK, REJECT})))
+    router.callback_query.register(cancel_button, AppCb.filter(F.act == CANCEL))
+    router.message.register(cancel_command, Command("cancel"), StateFilter(Rejecting.reason))
+    router.message.register(reason_given, StateFilter(Rejecting.reason), RepliesToPrompt())
     return router

@@ -11,7 +11,7 @@ group gets a delivery report.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
@@ -26,6 +26,7 @@ from bot.middlewares.people import CurrentUser
 from bot.services.actors import Actor
 from bot.services.broadcasts import BroadcastService, NoRecipients
 from bot.settings import Settings
+from handlers.conversation import Flow, load_flow, save_flow
 from handlers.errors import explain
 from handlers.keyboards import CANCEL as CANCEL_LABEL
 from handlers.keyboards import button
@@ -113,139 +114,149 @@ def report_text(payload: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-async def _forget(state: FSMContext) -> dict[str, Any] | None:
-    """Take the pending broadcast out of the admin's conversation data."""
+class PendingBroadcast(Flow):
+    """The broadcast a preview shows, until its Send or Cancel is pressed."""
+
+    key: ClassVar[str] = _PENDING
+    text: str = ""
+    point_id: int | None = None
+    # The preview's message, once it is sent: only its buttons may send this broadcast.
+    message_id: int | None = None
+    # handlers.replies.remember's mark: the preview's id lands in this broadcast only,
+    # never in a newer one written meanwhile.
+    ask: str | None = None
+
+
+async def _forget(state: FSMContext) -> None:
+    """Take the pending broadcast out of the admin's conversation data. Another flow the
+    admin is in the middle of keeps its state and its data."""
     data = await state.get_data()
-    pending = data.pop(_PENDING, None)
-    if pending is not None:
+    if data.pop(_PENDING, None) is not None:
         await state.set_data(data)
-    return pending if isinstance(pending, dict) else None
+
+
+def _shown_in(data: dict[str, Any], message_id: int) -> None:
+    data["message_id"] = message_id
 
 
 def setup(i18n: I18n, settings: Settings) -> Router:
     router = office_router("broadcast", settings.admin_chat_id)
+    router.message.register(preview, Command("broadcast"))
+    router.callback_query.register(decide, BroadcastCb.filter())
+    return router
 
-    @router.message(Command("broadcast"))
-    async def preview(
-        message: Message,
-        command: CommandObject,
-        user: CurrentUser,
-        actor: Actor,
-        broadcasts: BroadcastService,
-        state: FSMContext,
-    ) -> None:
-        try:
-            prepared = await broadcasts.prepare(actor, command.args)
-        except MissingInput:
-            await message.reply(usage("broadcast"))
-            return
-        except DomainError as exc:
-            await message.reply(explain(exc) + "\n" + usage("broadcast"))
-            return
-        audience = _audience(prepared.recipients, prepared.point_code, prepared.point_name)
-        if prepared.recipients == 0:
-            # Whatever was pending before stays as it was.
-            await message.reply(
-                _("Nobody would receive this: {audience}. Nothing was queued.").format(
-                    audience=audience
-                )
+
+async def preview(
+    message: Message,
+    command: CommandObject,
+    user: CurrentUser,
+    actor: Actor,
+    broadcasts: BroadcastService,
+    state: FSMContext,
+) -> None:
+    try:
+        prepared = await broadcasts.prepare(actor, command.args)
+    except MissingInput:
+        await message.reply(usage("broadcast"))
+        return
+    except DomainError as exc:
+        await message.reply(explain(exc) + "\n" + usage("broadcast"))
+        return
+    audience = _audience(prepared.recipients, prepared.point_code, prepared.point_name)
+    if prepared.recipients == 0:
+        # Whatever was pending before stays as it was.
+        await message.reply(
+            _("Nobody would receive this: {audience}. Nothing was queued.").format(
+                audience=audience
             )
-            return
-        # A new preview replaces the one pending before; that one's buttons go stale.
-        await _forget(state)
-        text = "\n".join(
+        )
+        return
+    # A new preview replaces the one pending before; that one's buttons go stale.
+    await _forget(state)
+    shown = await message.answer(
+        _preview_text(audience, prepared.text), reply_markup=_preview_buttons(user.id)
+    )
+    # remember marks the data it is given, so that only this preview's id is put in.
+    data = PendingBroadcast(text=prepared.text, point_id=prepared.point_id).model_dump(mode="json")
+    await remember(state, _PENDING, data, shown, _shown_in)
+    await save_flow(state, PendingBroadcast.model_validate(data))
+
+
+def _preview_text(audience: str, text: str) -> str:
+    return "\n".join(
+        [
+            "👁 " + _("<b>Broadcast preview</b>: to {audience}.").format(audience=audience),
+            _("The observers will receive exactly this:"),
+            "",
+            message_text(text),
+        ]
+    )
+
+
+def _preview_buttons(by: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
             [
-                "👁 " + _("<b>Broadcast preview</b>: to {audience}.").format(audience=audience),
-                _("The observers will receive exactly this:"),
-                "",
-                message_text(prepared.text),
+                button(_("✅ Send"), BroadcastCb(act=SEND, by=by).pack()),
+                button(_(CANCEL_LABEL), BroadcastCb(act=CANCEL, by=by).pack()),
             ]
+        ]
+    )
+
+
+async def decide(
+    query: CallbackQuery,
+    callback_data: BroadcastCb,
+    actor: Actor,
+    broadcasts: BroadcastService,
+    state: FSMContext,
+) -> None:
+    if callback_data.by != query.from_user.id:
+        await query.answer(
+            _("Only the admin who wrote this broadcast can send or cancel it."),
+            show_alert=True,
         )
-        markup = InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    button(_("✅ Send"), BroadcastCb(act=SEND, by=user.id).pack()),
-                    button(_(CANCEL_LABEL), BroadcastCb(act=CANCEL, by=user.id).pack()),
-                ]
-            ]
+        return
+    shown = query.message if isinstance(query.message, Message) else None
+    pending = await load_flow(state, PendingBroadcast)
+    if shown is None or pending.message_id != shown.message_id:
+        # Sent or cancelled already (a double tap), or replaced by a newer preview.
+        await query.answer(
+            _("This preview is no longer pending: nothing more was sent."), show_alert=True
         )
-        shown = await message.answer(text, reply_markup=markup)
-        pending = {"text": prepared.text, "point_id": prepared.point_id, "message_id": None}
+        if shown is not None and shown.reply_markup is not None:
+            await shown.edit_reply_markup(reply_markup=None)
+        return
+    await _forget(state)
+    if callback_data.act == CANCEL:
+        await query.answer(_("Cancelled."))
+        await shown.edit_text("✖️ " + _("Broadcast cancelled. Nothing was sent."), reply_markup=None)
+        return
+    await _send(query, shown, actor, broadcasts, pending)
 
-        def put(data: dict[str, Any], message_id: int) -> None:
-            data["message_id"] = message_id
 
-        await remember(state, _PENDING, pending, shown, put)
-        await state.update_data({_PENDING: pending})
-
-    @router.callback_query(BroadcastCb.filter())
-    async def decide(
-        query: CallbackQuery,
-        callback_data: BroadcastCb,
-        actor: Actor,
-        broadcasts: BroadcastService,
-        state: FSMContext,
-    ) -> None:
-        if callback_data.by != query.from_user.id:
-            await query.answer(
-                _("Only the admin who wrote this broadcast can send or cancel it."),
-                show_alert=True,
-            )
-            return
-        shown = query.message if isinstance(query.message, Message) else None
-        data = await state.get_data()
-        pending = data.get(_PENDING)
-        if (
-            shown is None
-            or not isinstance(pending, dict)
-            or pending.get("message_id") != shown.message_id
-        ):
-            # Sent or cancelled already (a double tap), or replaced by a newer preview.
-            await query.answer(
-                _("This preview is no longer pending: nothing more was sent."), show_alert=True
-            )
-            if shown is not None and shown.reply_markup is not None:
-                await shown.edit_reply_markup(reply_markup=None)
-            return
-        await _forget(state)
-        if callback_data.act == CANCEL:
-            await query.answer(_("Cancelled."))
-            await shown.edit_text(
-                "✖️ " + _("Broadcast cancelled. Nothing was sent."), reply_markup=None
-            )
-            return
-        point_id = pending.get("point_id")
-        try:
-            sent = await broadcasts.send(
-                actor,
-                str(pending.get("text") or ""),
-                point_id=point_id if isinstance(point_id, int) else None,
-            )
-        except NoRecipients:
-            await query.answer()
-            await shown.edit_text(
-                "✖️ " + _("Nobody is left to receive this broadcast. Nothing was queued."),
-                reply_markup=None,
-            )
-            return
-        await query.answer(_("Queued."))
+async def _send(
+    query: CallbackQuery,
+    shown: Message,
+    actor: Actor,
+    broadcasts: BroadcastService,
+    pending: PendingBroadcast,
+) -> None:
+    """Queue the broadcast the admin pressed Send under, and say so in its preview."""
+    try:
+        sent = await broadcasts.send(actor, pending.text, point_id=pending.point_id)
+    except NoRecipients:
+        await query.answer()
         await shown.edit_text(
-            "\n".join(
-                [
-                    "✅ "
-                    + _(
-                        "<b>Broadcast #{id}</b> queued for {count} observers ({where}); "
-                        "a delivery report will follow."
-                    ).format(
-                        id=sent.id,
-                        count=sent.recipients,
-                        where=_where(sent.point_code, sent.point_name),
-                    ),
-                    "",
-                    message_text(sent.text),
-                ]
-            ),
+            "✖️ " + _("Nobody is left to receive this broadcast. Nothing was queued."),
             reply_markup=None,
         )
-
-    return router
+        return
+    await query.answer(_("Queued."))
+    queued = _(
+        "<b>Broadcast #{id}</b> queued for {count} observers ({where}); "
+        "a delivery report will follow."
+    ).format(id=sent.id, count=sent.recipients, where=_where(sent.point_code, sent.point_name))
+    await shown.edit_text(
+        "\n".join(["✅ " + queued, "", message_text(sent.text)]), reply_markup=None
+    )

@@ -200,16 +200,56 @@ async def _settle(speech: Speech, policy: Policy, clock: Clock, cards: list[Card
         await _record(speech, policy, clock, card.id, card.digest)
 
 
+def showing(shown: Shown) -> Render:
+    """A card that shows what was drawn already."""
+
+    async def render(_store: Store) -> Shown:
+        return shown
+
+    return render
+
+
+def converge_after(
+    card: tuple[int, str, int],
+    render: Render,
+    *,
+    policy: Policy,
+    clock: Clock,
+    name: str,
+    create: bool = False,
+    repost: bool = False,
+) -> None:
+    """After this update commits, :func:`converge` the cards of ``card`` (chat id,
+    subject, subject id), in that card's own turn."""
+    chat_id, subject, subject_id = card
+    later(
+        card,
+        functools.partial(converge, chat_id=chat_id, subject=subject, subject_id=subject_id,
+                          render=render, policy=policy, clock=clock, create=create, repost=repost),
+        name=name,
+    )  # fmt: skip
+
+
+def item_render(item_id: int, policy: Policy, clock: Clock) -> Render:
+    """The office's card of the item, read afresh."""
+
+    async def render(store: Store) -> Shown:
+        suggestions = SuggestionService(store, policy, clock)
+        detail = await suggestions.detail(SYSTEM, item_id)
+        return item_card(detail, policy, today=day(suggestions.today()))
+
+    return render
+
+
 def sync_item(
     chat_id: int, item_id: int, *, policy: Policy, clock: Clock, repost: bool = False
 ) -> None:
     """After this update commits, make the item's card in ``chat_id`` show its state
     (see handlers.card_sync); marking the cards for a re-sync is the service's part."""
-    later(
-        (chat_id, ITEM, item_id),
-        functools.partial(converge_item, chat_id=chat_id, item_id=item_id, policy=policy,
-                          clock=clock, repost=repost),
-        name="item card",
+    render = item_render(item_id, policy, clock)
+    converge_after(
+        (chat_id, ITEM, item_id), render,
+        policy=policy, clock=clock, name="item card", create=True, repost=repost,
     )  # fmt: skip
 
 
@@ -224,13 +264,7 @@ async def converge_item(
 ) -> int | None:
     """Bring the item's card in ``chat_id`` up to date now (an effect, or the sender's
     work); returns the id of a card it posted."""
-
-    async def render(store: Store) -> Shown:
-        suggestions = SuggestionService(store, policy, clock)
-        detail = await suggestions.detail(SYSTEM, item_id)
-        return item_card(detail, policy, today=day(suggestions.today()))
-
     return await converge(
-        speech, chat_id, ITEM, item_id, render,
+        speech, chat_id, ITEM, item_id, item_render(item_id, policy, clock),
         policy=policy, clock=clock, create=True, repost=repost,
     )  # fmt: skip

@@ -13,9 +13,11 @@ call free.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import date
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
@@ -26,6 +28,7 @@ from bot.domain.roles import Role
 from bot.domain.statuses import SuggestionStatus
 from bot.services.context import Policy
 from bot.services.views import SuggestionDetail, TimelineEntry
+from handlers import item_facts as facts
 from handlers import labels
 from handlers.keyboards import button
 from handlers.ui import MESSAGE_MAX, N_, clip, day, esc, local_time, shown_length
@@ -186,18 +189,9 @@ def history_line(entry: TimelineEntry, policy: Policy, words_max: int = WORDS_MA
 
 def _head(detail: SuggestionDetail, policy: Policy, today: str | None) -> list[str]:
     info = detail.info
-    emoji = labels.STATUS_EMOJI[info.status]
-    lines = [
-        f"{emoji} <b>{esc(info.reference)}</b> · {esc(labels.status(info.status))}",
-        f"<b>{esc(info.title)}</b>",
-    ]
-    who = [esc(clip(detail.observer_name or "?", 100))]
-    if detail.observer_phone:
-        who.append(f"☎️ {esc(detail.observer_phone)}")
-    if detail.point_name:
-        who.append(f"📍 {esc(clip(detail.point_name, 100))}")
-    lines.append(_("<b>Observer:</b> {who}").format(who=" · ".join(who)))
-    lines.append(
+    return [
+        *facts.headline(info),
+        _observer(detail),
         " · ".join(
             esc(x)
             for x in (
@@ -205,47 +199,45 @@ def _head(detail: SuggestionDetail, policy: Policy, today: str | None) -> list[s
                 labels.domain(info.domain),
                 labels.behalf(info.behalf),
             )
-        )
-    )
-    if info.location_text:
-        lines.append(_("<b>Location:</b> {place}").format(place=esc(clip(info.location_text, 200))))
-    if info.latitude is not None and info.longitude is not None:
-        lines.append(
-            _("<b>Map point:</b> {lat}, {lon}").format(
-                lat=f"{info.latitude:.5f}", lon=f"{info.longitude:.5f}"
-            )
-        )
-    lines.append(
-        _("<b>Filed:</b> {moment}").format(moment=local_time(info.submitted_at, policy.tz))
-    )
-    if info.status in (S.SUBMITTED, S.IN_REVIEW, S.NEEDS_INFO):
-        due = day(info.decision_due)
-        late = today is not None and due < today
-        text = _("<b>Decision due:</b> {date}").format(date=due)
-        lines.append(text + (" " + _("⚠️ overdue") if late else ""))
-    if info.escalated_to:
-        lines.append(_("<b>Reported to:</b> {whom}").format(whom=esc(clip(info.escalated_to, 200))))
-    if info.status is S.ESCALATED and info.city_answer_due is not None:
-        due = day(info.city_answer_due)
-        late = today is not None and due < today
-        text = _("<b>The city's answer due:</b> {date}").format(date=due)
-        lines.append(text + (" " + _("⚠️ overdue") if late else ""))
-    if detail.department_name:
-        lines.append(
-            _("<b>Department:</b> {department}").format(
-                department=esc(clip(detail.department_name, 200))
-            )
-        )
-    if info.implementation_due is not None:
-        due = day(info.implementation_due)
-        late = today is not None and due < today and info.status in (S.ADOPTED, S.IMPLEMENTING)
-        text = _("<b>Implementation due:</b> {date}").format(date=due)
-        lines.append(text + (" " + _("⚠️ overdue") if late else ""))
-    if detail.attachments:
-        lines.append(_("<b>Attachments:</b> {count}").format(count=len(detail.attachments)))
-    for rating in detail.ratings[-1:]:
-        lines.append(_("<b>Rating:</b> {rating}").format(rating=esc(labels.rating(rating.value))))
-    return lines
+        ),
+        *facts.place(info, 200),
+        facts.filed(info, policy),
+        *_due(
+            _("<b>Decision due:</b> {date}"),
+            info.decision_due if info.status in (S.SUBMITTED, S.IN_REVIEW, S.NEEDS_INFO) else None,
+            today,
+        ),
+        *facts.reported_to(info, 200),
+        *_due(
+            _("<b>The city's answer due:</b> {date}"),
+            info.city_answer_due if info.status is S.ESCALATED else None,
+            today,
+        ),
+        *facts.department(detail, 200),
+        *facts.implementation_due(info, today),
+        *facts.attachments(detail),
+        *(
+            _("<b>Rating:</b> {rating}").format(rating=esc(labels.rating(rating.value)))
+            for rating in detail.ratings[-1:]
+        ),
+    ]
+
+
+def _observer(detail: SuggestionDetail) -> str:
+    who = [esc(clip(detail.observer_name or "?", 100))]
+    if detail.observer_phone:
+        who.append(f"☎️ {esc(detail.observer_phone)}")
+    if detail.point_name:
+        who.append(f"📍 {esc(clip(detail.point_name, 100))}")
+    return _("<b>Observer:</b> {who}").format(who=" · ".join(who))
+
+
+def _due(text: str, due: date | None, today: str | None) -> list[str]:
+    """A date the office must meet (``text`` with {date}), marked when it is past."""
+    if due is None:
+        return []
+    when = day(due)
+    return [facts.overdue(text.format(date=when), today is not None and when < today)]
 
 
 def item_card(detail: SuggestionDetail, policy: Policy, *, today: str | None = None) -> Shown:
@@ -256,19 +248,10 @@ def item_card(detail: SuggestionDetail, policy: Policy, *, today: str | None = N
     body = clip(detail.info.body, BODY_MAX)
     quoted = f"<blockquote expandable>{esc(body)}</blockquote>"
     room = MESSAGE_MAX - _SLACK - sum(shown_length(p) + 2 for p in (head, quoted, heading, omitted))
-    chosen: list[str] = []
-    used = 0
-    for entry in reversed(detail.timeline):
-        line = history_line(entry, policy)
-        size = shown_length(line) + 1
-        if used + size > room:
-            if chosen:
-                break
-            line = history_line(entry, policy, words_max=max(0, room - 200))
-            size = shown_length(line) + 1
-        chosen.append(line)
-        used += size
-    chosen.reverse()
+    draw = functools.partial(history_line, policy=policy)
+    chosen, _used = facts.newest_that_fit(
+        detail.timeline, room, draw, lambda _e: max(0, room - 200)
+    )
     history = [heading]
     if len(chosen) < len(detail.timeline):
         history.append(omitted)

@@ -67,15 +67,6 @@ async def finish(state: FSMContext, key: str | type[Flow]) -> None:
     await state.set_data(data)
 
 
-async def load(state: FSMContext, key: str) -> dict[str, Any]:
-    value = (await state.get_data()).get(key)
-    return dict(value) if isinstance(value, dict) else {}
-
-
-async def save(state: FSMContext, key: str, value: dict[str, Any]) -> None:
-    await state.update_data({key: value})
-
-
 def menu_labels(i18n: I18n) -> frozenset[str]:
     return (
         every_translation(i18n, NEW) | every_translation(i18n, MINE) | every_translation(i18n, HELP)

@@ -15,9 +15,10 @@ refreshed at once after every move. ``handlers/deciding.md`` draws the flows.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
@@ -67,11 +68,11 @@ from handlers.cards import (
     CardCb,
     card_acts,
 )
-from handlers.conversation import finish, load, save
+from handlers.conversation import finish, load_flow, save_flow
 from handlers.errors import explain
 from handlers.keyboards import CANCEL, button
 from handlers.office import office_router
-from handlers.replies import remember
+from handlers.replies import Asking, remember_flow
 from handlers.ui import BUTTON_TEXT_MAX, N_, clip, day, esc
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,26 @@ _OUTCOMES: dict[str, str] = {
 }
 
 
+class Plan(Asking):
+    """The admin's move in progress: the button's code (``act``), the item, the version
+    the card showed (``v``), the card pressed, the open prompt or picker, and what has
+    been collected so far."""
+
+    key: ClassVar[str] = KEY
+    act: str = ""
+    item: int = 0
+    v: int = 0
+    ref: str = ""
+    title: str = ""
+    card: int | None = None
+    prompt: int | None = None
+    current_dept: int | None = None
+    dept: int | None = None
+    dept_name: str | None = None
+    outcome: str | None = None
+    text: str | None = None
+
+
 @dataclass
 class Desk:
     """What every step needs: who acts, where, and the services."""
@@ -176,27 +197,45 @@ class Desk:
         # After commit; a prompt deleted by hand already, or too old, stays (logged).
         await self.bot.delete_message(self.chat_id, message_id)
 
-    async def drop(self) -> dict[str, Any]:
+    async def drop(self) -> Plan:
         """End this admin's pending move, if any, deleting its prompt; returns its plan."""
-        plan = await load(self.state, KEY)
-        if plan:
-            await self.delete(plan.get("prompt"))
-        await finish(self.state, KEY)
+        plan = await load_flow(self.state, Plan)
+        await self.delete(plan.prompt)
+        await finish(self.state, Plan)
         return plan
+
+    async def wait(self, plan: Plan, step: State) -> None:
+        """Keep the plan and wait in ``step`` for what the move needs next."""
+        await save_flow(self.state, plan)
+        await self.state.set_state(step)
 
     def who(self) -> str:
         name = esc(clip(self.user.full_name or self.user.first_name or "?", 64))
         return f'<a href="tg://user?id={self.user.id}">{name}</a>'
 
 
-def _item(plan: dict[str, Any]) -> str:
-    return _("<b>{reference}</b> «{title}»").format(
-        reference=esc(plan["ref"]), title=esc(clip(plan["title"], TITLE_SHOWN))
+def desk_of(chat_id: int, data: dict[str, Any]) -> Desk:
+    return Desk(
+        bot=data["bot"],
+        chat_id=chat_id,
+        actor=data["actor"],
+        user=data["user"],
+        suggestions=data["suggestions"],
+        cards=data["cards"],
+        places=data["places"],
+        policy=data["policy"],
+        state=data["state"],
     )
 
 
-def done_text(plan: dict[str, Any]) -> str:
-    done = _DONE[plan["act"]]
+def _item(plan: Plan) -> str:
+    return _("<b>{reference}</b> «{title}»").format(
+        reference=esc(plan.ref), title=esc(clip(plan.title, TITLE_SHOWN))
+    )
+
+
+def done_text(plan: Plan) -> str:
+    done = _DONE[plan.act]
     return _(done)
 
 
@@ -222,31 +261,26 @@ def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
 # ---- the pickers ----------------------------------------------------------------------
 
 
-async def department_picker(
-    desk: Desk, plan: dict[str, Any]
-) -> tuple[str, InlineKeyboardMarkup] | None:
+async def department_picker(desk: Desk, plan: Plan) -> tuple[str, InlineKeyboardMarkup] | None:
     departments = await desk.places.departments()
     if not departments:
         return None
-    current = plan.get("current_dept")
     rows = []
     for d in departments:
-        mark = "• " if d.id == current else ""
+        mark = "• " if d.id == plan.current_dept else ""
         label = clip(f"{mark}{d.code} · {d.name}", BUTTON_TEXT_MAX)
-        rows.append(
-            [button(label, PickCb(step=DEPARTMENT, item=plan["item"], val=str(d.id)).pack())]
-        )
-    rows.append([_cancel_button(plan["item"])])
+        rows.append([button(label, PickCb(step=DEPARTMENT, item=plan.item, val=str(d.id)).pack())])
+    rows.append([_cancel_button(plan.item)])
     text = _("{who}, choose the department that will implement {item}:").format(
         who=desk.who(), item=_item(plan)
     )
     return text, _markup(rows)
 
 
-async def due_picker(desk: Desk, plan: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
+async def due_picker(desk: Desk, plan: Plan) -> tuple[str, InlineKeyboardMarkup]:
     calendar = await desk.suggestions.calendar()
     now = desk.suggestions.now()
-    item = plan["item"]
+    item = plan.item
     choices = []
     for days in DUE_CHOICES:
         due = due_after(calendar, now, days, desk.policy.tz)
@@ -256,16 +290,16 @@ async def due_picker(desk: Desk, plan: dict[str, Any]) -> tuple[str, InlineKeybo
     rows.append([button(_("📅 Type a date"), PickCb(step=TYPE_DATE, item=item).pack())])
     rows.append([_cancel_button(item)])
     lines = [_("{who}, choose the implementation due date for {item}:")]
-    if plan.get("dept_name"):
+    if plan.dept_name:
         lines.append(_("Department: {department}"))
     text = "\n".join(lines).format(
-        who=desk.who(), item=_item(plan), department=esc(clip(plan.get("dept_name") or "", 100))
+        who=desk.who(), item=_item(plan), department=esc(clip(plan.dept_name or "", 100))
     )
     return text, _markup(rows)
 
 
-def outcome_picker(desk: Desk, plan: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
-    item = plan["item"]
+def outcome_picker(desk: Desk, plan: Plan) -> tuple[str, InlineKeyboardMarkup]:
+    item = plan.item
     rows = [
         [button(_(label), PickCb(step=OUTCOME, item=item, val=value).pack())]
         for value, label in _OUTCOMES.items()
@@ -278,7 +312,7 @@ def outcome_picker(desk: Desk, plan: dict[str, Any]) -> tuple[str, InlineKeyboar
 
 
 async def show_picker(
-    desk: Desk, plan: dict[str, Any], shown: tuple[str, InlineKeyboardMarkup], reply_to: int | None
+    desk: Desk, plan: Plan, shown: tuple[str, InlineKeyboardMarkup], reply_to: int | None
 ) -> None:
     text, markup = shown
     sent = await desk.bot.send_message(
@@ -290,7 +324,7 @@ async def show_picker(
     await _remember(desk, plan, sent)
 
 
-async def show_prompt(desk: Desk, plan: dict[str, Any], what: str, reply_to: int | None) -> None:
+async def show_prompt(desk: Desk, plan: Plan, what: str, reply_to: int | None) -> None:
     """A force-reply prompt; ``what`` is a move code of ``_ASKS``, or "date"."""
     if what == "date":
         ask = _("{who}, reply to this message with the due date for {item} as YYYY-MM-DD.")
@@ -310,15 +344,15 @@ async def show_prompt(desk: Desk, plan: dict[str, Any], what: str, reply_to: int
     await _remember(desk, plan, sent)
 
 
-async def _remember(desk: Desk, plan: dict[str, Any], sent: Any) -> None:
+async def _remember(desk: Desk, plan: Plan, sent: Any) -> None:
     """The prompt's message id, known once it is sent (after this update commits),
     goes into the plan, if the plan is still the one that asked."""
-    plan["prompt"] = None
-    await remember(desk.state, KEY, plan, sent, _prompt)
+    plan.prompt = None
+    await remember_flow(desk.state, plan, sent, _prompt)
 
 
-def _prompt(plan: dict[str, Any], message_id: int) -> None:
-    plan["prompt"] = message_id
+def _prompt(plan: Plan, message_id: int) -> None:
+    plan.prompt = message_id
 
 
 def _reply(message_id: int | None) -> ReplyParameters | None:
@@ -332,15 +366,15 @@ def _reply(message_id: int | None) -> ReplyParameters | None:
 
 async def perform(
     desk: Desk,
-    plan: dict[str, Any],
+    plan: Plan,
     *,
     text: str | None = None,
     due: date | None = None,
 ) -> SuggestionInfo:
     """Make the planned move with what was collected, under the card's version."""
-    s, actor, item, v = desk.suggestions, desk.actor, plan["item"], plan["v"]
-    act = plan["act"]
-    dept = plan.get("dept") or None
+    s, actor, item, v = desk.suggestions, desk.actor, plan.item, plan.v
+    act = plan.act
+    dept = plan.dept or None
     if act == TAKE:
         return await s.take(actor, item, version=v)
     if act == DONE:
@@ -368,8 +402,8 @@ async def perform(
         return await s.record_city_answer(
             actor,
             item,
-            S(plan["outcome"]),
-            plan.get("text") or "",
+            S(plan.outcome or ""),
+            plan.text or "",
             department_id=dept,
             due=due,
             version=v,
@@ -378,7 +412,7 @@ async def perform(
 
 
 async def conclude(
-    desk: Desk, plan: dict[str, Any], *, text: str | None = None, due: date | None = None
+    desk: Desk, plan: Plan, *, text: str | None = None, due: date | None = None
 ) -> str | None:
     """Make the move and clean up after it. Returns what to tell the admin when the item
     moved meanwhile (the move is dropped then), or None when the move was made.
@@ -390,303 +424,353 @@ async def conclude(
             # Lost the race at the database: the transaction is spoilt, roll it back.
             raise
         await desk.drop()
-        await desk.refresh(plan["item"])
-        return moved_text(await desk.suggestions.get(desk.actor, plan["item"]))
+        await desk.refresh(plan.item)
+        return moved_text(await desk.suggestions.get(desk.actor, plan.item))
     await desk.drop()
-    await desk.refresh(plan["item"])
+    await desk.refresh(plan.item)
     return None
 
 
-def setup(i18n: I18n, settings: Settings) -> Router:
-    router = office_router("deciding", settings.admin_chat_id)
+# ---- /cancel: registered first, it must never be taken for an answer -------------------
 
-    def desk_of(chat_id: int, data: dict[str, Any]) -> Desk:
-        return Desk(
-            bot=data["bot"],
-            chat_id=chat_id,
-            actor=data["actor"],
-            user=data["user"],
-            suggestions=data["suggestions"],
-            cards=data["cards"],
-            places=data["places"],
-            policy=data["policy"],
-            state=data["state"],
+
+async def cancel_typed(message: Message, **data: Any) -> None:
+    desk = desk_of(message.chat.id, data)
+    plan = await desk.drop()
+    if plan.item:
+        await desk.refresh(plan.item)
+        await message.reply(
+            _("Cancelled: {reference} is unchanged.").format(reference=esc(plan.ref))
         )
+    else:
+        await message.reply(_("Cancelled; nothing was changed."))
 
-    # ---- /cancel first: it must never be taken for an answer --------------------------
 
-    @router.message(Command("cancel"), StateFilter(Deciding))
-    async def cancel_typed(message: Message, **data: Any) -> None:
-        desk = desk_of(message.chat.id, data)
-        plan = await desk.drop()
-        if plan.get("item"):
-            await desk.refresh(plan["item"])
-            await message.reply(
-                _("Cancelled: {reference} is unchanged.").format(reference=esc(plan["ref"]))
-            )
-        else:
-            await message.reply(_("Cancelled; nothing was changed."))
+async def nothing_to_cancel(message: Message) -> None:
+    await message.reply(_("There is nothing to cancel."))
 
-    @router.message(Command("cancel"), StateFilter(None))
-    async def nothing_to_cancel(message: Message) -> None:
-        await message.reply(_("There is nothing to cancel."))
 
-    # ---- the card's buttons -----------------------------------------------------------
+# ---- the card's buttons ---------------------------------------------------------------
 
-    @router.callback_query(CardCb.filter())
-    async def on_card(query: CallbackQuery, callback_data: CardCb, **data: Any) -> None:
-        assert query.message is not None
-        desk = desk_of(query.message.chat.id, data)
-        pressed = query.message.message_id
-        act = callback_data.act
-        try:
-            info = await desk.suggestions.get(desk.actor, callback_data.item)
-        except NotFound as exc:
-            await query.answer(explain(exc), show_alert=True)
-            return
-        if await desk.cards.adopt(desk.chat_id, pressed, ITEM, info.id):
-            # A card the bot did not know of: it converges with the others.
-            sync_item(desk.chat_id, info.id, policy=desk.policy, clock=desk.suggestions.clock)
-        if act not in ACTS or callback_data.v != info.version or act not in card_acts(info.status):
-            await stale(query, desk, info, pressed)
-            return
-        plan: dict[str, Any] = {
-            "act": act,
-            "item": info.id,
-            "v": info.version,
-            "ref": info.reference,
-            "title": info.title,
-            "card": pressed,
-        }
-        if act in IMMEDIATE:
-            try:
-                await perform(desk, plan)
-            except AlreadyMoved as exc:
-                if exc.__cause__ is not None:
-                    raise
-                await stale(query, desk, await desk.suggestions.get(desk.actor, info.id), pressed)
-                return
-            await desk.refresh(info.id)
-            await query.answer(_(_DONE[act]))
-            return
 
-        # A move that needs more: any earlier pending move of this admin's is dropped.
-        await desk.drop()
-        if act in (ADOPT, ASSIGN):
-            plan["current_dept"] = info.department_id
-            shown = await department_picker(desk, plan)
-            if shown is None:
-                await query.answer(
-                    _("There is no department to choose. Add one with /dept_add first."),
-                    show_alert=True,
-                )
-                return
-            await show_picker(desk, plan, shown, pressed)
-            step = Deciding.department
-        elif act == DUE:
-            await show_picker(desk, plan, await due_picker(desk, plan), pressed)
-            step = Deciding.due
-        elif act == CITY:
-            await show_picker(desk, plan, outcome_picker(desk, plan), pressed)
-            step = Deciding.outcome
-        else:
-            await show_prompt(desk, plan, act, pressed)
-            step = Deciding.text
-        await save(desk.state, KEY, plan)
-        await desk.state.set_state(step)
-        if step == Deciding.text:
-            await query.answer(_("Reply to the bot's message below."))
-        else:
-            await query.answer()
+async def on_card(query: CallbackQuery, callback_data: CardCb, **data: Any) -> None:
+    assert query.message is not None
+    desk = desk_of(query.message.chat.id, data)
+    pressed = query.message.message_id
+    info = await _pressed_item(query, desk, callback_data, pressed)
+    if info is None:
+        return
+    plan = Plan(
+        act=callback_data.act,
+        item=info.id,
+        v=info.version,
+        ref=info.reference,
+        title=info.title,
+        card=pressed,
+    )
+    if plan.act in IMMEDIATE:
+        await _move_at_once(query, desk, plan, pressed)
+    else:
+        await _start(query, desk, plan, info, pressed)
 
-    async def stale(query: CallbackQuery, desk: Desk, info: SuggestionInfo, pressed: int) -> None:
-        """A button that does not match the item now: say where it stands, refresh."""
-        await query.answer(moved_text(info), show_alert=True)
-        # The pressed card shows buttons of a state gone, whatever its digest says.
-        await desk.cards.doubted(desk.chat_id, pressed)
-        # Every card of the item converges, the pressed one (older or not) with them.
-        await desk.refresh(info.id)
 
-    # ---- the pickers' buttons ---------------------------------------------------------
+async def _pressed_item(
+    query: CallbackQuery, desk: Desk, pressed_button: CardCb, pressed: int
+) -> SuggestionInfo | None:
+    """The item, when the button pressed still fits it; otherwise the admin is told."""
+    try:
+        info = await desk.suggestions.get(desk.actor, pressed_button.item)
+    except NotFound as exc:
+        await query.answer(explain(exc), show_alert=True)
+        return None
+    if await desk.cards.adopt(desk.chat_id, pressed, ITEM, info.id):
+        # A card the bot did not know of: it converges with the others.
+        sync_item(desk.chat_id, info.id, policy=desk.policy, clock=desk.suggestions.clock)
+    act = pressed_button.act
+    if act not in ACTS or pressed_button.v != info.version or act not in card_acts(info.status):
+        await stale(query, desk, info, pressed)
+        return None
+    return info
 
-    @router.callback_query(PickCb.filter())
-    async def on_pick(query: CallbackQuery, callback_data: PickCb, **data: Any) -> None:
-        assert query.message is not None
-        desk = desk_of(query.message.chat.id, data)
-        plan = await load(desk.state, KEY)
-        current = await desk.state.get_state()
-        if (
-            not plan
-            or plan.get("item") != callback_data.item
-            or plan.get("prompt") != query.message.message_id
-        ):
+
+async def _move_at_once(query: CallbackQuery, desk: Desk, plan: Plan, pressed: int) -> None:
+    try:
+        await perform(desk, plan)
+    except AlreadyMoved as exc:
+        if exc.__cause__ is not None:
+            raise
+        await stale(query, desk, await desk.suggestions.get(desk.actor, plan.item), pressed)
+        return
+    await desk.refresh(plan.item)
+    await query.answer(_(_DONE[plan.act]))
+
+
+async def _start(
+    query: CallbackQuery, desk: Desk, plan: Plan, info: SuggestionInfo, pressed: int
+) -> None:
+    """A move that needs more: any earlier pending move of this admin's is dropped."""
+    await desk.drop()
+    if plan.act in (ADOPT, ASSIGN):
+        plan.current_dept = info.department_id
+        shown = await department_picker(desk, plan)
+        if shown is None:
             await query.answer(
-                _(
-                    "This choice belongs to another admin's move, or it has expired. "
-                    "Use the buttons on the item's card."
-                ),
+                _("There is no department to choose. Add one with /dept_add first."),
                 show_alert=True,
             )
             return
-        step, val = callback_data.step, callback_data.val
-        if step == CANCEL_STEP:
-            await desk.drop()
-            await desk.refresh(plan["item"])
-            await query.answer(_("Cancelled; nothing was changed."))
-            return
-        if step == OUTCOME and current == Deciding.outcome.state and val in _OUTCOMES:
-            plan["outcome"] = val
-            await desk.delete(plan.get("prompt"))
-            await show_prompt(desk, plan, CITY, plan.get("card"))
-            await save(desk.state, KEY, plan)
-            await desk.state.set_state(Deciding.text)
-            await query.answer(_("Reply to the bot's message below."))
-            return
-        if step == DEPARTMENT and current == Deciding.department.state and val.isdigit():
-            chosen = next((d for d in await desk.places.departments() if d.id == int(val)), None)
-            if chosen is None:
-                await query.answer(
-                    _("That department is no longer active. Choose another one."),
-                    show_alert=True,
-                )
-                return
-            plan["dept"], plan["dept_name"] = chosen.id, chosen.name
-            if plan["act"] == ASSIGN:
-                await finish_by_button(query, desk, plan)
-                return
-            text, markup = await due_picker(desk, plan)
-            await desk.bot.edit_message_text(
-                text=text, chat_id=desk.chat_id, message_id=plan["prompt"], reply_markup=markup
-            )
-            await save(desk.state, KEY, plan)
-            await desk.state.set_state(Deciding.due)
-            await query.answer()
-            return
-        if step == DUE_DATE and current == Deciding.due.state:
-            try:
-                due = date.fromisoformat(val)
-            except ValueError:
-                due = None
-            if due is not None:
-                await finish_by_button(query, desk, plan, due=due)
-                return
-        if step == TYPE_DATE and current == Deciding.due.state:
-            await desk.delete(plan.get("prompt"))
-            await show_prompt(desk, plan, "date", plan.get("card"))
-            await save(desk.state, KEY, plan)
-            await desk.state.set_state(Deciding.date)
-            await query.answer(_("Reply to the bot's message below."))
-            return
+        await show_picker(desk, plan, shown, pressed)
+        step = Deciding.department
+    elif plan.act == DUE:
+        await show_picker(desk, plan, await due_picker(desk, plan), pressed)
+        step = Deciding.due
+    elif plan.act == CITY:
+        await show_picker(desk, plan, outcome_picker(desk, plan), pressed)
+        step = Deciding.outcome
+    else:
+        await show_prompt(desk, plan, plan.act, pressed)
+        step = Deciding.text
+    await desk.wait(plan, step)
+    if step == Deciding.text:
+        await query.answer(_("Reply to the bot's message below."))
+    else:
+        await query.answer()
+
+
+async def stale(query: CallbackQuery, desk: Desk, info: SuggestionInfo, pressed: int) -> None:
+    """A button that does not match the item now: say where it stands, refresh."""
+    await query.answer(moved_text(info), show_alert=True)
+    # The pressed card shows buttons of a state gone, whatever its digest says.
+    await desk.cards.doubted(desk.chat_id, pressed)
+    # Every card of the item converges, the pressed one (older or not) with them.
+    await desk.refresh(info.id)
+
+
+# ---- the pickers' buttons -------------------------------------------------------------
+
+# A picker's choice: False when the choice is not one the picker offers.
+Pick = Callable[[CallbackQuery, Desk, Plan, str], Awaitable[bool]]
+
+
+async def on_pick(query: CallbackQuery, callback_data: PickCb, **data: Any) -> None:
+    assert query.message is not None
+    desk = desk_of(query.message.chat.id, data)
+    plan = await load_flow(desk.state, Plan)
+    current = await desk.state.get_state()
+    if not plan.act or plan.item != callback_data.item or plan.prompt != query.message.message_id:
+        await query.answer(
+            _(
+                "This choice belongs to another admin's move, or it has expired. "
+                "Use the buttons on the item's card."
+            ),
+            show_alert=True,
+        )
+        return
+    if callback_data.step == CANCEL_STEP:
+        await desk.drop()
+        await desk.refresh(plan.item)
+        await query.answer(_("Cancelled; nothing was changed."))
+        return
+    waits, pick = _PICKS.get(callback_data.step, (None, None))
+    if waits is None or pick is None or current != waits.state:
+        taken = False
+    else:
+        taken = await pick(query, desk, plan, callback_data.val)
+    if not taken:
         await query.answer(
             _("This choice has expired. Use the buttons on the item's card."), show_alert=True
         )
 
-    async def finish_by_button(
-        query: CallbackQuery, desk: Desk, plan: dict[str, Any], *, due: date | None = None
-    ) -> None:
-        try:
-            moved = await conclude(desk, plan, due=due)
-        except (InvalidInput, MissingInput, NotFound) as exc:
-            await query.answer(explain(exc), show_alert=True)
-            return
-        if moved is not None:
-            await query.answer(moved, show_alert=True)
-            return
-        await query.answer(done_text(plan))
 
-    # ---- answers to the prompts ---------------------------------------------------------
+async def _picked_outcome(query: CallbackQuery, desk: Desk, plan: Plan, val: str) -> bool:
+    if val not in _OUTCOMES:
+        return False
+    plan.outcome = val
+    await _prompt_instead(query, desk, plan, CITY, Deciding.text)
+    return True
 
-    @router.message(StateFilter(Deciding.text, Deciding.date), F.reply_to_message)
-    async def on_reply(message: Message, **data: Any) -> None:
-        desk = desk_of(message.chat.id, data)
-        plan = await load(desk.state, KEY)
-        replied = message.reply_to_message
-        if not plan or replied is None or replied.message_id != plan.get("prompt"):
-            raise SkipHandler  # a reply to something else: not ours
-        if message.text is None:
-            await message.reply(_("Please reply with text."))
-            return
-        if message.text.startswith("/"):
-            raise SkipHandler  # a command, even as a reply, stays a command
-        text = message.text.strip()
-        if not text:
-            await message.reply(_("Please reply with text."))
-            return
-        if await desk.state.get_state() == Deciding.date.state:
-            await on_date(message, desk, plan, text)
-            return
-        if plan["act"] != DUPLICATE and len(text) > TEXT_MAX:
-            await message.reply(
-                _(
-                    "That is too long: at most {limit} characters, yours has {count}. "
-                    "Reply to my message again with a shorter text."
-                ).format(limit=TEXT_MAX, count=len(text))
-            )
-            return
-        if plan["act"] == CITY:
-            plan["text"] = text
-            if plan["outcome"] == S.ADOPTED.value:
-                shown = await department_picker(desk, plan)
-                if shown is None:
-                    await message.reply(
-                        _("There is no department to choose. Add one with /dept_add first.")
-                    )
-                    return
-                await desk.delete(plan.get("prompt"))
-                await show_picker(desk, plan, shown, message.message_id)
-                await save(desk.state, KEY, plan)
-                await desk.state.set_state(Deciding.department)
-                return
-        try:
-            moved = await conclude(desk, plan, text=text)
-        except (InvalidInput, MissingInput, NotFound) as exc:
-            await message.reply(input_problem(plan, exc))
-            return
-        await told(message, plan, moved)
 
-    async def on_date(message: Message, desk: Desk, plan: dict[str, Any], text: str) -> None:
-        try:
-            due = date.fromisoformat(text)
-        except ValueError:
-            await message.reply(
-                _("Please reply with a date as YYYY-MM-DD, e.g. {example}.").format(
-                    example=day(desk.suggestions.today())
-                )
-            )
-            return
-        if due < desk.suggestions.today():
-            await message.reply(
-                _("The due date cannot be in the past. Reply again with a later date.")
-            )
-            return
-        try:
-            moved = await conclude(desk, plan, due=due)
-        except (InvalidInput, MissingInput, NotFound) as exc:
-            await message.reply(explain(exc))
-            return
-        await told(message, plan, moved)
-
-    async def told(message: Message, plan: dict[str, Any], moved: str | None) -> None:
-        if moved is not None:
-            await message.reply(moved)
-            return
-        await message.reply(
-            _("✅ {reference}: {done}").format(reference=esc(plan["ref"]), done=done_text(plan))
+async def _picked_department(query: CallbackQuery, desk: Desk, plan: Plan, val: str) -> bool:
+    if not val.isdigit():
+        return False
+    chosen = next((d for d in await desk.places.departments() if d.id == int(val)), None)
+    if chosen is None:
+        await query.answer(
+            _("That department is no longer active. Choose another one."),
+            show_alert=True,
         )
+        return True
+    plan.dept, plan.dept_name = chosen.id, chosen.name
+    if plan.act == ASSIGN:
+        await finish_by_button(query, desk, plan)
+        return True
+    text, markup = await due_picker(desk, plan)
+    await desk.bot.edit_message_text(
+        text=text, chat_id=desk.chat_id, message_id=plan.prompt, reply_markup=markup
+    )
+    await desk.wait(plan, Deciding.due)
+    await query.answer()
+    return True
 
-    def input_problem(plan: dict[str, Any], exc: Exception) -> str:
-        if plan["act"] == DUPLICATE:
-            if isinstance(exc, NotFound):
-                return _(
-                    "There is no item with that reference. Reply to my message again with "
-                    "the original item's reference, e.g. WZ-2026-0001."
-                )
-            if isinstance(exc, InvalidInput) and "itself" in str(exc):
-                return _("An item cannot duplicate itself. Reply with the original's reference.")
-            return _(
-                "That is not a reference. Reply to my message again with the original "
-                "item's reference, e.g. WZ-2026-0001."
+
+async def _picked_due(query: CallbackQuery, desk: Desk, plan: Plan, val: str) -> bool:
+    try:
+        due = date.fromisoformat(val)
+    except ValueError:
+        return False
+    await finish_by_button(query, desk, plan, due=due)
+    return True
+
+
+async def _picked_typing(query: CallbackQuery, desk: Desk, plan: Plan, val: str) -> bool:
+    await _prompt_instead(query, desk, plan, "date", Deciding.date)
+    return True
+
+
+# Each picker's step: the state it is shown in, and what its choice does.
+_PICKS: dict[str, tuple[State, Pick]] = {
+    OUTCOME: (Deciding.outcome, _picked_outcome),
+    DEPARTMENT: (Deciding.department, _picked_department),
+    DUE_DATE: (Deciding.due, _picked_due),
+    TYPE_DATE: (Deciding.due, _picked_typing),
+}
+
+
+async def _prompt_instead(
+    query: CallbackQuery, desk: Desk, plan: Plan, what: str, step: State
+) -> None:
+    """The picker gives way to a force-reply prompt under the card."""
+    await desk.delete(plan.prompt)
+    await show_prompt(desk, plan, what, plan.card)
+    await desk.wait(plan, step)
+    await query.answer(_("Reply to the bot's message below."))
+
+
+async def finish_by_button(
+    query: CallbackQuery, desk: Desk, plan: Plan, *, due: date | None = None
+) -> None:
+    try:
+        moved = await conclude(desk, plan, due=due)
+    except (InvalidInput, MissingInput, NotFound) as exc:
+        await query.answer(explain(exc), show_alert=True)
+        return
+    if moved is not None:
+        await query.answer(moved, show_alert=True)
+        return
+    await query.answer(done_text(plan))
+
+
+# ---- answers to the prompts -----------------------------------------------------------
+
+
+async def on_reply(message: Message, **data: Any) -> None:
+    desk = desk_of(message.chat.id, data)
+    plan = await load_flow(desk.state, Plan)
+    replied = message.reply_to_message
+    if not plan.act or replied is None or replied.message_id != plan.prompt:
+        raise SkipHandler  # a reply to something else: not ours
+    if message.text is None:
+        await message.reply(_("Please reply with text."))
+        return
+    if message.text.startswith("/"):
+        raise SkipHandler  # a command, even as a reply, stays a command
+    text = message.text.strip()
+    if not text:
+        await message.reply(_("Please reply with text."))
+        return
+    if await desk.state.get_state() == Deciding.date.state:
+        await on_date(message, desk, plan, text)
+    else:
+        await on_words(message, desk, plan, text)
+
+
+async def on_words(message: Message, desk: Desk, plan: Plan, text: str) -> None:
+    if plan.act != DUPLICATE and len(text) > TEXT_MAX:
+        await message.reply(
+            _(
+                "That is too long: at most {limit} characters, yours has {count}. "
+                "Reply to my message again with a shorter text."
+            ).format(limit=TEXT_MAX, count=len(text))
+        )
+        return
+    if plan.act == CITY:
+        plan.text = text
+        if plan.outcome == S.ADOPTED.value:
+            await _city_adopted(message, desk, plan)
+            return
+    try:
+        moved = await conclude(desk, plan, text=text)
+    except (InvalidInput, MissingInput, NotFound) as exc:
+        await message.reply(input_problem(plan, exc))
+        return
+    await told(message, plan, moved)
+
+
+async def _city_adopted(message: Message, desk: Desk, plan: Plan) -> None:
+    """The city adopted the item: the department picker follows its answer."""
+    shown = await department_picker(desk, plan)
+    if shown is None:
+        await message.reply(_("There is no department to choose. Add one with /dept_add first."))
+        return
+    await desk.delete(plan.prompt)
+    await show_picker(desk, plan, shown, message.message_id)
+    await desk.wait(plan, Deciding.department)
+
+
+async def on_date(message: Message, desk: Desk, plan: Plan, text: str) -> None:
+    try:
+        due = date.fromisoformat(text)
+    except ValueError:
+        await message.reply(
+            _("Please reply with a date as YYYY-MM-DD, e.g. {example}.").format(
+                example=day(desk.suggestions.today())
             )
-        return explain(exc) + "\n" + _("Reply to my message again.")
+        )
+        return
+    if due < desk.suggestions.today():
+        await message.reply(_("The due date cannot be in the past. Reply again with a later date."))
+        return
+    try:
+        moved = await conclude(desk, plan, due=due)
+    except (InvalidInput, MissingInput, NotFound) as exc:
+        await message.reply(explain(exc))
+        return
+    await told(message, plan, moved)
 
+
+async def told(message: Message, plan: Plan, moved: str | None) -> None:
+    if moved is not None:
+        await message.reply(moved)
+        return
+    await message.reply(
+        _("✅ {reference}: {done}").format(reference=esc(plan.ref), done=done_text(plan))
+    )
+
+
+def input_problem(plan: Plan, exc: Exception) -> str:
+    if plan.act == DUPLICATE:
+        if isinstance(exc, NotFound):
+            return _(
+                "There is no item with that reference. Reply to my message again with "
+                "the original item's reference, e.g. WZ-2026-0001."
+            )
+        if isinstance(exc, InvalidInput) and "itself" in str(exc):
+            return _("An item cannot duplicate itself. Reply with the original's reference.")
+        return _(
+            "That is not a reference. Reply to my message again with the original "
+            "item's reference, e.g. WZ-2026-0001."
+        )
+    return explain(exc) + "\n" + _("Reply to my message again.")
+
+
+# ---- the router -----------------------------------------------------------------------
+
+
+def setup(i18n: I18n, settings: Settings) -> Router:
+    router = office_router("deciding", settings.admin_chat_id)
+    router.message.register(cancel_typed, Command("cancel"), StateFilter(Deciding))
+    router.message.register(nothing_to_cancel, Command("cancel"), StateFilter(None))
+    router.callback_query.register(on_card, CardCb.filter())
+    router.callback_query.register(on_pick, PickCb.filter())
+    router.message.register(on_reply, StateFilter(Deciding.text, Deciding.date), F.reply_to_message)
     return router

@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
@@ -40,34 +40,26 @@ from bot.domain.lifecycle import Action, allowed_actions
 from bot.domain.limits import ATTACHMENTS_MAX, TEXT_MAX
 from bot.domain.roles import Role
 from bot.domain.statuses import SuggestionStatus
-from bot.effects import later
 from bot.services.actors import SYSTEM, Actor
 from bot.services.cards import ITEM, CardService
 from bot.services.context import Clock, Policy
 from bot.services.suggestions import SuggestionService
 from bot.services.views import SuggestionDetail, SuggestionInfo, TimelineEntry
 from bot.settings import Settings
+from handlers import item_facts as facts
 from handlers import labels
-from handlers.attachments import attachment_of, attachments_in
+from handlers.attachments import attachments_in
 from handlers.callbacks import MenuCb
-from handlers.card_sync import Render, converge
+from handlers.card_sync import Render, converge_after, showing
 from handlers.cards import Shown
-from handlers.conversation import PlainText, finish, joined, label, load, save, too_long
+from handlers.collecting import Collected, add_file, add_text, ongoing, pressed
+from handlers.conversation import PlainText, finish, label, save_flow
 from handlers.errors import explain
+from handlers.item_pages import put, send_files, show_files, stale
 from handlers.keyboards import BACK as BACK_LABEL
 from handlers.keyboards import CANCEL, MINE, button
-from handlers.mine import put, send_files, stale
-from handlers.notices import UnknownNotice
-from handlers.ui import (
-    BUTTON_TEXT_MAX,
-    MESSAGE_MAX,
-    N_,
-    clip,
-    day,
-    esc,
-    local_time,
-    shown_length,
-)
+from handlers.notices import UnknownNotice, compose, payload_value
+from handlers.ui import MESSAGE_MAX, N_, clip, day, esc, local_time, shown_length
 from storage.store import Store
 
 if TYPE_CHECKING:
@@ -130,7 +122,6 @@ WORDS_MAX = 600
 ENTRY_WORDS_MAX = 300
 HISTORY_MAX = 6
 LIST_MAX = 30
-LIST_TITLE_MAX = 40
 _SLACK = 32
 _NAME_MAX = 200
 
@@ -192,49 +183,17 @@ def liaison_acts(status: SuggestionStatus) -> list[str]:
 
 def _head(detail: SuggestionDetail, policy: Policy, today: str) -> list[str]:
     info = detail.info
-    lines = [
-        f"{labels.STATUS_EMOJI[info.status]} <b>{esc(info.reference)}</b> · "
-        f"{esc(labels.status(info.status))}",
-        f"<b>{esc(info.title)}</b>",
+    return [
+        *facts.headline(info),
         f"{esc(labels.kind(info.kind))} · {esc(labels.domain(info.domain))}",
+        *facts.point(detail, _NAME_MAX),
+        *facts.place(info, 300),
+        facts.filed(info, policy),
+        *facts.department(detail, _NAME_MAX),
+        *facts.implementation_due(info, today),
+        *facts.implemented(info, policy),
+        *facts.attachments(detail),
     ]
-    if detail.point_name:
-        lines.append(
-            _("<b>Observation point:</b> {point}").format(
-                point=esc(clip(detail.point_name, _NAME_MAX))
-            )
-        )
-    if info.location_text:
-        lines.append(_("<b>Location:</b> {place}").format(place=esc(clip(info.location_text, 300))))
-    if info.latitude is not None and info.longitude is not None:
-        lines.append(
-            _("<b>Map point:</b> {lat}, {lon}").format(
-                lat=f"{info.latitude:.5f}", lon=f"{info.longitude:.5f}"
-            )
-        )
-    lines.append(
-        _("<b>Filed:</b> {moment}").format(moment=local_time(info.submitted_at, policy.tz))
-    )
-    if detail.department_name:
-        lines.append(
-            _("<b>Department:</b> {department}").format(
-                department=esc(clip(detail.department_name, _NAME_MAX))
-            )
-        )
-    if info.implementation_due is not None:
-        due = day(info.implementation_due)
-        late = due < today and info.status in (S.ADOPTED, S.IMPLEMENTING)
-        text = _("<b>Implementation due:</b> {date}").format(date=due)
-        lines.append(text + (" " + _("⚠️ overdue") if late else ""))
-    if info.implemented_at is not None:
-        lines.append(
-            _("<b>Implemented:</b> {moment}").format(
-                moment=local_time(info.implemented_at, policy.tz)
-            )
-        )
-    if detail.attachments:
-        lines.append(_("<b>Attachments:</b> {count}").format(count=len(detail.attachments)))
-    return lines
 
 
 def _decision(detail: SuggestionDetail) -> str:
@@ -303,20 +262,11 @@ def department_card(
     heading = _("<b>Implementation so far</b>")
     room = MESSAGE_MAX - _SLACK - sum(shown_length(p) + 2 for p in [*parts, hint, heading])
     entries = [e for e in detail.timeline if not e.internal and e.action in _HISTORY]
-    chosen: list[str] = []
-    used = 0
-    for entry in reversed(entries[-HISTORY_MAX:]):
-        line = _entry(entry, policy)
-        size = shown_length(line) + 1
-        if used + size > room:
-            if chosen:
-                break
-            line = _entry(entry, policy, words_max=max(0, room - 100))
-            size = shown_length(line) + 1
-        chosen.append(line)
-        used += size
+    draw = functools.partial(_entry, policy=policy)
+    cut = max(0, room - 100)
+    chosen, _used = facts.newest_that_fit(entries[-HISTORY_MAX:], room, draw, lambda _e: cut)
     if chosen:
-        parts.append("\n".join([heading, *reversed(chosen)]))
+        parts.append("\n".join([heading, *chosen]))
     if hint:
         parts.append(f"<i>{esc(hint)}</i>")
     markup = card_markup(detail.info, len(detail.attachments), ours)
@@ -333,32 +283,12 @@ async def render_card(
     return department_card(detail, policy, today=today, ours=is_ours(actor, detail.info))
 
 
-async def post_card(bot: Bot, chat_id: int, item_id: int, shown: Shown, cards: CardService) -> None:
+def post_card(chat_id: int, item_id: int, shown: Shown, cards: CardService) -> None:
     """After commit, send the card as a new message, the chat's current card of the
     item; the cards it replaces point to it (handlers.card_sync)."""
-    await sync_card_now(chat_id, item_id, lambda _store: _same(shown), cards, repost=True)
-
-
-async def _same(shown: Shown) -> Shown:
-    return shown
-
-
-async def sync_card_now(
-    chat_id: int,
-    item_id: int,
-    render: Render,
-    cards: CardService,
-    *,
-    create: bool = False,
-    repost: bool = False,
-) -> None:
-    later(
-        (chat_id, ITEM, item_id),
-        functools.partial(
-            converge, chat_id=chat_id, subject=ITEM, subject_id=item_id, render=render,
-            policy=cards.policy, clock=cards.clock, create=create, repost=repost,
-        ),
-        name="liaison card",
+    converge_after(
+        (chat_id, ITEM, item_id), showing(shown),
+        policy=cards.policy, clock=cards.clock, name="liaison card", repost=True,
     )  # fmt: skip
 
 
@@ -371,23 +301,16 @@ def card_render(actor: Actor, item_id: int, policy: Policy, clock: Clock) -> Ren
     return render
 
 
-async def sync_card(
-    bot: Bot,
-    chat_id: int,
-    item_id: int,
-    *,
-    suggestions: SuggestionService,
-    cards: CardService,
-    policy: Policy,
-    actor: Actor,
-    post: bool = False,
-    pressed: int | None = None,
+def sync_card(
+    chat_id: int, item_id: int, cards: CardService, actor: Actor, *, post: bool = False
 ) -> None:
     """After commit, make the liaison's cards of the item show its current state (the
-    pressed one too, if older: it points to the current one); post one if there is
-    none and ``post``."""
-    render = card_render(actor, item_id, policy, suggestions.clock)
-    await sync_card_now(chat_id, item_id, render, cards, create=post)
+    older ones point to the current one); post one if there is none and ``post``."""
+    render = card_render(actor, item_id, cards.policy, cards.clock)
+    converge_after(
+        (chat_id, ITEM, item_id), render,
+        policy=cards.policy, clock=cards.clock, name="liaison card", create=post,
+    )  # fmt: skip
 
 
 # ---- notices --------------------------------------------------------------------------
@@ -421,17 +344,9 @@ _MOVED_ON = N_(
 )
 
 
-def _value(payload: dict[str, Any], key: str, limit: int) -> str | None:
-    raw = payload.get(key)
-    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-        return None
-    text = str(raw).strip()
-    return clip(text, limit) if text else None
-
-
 def _subject(payload: dict[str, Any]) -> str:
-    reference = _value(payload, "reference", 40) or "?"
-    title = _value(payload, "title", 100)
+    reference = payload_value(payload, "reference", 40) or "?"
+    title = payload_value(payload, "title", 100)
     if title:
         return _("<b>{reference}</b> «{title}»").format(reference=esc(reference), title=esc(title))
     return f"<b>{esc(reference)}</b>"
@@ -442,15 +357,10 @@ def notice_text(kind: str, payload: dict[str, Any]) -> str:
     if kind not in _LINES:
         raise UnknownNotice(kind)
     headline, heading = _LINES[kind]
-    text = _(headline).format(subject=_subject(payload), due=esc(_value(payload, "due", 20) or "?"))
-    words = _value(payload, "text", MESSAGE_MAX)
-    if heading is None or words is None:
-        return text
-    frame = f"{text}\n\n<b>{esc(_(heading))}</b>\n<blockquote></blockquote>"
-    room = MESSAGE_MAX - shown_length(frame) - 8
-    if room < 2:
-        return text
-    return f"{text}\n\n<b>{esc(_(heading))}</b>\n<blockquote>{esc(clip(words, room))}</blockquote>"
+    due = esc(payload_value(payload, "due", 20) or "?")
+    text = _(headline).format(subject=_subject(payload), due=due)
+    words = payload_value(payload, "text", MESSAGE_MAX)
+    return compose([text], None if heading is None else _(heading), words, slack=8)
 
 
 def notice_kinds() -> frozenset[str]:
@@ -479,23 +389,14 @@ async def deliver(out: Outgoing, row: OutboxItem) -> None:
             await out.bot.send_message(chat_id, text)
             return
         shown = await render_card(out.suggestions, actor, item_id, out.policy)
-        await post_card(out.bot, chat_id, item_id, shown, out.cards)
+        post_card(chat_id, item_id, shown, out.cards)
         files = await out.outbox.attachments(row)
         if files:
             await send_files(out.bot, chat_id, info.reference, files)
         return
     await out.bot.send_message(chat_id, notice_text(row.kind, row.payload))
     # The card, if the liaison has one, shows the new state; a reopened item needs one.
-    await sync_card(
-        out.bot,
-        chat_id,
-        item_id,
-        suggestions=out.suggestions,
-        cards=out.cards,
-        policy=out.policy,
-        actor=actor,
-        post=row.kind == "item.reopen",
-    )
+    sync_card(chat_id, item_id, out.cards, actor, post=row.kind == "item.reopen")
 
 
 # ---- the list -------------------------------------------------------------------------
@@ -514,19 +415,13 @@ def render_list(
     lines = [_("<b>Your department's open items</b>: {total}").format(total=len(items)), ""]
     rows: list[list[InlineKeyboardButton]] = []
     for info in items[:LIST_MAX]:
-        emoji = labels.STATUS_EMOJI[info.status]
-        lines.append(
-            f"{emoji} <b>{esc(info.reference)}</b> {esc(clip(info.title, LIST_TITLE_MAX))}"
-        )
         state = esc(labels.status(info.status))
         if info.implementation_due is not None:
             due = day(info.implementation_due)
-            state += " · " + _("due {date}").format(date=due)
-            if due < today:
-                state += " " + _("⚠️ overdue")
-        lines.append(f"      <i>{state}</i>")
-        text = clip(f"{emoji} {info.reference} {info.title}", BUTTON_TEXT_MAX)
-        rows.append([button(text, DeptCb(act=OPEN, item=info.id).pack())])
+            state = facts.overdue(state + " · " + _("due {date}").format(date=due), due < today)
+        line, opener = facts.list_entry(info, state, DeptCb(act=OPEN, item=info.id).pack())
+        lines.append(line)
+        rows.append([opener])
     if len(items) > LIST_MAX:
         lines.append(_("… and {count} more, due later.").format(count=len(items) - LIST_MAX))
     lines.extend(["", _("Tap an item to open its card.")])
@@ -534,6 +429,26 @@ def render_list(
 
 
 # ---- the conversations ----------------------------------------------------------------
+
+
+class Report(Collected):
+    """A progress report, a hand-back reason or a closing summary being written
+    (``what``: the act that began it), for the item as it was at version ``v``."""
+
+    key: ClassVar[str] = REPORT_KEY
+
+    v: int = 0
+    what: str = ""
+    # Whether "implemented" was confirmed to be sent as it is now.
+    confirm: bool = False
+
+    def ongoing(self) -> bool:
+        return super().ongoing() and self.what in _FLOW_ACTION
+
+    def take(self, text: str, attachment: dict[str, Any] | None = None) -> None:
+        super().take(text, attachment)
+        # What was shown for confirmation is no longer what would be sent.
+        self.confirm = False
 
 
 def _send_label(what: str) -> str:
@@ -544,27 +459,26 @@ def _send_label(what: str) -> str:
     return _("✅ Send the report")
 
 
-def _flow_buttons(item: int, what: str) -> InlineKeyboardMarkup:
+def _flow_buttons(flow: Report) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                button(_send_label(what), DeptCb(act=SEND, item=item).pack()),
-                button(_(CANCEL), DeptCb(act=QUIT, item=item).pack()),
+                button(_send_label(flow.what), DeptCb(act=SEND, item=flow.item).pack()),
+                button(_(CANCEL), DeptCb(act=QUIT, item=flow.item).pack()),
             ]
         ]
     )
 
 
-def _prompt(data: dict[str, Any]) -> str:
-    what = data["what"]
-    subject = f"<b>{esc(data['reference'])}</b>"
-    if what == PROGRESS:
+def _prompt(flow: Report) -> str:
+    subject = f"<b>{esc(flow.reference)}</b>"
+    if flow.what == PROGRESS:
         text = _(
             "Progress report on {subject}: write what has been done; you may send several "
             "messages (at most {limit} characters in all) and add photos or documents (at "
             "most {most}). The observer and the office receive it. Then press <b>{send}</b>."
         )
-    elif what == HAND_BACK:
+    elif flow.what == HAND_BACK:
         text = _(
             "Handing {subject} back to the office: please write the reason (at most {limit} "
             "characters), then press <b>{send}</b>."
@@ -576,42 +490,38 @@ def _prompt(data: dict[str, Any]) -> str:
             "<b>{send}</b>."
         )
     return text.format(
-        subject=subject, limit=TEXT_MAX, most=ATTACHMENTS_MAX, send=esc(_send_label(what))
+        subject=subject, limit=TEXT_MAX, most=ATTACHMENTS_MAX, send=esc(_send_label(flow.what))
     )
 
 
-def _collected(data: dict[str, Any]) -> str:
-    return _(
-        "So far: {chars} of {limit} characters, {files} of {most} files. Send more, or "
-        "press <b>{send}</b> when you are done."
-    ).format(
-        chars=len(data.get("text", "")),
-        limit=TEXT_MAX,
-        files=len(data.get("attachments", [])),
-        most=ATTACHMENTS_MAX,
-        send=esc(_send_label(data["what"])),
+def _collected(flow: Report) -> str:
+    return flow.tally(
+        _(
+            "So far: {chars} of {limit} characters, {files} of {most} files. Send more, or "
+            "press <b>{send}</b> when you are done."
+        ),
+        _send_label(flow.what),
     )
 
 
-def _confirmation(data: dict[str, Any]) -> tuple[str, InlineKeyboardMarkup]:
-    item = int(data["item"])
+def _confirmation(flow: Report) -> tuple[str, InlineKeyboardMarkup]:
     lines = [
         _(
             "Mark <b>{reference}</b> implemented? The observer and the office will be told, "
             "and the observer asked to rate the outcome."
-        ).format(reference=esc(data["reference"]))
+        ).format(reference=esc(flow.reference))
     ]
-    if data.get("text"):
+    if flow.text:
         lines.append(_("<b>What was done:</b>"))
-        lines.append(f"<blockquote>{esc(clip(data['text'], 1000))}</blockquote>")
-    if data.get("attachments"):
-        lines.append(_("Files: {count}").format(count=len(data["attachments"])))
+        lines.append(f"<blockquote>{esc(clip(flow.text, 1000))}</blockquote>")
+    if flow.attachments:
+        lines.append(_("Files: {count}").format(count=len(flow.attachments)))
     markup = InlineKeyboardMarkup(
         inline_keyboard=[
-            [button(_("🎯 Yes, it is implemented"), DeptCb(act=YES, item=item).pack())],
+            [button(_("🎯 Yes, it is implemented"), DeptCb(act=YES, item=flow.item).pack())],
             [
-                button(_(BACK_LABEL), DeptCb(act=GO_BACK, item=item).pack()),
-                button(_(CANCEL), DeptCb(act=QUIT, item=item).pack()),
+                button(_(BACK_LABEL), DeptCb(act=GO_BACK, item=flow.item).pack()),
+                button(_(CANCEL), DeptCb(act=QUIT, item=flow.item).pack()),
             ],
         ]
     )
@@ -622,6 +532,296 @@ async def _is_liaison(_event: object, actor: Actor) -> bool:
     return Role.LIAISON in actor.roles
 
 
+# ---- the list and the cards: handlers -------------------------------------------------
+
+
+def refresh(query: CallbackQuery, item_id: int, cards: CardService, actor: Actor) -> None:
+    """After commit, the liaison's cards of the item show where it stands."""
+    sync_card(query.from_user.id, item_id, cards, actor)
+
+
+async def list_items(message: Message, suggestions: SuggestionService, actor: Actor) -> None:
+    items = await suggestions.department_items(actor)
+    text, markup = render_list(
+        items, day(suggestions.today()), observer=actor.observer_id is not None
+    )
+    await message.answer(text, reply_markup=markup)
+
+
+async def open_card(
+    query: CallbackQuery,
+    callback_data: DeptCb,
+    suggestions: SuggestionService,
+    cards: CardService,
+    policy: Policy,
+    actor: Actor,
+) -> None:
+    item = await liaison_info(suggestions, actor, callback_data.item)
+    shown = await render_card(suggestions, actor, item.id, policy)
+    post_card(query.from_user.id, item.id, shown, cards)
+    await query.answer()
+
+
+async def item_files(
+    query: CallbackQuery,
+    callback_data: DeptCb,
+    bot: Bot,
+    suggestions: SuggestionService,
+    actor: Actor,
+) -> None:
+    info = await liaison_info(suggestions, actor, callback_data.item)
+    detail = await suggestions.detail(actor, info.id)
+    await show_files(query, bot, info.reference, detail.attachments)
+
+
+async def movable(
+    query: CallbackQuery,
+    callback_data: DeptCb,
+    suggestions: SuggestionService,
+    cards: CardService,
+    actor: Actor,
+) -> SuggestionInfo | None:
+    """The item, if the pressed button still offers a move; otherwise the card is
+    brought up to date and the liaison told, and None."""
+    info = await liaison_info(suggestions, actor, callback_data.item)
+    act = callback_data.act
+    if info.version != callback_data.v or act not in liaison_acts(info.status):
+        refresh(query, info.id, cards, actor)
+        await query.answer(
+            _(
+                "This card was out of date: the item has moved on. It now shows where "
+                "the item stands; nothing was done."
+            ),
+            show_alert=True,
+        )
+        return None
+    return info
+
+
+async def accept(
+    query: CallbackQuery,
+    callback_data: DeptCb,
+    suggestions: SuggestionService,
+    cards: CardService,
+    actor: Actor,
+) -> None:
+    info = await movable(query, callback_data, suggestions, cards, actor)
+    if info is None:
+        return
+    await suggestions.accept(actor, info.id, version=info.version)
+    refresh(query, info.id, cards, actor)
+    await query.answer(
+        _("Accepted: the item is now being implemented. The observer and the office are told.")
+    )
+
+
+# ---- progress, hand back, implemented: writing ----------------------------------------
+
+
+async def flow_begin(
+    query: CallbackQuery,
+    callback_data: DeptCb,
+    bot: Bot,
+    suggestions: SuggestionService,
+    cards: CardService,
+    actor: Actor,
+    state: FSMContext,
+) -> None:
+    info = await movable(query, callback_data, suggestions, cards, actor)
+    if info is None:
+        return
+    flow = Report(item=info.id, v=info.version, reference=info.reference, what=callback_data.act)
+    await save_flow(state, flow)
+    await state.set_state(Reporting.text)
+    await bot.send_message(query.from_user.id, _prompt(flow), reply_markup=_flow_buttons(flow))
+    await query.answer()
+
+
+async def writing(message: Message, state: FSMContext) -> Report | None:
+    gone = _("Nothing is being written now. Open the item's card again with /mine.")
+    return await ongoing(message, state, Report, gone)
+
+
+async def cancel_typed(message: Message, state: FSMContext) -> None:
+    await finish(state, Report)
+    await message.answer(_("Cancelled. Nothing was sent."))
+
+
+async def text_piece(message: Message, state: FSMContext) -> None:
+    flow = await writing(message, state)
+    if flow is not None and await add_text(message, state, flow):
+        await message.answer(_collected(flow), reply_markup=_flow_buttons(flow))
+
+
+async def file_piece(message: Message, state: FSMContext) -> None:
+    flow = await writing(message, state)
+    if flow is None:
+        return
+    if flow.what == HAND_BACK:
+        await message.answer(_("A reason for handing back is text only: please write it in words."))
+        return
+    too_many = _("At most {most} files can go with it; this one was not added.").format(
+        most=ATTACHMENTS_MAX
+    )
+    if await add_file(message, state, flow, too_many):
+        await message.answer(_collected(flow), reply_markup=_flow_buttons(flow))
+
+
+async def other_piece(message: Message) -> None:
+    await message.answer(_("Please send text, photos or documents."))
+
+
+# ---- sending --------------------------------------------------------------------------
+
+
+async def in_flow(query: CallbackQuery, callback_data: DeptCb, state: FSMContext) -> Report | None:
+    return await pressed(query, state, Report, Reporting.text, callback_data.item)
+
+
+async def still_possible(
+    query: CallbackQuery,
+    flow: Report,
+    suggestions: SuggestionService,
+    cards: CardService,
+    actor: Actor,
+    state: FSMContext,
+) -> bool:
+    """Whether the move can go ahead on the item as it is now. What was written is
+    kept when the item merely changed (a new due date, say); the flow ends when the
+    move is no longer possible."""
+    info = await liaison_info(suggestions, actor, flow.item)
+    action = _FLOW_ACTION[flow.what]
+    if action not in allowed_actions(info.status, {Role.LIAISON}):
+        await finish(state, Report)
+        refresh(query, flow.item, cards, actor)
+        await query.answer(explain(IllegalTransition("moved on")), show_alert=True)
+        return False
+    if action is not Action.PROGRESS and info.version != flow.v:
+        flow.v = info.version
+        flow.confirm = False
+        await save_flow(state, flow)
+        refresh(query, flow.item, cards, actor)
+        await query.answer(
+            _(
+                "The item changed while you were writing; its card shows how. What you "
+                "wrote is kept: press the button again to go ahead."
+            ),
+            show_alert=True,
+        )
+        return False
+    return True
+
+
+async def hand_in(flow: Report, suggestions: SuggestionService, actor: Actor) -> str:
+    """Send the progress report, or hand the item back; what the liaison is told."""
+    text = flow.text.strip()
+    reference = esc(flow.reference)
+    if flow.what == PROGRESS:
+        await suggestions.report_progress(actor, flow.item, text, attachments_in(flow.attachments))
+        return _(
+            "✅ Your progress report on <b>{reference}</b> has been sent to the observer "
+            "and the office."
+        ).format(reference=reference)
+    await suggestions.hand_back(actor, flow.item, text, version=flow.v)
+    return _("↩️ <b>{reference}</b> has been handed back to the office with your reason.").format(
+        reference=reference
+    )
+
+
+async def sent(
+    query: CallbackQuery,
+    bot: Bot,
+    state: FSMContext,
+    done: str,
+    item: int,
+    cards: CardService,
+    actor: Actor,
+) -> None:
+    """The flow has done its move: it ends, the liaison is told ``done``, and the card
+    shows the item's new state."""
+    await finish(state, Report)
+    await put(query, bot, done, None)
+    refresh(query, item, cards, actor)
+    await query.answer()
+
+
+async def send(
+    query: CallbackQuery,
+    callback_data: DeptCb,
+    bot: Bot,
+    suggestions: SuggestionService,
+    cards: CardService,
+    actor: Actor,
+    state: FSMContext,
+) -> None:
+    flow = await in_flow(query, callback_data, state)
+    if flow is None:
+        return
+    if flow.what != DONE and not flow.text.strip():
+        await query.answer(
+            _("Please write a few words first: the text is required."), show_alert=True
+        )
+        return
+    if not await still_possible(query, flow, suggestions, cards, actor, state):
+        return
+    if flow.what == DONE:
+        flow.confirm = True
+        await save_flow(state, flow)
+        await put(query, bot, *_confirmation(flow))
+        await query.answer()
+        return
+    done = await hand_in(flow, suggestions, actor)
+    await sent(query, bot, state, done, flow.item, cards, actor)
+
+
+async def back(query: CallbackQuery, callback_data: DeptCb, bot: Bot, state: FSMContext) -> None:
+    flow = await in_flow(query, callback_data, state)
+    if flow is None:
+        return
+    flow.confirm = False
+    await save_flow(state, flow)
+    await put(query, bot, _prompt(flow) + "\n\n" + _collected(flow), _flow_buttons(flow))
+    await query.answer()
+
+
+async def confirm(
+    query: CallbackQuery,
+    callback_data: DeptCb,
+    bot: Bot,
+    suggestions: SuggestionService,
+    cards: CardService,
+    actor: Actor,
+    state: FSMContext,
+) -> None:
+    flow = await in_flow(query, callback_data, state)
+    if flow is None:
+        return
+    if flow.what != DONE or not flow.confirm:
+        await stale(query)
+        return
+    if not await still_possible(query, flow, suggestions, cards, actor, state):
+        return
+    summary = flow.text.strip() or None
+    attachments = attachments_in(flow.attachments)
+    await suggestions.mark_implemented(actor, flow.item, summary, attachments, version=flow.v)
+    done = _(
+        "🎯 <b>{reference}</b> has been marked implemented. The observer is asked to rate "
+        "the outcome."
+    ).format(reference=esc(flow.reference))
+    await sent(query, bot, state, done, flow.item, cards, actor)
+
+
+async def quit_flow(
+    query: CallbackQuery, callback_data: DeptCb, bot: Bot, state: FSMContext
+) -> None:
+    flow = await in_flow(query, callback_data, state)
+    if flow is None:
+        return
+    await finish(state, Report)
+    await put(query, bot, _("Cancelled. Nothing was sent."), None)
+    await query.answer()
+
+
 # ---- the router -----------------------------------------------------------------------
 
 
@@ -629,391 +829,28 @@ def setup(i18n: I18n, settings: Settings) -> Router:
     router = Router(name="department")
     router.message.filter(F.chat.type == "private")
     router.callback_query.filter(F.message.chat.type == "private")
-    plain = PlainText(i18n)
-
-    async def refresh(
-        query: CallbackQuery,
-        bot: Bot,
-        item_id: int,
-        suggestions: SuggestionService,
-        cards: CardService,
-        policy: Policy,
-        actor: Actor,
-    ) -> None:
-        pressed = query.message.message_id if isinstance(query.message, Message) else None
-        await sync_card(
-            bot,
-            query.from_user.id,
-            item_id,
-            suggestions=suggestions,
-            cards=cards,
-            policy=policy,
-            actor=actor,
-            pressed=pressed,
-        )
-
-    # -- the list and the cards --
-
-    @router.message(Command("mine"), _is_liaison)
-    @router.message(label(i18n, MINE), _is_liaison)
-    async def list_items(message: Message, suggestions: SuggestionService, actor: Actor) -> None:
-        items = await suggestions.department_items(actor)
-        text, markup = render_list(
-            items, day(suggestions.today()), observer=actor.observer_id is not None
-        )
-        await message.answer(text, reply_markup=markup)
-
-    @router.callback_query(DeptCb.filter(F.act == OPEN))
-    async def open_card(
-        query: CallbackQuery,
-        callback_data: DeptCb,
-        bot: Bot,
-        suggestions: SuggestionService,
-        cards: CardService,
-        policy: Policy,
-        actor: Actor,
-    ) -> None:
-        item = await liaison_info(suggestions, actor, callback_data.item)
-        shown = await render_card(suggestions, actor, item.id, policy)
-        await post_card(bot, query.from_user.id, item.id, shown, cards)
-        await query.answer()
-
-    @router.callback_query(DeptCb.filter(F.act == FILES))
-    async def files(
-        query: CallbackQuery,
-        callback_data: DeptCb,
-        bot: Bot,
-        suggestions: SuggestionService,
-        actor: Actor,
-    ) -> None:
-        info = await liaison_info(suggestions, actor, callback_data.item)
-        detail = await suggestions.detail(actor, info.id)
-        if not detail.attachments:
-            await query.answer(_("This item has no attachments."))
-            return
-        await send_files(bot, query.from_user.id, info.reference, detail.attachments)
-        await query.answer()
-
-    async def current(
-        query: CallbackQuery,
-        callback_data: DeptCb,
-        bot: Bot,
-        suggestions: SuggestionService,
-        cards: CardService,
-        policy: Policy,
-        actor: Actor,
-    ) -> SuggestionInfo | None:
-        """The item, if the pressed button still offers a move; otherwise the card is
-        brought up to date and the liaison told, and None."""
-        info = await liaison_info(suggestions, actor, callback_data.item)
-        act = callback_data.act
-        if info.version != callback_data.v or act not in liaison_acts(info.status):
-            await refresh(query, bot, info.id, suggestions, cards, policy, actor)
-            await query.answer(
-                _(
-                    "This card was out of date: the item has moved on. It now shows where "
-                    "the item stands; nothing was done."
-                ),
-                show_alert=True,
-            )
-            return None
-        return info
-
-    # -- accepting --
-
-    @router.callback_query(DeptCb.filter(F.act == ACCEPT))
-    async def accept(
-        query: CallbackQuery,
-        callback_data: DeptCb,
-        bot: Bot,
-        suggestions: SuggestionService,
-        cards: CardService,
-        policy: Policy,
-        actor: Actor,
-    ) -> None:
-        info = await current(query, callback_data, bot, suggestions, cards, policy, actor)
-        if info is None:
-            return
-        await suggestions.accept(actor, info.id, version=info.version)
-        await refresh(query, bot, info.id, suggestions, cards, policy, actor)
-        await query.answer(
-            _("Accepted: the item is now being implemented. The observer and the office are told.")
-        )
-
-    # -- progress, hand back, implemented: writing --
-
-    @router.callback_query(DeptCb.filter(F.act.in_(set(_FLOW_ACTION))))
-    async def flow_begin(
-        query: CallbackQuery,
-        callback_data: DeptCb,
-        bot: Bot,
-        suggestions: SuggestionService,
-        cards: CardService,
-        policy: Policy,
-        actor: Actor,
-        state: FSMContext,
-    ) -> None:
-        info = await current(query, callback_data, bot, suggestions, cards, policy, actor)
-        if info is None:
-            return
-        data: dict[str, Any] = {
-            "item": info.id,
-            "v": info.version,
-            "reference": info.reference,
-            "what": callback_data.act,
-            "text": "",
-            "attachments": [],
-            "albums": [],
-            "confirm": False,
-        }
-        await save(state, REPORT_KEY, data)
-        await state.set_state(Reporting.text)
-        await bot.send_message(
-            query.from_user.id, _prompt(data), reply_markup=_flow_buttons(info.id, data["what"])
-        )
-        await query.answer()
-
-    async def collecting(message: Message, state: FSMContext) -> dict[str, Any] | None:
-        data = await load(state, REPORT_KEY)
-        if not data.get("item") or data.get("what") not in _FLOW_ACTION:
-            await finish(state, REPORT_KEY)
-            await message.answer(
-                _("Nothing is being written now. Open the item's card again with /mine.")
-            )
-            return None
-        return data
-
-    @router.message(Reporting.text, label(i18n, CANCEL))
-    async def cancel_typed(message: Message, state: FSMContext) -> None:
-        await finish(state, REPORT_KEY)
-        await message.answer(_("Cancelled. Nothing was sent."))
-
-    @router.message(Reporting.text, plain)
-    async def text_piece(message: Message, state: FSMContext) -> None:
-        data = await collecting(message, state)
-        if data is None:
-            return
-        text = joined(data["text"], message.text)
-        if len(text) > TEXT_MAX:
-            await message.answer(too_long(len(text), TEXT_MAX))
-            return
-        data["text"] = text
-        data["confirm"] = False
-        await save(state, REPORT_KEY, data)
-        await message.answer(
-            _collected(data), reply_markup=_flow_buttons(data["item"], data["what"])
-        )
-
-    @router.message(Reporting.text, F.photo | F.document)
-    async def file_piece(message: Message, state: FSMContext) -> None:
-        data = await collecting(message, state)
-        if data is None:
-            return
-        if data["what"] == HAND_BACK:
-            await message.answer(
-                _("A reason for handing back is text only: please write it in words.")
-            )
-            return
-        album = message.media_group_id
-        told = album is not None and album in data["albums"]
-        if album is not None and not told:
-            data["albums"].append(album)
-        text = joined(data["text"], message.caption)
-        if len(data["attachments"]) >= ATTACHMENTS_MAX:
-            await save(state, REPORT_KEY, data)
-            await message.answer(
-                _("At most {most} files can go with it; this one was not added.").format(
-                    most=ATTACHMENTS_MAX
-                )
-            )
-            return
-        if len(text) > TEXT_MAX:
-            await save(state, REPORT_KEY, data)
-            await message.answer(too_long(len(text), TEXT_MAX))
-            return
-        attachment = attachment_of(message)
-        assert attachment is not None  # the filter let only photos and documents in
-        data["attachments"].append(attachment)
-        data["text"] = text
-        data["confirm"] = False
-        await save(state, REPORT_KEY, data)
-        if not told:
-            await message.answer(
-                _collected(data), reply_markup=_flow_buttons(data["item"], data["what"])
-            )
-
-    @router.message(Reporting.text, F.text.is_(None))
-    async def other_piece(message: Message) -> None:
-        await message.answer(_("Please send text, photos or documents."))
-
-    # -- sending --
-
-    async def in_flow(
-        query: CallbackQuery, callback_data: DeptCb, state: FSMContext
-    ) -> dict[str, Any] | None:
-        data = await load(state, REPORT_KEY)
-        if (
-            await state.get_state() != Reporting.text.state
-            or data.get("item") != callback_data.item
-            or data.get("what") not in _FLOW_ACTION
-        ):
-            await stale(query)
-            return None
-        return data
-
-    async def still_possible(
-        query: CallbackQuery,
-        data: dict[str, Any],
-        bot: Bot,
-        suggestions: SuggestionService,
-        cards: CardService,
-        policy: Policy,
-        actor: Actor,
-        state: FSMContext,
-    ) -> bool:
-        """Whether the move can go ahead on the item as it is now. What was written is
-        kept when the item merely changed (a new due date, say); the flow ends when the
-        move is no longer possible."""
-        item = int(data["item"])
-        info = await liaison_info(suggestions, actor, item)
-        action = _FLOW_ACTION[data["what"]]
-        if action not in allowed_actions(info.status, {Role.LIAISON}):
-            await finish(state, REPORT_KEY)
-            await refresh(query, bot, item, suggestions, cards, policy, actor)
-            await query.answer(explain(IllegalTransition("moved on")), show_alert=True)
-            return False
-        if action is not Action.PROGRESS and info.version != data["v"]:
-            data["v"] = info.version
-            data["confirm"] = False
-            await save(state, REPORT_KEY, data)
-            await refresh(query, bot, item, suggestions, cards, policy, actor)
-            await query.answer(
-                _(
-                    "The item changed while you were writing; its card shows how. What you "
-                    "wrote is kept: press the button again to go ahead."
-                ),
-                show_alert=True,
-            )
-            return False
-        return True
-
-    @router.callback_query(DeptCb.filter(F.act == SEND))
-    async def send(
-        query: CallbackQuery,
-        callback_data: DeptCb,
-        bot: Bot,
-        suggestions: SuggestionService,
-        cards: CardService,
-        policy: Policy,
-        actor: Actor,
-        state: FSMContext,
-    ) -> None:
-        data = await in_flow(query, callback_data, state)
-        if data is None:
-            return
-        what = data["what"]
-        text = data.get("text", "").strip()
-        if what != DONE and not text:
-            await query.answer(
-                _("Please write a few words first: the text is required."), show_alert=True
-            )
-            return
-        if not await still_possible(query, data, bot, suggestions, cards, policy, actor, state):
-            return
-        item = int(data["item"])
-        reference = esc(data["reference"])
-        if what == DONE:
-            data["confirm"] = True
-            await save(state, REPORT_KEY, data)
-            shown, markup = _confirmation(data)
-            await put(query, bot, shown, markup)
-            await query.answer()
-            return
-        if what == PROGRESS:
-            files = attachments_in(data.get("attachments", []))
-            await suggestions.report_progress(actor, item, text, files)
-            done = _(
-                "✅ Your progress report on <b>{reference}</b> has been sent to the observer "
-                "and the office."
-            ).format(reference=reference)
-        else:
-            await suggestions.hand_back(actor, item, text, version=int(data["v"]))
-            done = _(
-                "↩️ <b>{reference}</b> has been handed back to the office with your reason."
-            ).format(reference=reference)
-        await finish(state, REPORT_KEY)
-        await put(query, bot, done, None)
-        await refresh(query, bot, item, suggestions, cards, policy, actor)
-        await query.answer()
-
-    @router.callback_query(DeptCb.filter(F.act == GO_BACK))
-    async def back(
-        query: CallbackQuery, callback_data: DeptCb, bot: Bot, state: FSMContext
-    ) -> None:
-        data = await in_flow(query, callback_data, state)
-        if data is None:
-            return
-        data["confirm"] = False
-        await save(state, REPORT_KEY, data)
-        await put(
-            query,
-            bot,
-            _prompt(data) + "\n\n" + _collected(data),
-            _flow_buttons(int(data["item"]), data["what"]),
-        )
-        await query.answer()
-
-    @router.callback_query(DeptCb.filter(F.act == YES))
-    async def confirm(
-        query: CallbackQuery,
-        callback_data: DeptCb,
-        bot: Bot,
-        suggestions: SuggestionService,
-        cards: CardService,
-        policy: Policy,
-        actor: Actor,
-        state: FSMContext,
-    ) -> None:
-        data = await in_flow(query, callback_data, state)
-        if data is None:
-            return
-        if data["what"] != DONE or not data.get("confirm"):
-            await stale(query)
-            return
-        if not await still_possible(query, data, bot, suggestions, cards, policy, actor, state):
-            return
-        item = int(data["item"])
-        await suggestions.mark_implemented(
-            actor,
-            item,
-            data.get("text", "").strip() or None,
-            attachments_in(data.get("attachments", [])),
-            version=int(data["v"]),
-        )
-        await finish(state, REPORT_KEY)
-        done = _(
-            "🎯 <b>{reference}</b> has been marked implemented. The observer is asked to rate "
-            "the outcome."
-        ).format(reference=esc(data["reference"]))
-        await put(query, bot, done, None)
-        await refresh(query, bot, item, suggestions, cards, policy, actor)
-        await query.answer()
-
-    @router.callback_query(DeptCb.filter(F.act == QUIT))
-    async def quit_flow(
-        query: CallbackQuery, callback_data: DeptCb, bot: Bot, state: FSMContext
-    ) -> None:
-        data = await in_flow(query, callback_data, state)
-        if data is None:
-            return
-        await finish(state, REPORT_KEY)
-        await put(query, bot, _("Cancelled. Nothing was sent."), None)
-        await query.answer()
-
-    # -- anything else under our prefix: forged, garbled or from an older version --
-
-    @router.callback_query(F.data.startswith("dp:"))
-    async def unknown(query: CallbackQuery) -> None:
-        await stale(query)
-
+    _register_cards(router, i18n)
+    _register_writing(router, i18n)
     return router
+
+
+def _register_cards(router: Router, i18n: I18n) -> None:
+    router.message.register(list_items, label(i18n, MINE), _is_liaison)
+    router.message.register(list_items, Command("mine"), _is_liaison)
+    router.callback_query.register(open_card, DeptCb.filter(F.act == OPEN))
+    router.callback_query.register(item_files, DeptCb.filter(F.act == FILES))
+    router.callback_query.register(accept, DeptCb.filter(F.act == ACCEPT))
+
+
+def _register_writing(router: Router, i18n: I18n) -> None:
+    router.callback_query.register(flow_begin, DeptCb.filter(F.act.in_(set(_FLOW_ACTION))))
+    router.message.register(cancel_typed, Reporting.text, label(i18n, CANCEL))
+    router.message.register(text_piece, Reporting.text, PlainText(i18n))
+    router.message.register(file_piece, Reporting.text, F.photo | F.document)
+    router.message.register(other_piece, Reporting.text, F.text.is_(None))
+    router.callback_query.register(send, DeptCb.filter(F.act == SEND))
+    router.callback_query.register(back, DeptCb.filter(F.act == GO_BACK))
+    router.callback_query.register(confirm, DeptCb.filter(F.act == YES))
+    router.callback_query.register(quit_flow, DeptCb.filter(F.act == QUIT))
+    # Anything else under our prefix: forged, garbled or from an older version.
+    router.callback_query.register(stale, F.data.startswith("dp:"))

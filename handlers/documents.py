@@ -15,6 +15,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import IO, Any
 
 from aiogram.utils.i18n import gettext as _
@@ -66,95 +67,97 @@ def _outcome_series(values: Callable[[Outcome], Sequence[float]]) -> list[charts
     return [charts.Series(labels.outcome(o), values(o), OUTCOME_COLOURS[o]) for o in OUTCOMES]
 
 
-def chart_specs(f: Figures) -> list[tuple[str, Callable[[], bytes]]]:
+Chart = tuple[str, Callable[[], bytes]]
+
+
+def chart_specs(f: Figures) -> list[Chart]:
     """The four charts of /report, each as a name and a function that draws it (the
     texts already translated, so the drawing may happen in another thread)."""
     note = period_title(f.period)
     empty = _("Nothing was filed in this period.")
-    # An empty period draws its charts' titles and a sentence instead of empty axes.
-    shown_months = f.months if f.total else []
-    years = {m.year for m in shown_months}
-    months = [short_month(m.year, m.month, with_year=len(years) > 1) for m in shown_months]
-    monthly = _outcome_series(lambda o: [m.outcomes.get(o, 0) for m in shown_months])
-    by_month_title = _("Items filed per month, by outcome")
-
-    domains = [d for d in FocusDomain if f.by_domain.get(d, 0)]
-    domain_names = [labels.domain(d) for d in domains]
-    per_domain = _outcome_series(
-        lambda o: [f.domain_outcomes.get(d, {}).get(o, 0) for d in domains]
-    )
-    by_domain_title = _("Outcomes by focus domain (share of items)")
-
-    points = [p for p in f.points if p.items or p.active] if f.total else []
-    point_names = [f"{p.code} {clip(p.name, 18)}".strip() for p in points]
-    per_point = [
-        charts.Series(
-            labels.outcome(Outcome.ADOPTED),
-            [p.adopted for p in points],
-            OUTCOME_COLOURS[Outcome.ADOPTED],
-        ),
-        charts.Series(_("Other items"), [p.items - p.adopted for p in points], "#90a4ae"),
-    ]
-    by_point_title = _("Items filed per observation point")
-
-    departments = [d for d in f.departments if d.department_id is not None and d.on_time.whole]
-    department_names = [clip(d.name, 24) for d in departments]
-    on_time = [d.on_time.percent or 0.0 for d in departments]
-    on_time_notes = [f"{d.on_time.part}/{d.on_time.whole}" for d in departments]
-    on_time_title = _("Implemented on time, by department")
-    no_implementations = _("Nothing filed in this period has been implemented yet.")
-    count = _("Items")
-
     return [
-        (
-            "items-per-month",
-            lambda: charts.stacked_bars(
-                by_month_title,
-                months,
-                monthly,
-                empty_text=empty,
-                value_label=count,
-                note=note,
-            ),
-        ),
-        (
-            "outcomes-per-domain",
-            lambda: charts.stacked_bars(
-                by_domain_title,
-                domain_names,
-                per_domain,
-                empty_text=empty,
-                horizontal=True,
-                percent=True,
-                note=note,
-            ),
-        ),
-        (
-            "items-per-point",
-            lambda: charts.stacked_bars(
-                by_point_title,
-                point_names,
-                per_point,
-                empty_text=empty,
-                value_label=count,
-                horizontal=True,
-                note=note,
-            ),
-        ),
-        (
-            "on-time-per-department",
-            lambda: charts.bars(
-                on_time_title,
-                department_names,
-                on_time,
-                empty_text=no_implementations,
-                horizontal=True,
-                percent=True,
-                annotations=on_time_notes,
-                note=note,
-            ),
-        ),
+        _per_month_chart(f, note, empty),
+        _per_domain_chart(f, note, empty),
+        _per_point_chart(f, note, empty),
+        _on_time_chart(f, note),
     ]
+
+
+def _per_month_chart(f: Figures, note: str, empty: str) -> Chart:
+    # An empty period draws its charts' titles and a sentence instead of empty axes.
+    shown = f.months if f.total else []
+    years = {m.year for m in shown}
+    months = [short_month(m.year, m.month, with_year=len(years) > 1) for m in shown]
+    monthly = _outcome_series(lambda o: [m.outcomes.get(o, 0) for m in shown])
+    title = _("Items filed per month, by outcome")
+    return "items-per-month", partial(
+        charts.stacked_bars,
+        title,
+        months,
+        monthly,
+        empty_text=empty,
+        value_label=_("Items"),
+        note=note,
+    )
+
+
+def _per_domain_chart(f: Figures, note: str, empty: str) -> Chart:
+    domains = [d for d in FocusDomain if f.by_domain.get(d, 0)]
+    names = [labels.domain(d) for d in domains]
+    shares = _outcome_series(lambda o: [f.domain_outcomes.get(d, {}).get(o, 0) for d in domains])
+    title = _("Outcomes by focus domain (share of items)")
+    return "outcomes-per-domain", partial(
+        charts.stacked_bars,
+        title,
+        names,
+        shares,
+        empty_text=empty,
+        horizontal=True,
+        percent=True,
+        note=note,
+    )
+
+
+def _per_point_chart(f: Figures, note: str, empty: str) -> Chart:
+    points = [p for p in f.points if p.items or p.active] if f.total else []
+    names = [f"{p.code} {clip(p.name, 18)}".strip() for p in points]
+    adopted = charts.Series(
+        labels.outcome(Outcome.ADOPTED),
+        [p.adopted for p in points],
+        OUTCOME_COLOURS[Outcome.ADOPTED],
+    )
+    other = charts.Series(_("Other items"), [p.items - p.adopted for p in points], "#90a4ae")
+    title = _("Items filed per observation point")
+    return "items-per-point", partial(
+        charts.stacked_bars,
+        title,
+        names,
+        [adopted, other],
+        empty_text=empty,
+        value_label=_("Items"),
+        horizontal=True,
+        note=note,
+    )
+
+
+def _on_time_chart(f: Figures, note: str) -> Chart:
+    departments = [d for d in f.departments if d.department_id is not None and d.on_time.whole]
+    names = [clip(d.name, 24) for d in departments]
+    on_time = [d.on_time.percent or 0.0 for d in departments]
+    notes = [f"{d.on_time.part}/{d.on_time.whole}" for d in departments]
+    title = _("Implemented on time, by department")
+    empty = _("Nothing filed in this period has been implemented yet.")
+    return "on-time-per-department", partial(
+        charts.bars,
+        title,
+        names,
+        on_time,
+        empty_text=empty,
+        horizontal=True,
+        percent=True,
+        annotations=notes,
+        note=note,
+    )
 
 
 async def charts_of(f: Figures) -> list[tuple[str, bytes]]:
@@ -196,30 +199,54 @@ def annual_blocks(
     policy: Policy,
     language: str,
 ) -> list[annual.Block]:
-    year = f.period.year
-    blocks: list[annual.Block] = []
-    h, p = annual.Heading, annual.Paragraph
+    """The year's section, part by part, as the office's work report sets it out."""
+    return [
+        *_overview(f),
+        *_analysis(f, pictures, policy),
+        *_implementation(f, pictures),
+        *_satisfaction(f),
+        *_points_and_observers(f, pictures),
+        *_notable_items(notable, policy, language),
+    ]
 
-    blocks.append(h(_("1. Overview")))
-    blocks.append(
-        p(
-            _(
-                "In {year} the district had {points} rule-of-law observation points and "
-                "{observers} appointed rule-of-law observers. Through the points, observers "
-                "filed {total} problems, opinions and suggestions: {suggestions} suggestions, "
-                "{opinions} opinions and {problems} problems."
-            ).format(
-                year=year,
-                points=f.active_points,
-                observers=f.appointed_observers,
-                total=f.total,
-                suggestions=f.by_kind.get(SuggestionKind.SUGGESTION, 0),
-                opinions=f.by_kind.get(SuggestionKind.OPINION, 0),
-                problems=f.by_kind.get(SuggestionKind.PROBLEM, 0),
-            )
-        )
+
+def _table(header: list[str], rows: list[list[str]], caption: str) -> list[annual.Block]:
+    """The table, unless it would have no rows."""
+    return [annual.Table(header, rows, caption=caption)] if rows else []
+
+
+def _picture(pictures: dict[str, bytes], name: str, caption: str) -> list[annual.Block]:
+    """The chart ``name`` with its caption, if it was drawn."""
+    return [annual.Picture(pictures[name], caption)] if name in pictures else []
+
+
+def _overview(f: Figures) -> list[annual.Block]:
+    year = f.period.year
+    told = _(
+        "In {year} the district had {points} rule-of-law observation points and "
+        "{observers} appointed rule-of-law observers. Through the points, observers "
+        "filed {total} problems, opinions and suggestions: {suggestions} suggestions, "
+        "{opinions} opinions and {problems} problems."
+    ).format(
+        year=year,
+        points=f.active_points,
+        observers=f.appointed_observers,
+        total=f.total,
+        suggestions=f.by_kind.get(SuggestionKind.SUGGESTION, 0),
+        opinions=f.by_kind.get(SuggestionKind.OPINION, 0),
+        problems=f.by_kind.get(SuggestionKind.PROBLEM, 0),
     )
-    key = [
+    return [
+        annual.Heading(_("1. Overview")),
+        annual.Paragraph(told),
+        annual.Table(
+            [_("Indicator"), str(year)], _key_figures(f), caption=_("Table 1. The year's figures")
+        ),
+    ]
+
+
+def _key_figures(f: Figures) -> list[tuple[str, str]]:
+    return [
         (_("Observation points"), str(f.active_points)),
         (_("Appointed observers"), str(f.appointed_observers)),
         (_("Items received"), str(f.total)),
@@ -233,68 +260,50 @@ def annual_blocks(
         (_("Implemented on time"), rate_text(f.implemented_on_time)),
         (_("Satisfied or basically satisfied"), rate_text(f.satisfied)),
     ]
-    blocks.append(
-        annual.Table(
-            [_("Indicator"), str(year)],
-            key,
-            caption=_("Table 1. The year's figures"),
-        )
-    )
 
-    blocks.append(h(_("2. Analysis and judgement")))
-    blocks.append(
-        p(
-            _(
-                "The office made a first decision on {decided} items: {adopted} adopted, "
-                "{reference} kept for reference, {declined} not adopted, {escalated} "
-                "reported to the city for study and {duplicate} found to duplicate "
-                "another item; {pending} still await a decision and {withdrawn} were "
-                "withdrawn by the observer. The adoption rate was {adoption}."
-            ).format(
-                decided=f.decided,
-                adopted=f.adopted,
-                reference=_count_of(f, Outcome.REFERENCE),
-                declined=_count_of(f, Outcome.DECLINED),
-                escalated=_count_of(f, Outcome.ESCALATED),
-                duplicate=_count_of(f, Outcome.DUPLICATE),
-                pending=_count_of(f, Outcome.PENDING),
-                withdrawn=_count_of(f, Outcome.WITHDRAWN),
-                adoption=percent(f.adoption),
-            )
-        )
-    )
-    blocks.append(
-        p(
-            _(
-                "A first decision took a median of {median} working days (90th percentile "
-                "{p90}); {on_time} of first decisions were made within the {days} working "
-                "days allowed."
-            ).format(
-                median=number(f.decision_median),
-                p90=number(f.decision_p90),
-                on_time=percent(f.decided_on_time),
-                days=policy.decision_days,
-            )
-        )
-    )
-    if "items-per-month" in pictures:
-        blocks.append(
-            annual.Picture(pictures["items-per-month"], _("Figure 1. Items filed per month"))
-        )
-    if "outcomes-per-domain" in pictures:
-        blocks.append(
-            annual.Picture(pictures["outcomes-per-domain"], _("Figure 2. Outcomes by focus domain"))
-        )
 
-    blocks.append(h(_("3. Implementation and supervision")))
-    blocks.append(
-        p(
-            _(
-                "Of the adopted items, {implemented} have been implemented by the departments "
-                "responsible, {on_time} of them by their due date."
-            ).format(implemented=f.implemented, on_time=percent(f.implemented_on_time))
-        )
+def _analysis(f: Figures, pictures: dict[str, bytes], policy: Policy) -> list[annual.Block]:
+    decisions = _(
+        "The office made a first decision on {decided} items: {adopted} adopted, "
+        "{reference} kept for reference, {declined} not adopted, {escalated} "
+        "reported to the city for study and {duplicate} found to duplicate "
+        "another item; {pending} still await a decision and {withdrawn} were "
+        "withdrawn by the observer. The adoption rate was {adoption}."
+    ).format(
+        decided=f.decided,
+        adopted=f.adopted,
+        reference=_count_of(f, Outcome.REFERENCE),
+        declined=_count_of(f, Outcome.DECLINED),
+        escalated=_count_of(f, Outcome.ESCALATED),
+        duplicate=_count_of(f, Outcome.DUPLICATE),
+        pending=_count_of(f, Outcome.PENDING),
+        withdrawn=_count_of(f, Outcome.WITHDRAWN),
+        adoption=percent(f.adoption),
     )
+    timing = _(
+        "A first decision took a median of {median} working days (90th percentile "
+        "{p90}); {on_time} of first decisions were made within the {days} working "
+        "days allowed."
+    ).format(
+        median=number(f.decision_median),
+        p90=number(f.decision_p90),
+        on_time=percent(f.decided_on_time),
+        days=policy.decision_days,
+    )
+    return [
+        annual.Heading(_("2. Analysis and judgement")),
+        annual.Paragraph(decisions),
+        annual.Paragraph(timing),
+        *_picture(pictures, "items-per-month", _("Figure 1. Items filed per month")),
+        *_picture(pictures, "outcomes-per-domain", _("Figure 2. Outcomes by focus domain")),
+    ]
+
+
+def _implementation(f: Figures, pictures: dict[str, bytes]) -> list[annual.Block]:
+    told = _(
+        "Of the adopted items, {implemented} have been implemented by the departments "
+        "responsible, {on_time} of them by their due date."
+    ).format(implemented=f.implemented, on_time=percent(f.implemented_on_time))
     rows = [
         [
             d.name or _("(no department)"),
@@ -305,104 +314,85 @@ def annual_blocks(
         ]
         for d in f.departments
     ]
-    if rows:
-        blocks.append(
-            annual.Table(
-                [_("Department"), _("Adopted"), _("Implemented"), _("On time"), _("Overdue")],
-                rows,
-                caption=_("Table 2. Implementation by department"),
-            )
-        )
-    if "on-time-per-department" in pictures:
-        blocks.append(
-            annual.Picture(
-                pictures["on-time-per-department"],
-                _("Figure 3. Implemented on time, by department"),
-            )
-        )
+    header = [_("Department"), _("Adopted"), _("Implemented"), _("On time"), _("Overdue")]
+    return [
+        annual.Heading(_("3. Implementation and supervision")),
+        annual.Paragraph(told),
+        *_table(header, rows, _("Table 2. Implementation by department")),
+        *_picture(
+            pictures, "on-time-per-department", _("Figure 3. Implemented on time, by department")
+        ),
+    ]
 
-    blocks.append(h(_("4. Satisfaction")))
-    if f.rated:
-        blocks.append(
-            p(
-                _(
-                    "Observers rated {rated} outcomes: {satisfied} satisfied, {basic} "
-                    "basically satisfied and {dissatisfied} dissatisfied, so {rate} were "
-                    "satisfied or basically satisfied. A dissatisfied rating of an "
-                    "implementation reopens it."
-                ).format(
-                    rated=f.rated,
-                    satisfied=f.satisfaction.get(RatingValue.SATISFIED, 0),
-                    basic=f.satisfaction.get(RatingValue.BASICALLY_SATISFIED, 0),
-                    dissatisfied=f.satisfaction.get(RatingValue.DISSATISFIED, 0),
-                    rate=percent(f.satisfied),
-                )
-            )
-        )
+
+def _satisfaction(f: Figures) -> list[annual.Block]:
+    if not f.rated:
+        told = _("No outcome of the year has been rated yet.")
     else:
-        blocks.append(p(_("No outcome of the year has been rated yet.")))
-
-    blocks.append(h(_("5. Points and observers")))
-    idle = len(f.idle_observers)
-    blocks.append(
-        p(
-            _(
-                "{active} observers filed at least one item in the year; {idle} appointed "
-                "observers filed none. The items per point below are the basis for "
-                "consolidating points and for the observers' yearly evaluation."
-            ).format(active=len(f.active_observers), idle=idle)
+        told = _(
+            "Observers rated {rated} outcomes: {satisfied} satisfied, {basic} "
+            "basically satisfied and {dissatisfied} dissatisfied, so {rate} were "
+            "satisfied or basically satisfied. A dissatisfied rating of an "
+            "implementation reopens it."
+        ).format(
+            rated=f.rated,
+            satisfied=f.satisfaction.get(RatingValue.SATISFIED, 0),
+            basic=f.satisfaction.get(RatingValue.BASICALLY_SATISFIED, 0),
+            dissatisfied=f.satisfaction.get(RatingValue.DISSATISFIED, 0),
+            rate=percent(f.satisfied),
         )
-    )
-    point_rows = [
-        [
-            f"{pt.code} {pt.name}".strip(),
-            str(pt.observers),
-            str(pt.items),
-            str(pt.adopted),
-        ]
+    return [annual.Heading(_("4. Satisfaction")), annual.Paragraph(told)]
+
+
+def _points_and_observers(f: Figures, pictures: dict[str, bytes]) -> list[annual.Block]:
+    told = _(
+        "{active} observers filed at least one item in the year; {idle} appointed "
+        "observers filed none. The items per point below are the basis for "
+        "consolidating points and for the observers' yearly evaluation."
+    ).format(active=len(f.active_observers), idle=len(f.idle_observers))
+    rows = [
+        [f"{pt.code} {pt.name}".strip(), str(pt.observers), str(pt.items), str(pt.adopted)]
         for pt in f.points
     ]
-    if point_rows:
-        blocks.append(
-            annual.Table(
-                [_("Point"), _("Observers"), _("Items"), _("Adopted")],
-                point_rows,
-                caption=_("Table 3. Activity per observation point"),
-            )
-        )
-    if "items-per-point" in pictures:
-        blocks.append(
-            annual.Picture(
-                pictures["items-per-point"], _("Figure 4. Items filed per observation point")
-            )
-        )
+    header = [_("Point"), _("Observers"), _("Items"), _("Adopted")]
+    return [
+        annual.Heading(_("5. Points and observers")),
+        annual.Paragraph(told),
+        *_table(header, rows, _("Table 3. Activity per observation point")),
+        *_picture(pictures, "items-per-point", _("Figure 4. Items filed per observation point")),
+    ]
 
-    blocks.append(h(_("6. Notable adopted items")))
+
+def _notable_items(
+    notable: Sequence[NotableItem], policy: Policy, language: str
+) -> list[annual.Block]:
     if not notable:
-        blocks.append(p(_("No adopted item of the year has been implemented yet.")))
-    for n, item in enumerate(notable, start=1):
-        parts = [
-            _("({n}) {title} ({reference}, {domain})").format(
-                n=n, title=item.title, reference=item.reference, domain=labels.domain(item.domain)
-            )
-        ]
-        when = format_skeleton(
-            "yMMMMd", item.implemented_at.astimezone(policy.tz).date(), locale=language
+        told = [_("No adopted item of the year has been implemented yet.")]
+    else:
+        told = [_notable(n, item, policy, language) for n, item in enumerate(notable, start=1)]
+    return [annual.Heading(_("6. Notable adopted items")), *map(annual.Paragraph, told)]
+
+
+def _notable(n: int, item: NotableItem, policy: Policy, language: str) -> str:
+    parts = [
+        _("({n}) {title} ({reference}, {domain})").format(
+            n=n, title=item.title, reference=item.reference, domain=labels.domain(item.domain)
         )
-        parts.append(
-            _("Implemented by {department} on {date}.").format(
-                department=item.department or _("the department responsible"), date=when
-            )
+    ]
+    when = format_skeleton(
+        "yMMMMd", item.implemented_at.astimezone(policy.tz).date(), locale=language
+    )
+    parts.append(
+        _("Implemented by {department} on {date}.").format(
+            department=item.department or _("the department responsible"), date=when
         )
-        if item.report:
-            parts.append(_("The department reported: {report}").format(report=item.report))
-        if item.rating is not None:
-            parts.append(
-                _("The observer's rating: {rating}.").format(rating=_rating_word(item.rating))
-            )
-        # Chinese sentences follow each other without a space.
-        blocks.append(p(("" if language == ZH else " ").join(parts)))
-    return blocks
+    )
+    if item.report:
+        parts.append(_("The department reported: {report}").format(report=item.report))
+    if item.rating is not None:
+        parts.append(_("The observer's rating: {rating}.").format(rating=_rating_word(item.rating)))
+    # Chinese sentences follow each other without a space.
+    return ("" if language == ZH else " ").join(parts)
 
 
 def _rating_word(value: RatingValue) -> str:
@@ -469,7 +459,11 @@ def _yes_no(value: Any) -> str:
     return _("yes") if value else _("no")
 
 
-def _label(fn: Callable[[Any], str], kind: type[Any]) -> Callable[[Any], str]:
+# A stored value in words.
+Shown = Callable[[Any], str]
+
+
+def _label(fn: Callable[[Any], str], kind: type[Any]) -> Shown:
     """A column's stored values in words; remembered, since a million rows repeat a
     dozen values and the locale does not change within one workbook."""
     seen: dict[Any, str] = {}
@@ -489,6 +483,8 @@ def _label(fn: Callable[[Any], str], kind: type[Any]) -> Callable[[Any], str]:
 
 # A sheet's column: its header, its width, and how a stored value reads (None: as is).
 Column = tuple[str, int, Callable[[Any], object] | None]
+# A sheet: its key (for the row counts), its title, its rows and its columns.
+Sheet = tuple[str, str, AsyncIterator[Sequence[Any]], list[Column]]
 
 
 async def workbook(
@@ -502,130 +498,42 @@ async def workbook(
     each, with headers and values in the current locale. Written to ``target`` if given
     (``data`` is then empty), else returned."""
     status = _label(labels.status, SuggestionStatus)
-    kind = _label(labels.kind, SuggestionKind)
     domain = _label(labels.domain, FocusDomain)
-    rating = _label(_rating_word, RatingValue)
-    sheets: list[tuple[str, str, AsyncIterator[Sequence[Any]], list[Column]]] = [
-        (
-            "items",
-            N_("Items"),
-            figures.item_rows(actor, period),
-            [
-                (N_("Reference"), 16, None),
-                (N_("Filed"), 17, None),
-                (N_("Kind"), 10, kind),
-                (N_("Domain"), 18, domain),
-                (N_("Point code"), 10, None),
-                (N_("Point"), 24, None),
-                (N_("Observer ID"), 10, None),
-                (N_("Observer"), 14, None),
-                (N_("Title"), 36, None),
-                (N_("Details"), 60, None),
-                (N_("On behalf of"), 14, _label(labels.behalf, Behalf)),
-                (N_("Location"), 24, None),
-                (N_("Status"), 18, status),
-                (N_("Decision"), 18, status),
-                (N_("Department"), 24, None),
-                (N_("Decision due"), 12, None),
-                (N_("First decision"), 17, None),
-                (N_("Decided on time"), 10, _yes_no),
-                (N_("Implementation due"), 12, None),
-                (N_("Implemented"), 17, None),
-                (N_("Implemented on time"), 10, _yes_no),
-                (N_("Escalated to"), 20, None),
-                (N_("City's answer due"), 12, None),
-                (N_("Duplicate of"), 16, None),
-                (N_("Closed"), 17, None),
-            ],
-        ),
-        (
-            "events",
-            N_("Events"),
-            figures.event_rows(actor, period),
-            [
-                (N_("Reference"), 16, None),
-                (N_("Time"), 17, None),
-                (N_("Action"), 28, _label(labels.action, Action)),
-                (N_("By"), 16, _label(labels.role, Role)),
-                (N_("User ID"), 12, None),
-                (N_("From"), 18, status),
-                (N_("To"), 18, status),
-                (N_("Text"), 60, None),
-                (N_("Internal"), 8, _yes_no),
-            ],
-        ),
-        (
-            "observers",
-            N_("Observers"),
-            figures.observer_rows(actor),
-            [
-                (N_("Observer ID"), 10, None),
-                (N_("Name"), 14, None),
-                (N_("Phone"), 14, None),
-                (N_("Category"), 22, _label(labels.category, ObserverCategory)),
-                (N_("Point code"), 10, None),
-                (N_("Status"), 10, _label(observer_status, ObserverStatus)),
-                (N_("Recommending unit"), 24, None),
-                (N_("Term starts"), 12, None),
-                (N_("Term ends"), 12, None),
-                (N_("Appointed"), 17, None),
-                (N_("Suspended"), 17, None),
-                (N_("Telegram username"), 18, None),
-            ],
-        ),
-        (
-            "points",
-            N_("Points"),
-            figures.point_rows(actor),
-            [
-                (N_("Point code"), 10, None),
-                (N_("Name"), 28, None),
-                (N_("Domain"), 18, domain),
-                (N_("Host"), 16, _label(host_kind, HostKind)),
-                (N_("Host organisation"), 24, None),
-                (N_("Town"), 12, None),
-                (N_("Street"), 20, None),
-                (N_("Open"), 6, _yes_no),
-                (N_("Closed"), 17, None),
-                (N_("Appointed observers"), 10, None),
-            ],
-        ),
-        (
-            "departments",
-            N_("Departments"),
-            figures.department_rows(actor),
-            [
-                (N_("Department code"), 14, None),
-                (N_("Name"), 28, None),
-                (N_("Active"), 6, _yes_no),
-                (N_("Liaisons"), 8, None),
-            ],
-        ),
-        (
-            "ratings",
-            N_("Ratings"),
-            figures.rating_rows(actor, period),
-            [
-                (N_("Reference"), 16, None),
-                (N_("Time"), 17, None),
-                (N_("Rating"), 16, rating),
-                (N_("Comment"), 60, None),
-            ],
-        ),
+    sheets: list[Sheet] = [
+        ("items", N_("Items"), figures.item_rows(actor, period), _item_columns(status, domain)),
+        ("events", N_("Events"), figures.event_rows(actor, period), _event_columns(status)),
+        ("observers", N_("Observers"), figures.observer_rows(actor), _observer_columns()),
+        ("points", N_("Points"), figures.point_rows(actor), _point_columns(domain)),
+        ("departments", N_("Departments"), figures.department_rows(actor), _department_columns()),
+        ("ratings", N_("Ratings"), figures.rating_rows(actor, period), _rating_columns()),
     ]
     wb = WorkbookWriter(policy.tz)
-    counts: dict[str, int] = {}
-    for key, title, rows, columns in sheets:
-        sheet = wb.sheet(_(title), [_(h) for h, _w, _c in columns], [w for _h, w, _c in columns])
-        shown = [c for _h, _w, c in columns]
-        async for part in rows:
-            converted = [
-                [v if c is None else c(v) for c, v in zip(shown, row, strict=True)] for row in part
-            ]
-            # openpyxl is CPU work: in a thread, so other chats are not kept waiting.
-            await asyncio.to_thread(sheet.extend, converted)
-        counts[key] = sheet.rows
+    counts = {
+        key: await _write_sheet(wb, title, rows, columns) for key, title, rows, columns in sheets
+    }
+    return await _saved(wb, counts, target)
 
+
+async def _write_sheet(
+    wb: WorkbookWriter, title: str, rows: AsyncIterator[Sequence[Any]], columns: list[Column]
+) -> int:
+    """Write one sheet; how many rows it has."""
+    sheet = wb.sheet(_(title), [_(h) for h, _w, _c in columns], [w for _h, w, _c in columns])
+    shown = [c for _h, _w, c in columns]
+    async for part in rows:
+        converted = [
+            [v if c is None else c(v) for c, v in zip(shown, row, strict=True)] for row in part
+        ]
+        # openpyxl is CPU work: in a thread, so other chats are not kept waiting.
+        await asyncio.to_thread(sheet.extend, converted)
+    return sheet.rows
+
+
+async def _saved(
+    wb: WorkbookWriter,
+    counts: dict[str, int],
+    target: str | os.PathLike[str] | IO[bytes] | None,
+) -> Exported:
     if target is not None:
         await asyncio.to_thread(wb.save, target)
         size = (
@@ -638,6 +546,100 @@ async def workbook(
     await asyncio.to_thread(wb.save, buffer)
     data = buffer.getvalue()
     return Exported(data, len(data), counts)
+
+
+def _item_columns(status: Shown, domain: Shown) -> list[Column]:
+    return [
+        (N_("Reference"), 16, None),
+        (N_("Filed"), 17, None),
+        (N_("Kind"), 10, _label(labels.kind, SuggestionKind)),
+        (N_("Domain"), 18, domain),
+        (N_("Point code"), 10, None),
+        (N_("Point"), 24, None),
+        (N_("Observer ID"), 10, None),
+        (N_("Observer"), 14, None),
+        (N_("Title"), 36, None),
+        (N_("Details"), 60, None),
+        (N_("On behalf of"), 14, _label(labels.behalf, Behalf)),
+        (N_("Location"), 24, None),
+        (N_("Status"), 18, status),
+        (N_("Decision"), 18, status),
+        (N_("Department"), 24, None),
+        (N_("Decision due"), 12, None),
+        (N_("First decision"), 17, None),
+        (N_("Decided on time"), 10, _yes_no),
+        (N_("Implementation due"), 12, None),
+        (N_("Implemented"), 17, None),
+        (N_("Implemented on time"), 10, _yes_no),
+        (N_("Escalated to"), 20, None),
+        (N_("City's answer due"), 12, None),
+        (N_("Duplicate of"), 16, None),
+        (N_("Closed"), 17, None),
+    ]
+
+
+def _event_columns(status: Shown) -> list[Column]:
+    return [
+        (N_("Reference"), 16, None),
+        (N_("Time"), 17, None),
+        (N_("Action"), 28, _label(labels.action, Action)),
+        (N_("By"), 16, _label(labels.role, Role)),
+        (N_("User ID"), 12, None),
+        (N_("From"), 18, status),
+        (N_("To"), 18, status),
+        (N_("Text"), 60, None),
+        (N_("Internal"), 8, _yes_no),
+    ]
+
+
+def _observer_columns() -> list[Column]:
+    return [
+        (N_("Observer ID"), 10, None),
+        (N_("Name"), 14, None),
+        (N_("Phone"), 14, None),
+        (N_("Category"), 22, _label(labels.category, ObserverCategory)),
+        (N_("Point code"), 10, None),
+        (N_("Status"), 10, _label(observer_status, ObserverStatus)),
+        (N_("Recommending unit"), 24, None),
+        (N_("Term starts"), 12, None),
+        (N_("Term ends"), 12, None),
+        (N_("Appointed"), 17, None),
+        (N_("Suspended"), 17, None),
+        (N_("Telegram username"), 18, None),
+    ]
+
+
+def _point_columns(domain: Shown) -> list[Column]:
+    return [
+        (N_("Point code"), 10, None),
+        (N_("Name"), 28, None),
+        (N_("Domain"), 18, domain),
+        (N_("Host"), 16, _label(host_kind, HostKind)),
+        (N_("Host organisation"), 24, None),
+        (N_("Town"), 12, None),
+        (N_("Street"), 20, None),
+        (N_("Open"), 6, _yes_no),
+        (N_("Closed"), 17, None),
+        (N_("Appointed observers"), 10, None),
+    ]
+
+
+def _department_columns() -> list[Column]:
+    return [
+        (N_("Department code"), 14, None),
+        (N_("Name"), 28, None),
+        (N_("Active"), 6, _yes_no),
+        (N_("Liaisons"), 8, None),
+    ]
+
+
+def _rating_columns() -> list[Column]:
+    return [
+        (N_("Reference"), 16, None),
+        (N_("Time"), 17, None),
+        (N_("Rating"), 16, _label(_rating_word, RatingValue)),
+        (N_("Comment"), 60, None),
+    ]
 
 
 def export_caption(period: Period, exported: Exported) -> str:

@@ -15,6 +15,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.errors import DomainError
 from bot.i18n import locale_for
+from bot.settings import Settings
 from handlers.ui import N_
 
 log = logging.getLogger(__name__)
@@ -70,32 +71,35 @@ def explain(error: Exception, *, in_group: bool = False) -> str:
     return _(_UNEXPECTED)
 
 
-def setup(i18n: I18n, default_locale: str) -> Router:
+async def on_error(
+    event: ErrorEvent, i18n: I18n, settings: Settings, locale: str | None = None
+) -> None:
+    """Tell the person that nothing was changed; log the update for the developers."""
+    update = event.update
+    if isinstance(event.exception, DomainError):
+        log.info("update %s refused: %r", update.update_id, event.exception)
+    else:
+        log.error(
+            "update %s failed: %s",
+            update.update_id,
+            update.model_dump_json(exclude_none=True),
+            exc_info=event.exception,
+        )
+    who: User | None = update.event.from_user if hasattr(update.event, "from_user") else None
+    chosen = locale or locale_for(None, who.language_code if who else None, settings.default_locale)
+    with i18n.context(), i18n.use_locale(chosen):
+        shown = update.event.message if isinstance(update.event, CallbackQuery) else update.event
+        chat = getattr(shown, "chat", None)
+        text = explain(event.exception, in_group=chat is not None and chat.type != "private")
+        if isinstance(update.event, CallbackQuery):
+            await update.event.answer(text, show_alert=True)
+        elif isinstance(update.event, Message):
+            await update.event.answer(text)
+
+
+def setup(_i18n: I18n, _default_locale: str) -> Router:
+    # The catalogs and the default locale come with the error's data, from the
+    # Dispatcher (the same ones).
     router = Router(name="errors")
-
-    @router.errors()
-    async def on_error(event: ErrorEvent, locale: str | None = None) -> None:
-        update = event.update
-        if isinstance(event.exception, DomainError):
-            log.info("update %s refused: %r", update.update_id, event.exception)
-        else:
-            log.error(
-                "update %s failed: %s",
-                update.update_id,
-                update.model_dump_json(exclude_none=True),
-                exc_info=event.exception,
-            )
-        who: User | None = update.event.from_user if hasattr(update.event, "from_user") else None
-        chosen = locale or locale_for(None, who.language_code if who else None, default_locale)
-        with i18n.context(), i18n.use_locale(chosen):
-            shown = (
-                update.event.message if isinstance(update.event, CallbackQuery) else update.event
-            )
-            chat = getattr(shown, "chat", None)
-            text = explain(event.exception, in_group=chat is not None and chat.type != "private")
-            if isinstance(update.event, CallbackQuery):
-                await update.event.answer(text, show_alert=True)
-            elif isinstance(update.event, Message):
-                await update.event.answer(text)
-
+    router.errors.register(on_error)
     return router

@@ -128,13 +128,28 @@ def _idle_line(a: ObserverActivity, tz: ZoneInfo) -> str:
     )
 
 
-def _more(count: int) -> str:
-    return _("… and {count} more (/export has them all)").format(count=count)
+def _more_than(count: int, shown: int) -> list[str]:
+    """The line that says how many of a list were left out, if any were."""
+    if count <= shown:
+        return []
+    return [_("… and {count} more (/export has them all)").format(count=count - shown)]
 
 
 def stats_messages(f: Figures, tz: ZoneInfo) -> list[str]:
     """The /stats answer: the figures, then the points, then the observers."""
     head = "📊 " + _("<b>Figures for {period}</b>").format(period=esc(period_title(f.period)))
+    lines = [
+        *_totals(f),
+        *_by_domain(f.by_domain),
+        *_by_department(f),
+        *_satisfaction(f),
+        *_by_point(f),
+        *_observers(f, tz),
+    ]
+    return pages(head, lines)
+
+
+def _totals(f: Figures) -> list[str]:
     lines = [
         _("<i>Items filed in the period, counted where they stand now.</i>"),
         "",
@@ -151,7 +166,8 @@ def stats_messages(f: Figures, tz: ZoneInfo) -> list[str]:
         lines.append(
             _("<b>By status:</b> {statuses}").format(statuses=_counts_by_status(f.by_status))
         )
-    lines += [
+    return [
+        *lines,
         _("Adoption rate (adopted of decided): {rate}").format(rate=rate_text(f.adoption)),
         _(
             "Working days to a first decision: median {median}, 90th percentile {p90} "
@@ -162,27 +178,37 @@ def stats_messages(f: Figures, tz: ZoneInfo) -> list[str]:
             count=f.implemented, rate=rate_text(f.implemented_on_time)
         ),
     ]
-    domains = _counts_by_domain(f.by_domain)
-    if domains:
-        lines += ["", _("<b>By domain</b>"), *domains]
-    if f.departments:
-        lines += ["", _("<b>Implementation by department</b>")]
-        for d in f.departments:
-            name = esc(clip(d.name, _NAME)) if d.name else _("(no department)")
-            lines.append(
-                "• "
-                + _(
-                    "{name}: adopted {assigned}, implemented {implemented}, on time {rate}, "
-                    "overdue now {overdue}"
-                ).format(
-                    name=name,
-                    assigned=d.assigned,
-                    implemented=d.implemented,
-                    rate=rate_text(d.on_time),
-                    overdue=d.overdue,
-                )
+
+
+def _by_domain(by_domain: Mapping[FocusDomain, int]) -> list[str]:
+    domains = _counts_by_domain(by_domain)
+    return ["", _("<b>By domain</b>"), *domains] if domains else []
+
+
+def _by_department(f: Figures) -> list[str]:
+    if not f.departments:
+        return []
+    lines = ["", _("<b>Implementation by department</b>")]
+    for d in f.departments:
+        name = esc(clip(d.name, _NAME)) if d.name else _("(no department)")
+        lines.append(
+            "• "
+            + _(
+                "{name}: adopted {assigned}, implemented {implemented}, on time {rate}, "
+                "overdue now {overdue}"
+            ).format(
+                name=name,
+                assigned=d.assigned,
+                implemented=d.implemented,
+                rate=rate_text(d.on_time),
+                overdue=d.overdue,
             )
-    lines += ["", _("<b>Satisfaction</b> ({count} rated)").format(count=f.rated)]
+        )
+    return lines
+
+
+def _satisfaction(f: Figures) -> list[str]:
+    lines = ["", _("<b>Satisfaction</b> ({count} rated)").format(count=f.rated)]
     if f.rated:
         lines.append(
             _joined(f"{esc(labels.rating(v))} {f.satisfaction.get(v, 0)}" for v in RatingValue)
@@ -190,11 +216,11 @@ def stats_messages(f: Figures, tz: ZoneInfo) -> list[str]:
         lines.append(
             _("Satisfied or basically satisfied: {rate}").format(rate=rate_text(f.satisfied))
         )
+    return lines
 
-    lines += [
-        "",
-        _("<b>Observation points</b> ({count} open)").format(count=f.active_points),
-    ]
+
+def _by_point(f: Figures) -> list[str]:
+    lines = ["", _("<b>Observation points</b> ({count} open)").format(count=f.active_points)]
     for p in f.points[:POINTS_SHOWN]:
         name = esc(clip(p.name, _NAME)) if p.name else _("(no point)")
         closed = " " + _("(closed)") if not p.active and p.name else ""
@@ -211,27 +237,24 @@ def stats_messages(f: Figures, tz: ZoneInfo) -> list[str]:
                 adopted=p.adopted,
             )
         )
-    if len(f.points) > POINTS_SHOWN:
-        lines.append(_more(len(f.points) - POINTS_SHOWN))
+    return lines + _more_than(len(f.points), POINTS_SHOWN)
 
-    lines += [
+
+def _observers(f: Figures, tz: ZoneInfo) -> list[str]:
+    """Who filed, then who did not: the lists that grow with the district, so the last."""
+    active, idle = f.active_observers, f.idle_observers
+    return [
         "",
         _("<b>Observers who filed</b> ({count} of {appointed} appointed)").format(
-            count=len(f.active_observers), appointed=f.appointed_observers
+            count=len(active), appointed=f.appointed_observers
         ),
-    ]
-    lines += [_observer_line(a, tz) for a in f.active_observers[:OBSERVERS_SHOWN]]
-    if len(f.active_observers) > OBSERVERS_SHOWN:
-        lines.append(_more(len(f.active_observers) - OBSERVERS_SHOWN))
-    lines += [
+        *(_observer_line(a, tz) for a in active[:OBSERVERS_SHOWN]),
+        *_more_than(len(active), OBSERVERS_SHOWN),
         "",
         _("<b>Appointed observers who filed nothing in the period</b> ({count})").format(
-            count=len(f.idle_observers)
+            count=len(idle)
         ),
+        *([] if idle else [_("None: every appointed observer filed something.")]),
+        *(_idle_line(a, tz) for a in idle[:IDLE_SHOWN]),
+        *_more_than(len(idle), IDLE_SHOWN),
     ]
-    if not f.idle_observers:
-        lines.append(_("None: every appointed observer filed something."))
-    lines += [_idle_line(a, tz) for a in f.idle_observers[:IDLE_SHOWN]]
-    if len(f.idle_observers) > IDLE_SHOWN:
-        lines.append(_more(len(f.idle_observers) - IDLE_SHOWN))
-    return pages(head, lines)

@@ -20,6 +20,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.errors import InvalidInput
+from bot.domain.figures import Figures
 from bot.domain.holidays import BadHolidayLine
 from bot.domain.periods import Period, PeriodKind
 from bot.domain.statuses import DayKind
@@ -101,144 +102,166 @@ async def _asked(
 
 def setup(i18n: I18n, settings: Settings) -> Router:
     router = office_router("figures", settings.admin_chat_id)
-
-    @router.message(Command("stats"))
-    async def show_stats(
-        message: Message,
-        command: CommandObject,
-        actor: Actor,
-        figures: FiguresService,
-        policy: Policy,
-    ) -> None:
-        words = _words(command)
-        if len(words) > 1:
-            await message.reply(usage("stats"))
-            return
-        try:
-            period = figures.period(words[0] if words else None)
-        except InvalidInput:
-            await message.reply(_bad_period(words[0], "stats"))
-            return
-        shown = await figures.stats(actor, period)
-        texts = stats_messages(shown, policy.tz)
-        await message.reply(texts[0])
-        for text in texts[1:]:
-            await message.answer(text)
-
-    @router.message(Command("report"))
-    async def send_report(
-        message: Message,
-        command: CommandObject,
-        bot: Bot,
-        actor: Actor,
-        user: CurrentUser,
-        figures: FiguresService,
-        policy: Policy,
-    ) -> None:
-        asked = await _asked(message, command, user, figures, "report")
-        if asked is None:
-            return
-        period, language, flags = asked
-        if "docx" in flags and period.kind is not PeriodKind.YEAR:
-            await message.reply(
-                _("The Word report covers a whole year, e.g. /report {year} docx.").format(
-                    year=period.year
-                )
-            )
-            return
-        await bot.send_chat_action(message.chat.id, "upload_document" if flags else "upload_photo")
-        shown = await figures.stats(actor, period)
-        try:
-            with i18n.use_locale(language):
-                if "docx" in flags:
-                    notable = await figures.notable(actor, period)
-                    data = await documents.annual_docx(shown, notable, policy, language)
-                    name = documents.report_filename(period, language)
-                    await message.reply_document(
-                        BufferedInputFile(data, name), caption=documents.report_caption(shown)
-                    )
-                    return
-                drawn = await documents.charts_of(shown)
-                caption = clip(documents.charts_caption(shown), CAPTION_MAX)
-        except MissingFont:
-            await message.reply(
-                _(
-                    "The charts cannot be drawn: the server has no Chinese font. Install "
-                    "Debian's fonts-noto-cjk (make run does) and ask again."
-                )
-            )
-            return
-        media: list[Any] = [
-            InputMediaPhoto(
-                media=BufferedInputFile(png, f"{name}.png"),
-                caption=caption if i == 0 else None,
-            )
-            for i, (name, png) in enumerate(drawn)
-        ]
-        await message.reply_media_group(media)
-
-    @router.message(Command("export"))
-    async def send_export(
-        message: Message,
-        command: CommandObject,
-        bot: Bot,
-        actor: Actor,
-        user: CurrentUser,
-        figures: FiguresService,
-        policy: Policy,
-    ) -> None:
-        asked = await _asked(message, command, user, figures, "export")
-        if asked is None:
-            return
-        period, language, flags = asked
-        if flags:
-            await message.reply(usage("export"))
-            return
-        await bot.send_chat_action(message.chat.id, "upload_document")
-        with i18n.use_locale(language):
-            exported = await documents.workbook(figures, actor, period, policy)
-            name = documents.export_filename(period, language)
-            caption = documents.export_caption(period, exported)
-        if exported.size > documents.UPLOAD_MAX:
-            await message.reply(
-                _(
-                    "The workbook for {period} is {size} MB, more than Telegram lets a "
-                    "bot send (50 MB). Ask for a shorter period, or run "
-                    "<code>outpost export --period {spec}</code> on the server."
-                ).format(
-                    period=esc(period.spec),
-                    size=exported.size // 1_000_000,
-                    spec=esc(period.spec),
-                )
-            )
-            return
-        await message.reply_document(BufferedInputFile(exported.data, name), caption=caption)
-
-    @router.message(Command("holidays"))
-    async def holidays(
-        message: Message,
-        command: CommandObject,
-        actor: Actor,
-        calendar: CalendarService,
-        policy: Policy,
-    ) -> None:
-        text = command.args or ""
-        words = text.split()
-        if len(words) > 1:
-            # Lines of days (one is enough): an import.
-            await _import(message, actor, calendar, text)
-            return
-        if not words:
-            year = calendar.today().year
-        elif len(words[0]) == 4 and words[0].isdigit():
-            year = int(words[0])
-        else:
-            await message.reply(usage("holidays") + "\n\n" + _holiday_format())
-            return
-        days = await calendar.year(actor, year)
-        await message.reply(holiday_listing(year, days))
-
+    router.message.register(show_stats, Command("stats"))
+    router.message.register(send_report, Command("report"))
+    router.message.register(send_export, Command("export"))
+    router.message.register(holidays, Command("holidays"))
     return router
+
+
+async def show_stats(
+    message: Message,
+    command: CommandObject,
+    actor: Actor,
+    figures: FiguresService,
+    policy: Policy,
+) -> None:
+    words = _words(command)
+    if len(words) > 1:
+        await message.reply(usage("stats"))
+        return
+    try:
+        period = figures.period(words[0] if words else None)
+    except InvalidInput:
+        await message.reply(_bad_period(words[0], "stats"))
+        return
+    shown = await figures.stats(actor, period)
+    texts = stats_messages(shown, policy.tz)
+    await message.reply(texts[0])
+    for text in texts[1:]:
+        await message.answer(text)
+
+
+async def send_report(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    actor: Actor,
+    user: CurrentUser,
+    figures: FiguresService,
+    policy: Policy,
+    i18n: I18n,
+) -> None:
+    asked = await _asked(message, command, user, figures, "report")
+    if asked is None:
+        return
+    period, language, flags = asked
+    if "docx" in flags and period.kind is not PeriodKind.YEAR:
+        await message.reply(
+            _("The Word report covers a whole year, e.g. /report {year} docx.").format(
+                year=period.year
+            )
+        )
+        return
+    await bot.send_chat_action(message.chat.id, "upload_document" if flags else "upload_photo")
+    shown = await figures.stats(actor, period)
+    try:
+        with i18n.use_locale(language):
+            if "docx" in flags:
+                await _send_annual(message, actor, figures, policy, period, shown, language)
+                return
+            drawn = await documents.charts_of(shown)
+            caption = clip(documents.charts_caption(shown), CAPTION_MAX)
+    except MissingFont:
+        await message.reply(_no_font())
+        return
+    await message.reply_media_group(_album(drawn, caption))
+
+
+def _no_font() -> str:
+    return _(
+        "The charts cannot be drawn: the server has no Chinese font. Install "
+        "Debian's fonts-noto-cjk (make run does) and ask again."
+    )
+
+
+async def _send_annual(
+    message: Message,
+    actor: Actor,
+    figures: FiguresService,
+    policy: Policy,
+    period: Period,
+    shown: Figures,
+    language: str,
+) -> None:
+    """The year's section for the work report, as a Word document."""
+    notable = await figures.notable(actor, period)
+    data = await documents.annual_docx(shown, notable, policy, language)
+    name = documents.report_filename(period, language)
+    await message.reply_document(
+        BufferedInputFile(data, name), caption=documents.report_caption(shown)
+    )
+
+
+def _album(drawn: Sequence[tuple[str, bytes]], caption: str) -> list[Any]:
+    """The charts as one album, the caption under the first."""
+    return [
+        InputMediaPhoto(
+            media=BufferedInputFile(png, f"{name}.png"),
+            caption=caption if i == 0 else None,
+        )
+        for i, (name, png) in enumerate(drawn)
+    ]
+
+
+async def send_export(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    actor: Actor,
+    user: CurrentUser,
+    figures: FiguresService,
+    policy: Policy,
+    i18n: I18n,
+) -> None:
+    asked = await _asked(message, command, user, figures, "export")
+    if asked is None:
+        return
+    period, language, flags = asked
+    if flags:
+        await message.reply(usage("export"))
+        return
+    await bot.send_chat_action(message.chat.id, "upload_document")
+    with i18n.use_locale(language):
+        exported = await documents.workbook(figures, actor, period, policy)
+        name = documents.export_filename(period, language)
+        caption = documents.export_caption(period, exported)
+    if exported.size > documents.UPLOAD_MAX:
+        await message.reply(_too_big(period, exported.size))
+        return
+    await message.reply_document(BufferedInputFile(exported.data, name), caption=caption)
+
+
+def _too_big(period: Period, size: int) -> str:
+    return _(
+        "The workbook for {period} is {size} MB, more than Telegram lets a "
+        "bot send (50 MB). Ask for a shorter period, or run "
+        "<code>outpost export --period {spec}</code> on the server."
+    ).format(period=esc(period.spec), size=size // 1_000_000, spec=esc(period.spec))
+
+
+async def holidays(
+    message: Message,
+    command: CommandObject,
+    actor: Actor,
+    calendar: CalendarService,
+    policy: Policy,
+) -> None:
+    text = command.args or ""
+    words = text.split()
+    if len(words) > 1:
+        # Lines of days (one is enough): an import.
+        await _import(message, actor, calendar, text)
+        return
+    if not words:
+        year = calendar.today().year
+    elif len(words[0]) == 4 and words[0].isdigit():
+        year = int(words[0])
+    else:
+        await message.reply(usage("holidays") + "\n\n" + _holiday_format())
+        return
+    days = await calendar.year(actor, year)
+    await message.reply(holiday_listing(year, days))
 
 
 async def _import(message: Message, actor: Actor, calendar: CalendarService, text: str) -> None:
@@ -293,30 +316,7 @@ def holiday_listing(year: int, days: Sequence[DayEntry]) -> str:
             + "\n\n"
             + _holiday_format()
         )
-    lines: list[str] = []
-    run: list[DayEntry] = []
-
-    def flush() -> None:
-        if not run:
-            return
-        word = "off" if run[0].kind is DayKind.HOLIDAY else "work"
-        span = run[0].day.isoformat()
-        if len(run) > 1:
-            span += ".." + run[-1].day.isoformat()
-        lines.append(f"{span} {word} {run[0].name}".rstrip())
-
-    for entry in days:
-        if (
-            run
-            and entry.kind is run[-1].kind
-            and entry.name == run[-1].name
-            and entry.day == run[-1].day + timedelta(days=1)
-        ):
-            run.append(entry)
-            continue
-        flush()
-        run = [entry]
-    flush()
+    lines = [_run_line(run) for run in _runs(days)]
     off = sum(1 for d in days if d.kind is DayKind.HOLIDAY)
     work = len(days) - off
     head = "📅 " + _("<b>{year}</b>: {off} days off, {work} make-up working days").format(
@@ -328,3 +328,28 @@ def holiday_listing(year: int, days: Sequence[DayEntry]) -> str:
     if shown_length(text) > 4000:
         text = f"{head}\n{foot}"
     return text
+
+
+def _runs(days: Sequence[DayEntry]) -> list[list[DayEntry]]:
+    """The days in runs of one kind and name on consecutive dates: one line each."""
+    runs: list[list[DayEntry]] = []
+    for entry in days:
+        run = runs[-1] if runs else []
+        if (
+            run
+            and entry.kind is run[-1].kind
+            and entry.name == run[-1].name
+            and entry.day == run[-1].day + timedelta(days=1)
+        ):
+            run.append(entry)
+        else:
+            runs.append([entry])
+    return runs
+
+
+def _run_line(run: Sequence[DayEntry]) -> str:
+    word = "off" if run[0].kind is DayKind.HOLIDAY else "work"
+    span = run[0].day.isoformat()
+    if len(run) > 1:
+        span += ".." + run[-1].day.isoformat()
+    return f"{span} {word} {run[0].name}".rstrip()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.figures import Outcome
@@ -18,6 +21,7 @@ from bot.domain.statuses import (
 from handlers.ui import N_
 
 S = SuggestionStatus
+K = TypeVar("K")
 
 STATUS_EMOJI: dict[SuggestionStatus, str] = {
     S.SUBMITTED: "🟡",
@@ -143,41 +147,25 @@ def late(days: int) -> str:
     return _("{days} days late").format(days=days)
 
 
-def outcome(value: Outcome) -> str:
-    return _(_OUTCOME[value])
+def _translated(table: Mapping[K, str]) -> Callable[[K], str]:
+    """What people read for a value of ``table``'s kind, in the current locale."""
+
+    def label(value: K) -> str:
+        return _(table[value])
+
+    return label
 
 
-def role(value: Role) -> str:
-    return _(_ROLE[value])
-
-
-def status(value: SuggestionStatus) -> str:
-    return _(_STATUS[value])
+outcome = _translated(_OUTCOME)
+role = _translated(_ROLE)
+status = _translated(_STATUS)
+domain = _translated(_DOMAIN)
+kind = _translated(_KIND)
+behalf = _translated(_BEHALF)
+category = _translated(_CATEGORY)
+rating = _translated(_RATING)
+action = _translated(_ACTION)
 
 
 def status_with_emoji(value: SuggestionStatus) -> str:
     return f"{STATUS_EMOJI[value]} {status(value)}"
-
-
-def domain(value: FocusDomain) -> str:
-    return _(_DOMAIN[value])
-
-
-def kind(value: SuggestionKind) -> str:
-    return _(_KIND[value])
-
-
-def behalf(value: Behalf) -> str:
-    return _(_BEHALF[value])
-
-
-def category(value: ObserverCategory) -> str:
-    return _(_CATEGORY[value])
-
-
-def rating(value: RatingValue) -> str:
-    return _(_RATING[value])
-
-
-def action(value: Action) -> str:
-    return _(_ACTION[value])

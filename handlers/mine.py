@@ -14,58 +14,37 @@ a forged button here sees nothing that is not theirs as an observer.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import ClassVar
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import (
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputMediaDocument,
-    InputMediaPhoto,
-    Message,
-)
-from aiogram.types.media_union import MediaUnion
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.errors import AlreadyRated, IllegalTransition, NotFound
 from bot.domain.lifecycle import Action
 from bot.domain.limits import ATTACHMENTS_MAX, COMMENT_MAX, TEXT_MAX
-from bot.domain.statuses import AttachmentKind, RatingValue, SuggestionStatus
+from bot.domain.statuses import RatingValue, SuggestionStatus
 from bot.services.actors import Actor
 from bot.services.context import Policy
 from bot.services.suggestions import SuggestionService
-from bot.services.views import (
-    AttachmentInfo,
-    Page,
-    RatingInfo,
-    SuggestionDetail,
-    SuggestionInfo,
-    TimelineEntry,
-)
+from bot.services.views import Page, RatingInfo, SuggestionDetail, SuggestionInfo, TimelineEntry
+from handlers import item_facts as facts
 from handlers import labels
-from handlers.attachments import attachment_of, attachments_in
+from handlers.attachments import attachments_in
 from handlers.callbacks import MenuCb, MineCb
-from handlers.conversation import PlainText, finish, joined, label, load, save, too_long
+from handlers.collecting import Collected, ItemFlow, add_file, add_text, ongoing, pressed
+from handlers.conversation import PlainText, finish, label, load_flow, save_flow, too_long
 from handlers.errors import explain
+from handlers.item_pages import put, show_files, stale
+from handlers.item_pages import send_files as send_files  # where handlers.outgoing finds it
 from handlers.keyboards import CANCEL, MINE, NEW, SKIP, button
-from handlers.replies import edit_or_send
-from handlers.ui import (
-    BUTTON_TEXT_MAX,
-    CAPTION_MAX,
-    MESSAGE_MAX,
-    clip,
-    day,
-    esc,
-    local_time,
-    shown_length,
-    telegram_length,
-)
+from handlers.ui import MESSAGE_MAX, N_, clip, day, esc, local_time, shown_length, telegram_length
 
 S = SuggestionStatus
 
@@ -100,8 +79,6 @@ YES = "yes"
 ANSWER_KEY = "answer"
 RATING_KEY = "rating"
 
-# How much of the title a list line shows; the card shows it whole.
-LIST_TITLE_MAX = 40
 # The card keeps at least this much of the body before it drops older history.
 BODY_FLOOR = 600
 # The office's words in one timeline entry; the newest entry may be cut further.
@@ -149,14 +126,10 @@ def render_list(page: Page) -> tuple[str, InlineKeyboardMarkup | None]:
     lines = [head, ""]
     rows: list[list[InlineKeyboardButton]] = []
     for item in page.items:
-        emoji = labels.STATUS_EMOJI[item.status]
-        lines.append(
-            f"{emoji} <b>{esc(item.reference)}</b> {esc(clip(item.title, LIST_TITLE_MAX))}\n"
-            f"      <i>{esc(labels.status(item.status))}</i>"
-        )
-        text = clip(f"{emoji} {item.reference} {item.title}", BUTTON_TEXT_MAX)
         data = MineCb(act=SHOW, item=item.id, page=page.page, value=FROM_LIST).pack()
-        rows.append([button(text, data)])
+        line, opener = facts.list_entry(item, esc(labels.status(item.status)), data)
+        lines.append(line)
+        rows.append([opener])
     lines.extend(["", _("Tap an item to see its history and what you can do.")])
     if page.pages > 1:
         rows.append(_pager(page))
@@ -178,51 +151,32 @@ def _pager(page: Page) -> list[InlineKeyboardButton]:
 
 def _head(detail: SuggestionDetail, policy: Policy) -> list[str]:
     info = detail.info
-    lines = [
+    return [
         f"<b>{esc(info.reference)}</b> · {esc(labels.status_with_emoji(info.status))}",
         f"<b>{esc(info.title)}</b>",
         _("<b>Kind:</b> {kind}").format(kind=esc(labels.kind(info.kind))),
         _("<b>Domain:</b> {domain}").format(domain=esc(labels.domain(info.domain))),
         _("<b>On whose behalf:</b> {behalf}").format(behalf=esc(labels.behalf(info.behalf))),
+        *facts.place(info, None),
+        *facts.point(detail, None),
+        facts.filed(info, policy),
+        *_decision(info, policy),
+        *facts.reported_to(info, None),
+        *facts.department(detail, None),
+        *facts.implementation_due(info, None),
+        *facts.implemented(info, policy),
+        *facts.attachments(detail),
     ]
-    if info.location_text:
-        lines.append(_("<b>Location:</b> {place}").format(place=esc(info.location_text)))
-    if info.latitude is not None and info.longitude is not None:
-        lines.append(
-            _("<b>Map point:</b> {lat}, {lon}").format(
-                lat=f"{info.latitude:.5f}", lon=f"{info.longitude:.5f}"
-            )
-        )
-    if detail.point_name:
-        lines.append(_("<b>Observation point:</b> {point}").format(point=esc(detail.point_name)))
-    lines.append(
-        _("<b>Filed:</b> {moment}").format(moment=local_time(info.submitted_at, policy.tz))
-    )
+
+
+def _decision(info: SuggestionInfo, policy: Policy) -> list[str]:
+    """When the office is to decide, or when it did."""
     if info.status in (S.SUBMITTED, S.IN_REVIEW, S.NEEDS_INFO):
-        lines.append(_("<b>Decision due:</b> {date}").format(date=day(info.decision_due)))
-    elif info.decided_at is not None:
-        lines.append(
-            _("<b>Decided:</b> {moment}").format(moment=local_time(info.decided_at, policy.tz))
-        )
-    if info.escalated_to:
-        lines.append(_("<b>Reported to:</b> {whom}").format(whom=esc(info.escalated_to)))
-    if detail.department_name:
-        lines.append(
-            _("<b>Department:</b> {department}").format(department=esc(detail.department_name))
-        )
-    if info.implementation_due is not None:
-        lines.append(
-            _("<b>Implementation due:</b> {date}").format(date=day(info.implementation_due))
-        )
-    if info.implemented_at is not None:
-        lines.append(
-            _("<b>Implemented:</b> {moment}").format(
-                moment=local_time(info.implemented_at, policy.tz)
-            )
-        )
-    if detail.attachments:
-        lines.append(_("<b>Attachments:</b> {count}").format(count=len(detail.attachments)))
-    return lines
+        return [_("<b>Decision due:</b> {date}").format(date=day(info.decision_due))]
+    if info.decided_at is not None:
+        moment = local_time(info.decided_at, policy.tz)
+        return [_("<b>Decided:</b> {moment}").format(moment=moment)]
+    return []
 
 
 def render_entry(entry: TimelineEntry, policy: Policy, words_max: int = WORDS_MAX) -> str:
@@ -293,21 +247,13 @@ def render_detail(detail: SuggestionDetail, policy: Policy) -> str:
     fixed = sum(shown_length(part) + 2 for part in [head, heading, omitted, *tail])
     room = MESSAGE_MAX - _SLACK - fixed
     floor = min(telegram_length(body), BODY_FLOOR)
-    chosen: list[str] = []
-    used = 0
-    for entry in reversed(visible):
-        rendered = render_entry(entry, policy)
-        size = shown_length(rendered) + 1
-        if used + size > room - floor:
-            if chosen:
-                break
-            # The newest move alone is too long: cut its words rather than lose it.
-            bare = shown_length(render_entry(entry, policy, words_max=0)) + 2
-            rendered = render_entry(entry, policy, words_max=room - floor - bare)
-            size = shown_length(rendered) + 1
-        chosen.append(rendered)
-        used += size
-    chosen.reverse()
+    draw = functools.partial(render_entry, policy=policy)
+
+    def cut(entry: TimelineEntry) -> int:
+        # What is left for the newest move's words once its first line is written.
+        return room - floor - (shown_length(draw(entry, words_max=0)) + 2)
+
+    chosen, used = facts.newest_that_fit(visible, room - floor, draw, cut)
     body_room = room - used
     body_text = clip(body, body_room) if body_room > 1 else "…"
 
@@ -357,58 +303,110 @@ def open_button(info: SuggestionInfo) -> InlineKeyboardMarkup:
     )
 
 
-# ---- sending --------------------------------------------------------------------------
+# ---- the list and the card: handlers --------------------------------------------------
 
 
-async def put(
+async def list_command(message: Message, suggestions: SuggestionService, actor: Actor) -> None:
+    # Whatever conversation is on, its state and data stay as they are.
+    text, markup = render_list(await suggestions.mine(actor, 1))
+    await message.answer(text, reply_markup=markup)
+
+
+async def list_from_menu(
+    query: CallbackQuery, bot: Bot, suggestions: SuggestionService, actor: Actor
+) -> None:
+    text, markup = render_list(await suggestions.mine(actor, 1))
+    await put(query, bot, text, markup, edit=False)
+    await query.answer()
+
+
+async def list_page(
     query: CallbackQuery,
+    callback_data: MineCb,
     bot: Bot,
-    text: str,
-    markup: InlineKeyboardMarkup | None,
-    *,
-    edit: bool = True,
+    suggestions: SuggestionService,
+    actor: Actor,
 ) -> None:
-    """Show ``text`` in place of the pressed message, or below it when that cannot be."""
-    message = query.message
-    if edit and isinstance(message, Message) and message.text is not None:
-        edit_or_send(message.chat.id, message.message_id, text, markup, send_to=query.from_user.id)
-        return
-    await bot.send_message(query.from_user.id, text, reply_markup=markup)
+    text, markup = render_list(await suggestions.mine(actor, callback_data.page))
+    await put(query, bot, text, markup)
+    await query.answer()
 
 
-async def stale(query: CallbackQuery) -> None:
-    await query.answer(
-        _("This button is no longer valid. Please start again from the menu."), show_alert=True
+async def here(query: CallbackQuery) -> None:
+    await query.answer()
+
+
+async def show(
+    query: CallbackQuery,
+    callback_data: MineCb,
+    bot: Bot,
+    suggestions: SuggestionService,
+    actor: Actor,
+    policy: Policy,
+) -> None:
+    detail = await own_detail(suggestions, actor, callback_data.item)
+    text = render_detail(detail, policy)
+    markup = detail_markup(detail, callback_data.page)
+    # From the list the card replaces it; from a notification it comes below it.
+    await put(query, bot, text, markup, edit=callback_data.value == FROM_LIST)
+    await query.answer()
+
+
+async def files(
+    query: CallbackQuery,
+    callback_data: MineCb,
+    bot: Bot,
+    suggestions: SuggestionService,
+    actor: Actor,
+) -> None:
+    detail = await own_detail(suggestions, actor, callback_data.item)
+    await show_files(query, bot, detail.info.reference, detail.attachments)
+
+
+# ---- withdrawing ----------------------------------------------------------------------
+
+
+def _withdraw_question(info: SuggestionInfo, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    text = _(
+        "Withdraw <b>{reference}</b> «{title}»? The office will be told, and this cannot be undone."
+    ).format(reference=esc(info.reference), title=esc(info.title))
+    yes = MineCb(act=WITHDRAW, item=info.id, page=page, value=YES).pack()
+    no = MineCb(act=SHOW, item=info.id, page=page, value=FROM_LIST).pack()
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[[button(_("Yes, withdraw"), yes), button(_("No, keep it"), no)]]
     )
+    return text, markup
 
 
-async def send_files(
-    bot: Bot, chat_id: int, reference: str, files: Sequence[AttachmentInfo]
+async def withdraw(
+    query: CallbackQuery,
+    callback_data: MineCb,
+    bot: Bot,
+    suggestions: SuggestionService,
+    actor: Actor,
+    policy: Policy,
 ) -> None:
-    """Photos together and documents together (Telegram does not mix them in an album),
-    ten to an album, the first of each captioned with the item's reference."""
-    caption = clip(_("📎 Attachments of {reference}").format(reference=reference), CAPTION_MAX)
-    for kind in (AttachmentKind.PHOTO, AttachmentKind.DOCUMENT):
-        same = [f for f in files if f.kind is kind]
-        for start in range(0, len(same), ATTACHMENTS_MAX):
-            chunk = same[start : start + ATTACHMENTS_MAX]
-            if len(chunk) == 1:
-                if kind is AttachmentKind.PHOTO:
-                    await bot.send_photo(chat_id, chunk[0].file_id, caption=esc(caption))
-                else:
-                    await bot.send_document(chat_id, chunk[0].file_id, caption=esc(caption))
-                continue
-            media: list[MediaUnion] = []
-            for index, file in enumerate(chunk):
-                text = esc(caption) if index == 0 else None
-                if kind is AttachmentKind.PHOTO:
-                    media.append(InputMediaPhoto(media=file.file_id, caption=text))
-                else:
-                    media.append(InputMediaDocument(media=file.file_id, caption=text))
-            await bot.send_media_group(chat_id, media)
+    item, page = callback_data.item, callback_data.page
+    detail = await own_detail(suggestions, actor, item)
+    if Action.WITHDRAW not in detail.actions:
+        raise IllegalTransition("withdraw is not offered", status=detail.info.status)
+    if callback_data.value != YES:
+        await put(query, bot, *_withdraw_question(detail.info, page))
+        await query.answer()
+        return
+    await suggestions.withdraw(actor, item)
+    detail = await own_detail(suggestions, actor, item)
+    await put(query, bot, render_detail(detail, policy), detail_markup(detail, page))
+    await query.answer(_("Withdrawn. The office has been told."))
 
 
-# ---- answering the office's question -----------------------------------------------------
+# ---- answering the office's question --------------------------------------------------
+
+
+class Answer(Collected):
+    """The observer's answer to the office's question, being written."""
+
+    key: ClassVar[str] = ANSWER_KEY
 
 
 def _answer_buttons(item: int) -> InlineKeyboardMarkup:
@@ -422,6 +420,140 @@ def _answer_buttons(item: int) -> InlineKeyboardMarkup:
     )
 
 
+def latest_question(detail: SuggestionDetail) -> str | None:
+    asked = [e for e in detail.timeline if e.action is Action.ASK_INFO and e.text]
+    return asked[-1].text if asked else None
+
+
+def _question(detail: SuggestionDetail) -> str:
+    """The office's question, and how to answer it."""
+    info = detail.info
+    question = latest_question(detail)
+    lines = [f"<b>{esc(info.reference)}</b> «{esc(clip(info.title, facts.LIST_TITLE_MAX))}»"]
+    if question:
+        lines.append(_("The office asks:"))
+        lines.append(f"<blockquote>{esc(clip(question, TEXT_MAX))}</blockquote>")
+    lines.append(
+        _(
+            "Write your answer; you may send several messages (at most {limit} characters "
+            "in all) and add photos or documents if they help (at most {most}). Then press "
+            "<b>{send}</b>."
+        ).format(limit=TEXT_MAX, most=ATTACHMENTS_MAX, send=esc(_("✅ Send the answer")))
+    )
+    return "\n".join(lines)
+
+
+def _progress(flow: Answer) -> str:
+    return flow.tally(
+        _(
+            "Added to your answer: {chars} of {limit} characters, {files} of {most} files. "
+            "Send more, or press <b>{send}</b> when you are done."
+        ),
+        _("✅ Send the answer"),
+    )
+
+
+async def answer_begin(
+    query: CallbackQuery,
+    callback_data: MineCb,
+    bot: Bot,
+    suggestions: SuggestionService,
+    actor: Actor,
+    state: FSMContext,
+) -> None:
+    detail = await own_detail(suggestions, actor, callback_data.item)
+    if Action.ANSWER_INFO not in detail.actions:
+        raise IllegalTransition("no question to answer", status=detail.info.status)
+    info = detail.info
+    # One conversation about an item at a time: a rating begun is dropped.
+    await finish(state, RatingChoice)
+    await save_flow(state, Answer(item=info.id, reference=info.reference))
+    await state.set_state(Answering.text)
+    await bot.send_message(
+        query.from_user.id, _question(detail), reply_markup=_answer_buttons(info.id)
+    )
+    await query.answer()
+
+
+async def answering(message: Message, state: FSMContext) -> Answer | None:
+    gone = _("This answer is no longer in progress. Open the item again from My suggestions.")
+    return await ongoing(message, state, Answer, gone)
+
+
+async def answer_cancel_typed(message: Message, state: FSMContext) -> None:
+    await finish(state, Answer)
+    await message.answer(_("Your answer was discarded; nothing was sent."))
+
+
+async def answer_text(message: Message, state: FSMContext) -> None:
+    flow = await answering(message, state)
+    if flow is not None and await add_text(message, state, flow):
+        await message.answer(_progress(flow), reply_markup=_answer_buttons(flow.item))
+
+
+async def answer_file(message: Message, state: FSMContext) -> None:
+    flow = await answering(message, state)
+    if flow is None:
+        return
+    too_many = _("At most {most} files can go with an answer; this one was not added.").format(
+        most=ATTACHMENTS_MAX
+    )
+    if await add_file(message, state, flow, too_many):
+        await message.answer(_progress(flow), reply_markup=_answer_buttons(flow.item))
+
+
+async def answer_other(message: Message) -> None:
+    await message.answer(_("An answer can be text, photos or documents. Please send one of those."))
+
+
+async def answer_send(
+    query: CallbackQuery,
+    callback_data: MineCb,
+    bot: Bot,
+    suggestions: SuggestionService,
+    actor: Actor,
+    state: FSMContext,
+) -> None:
+    flow = await pressed(query, state, Answer, Answering.text, callback_data.item)
+    if flow is None:
+        return
+    if not flow.text.strip():
+        await query.answer(
+            _("Please write your answer first: the office needs a few words, even with files."),
+            show_alert=True,
+        )
+        return
+    attachments = attachments_in(flow.attachments)
+    try:
+        info = await suggestions.answer_info(actor, flow.item, flow.text, attachments)
+    except IllegalTransition as error:
+        # Refused before anything was written: end the flow rather than loop on it.
+        await finish(state, Answer)
+        await query.answer(explain(error), show_alert=True)
+        return
+    await finish(state, Answer)
+    text = _(
+        "✅ Your answer about <b>{reference}</b> has been sent to the office. It will "
+        "review the item again and decide by {date}."
+    ).format(reference=esc(info.reference), date=day(info.decision_due))
+    await put(query, bot, text, open_button(info))
+    await query.answer()
+
+
+# ---- rating ---------------------------------------------------------------------------
+
+
+class RatingChoice(ItemFlow):
+    """A rating chosen, waiting for an optional comment."""
+
+    key: ClassVar[str] = RATING_KEY
+
+    value: RatingValue | None = None
+
+    def ongoing(self) -> bool:
+        return super().ongoing() and self.value is not None
+
+
 def _rating_buttons(item: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
@@ -433,22 +565,162 @@ def _rating_buttons(item: int) -> InlineKeyboardMarkup:
     )
 
 
-def latest_question(detail: SuggestionDetail) -> str | None:
-    asked = [e for e in detail.timeline if e.action is Action.ASK_INFO and e.text]
-    return asked[-1].text if asked else None
-
-
-def _progress(data: dict[str, Any]) -> str:
-    return _(
-        "Added to your answer: {chars} of {limit} characters, {files} of {most} files. "
-        "Send more, or press <b>{send}</b> when you are done."
+async def rate_begin(
+    query: CallbackQuery,
+    callback_data: MineCb,
+    bot: Bot,
+    suggestions: SuggestionService,
+    actor: Actor,
+    state: FSMContext,
+) -> None:
+    detail = await own_detail(suggestions, actor, callback_data.item)
+    if Action.RATE not in detail.actions and Action.REOPEN not in detail.actions:
+        if detail.ratings:
+            raise AlreadyRated("this outcome has been rated")
+        raise IllegalTransition("nothing to rate", status=detail.info.status)
+    info, value = detail.info, RatingValue(callback_data.value)
+    # One conversation about an item at a time: an answer begun is dropped.
+    await finish(state, Answer)
+    await save_flow(state, RatingChoice(item=info.id, reference=info.reference, value=value))
+    await state.set_state(Rating.comment)
+    text = _(
+        "You chose <b>{rating}</b> for <b>{reference}</b>. If you like, add a comment in "
+        "one message (at most {limit} characters), or press <b>{skip}</b>."
     ).format(
-        chars=len(data.get("text", "")),
-        limit=TEXT_MAX,
-        files=len(data.get("attachments", [])),
-        most=ATTACHMENTS_MAX,
-        send=esc(_("✅ Send the answer")),
+        rating=esc(labels.rating(value)),
+        reference=esc(info.reference),
+        limit=COMMENT_MAX,
+        skip=esc(_(SKIP)),
     )
+    await bot.send_message(query.from_user.id, text, reply_markup=_rating_buttons(info.id))
+    await query.answer()
+
+
+async def rate(
+    flow: RatingChoice,
+    comment: str | None,
+    suggestions: SuggestionService,
+    actor: Actor,
+    state: FSMContext,
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Record the rating; what the observer is told."""
+    value = flow.value
+    assert value is not None  # the callers took a rating in progress
+    try:
+        info = await suggestions.rate(actor, flow.item, value, comment)
+    except (AlreadyRated, IllegalTransition) as error:
+        # Refused before anything was written: end the flow rather than loop on it.
+        await finish(state, RatingChoice)
+        return explain(error), None
+    await finish(state, RatingChoice)
+    if value is RatingValue.DISSATISFIED and info.status is S.IMPLEMENTING:
+        text = _(
+            "Thank you. As you are not satisfied, <b>{reference}</b> has been reopened and "
+            "sent back to the department to continue the work. You will be told of its "
+            "progress."
+        ).format(reference=esc(info.reference))
+    else:
+        text = _("Thank you for rating <b>{reference}</b>: {rating}.").format(
+            reference=esc(info.reference), rating=esc(labels.rating(value))
+        )
+    return text, open_button(info)
+
+
+async def rating(state: FSMContext) -> RatingChoice | None:
+    """The rating being commented on; unreadable data ends the flow."""
+    flow = await load_flow(state, RatingChoice)
+    if not flow.ongoing():
+        await finish(state, RatingChoice)
+        return None
+    return flow
+
+
+async def rate_cancel_typed(message: Message, state: FSMContext) -> None:
+    await finish(state, RatingChoice)
+    await message.answer(_("Rating cancelled; nothing was recorded."))
+
+
+async def rate_typed(
+    message: Message,
+    comment: str | None,
+    suggestions: SuggestionService,
+    actor: Actor,
+    state: FSMContext,
+) -> None:
+    gone = _("This rating is no longer in progress. Open the item again from My suggestions.")
+    flow = await ongoing(message, state, RatingChoice, gone)
+    if flow is None:
+        return
+    if comment is not None and len(comment) > COMMENT_MAX:
+        await message.answer(too_long(len(comment), COMMENT_MAX))
+        return
+    text, markup = await rate(flow, comment, suggestions, actor, state)
+    await message.answer(text, reply_markup=markup)
+
+
+async def rate_skip_typed(
+    message: Message, suggestions: SuggestionService, actor: Actor, state: FSMContext
+) -> None:
+    await rate_typed(message, None, suggestions, actor, state)
+
+
+async def rate_comment(
+    message: Message, suggestions: SuggestionService, actor: Actor, state: FSMContext
+) -> None:
+    comment = (message.text or "").strip() or None
+    await rate_typed(message, comment, suggestions, actor, state)
+
+
+async def rate_other(message: Message) -> None:
+    await message.answer(
+        _("A comment can only be text. Please type it, or press <b>{skip}</b>.").format(
+            skip=esc(_(SKIP))
+        )
+    )
+
+
+async def rate_skip(
+    query: CallbackQuery,
+    callback_data: MineCb,
+    bot: Bot,
+    suggestions: SuggestionService,
+    actor: Actor,
+    state: FSMContext,
+) -> None:
+    flow = await rating(state)
+    if (
+        await state.get_state() != Rating.comment.state
+        or flow is None
+        or flow.item != callback_data.item
+    ):
+        await stale(query)
+        return
+    text, markup = await rate(flow, None, suggestions, actor, state)
+    await put(query, bot, text, markup)
+    await query.answer()
+
+
+# ---- leaving a flow -------------------------------------------------------------------
+
+# Which flow a Cancel button ends (its value), at which step, and what is then said.
+_QUITTING: dict[str, tuple[type[ItemFlow], State, str]] = {
+    ANSWER_KEY: (Answer, Answering.text, N_("Your answer was discarded; nothing was sent.")),
+    RATING_KEY: (RatingChoice, Rating.comment, N_("Rating cancelled; nothing was recorded.")),
+}
+
+
+async def quit_flow(
+    query: CallbackQuery, callback_data: MineCb, bot: Bot, state: FSMContext
+) -> None:
+    if callback_data.value not in _QUITTING:
+        await stale(query)
+        return
+    kind, step, said = _QUITTING[callback_data.value]
+    if await pressed(query, state, kind, step, callback_data.item) is None:
+        return
+    await finish(state, kind)
+    await put(query, bot, _(said), None)
+    await query.answer()
 
 
 # ---- the router -----------------------------------------------------------------------
@@ -458,428 +730,40 @@ def setup(i18n: I18n) -> Router:
     router = Router(name="mine")
     router.message.filter(F.chat.type == "private")
     router.callback_query.filter(F.message.chat.type == "private")
-    plain = PlainText(i18n)
-
-    # -- the list --
-
-    @router.message(Command("mine"))
-    @router.message(label(i18n, MINE))
-    async def list_command(message: Message, suggestions: SuggestionService, actor: Actor) -> None:
-        # Whatever conversation is on, its state and data stay as they are.
-        text, markup = render_list(await suggestions.mine(actor, 1))
-        await message.answer(text, reply_markup=markup)
-
-    @router.callback_query(MenuCb.filter(F.go == "mine"))
-    async def list_from_menu(
-        query: CallbackQuery, bot: Bot, suggestions: SuggestionService, actor: Actor
-    ) -> None:
-        text, markup = render_list(await suggestions.mine(actor, 1))
-        await put(query, bot, text, markup, edit=False)
-        await query.answer()
-
-    @router.callback_query(MineCb.filter(F.act == LIST))
-    async def list_page(
-        query: CallbackQuery,
-        callback_data: MineCb,
-        bot: Bot,
-        suggestions: SuggestionService,
-        actor: Actor,
-    ) -> None:
-        text, markup = render_list(await suggestions.mine(actor, callback_data.page))
-        await put(query, bot, text, markup)
-        await query.answer()
-
-    @router.callback_query(MineCb.filter(F.act == HERE))
-    async def here(query: CallbackQuery) -> None:
-        await query.answer()
-
-    # -- the card --
-
-    @router.callback_query(MineCb.filter(F.act == SHOW))
-    async def show(
-        query: CallbackQuery,
-        callback_data: MineCb,
-        bot: Bot,
-        suggestions: SuggestionService,
-        actor: Actor,
-        policy: Policy,
-    ) -> None:
-        detail = await own_detail(suggestions, actor, callback_data.item)
-        text = render_detail(detail, policy)
-        markup = detail_markup(detail, callback_data.page)
-        # From the list the card replaces it; from a notification it comes below it.
-        await put(query, bot, text, markup, edit=callback_data.value == FROM_LIST)
-        await query.answer()
-
-    @router.callback_query(MineCb.filter(F.act == FILES))
-    async def files(
-        query: CallbackQuery,
-        callback_data: MineCb,
-        bot: Bot,
-        suggestions: SuggestionService,
-        actor: Actor,
-    ) -> None:
-        detail = await own_detail(suggestions, actor, callback_data.item)
-        if not detail.attachments:
-            await query.answer(_("This item has no attachments."))
-            return
-        await send_files(bot, query.from_user.id, detail.info.reference, detail.attachments)
-        await query.answer()
-
-    # -- withdrawing --
-
-    @router.callback_query(MineCb.filter(F.act == WITHDRAW))
-    async def withdraw(
-        query: CallbackQuery,
-        callback_data: MineCb,
-        bot: Bot,
-        suggestions: SuggestionService,
-        actor: Actor,
-        policy: Policy,
-    ) -> None:
-        item, page = callback_data.item, callback_data.page
-        detail = await own_detail(suggestions, actor, item)
-        if Action.WITHDRAW not in detail.actions:
-            raise IllegalTransition("withdraw is not offered", status=detail.info.status)
-        if callback_data.value != YES:
-            text = _(
-                "Withdraw <b>{reference}</b> «{title}»? The office will be told, and this "
-                "cannot be undone."
-            ).format(reference=esc(detail.info.reference), title=esc(detail.info.title))
-            markup = InlineKeyboardMarkup(
-                inline_keyboard=[
-                    [
-                        button(
-                            _("Yes, withdraw"),
-                            MineCb(act=WITHDRAW, item=item, page=page, value=YES).pack(),
-                        ),
-                        button(
-                            _("No, keep it"),
-                            MineCb(act=SHOW, item=item, page=page, value=FROM_LIST).pack(),
-                        ),
-                    ]
-                ]
-            )
-            await put(query, bot, text, markup)
-            await query.answer()
-            return
-        await suggestions.withdraw(actor, item)
-        detail = await own_detail(suggestions, actor, item)
-        await put(query, bot, render_detail(detail, policy), detail_markup(detail, page))
-        await query.answer(_("Withdrawn. The office has been told."))
-
-    # -- answering the office's question --
-
-    @router.callback_query(MineCb.filter(F.act == ANSWER))
-    async def answer_begin(
-        query: CallbackQuery,
-        callback_data: MineCb,
-        bot: Bot,
-        suggestions: SuggestionService,
-        actor: Actor,
-        state: FSMContext,
-    ) -> None:
-        detail = await own_detail(suggestions, actor, callback_data.item)
-        if Action.ANSWER_INFO not in detail.actions:
-            raise IllegalTransition("no question to answer", status=detail.info.status)
-        info = detail.info
-        question = latest_question(detail)
-        lines = [f"<b>{esc(info.reference)}</b> «{esc(clip(info.title, LIST_TITLE_MAX))}»"]
-        if question:
-            lines.append(_("The office asks:"))
-            lines.append(f"<blockquote>{esc(clip(question, TEXT_MAX))}</blockquote>")
-        lines.append(
-            _(
-                "Write your answer; you may send several messages (at most {limit} characters "
-                "in all) and add photos or documents if they help (at most {most}). Then press "
-                "<b>{send}</b>."
-            ).format(limit=TEXT_MAX, most=ATTACHMENTS_MAX, send=esc(_("✅ Send the answer")))
-        )
-        data = await state.get_data()
-        data.pop(RATING_KEY, None)
-        data[ANSWER_KEY] = {
-            "item": info.id,
-            "reference": info.reference,
-            "text": "",
-            "attachments": [],
-            "albums": [],
-        }
-        await state.set_data(data)
-        await state.set_state(Answering.text)
-        await bot.send_message(
-            query.from_user.id, "\n".join(lines), reply_markup=_answer_buttons(info.id)
-        )
-        await query.answer()
-
-    async def current_answer(message: Message, state: FSMContext) -> dict[str, Any] | None:
-        data = await load(state, ANSWER_KEY)
-        if not data.get("item"):
-            await finish(state, ANSWER_KEY)
-            await message.answer(
-                _("This answer is no longer in progress. Open the item again from My suggestions.")
-            )
-            return None
-        return data
-
-    @router.message(Answering.text, label(i18n, CANCEL))
-    async def answer_cancel_typed(message: Message, state: FSMContext) -> None:
-        await finish(state, ANSWER_KEY)
-        await message.answer(_("Your answer was discarded; nothing was sent."))
-
-    @router.message(Answering.text, plain)
-    async def answer_text(message: Message, state: FSMContext) -> None:
-        data = await current_answer(message, state)
-        if data is None:
-            return
-        text = joined(data["text"], message.text)
-        if len(text) > TEXT_MAX:
-            await message.answer(too_long(len(text), TEXT_MAX))
-            return
-        data["text"] = text
-        await save(state, ANSWER_KEY, data)
-        await message.answer(_progress(data), reply_markup=_answer_buttons(data["item"]))
-
-    @router.message(Answering.text, F.photo | F.document)
-    async def answer_file(message: Message, state: FSMContext) -> None:
-        data = await current_answer(message, state)
-        if data is None:
-            return
-        album = message.media_group_id
-        # One reply per album, not one per photo; a refusal is still always said.
-        told = album is not None and album in data["albums"]
-        if album is not None and not told:
-            data["albums"].append(album)
-        text = joined(data["text"], message.caption)
-        if len(data["attachments"]) >= ATTACHMENTS_MAX:
-            await save(state, ANSWER_KEY, data)
-            await message.answer(
-                _("At most {most} files can go with an answer; this one was not added.").format(
-                    most=ATTACHMENTS_MAX
-                )
-            )
-            return
-        if len(text) > TEXT_MAX:
-            await save(state, ANSWER_KEY, data)
-            await message.answer(too_long(len(text), TEXT_MAX))
-            return
-        attachment = attachment_of(message)
-        assert attachment is not None  # the filter let only photos and documents in
-        data["attachments"].append(attachment)
-        data["text"] = text
-        await save(state, ANSWER_KEY, data)
-        if not told:
-            await message.answer(_progress(data), reply_markup=_answer_buttons(data["item"]))
-
-    @router.message(Answering.text, F.text.is_(None))
-    async def answer_other(message: Message) -> None:
-        await message.answer(
-            _("An answer can be text, photos or documents. Please send one of those.")
-        )
-
-    @router.callback_query(MineCb.filter(F.act == SEND))
-    async def answer_send(
-        query: CallbackQuery,
-        callback_data: MineCb,
-        bot: Bot,
-        suggestions: SuggestionService,
-        actor: Actor,
-        state: FSMContext,
-    ) -> None:
-        data = await load(state, ANSWER_KEY)
-        if (
-            await state.get_state() != Answering.text.state
-            or data.get("item") != callback_data.item
-        ):
-            await stale(query)
-            return
-        if not data.get("text", "").strip():
-            await query.answer(
-                _("Please write your answer first: the office needs a few words, even with files."),
-                show_alert=True,
-            )
-            return
-        try:
-            info = await suggestions.answer_info(
-                actor, callback_data.item, data["text"], attachments_in(data.get("attachments", []))
-            )
-        except IllegalTransition as error:
-            # Refused before anything was written: end the flow rather than loop on it.
-            await finish(state, ANSWER_KEY)
-            await query.answer(explain(error), show_alert=True)
-            return
-        await finish(state, ANSWER_KEY)
-        text = _(
-            "✅ Your answer about <b>{reference}</b> has been sent to the office. It will "
-            "review the item again and decide by {date}."
-        ).format(reference=esc(info.reference), date=day(info.decision_due))
-        await put(query, bot, text, open_button(info))
-        await query.answer()
-
-    # -- rating --
-
-    @router.callback_query(
-        MineCb.filter((F.act == RATE) & F.value.in_({v.value for v in RatingValue}))
-    )
-    async def rate_begin(
-        query: CallbackQuery,
-        callback_data: MineCb,
-        bot: Bot,
-        suggestions: SuggestionService,
-        actor: Actor,
-        state: FSMContext,
-    ) -> None:
-        detail = await own_detail(suggestions, actor, callback_data.item)
-        if Action.RATE not in detail.actions and Action.REOPEN not in detail.actions:
-            if detail.ratings:
-                raise AlreadyRated("this outcome has been rated")
-            raise IllegalTransition("nothing to rate", status=detail.info.status)
-        value = RatingValue(callback_data.value)
-        data = await state.get_data()
-        data.pop(ANSWER_KEY, None)
-        data[RATING_KEY] = {
-            "item": detail.info.id,
-            "reference": detail.info.reference,
-            "value": value.value,
-        }
-        await state.set_data(data)
-        await state.set_state(Rating.comment)
-        text = _(
-            "You chose <b>{rating}</b> for <b>{reference}</b>. If you like, add a comment in "
-            "one message (at most {limit} characters), or press <b>{skip}</b>."
-        ).format(
-            rating=esc(labels.rating(value)),
-            reference=esc(detail.info.reference),
-            limit=COMMENT_MAX,
-            skip=esc(_(SKIP)),
-        )
-        await bot.send_message(
-            query.from_user.id, text, reply_markup=_rating_buttons(detail.info.id)
-        )
-        await query.answer()
-
-    async def rate(
-        suggestions: SuggestionService,
-        actor: Actor,
-        state: FSMContext,
-        comment: str | None,
-    ) -> tuple[str, InlineKeyboardMarkup | None]:
-        data = await load(state, RATING_KEY)
-        value = RatingValue(data["value"])
-        try:
-            info = await suggestions.rate(actor, int(data["item"]), value, comment)
-        except (AlreadyRated, IllegalTransition) as error:
-            # Refused before anything was written: end the flow rather than loop on it.
-            await finish(state, RATING_KEY)
-            return explain(error), None
-        await finish(state, RATING_KEY)
-        if value is RatingValue.DISSATISFIED and info.status is S.IMPLEMENTING:
-            text = _(
-                "Thank you. As you are not satisfied, <b>{reference}</b> has been reopened and "
-                "sent back to the department to continue the work. You will be told of its "
-                "progress."
-            ).format(reference=esc(info.reference))
-        else:
-            text = _("Thank you for rating <b>{reference}</b>: {rating}.").format(
-                reference=esc(info.reference), rating=esc(labels.rating(value))
-            )
-        return text, open_button(info)
-
-    async def current_rating(state: FSMContext) -> dict[str, Any] | None:
-        data = await load(state, RATING_KEY)
-        if data.get("value") not in {v.value for v in RatingValue} or not data.get("item"):
-            await finish(state, RATING_KEY)
-            return None
-        return data
-
-    @router.message(Rating.comment, label(i18n, CANCEL))
-    async def rate_cancel_typed(message: Message, state: FSMContext) -> None:
-        await finish(state, RATING_KEY)
-        await message.answer(_("Rating cancelled; nothing was recorded."))
-
-    async def rate_typed(
-        message: Message,
-        suggestions: SuggestionService,
-        actor: Actor,
-        state: FSMContext,
-        comment: str | None,
-    ) -> None:
-        if await current_rating(state) is None:
-            await message.answer(
-                _("This rating is no longer in progress. Open the item again from My suggestions.")
-            )
-            return
-        if comment is not None and len(comment) > COMMENT_MAX:
-            await message.answer(too_long(len(comment), COMMENT_MAX))
-            return
-        text, markup = await rate(suggestions, actor, state, comment)
-        await message.answer(text, reply_markup=markup)
-
-    @router.message(Rating.comment, label(i18n, SKIP))
-    async def rate_skip_typed(
-        message: Message, suggestions: SuggestionService, actor: Actor, state: FSMContext
-    ) -> None:
-        await rate_typed(message, suggestions, actor, state, None)
-
-    @router.message(Rating.comment, plain)
-    async def rate_comment(
-        message: Message, suggestions: SuggestionService, actor: Actor, state: FSMContext
-    ) -> None:
-        await rate_typed(message, suggestions, actor, state, (message.text or "").strip() or None)
-
-    @router.message(Rating.comment, F.text.is_(None))
-    async def rate_other(message: Message) -> None:
-        await message.answer(
-            _("A comment can only be text. Please type it, or press <b>{skip}</b>.").format(
-                skip=esc(_(SKIP))
-            )
-        )
-
-    @router.callback_query(MineCb.filter(F.act == SKIP_COMMENT))
-    async def rate_skip(
-        query: CallbackQuery,
-        callback_data: MineCb,
-        bot: Bot,
-        suggestions: SuggestionService,
-        actor: Actor,
-        state: FSMContext,
-    ) -> None:
-        data = await current_rating(state)
-        if (
-            await state.get_state() != Rating.comment.state
-            or data is None
-            or data["item"] != callback_data.item
-        ):
-            await stale(query)
-            return
-        text, markup = await rate(suggestions, actor, state, None)
-        await put(query, bot, text, markup)
-        await query.answer()
-
-    # -- leaving a flow --
-
-    @router.callback_query(MineCb.filter(F.act == QUIT))
-    async def quit_flow(
-        query: CallbackQuery, callback_data: MineCb, bot: Bot, state: FSMContext
-    ) -> None:
-        flows = {ANSWER_KEY: Answering.text.state, RATING_KEY: Rating.comment.state}
-        key = callback_data.value
-        data = await load(state, key) if key in flows else {}
-        if await state.get_state() != flows.get(key) or data.get("item") != callback_data.item:
-            await stale(query)
-            return
-        await finish(state, key)
-        text = (
-            _("Your answer was discarded; nothing was sent.")
-            if key == ANSWER_KEY
-            else _("Rating cancelled; nothing was recorded.")
-        )
-        await put(query, bot, text, None)
-        await query.answer()
-
-    # -- anything else under our prefix: forged, garbled or from an older version --
-
-    @router.callback_query(F.data.startswith("my:"))
-    async def unknown(query: CallbackQuery) -> None:
-        await stale(query)
-
+    _register_list(router, i18n)
+    _register_answering(router, i18n)
+    _register_rating(router, i18n)
+    router.callback_query.register(quit_flow, MineCb.filter(F.act == QUIT))
+    # Anything else under our prefix: forged, garbled or from an older version.
+    router.callback_query.register(stale, F.data.startswith("my:"))
     return router
+
+
+def _register_list(router: Router, i18n: I18n) -> None:
+    router.message.register(list_command, label(i18n, MINE))
+    router.message.register(list_command, Command("mine"))
+    router.callback_query.register(list_from_menu, MenuCb.filter(F.go == "mine"))
+    router.callback_query.register(list_page, MineCb.filter(F.act == LIST))
+    router.callback_query.register(here, MineCb.filter(F.act == HERE))
+    router.callback_query.register(show, MineCb.filter(F.act == SHOW))
+    router.callback_query.register(files, MineCb.filter(F.act == FILES))
+    router.callback_query.register(withdraw, MineCb.filter(F.act == WITHDRAW))
+
+
+def _register_answering(router: Router, i18n: I18n) -> None:
+    router.callback_query.register(answer_begin, MineCb.filter(F.act == ANSWER))
+    router.message.register(answer_cancel_typed, Answering.text, label(i18n, CANCEL))
+    router.message.register(answer_text, Answering.text, PlainText(i18n))
+    router.message.register(answer_file, Answering.text, F.photo | F.document)
+    router.message.register(answer_other, Answering.text, F.text.is_(None))
+    router.callback_query.register(answer_send, MineCb.filter(F.act == SEND))
+
+
+def _register_rating(router: Router, i18n: I18n) -> None:
+    chosen = MineCb.filter((F.act == RATE) & F.value.in_({v.value for v in RatingValue}))
+    router.callback_query.register(rate_begin, chosen)
+    router.message.register(rate_cancel_typed, Rating.comment, label(i18n, CANCEL))
+    router.message.register(rate_skip_typed, Rating.comment, label(i18n, SKIP))
+    router.message.register(rate_comment, Rating.comment, PlainText(i18n))
+    router.message.register(rate_other, Rating.comment, F.text.is_(None))
+    router.callback_query.register(rate_skip, MineCb.filter(F.act == SKIP_COMMENT))

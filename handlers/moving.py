@@ -93,95 +93,98 @@ def _invitation(markup: InlineKeyboardMarkup | None) -> str:
     return _("To move to another point, choose it below:")
 
 
+def _not_an_observer() -> str:
+    return _("Only observers have an observation point.")
+
+
+async def _offer(
+    actor: Actor, people: PeopleService, places: PlaceService
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Where the observer stands, and the other open points to choose from."""
+    point_id, name, open_points = await _current(actor, people, places)
+    markup = _choice(point_id, open_points)
+    return _where(point_id, name, open_points) + "\n\n" + _invitation(markup), markup
+
+
+async def show_point(
+    message: Message, actor: Actor, people: PeopleService, places: PlaceService
+) -> None:
+    if actor.observer_id is None:
+        await message.answer(_not_an_observer())
+        return
+    text, markup = await _offer(actor, people, places)
+    await message.answer(text, reply_markup=markup)
+
+
+async def list_points(
+    query: CallbackQuery, actor: Actor, people: PeopleService, places: PlaceService
+) -> None:
+    if actor.observer_id is None:
+        await query.answer(_not_an_observer(), show_alert=True)
+        return
+    await query.answer()
+    text, markup = await _offer(actor, people, places)
+    # A new message: the notice with the button stays readable above it.
+    if isinstance(query.message, Message):
+        await query.message.answer(text, reply_markup=markup)
+
+
+async def choose_point(
+    query: CallbackQuery,
+    callback_data: MoveCb,
+    actor: Actor,
+    people: PeopleService,
+    places: PlaceService,
+) -> None:
+    if actor.observer_id is None:
+        await query.answer(_not_an_observer(), show_alert=True)
+        return
+    try:
+        # Nothing is written before these refusals, so the update may go on.
+        moved = await people.move(actor, actor.observer_id, callback_data.point)
+    except (PointInactive, NotFound):
+        await query.answer(
+            _("That point is not open any more. Please choose another one."),
+            show_alert=True,
+        )
+        await _refresh(query, actor, people, places)
+        return
+    except Conflict:
+        await query.answer(_("You are already at that point."))
+        return
+    chosen = next((p for p in await places.points() if p.id == moved.point_id), None)
+    text = _(
+        "Done: your observation point is now <b>{point}</b>. The items you file from "
+        "now on belong to it."
+    ).format(point=esc(chosen.name if chosen else "—"))
+    await query.answer(_("Point changed."))
+    message = query.message
+    if isinstance(message, Message) and _is_choice(message.reply_markup):
+        await message.edit_text(text, reply_markup=None)
+    elif isinstance(message, Message):
+        # Pressed elsewhere (forged data): that message stays as it was.
+        await message.answer(text)
+
+
+async def _refresh(
+    query: CallbackQuery, actor: Actor, people: PeopleService, places: PlaceService
+) -> None:
+    """Show the list again without the point that has just closed."""
+    message = query.message
+    # Only a list of points is redrawn; a forged press on any other message (the
+    # notice itself, say) leaves that message as it was.
+    if not isinstance(message, Message) or not _is_choice(message.reply_markup):
+        return
+    text, markup = await _offer(actor, people, places)
+    if _buttons(message.reply_markup) != _buttons(markup):
+        await message.edit_text(text, reply_markup=markup)
+
+
 def setup(i18n: I18n) -> Router:
     router = Router(name="moving")
     router.message.filter(F.chat.type == "private")
     router.callback_query.filter(F.message.chat.type == "private")
-
-    def not_an_observer() -> str:
-        return _("Only observers have an observation point.")
-
-    @router.message(Command("point"))
-    async def show_point(
-        message: Message, actor: Actor, people: PeopleService, places: PlaceService
-    ) -> None:
-        if actor.observer_id is None:
-            await message.answer(not_an_observer())
-            return
-        point_id, name, open_points = await _current(actor, people, places)
-        markup = _choice(point_id, open_points)
-        await message.answer(
-            _where(point_id, name, open_points) + "\n\n" + _invitation(markup),
-            reply_markup=markup,
-        )
-
-    @router.callback_query(MoveCb.filter(F.point == 0))
-    async def list_points(
-        query: CallbackQuery, actor: Actor, people: PeopleService, places: PlaceService
-    ) -> None:
-        if actor.observer_id is None:
-            await query.answer(not_an_observer(), show_alert=True)
-            return
-        await query.answer()
-        point_id, name, open_points = await _current(actor, people, places)
-        markup = _choice(point_id, open_points)
-        # A new message: the notice with the button stays readable above it.
-        if isinstance(query.message, Message):
-            await query.message.answer(
-                _where(point_id, name, open_points) + "\n\n" + _invitation(markup),
-                reply_markup=markup,
-            )
-
-    @router.callback_query(MoveCb.filter(F.point > 0))
-    async def choose_point(
-        query: CallbackQuery,
-        callback_data: MoveCb,
-        actor: Actor,
-        people: PeopleService,
-        places: PlaceService,
-    ) -> None:
-        if actor.observer_id is None:
-            await query.answer(not_an_observer(), show_alert=True)
-            return
-        try:
-            # Nothing is written before these refusals, so the update may go on.
-            moved = await people.move(actor, actor.observer_id, callback_data.point)
-        except (PointInactive, NotFound):
-            await query.answer(
-                _("That point is not open any more. Please choose another one."),
-                show_alert=True,
-            )
-            await _refresh(query, actor, people, places)
-            return
-        except Conflict:
-            await query.answer(_("You are already at that point."))
-            return
-        chosen = next((p for p in await places.points() if p.id == moved.point_id), None)
-        text = _(
-            "Done: your observation point is now <b>{point}</b>. The items you file from "
-            "now on belong to it."
-        ).format(point=esc(chosen.name if chosen else "—"))
-        await query.answer(_("Point changed."))
-        message = query.message
-        if isinstance(message, Message) and _is_choice(message.reply_markup):
-            await message.edit_text(text, reply_markup=None)
-        elif isinstance(message, Message):
-            # Pressed elsewhere (forged data): that message stays as it was.
-            await message.answer(text)
-
-    async def _refresh(
-        query: CallbackQuery, actor: Actor, people: PeopleService, places: PlaceService
-    ) -> None:
-        """Show the list again without the point that has just closed."""
-        message = query.message
-        # Only a list of points is redrawn; a forged press on any other message (the
-        # notice itself, say) leaves that message as it was.
-        if not isinstance(message, Message) or not _is_choice(message.reply_markup):
-            return
-        point_id, name, open_points = await _current(actor, people, places)
-        markup = _choice(point_id, open_points)
-        if _buttons(message.reply_markup) != _buttons(markup):
-            text = _where(point_id, name, open_points) + "\n\n" + _invitation(markup)
-            await message.edit_text(text, reply_markup=markup)
-
+    router.message.register(show_point, Command("point"))
+    router.callback_query.register(list_points, MoveCb.filter(F.point == 0))
+    router.callback_query.register(choose_point, MoveCb.filter(F.point > 0))
     return router

@@ -183,7 +183,7 @@ _DUPLICATE_UNNAMED = N_(
 # ---- reading payloads ------------------------------------------------------------------
 
 
-def _value(payload: Mapping[str, Any], key: str, limit: int) -> str | None:
+def payload_value(payload: Mapping[str, Any], key: str, limit: int) -> str | None:
     """A payload value as plain, stripped, bounded text; None when missing or odd."""
     raw = payload.get(key)
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
@@ -193,7 +193,7 @@ def _value(payload: Mapping[str, Any], key: str, limit: int) -> str | None:
 
 
 def _day(payload: Mapping[str, Any], key: str) -> str | None:
-    raw = _value(payload, key, 40)
+    raw = payload_value(payload, key, 40)
     if raw is None:
         return None
     try:
@@ -203,8 +203,8 @@ def _day(payload: Mapping[str, Any], key: str) -> str | None:
 
 
 def _subject(payload: Mapping[str, Any]) -> str:
-    reference = _value(payload, "reference", 40)
-    title = _value(payload, "title", TITLE_MAX)
+    reference = payload_value(payload, "reference", 40)
+    title = payload_value(payload, "title", TITLE_MAX)
     ref_html = f"<b>{esc(reference)}</b>" if reference else None
     if ref_html and title:
         return _("{reference} «{title}»").format(reference=ref_html, title=esc(title))
@@ -215,17 +215,22 @@ def _subject(payload: Mapping[str, Any]) -> str:
     return _("(no reference)")
 
 
-def _compose(
-    head: list[str], heading: str | None, words: str | None, tail: list[str] | None = None
+def compose(
+    head: list[str],
+    heading: str | None,
+    words: str | None,
+    tail: list[str] | None = None,
+    *,
+    slack: int = 0,
 ) -> str:
     """The sections, with the office's words between ``head`` and ``tail``, clipped to
-    the room the rest of the message leaves."""
+    the room the rest of the message leaves (less ``slack``)."""
     tail = tail or []
     if heading is None or words is None:
         return "\n\n".join([*head, *tail])
     block = "<b>{heading}</b>\n<blockquote>{words}</blockquote>"
     skeleton = "\n\n".join([*head, block.format(heading=esc(heading), words=""), *tail])
-    room = MESSAGE_MAX - shown_length(skeleton)
+    room = MESSAGE_MAX - shown_length(skeleton) - slack
     if room < 2:
         return "\n\n".join([*head, *tail])
     quoted = block.format(heading=esc(heading), words=esc(clip(words, room)))
@@ -261,7 +266,7 @@ def _render_item(action: Action, payload: Mapping[str, Any], item: int | None) -
     spec = _ITEMS[action]
     subject = _subject(payload)
     if action is Action.MARK_DUPLICATE:
-        original = _value(payload, "duplicate_of", 40)
+        original = payload_value(payload, "duplicate_of", 40)
         headline = (
             _(spec.headline).format(subject=subject, original=f"<b>{esc(original)}</b>")
             if original
@@ -272,22 +277,24 @@ def _render_item(action: Action, payload: Mapping[str, Any], item: int | None) -
     sections = [f"{labels.STATUS_EMOJI[spec.emoji_of]} {headline}"]
 
     details = []
-    if department := _value(payload, "department", _NAME_LIMIT):
+    if department := payload_value(payload, "department", _NAME_LIMIT):
         details.append(_("Responsible department: {department}").format(department=esc(department)))
     if due := _day(payload, "due"):
         details.append(_("To be implemented by: {due}").format(due=esc(due)))
-    if escalated_to := _value(payload, "escalated_to", _NAME_LIMIT):
+    if escalated_to := payload_value(payload, "escalated_to", _NAME_LIMIT):
         details.append(_("Reported to: {to}").format(to=esc(escalated_to)))
     if details:
         sections.append("\n".join(details))
 
     # Closing a duplicate (or an item whose past is unknown) asks for no rating.
-    rate = spec.rate and (action is not Action.CLOSE or _value(payload, "from", 40) in _RATEABLE)
+    rate = spec.rate and (
+        action is not Action.CLOSE or payload_value(payload, "from", 40) in _RATEABLE
+    )
     tail = [_(spec.after)] if spec.after is not None and (rate or not spec.rate) else []
 
     # The office's words have the most room, so they are measured last.
-    words = _value(payload, "text", MESSAGE_MAX)
-    text = _compose(sections, _(spec.words), words, tail)
+    words = payload_value(payload, "text", MESSAGE_MAX)
+    text = compose(sections, _(spec.words), words, tail)
     return Rendered(text, _item_markup(action, item, rate))
 
 
@@ -295,8 +302,8 @@ def _render_item(action: Action, payload: Mapping[str, Any], item: int | None) -
 
 
 def _point(payload: Mapping[str, Any]) -> str:
-    name = _value(payload, "point", _NAME_LIMIT)
-    code = _value(payload, "code", 40)
+    name = payload_value(payload, "point", _NAME_LIMIT)
+    code = payload_value(payload, "code", 40)
     if name and code:
         return _("<b>{point}</b> ({code})").format(point=esc(name), code=esc(code))
     if name or code:
@@ -339,8 +346,8 @@ def _appointed(payload: Mapping[str, Any]) -> Rendered:
 def _rejected(payload: Mapping[str, Any]) -> Rendered:
     head = [_("Your application to become an observer has not been approved.")]
     tail = [_("Thank you for your interest. If anything changes, you may apply again.")]
-    reason = _value(payload, "reason", MESSAGE_MAX)
-    return Rendered(_compose(head, _("Reason:"), reason, tail), None)
+    reason = payload_value(payload, "reason", MESSAGE_MAX)
+    return Rendered(compose(head, _("Reason:"), reason, tail), None)
 
 
 def _suspended(payload: Mapping[str, Any]) -> Rendered:
@@ -351,8 +358,8 @@ def _suspended(payload: Mapping[str, Any]) -> Rendered:
             "the ones you filed under <b>My suggestions</b>."
         )
     ]
-    reason = _value(payload, "reason", MESSAGE_MAX)
-    return Rendered(_compose(head, _("Reason:"), reason, tail), None)
+    reason = payload_value(payload, "reason", MESSAGE_MAX)
+    return Rendered(compose(head, _("Reason:"), reason, tail), None)
 
 
 def _moved(payload: Mapping[str, Any]) -> Rendered:

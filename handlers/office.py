@@ -101,16 +101,16 @@ def office_router(name: str, admin_chat_id: int | None) -> Router:
     return router
 
 
-def setup_help(i18n: I18n, admin_chat_id: int | None) -> Router:
+async def show_help(message: Message) -> None:
+    await message.answer(help_text())
+
+
+def setup_help(_i18n: I18n, admin_chat_id: int | None) -> Router:
     """/help in the admin group, for whoever asks there."""
     router = Router(name="office-help")
     chat = admin_chat_id if admin_chat_id is not None else 0
     router.message.filter(F.chat.id == chat)
-
-    @router.message(Command("help"))
-    async def show_help(message: Message) -> None:
-        await message.answer(help_text())
-
+    router.message.register(show_help, Command("help"))
     return router
 
 
@@ -132,40 +132,42 @@ class _Told:
         self._at[user_id] = now
         return True
 
+    async def not_an_admin(self, message: Message) -> None:
+        """An office command typed in the admin group by someone who is not an admin."""
+        # Once in a while per person: the group takes twenty messages a minute, and the
+        # office's cards must not queue behind answers to someone who keeps trying.
+        if message.from_user is not None and self.first(message.from_user.id):
+            await message.reply(_("Only the district office's admins can use this command."))
 
-def setup_guard(i18n: I18n, admin_chat_id: int | None) -> Router:
+
+async def not_here(message: Message) -> None:
+    await message.reply(_("This command works only in the district office's admin group."))
+
+
+async def not_an_admin_button(query: CallbackQuery) -> None:
+    await query.answer(
+        _("Only the district office's admins can do this. Nothing was changed."),
+        show_alert=True,
+    )
+
+
+async def unknown_command(message: Message, bot: Bot) -> None:
+    # Only commands meant for us: in a group, "/x@otherbot" belongs to another bot.
+    command = (message.text or "/").split()[0]
+    if "@" in command:
+        me = await bot.me()
+        if command.split("@", 1)[1].lower() != (me.username or "").lower():
+            return
+    await message.reply(_("Unknown command. /help lists the office's commands."))
+
+
+def setup_guard(_i18n: I18n, admin_chat_id: int | None) -> Router:
     """The office's commands and buttons, reached by someone who may not use them."""
     router = Router(name="office-guard")
     chat = admin_chat_id if admin_chat_id is not None else 0
-
-    told = _Told()
-
-    @router.message(Command(*OFFICE_ONLY), F.chat.id == chat)
-    async def not_an_admin(message: Message) -> None:
-        # Once in a while per person: the group takes twenty messages a minute, and the
-        # office's cards must not queue behind answers to someone who keeps trying.
-        if message.from_user is not None and told.first(message.from_user.id):
-            await message.reply(_("Only the district office's admins can use this command."))
-
-    @router.message(Command(*OFFICE_ONLY))
-    async def not_here(message: Message) -> None:
-        await message.reply(_("This command works only in the district office's admin group."))
-
-    @router.callback_query(F.message.chat.id == chat)
-    async def not_an_admin_button(query: CallbackQuery) -> None:
-        await query.answer(
-            _("Only the district office's admins can do this. Nothing was changed."),
-            show_alert=True,
-        )
-
-    @router.message(F.chat.id == chat, F.text.startswith("/"))
-    async def unknown_command(message: Message, bot: Bot) -> None:
-        # Only commands meant for us: in a group, "/x@otherbot" belongs to another bot.
-        command = (message.text or "/").split()[0]
-        if "@" in command:
-            me = await bot.me()
-            if command.split("@", 1)[1].lower() != (me.username or "").lower():
-                return
-        await message.reply(_("Unknown command. /help lists the office's commands."))
-
+    # Each guard remembers whom it told, for itself.
+    router.message.register(_Told().not_an_admin, Command(*OFFICE_ONLY), F.chat.id == chat)
+    router.message.register(not_here, Command(*OFFICE_ONLY))
+    router.callback_query.register(not_an_admin_button, F.message.chat.id == chat)
+    router.message.register(unknown_command, F.chat.id == chat, F.text.startswith("/"))
     return router

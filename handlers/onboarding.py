@@ -14,7 +14,8 @@ left on an older message never answers the question on screen now.
 from __future__ import annotations
 
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart, Filter, StateFilter
@@ -31,6 +32,7 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from pydantic import SerializerFunctionWrapHandler, model_serializer
 
 from bot.domain.errors import (
     Conflict,
@@ -49,12 +51,19 @@ from bot.services.people import PeopleService, Redeemed, Standing, clean_phone
 from bot.services.places import PlaceService
 from handlers import labels
 from handlers.callbacks import ApplyCb, MenuCb
-from handlers.conversation import PlainText, finish, label, load, menu_labels, save
+from handlers.conversation import (
+    Flow,
+    PlainText,
+    finish,
+    label,
+    load_flow,
+    menu_labels,
+    save_flow,
+)
 from handlers.errors import explain
 from handlers.keyboards import BACK, CANCEL, SKIP, button, main_menu
 from handlers.ui import BUTTON_TEXT_MAX, clip, esc
 
-KEY = "application"
 # Telegram's deep-link payload alphabet and length; anything else cannot be a code.
 _CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # The same bounds as PeopleService.apply, checked here first so that a long answer is
@@ -83,6 +92,34 @@ NO_POINT = "none"
 
 def _share_label() -> str:
     return _("📱 Share my phone number")
+
+
+class Application(Flow):
+    """The answers so far. ``menu``: the person had the main menu before applying (a
+    liaison), so it comes back when the conversation ends."""
+
+    key: ClassVar[str] = "application"
+
+    menu: bool = False
+    name: str = ""
+    phone: str = ""
+    unit: str = ""
+    category: ObserverCategory | None = None
+    point: int | None = None
+    point_name: str = ""
+    resume: str = ""
+
+    @model_serializer(mode="wrap")
+    def _answered_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A question not reached yet has no key in the stored data, as in the dicts the
+        # conversation kept before it had a model (a skipped one is there, empty).
+        dumped: dict[str, Any] = handler(self)
+        return {name: value for name, value in dumped.items() if name in self.model_fields_set}
+
+    def missing(self) -> str | None:
+        """The first required answer not given; only a damaged conversation lacks one."""
+        given = {"name": self.name, "phone": self.phone, "category": self.category}
+        return next((step for step, value in given.items() if not value), None)
 
 
 # ---- where the conversation stands ----------------------------------------------------
@@ -160,7 +197,7 @@ def _typing_keyboard(*, contact: bool) -> ReplyKeyboardMarkup:
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 
-async def question(step: str, data: dict[str, Any], places: PlaceService) -> tuple[str, Markup]:
+async def question(step: str, flow: Application, places: PlaceService) -> tuple[str, Markup]:
     if step == "name":
         intro = _(
             "<b>Apply to become an observer</b>\n\n"
@@ -206,13 +243,20 @@ async def question(step: str, data: dict[str, Any], places: PlaceService) -> tup
             "part (at most {limit} characters). Or tap <b>{skip}</b>."
         ).format(limit=RESUME_MAX, skip=esc(_(SKIP)))
         return _numbered(step, ask), _inline(_nav(step, skip=True))
-    return summary(data), _inline(
+    return summary(flow), _inline(
         [button(_("✅ Send application"), ApplyCb(step="confirm").pack())], _nav(step)
     )
 
 
-def summary(data: dict[str, Any]) -> str:
-    category = data.get("category")
+def summary(flow: Application) -> str:
+    answers = {
+        "name": flow.name,
+        "phone": flow.phone,
+        "unit": flow.unit or "—",
+        "category": labels.category(flow.category) if flow.category else "—",
+        "point": flow.point_name or _("No preference"),
+        "resume": flow.resume or "—",
+    }
     return _(
         "<b>Please check your application</b>\n\n"
         "<b>Name:</b> {name}\n"
@@ -222,20 +266,13 @@ def summary(data: dict[str, Any]) -> str:
         "<b>Desired point:</b> {point}\n"
         "<b>Résumé:</b> {resume}\n\n"
         "If everything is right, send it to the district office."
-    ).format(
-        name=esc(data.get("name", "")),
-        phone=esc(data.get("phone", "")),
-        unit=esc(data.get("unit") or "—"),
-        category=esc(labels.category(ObserverCategory(category)) if category else "—"),
-        point=esc(data.get("point_name") or _("No preference")),
-        resume=esc(data.get("resume") or "—"),
-    )
+    ).format(**{name: esc(value) for name, value in answers.items()})
 
 
-def _menu_or_remove(data: dict[str, Any]) -> ReplyKeyboardMarkup | ReplyKeyboardRemove:
+def _menu_or_remove(flow: Application) -> ReplyKeyboardMarkup | ReplyKeyboardRemove:
     """What stays under the text box when the conversation's own keyboard goes: the
     main menu for those who had it (a liaison applying), nothing for a stranger."""
-    return main_menu() if data.get("menu") else ReplyKeyboardRemove()
+    return main_menu() if flow.menu else ReplyKeyboardRemove()
 
 
 def _apply_button() -> InlineKeyboardMarkup:
@@ -270,45 +307,51 @@ def already_in(standing: Standing) -> str | None:
 # ---- the conversation's moves ---------------------------------------------------------
 
 
-async def ask(
-    bot: Bot,
-    chat_id: int,
-    state: FSMContext,
-    places: PlaceService,
-    step: str,
-    *,
-    note: str | None = None,
-) -> None:
-    """Put ``step``'s question on screen and make it the current one."""
-    data = await load(state, KEY)
-    await state.set_state(state_of(step))
-    text, markup = await question(step, data, places)
-    if note:
-        text = note + "\n\n" + text
-    await bot.send_message(chat_id, text, reply_markup=markup)
+@dataclass(frozen=True)
+class Interview:
+    """One applicant's conversation: the chat the questions go to, and the FSM that
+    keeps the answers and the question on screen."""
+
+    bot: Bot
+    chat_id: int
+    state: FSMContext
+    places: PlaceService
+
+    async def say(self, text: str, markup: Markup | None = None) -> None:
+        await self.bot.send_message(self.chat_id, text, reply_markup=markup)
+
+    async def ask(self, step: str, *, note: str | None = None) -> None:
+        """Put ``step``'s question on screen and make it the current one."""
+        flow = await load_flow(self.state, Application)
+        await self.state.set_state(state_of(step))
+        text, markup = await question(step, flow, self.places)
+        await self.say(note + "\n\n" + text if note else text, markup)
+
+    async def advance(self, step: str, flow: Application) -> None:
+        """Keep the answer to ``step`` and ask the next question."""
+        await save_flow(self.state, flow)
+        await self.ask(following(step))
+
+    async def end(self, text: str, markup: Markup | None) -> None:
+        """Drop the application's data and say how it ended."""
+        await finish(self.state, Application)
+        await self.say(text, markup)
+
+    async def cancel(self) -> None:
+        flow = await load_flow(self.state, Application)
+        await self.end(
+            _("Application cancelled. Nothing was sent to the office."),
+            _menu_or_remove(flow),
+        )
 
 
-async def advance(
-    bot: Bot,
-    chat_id: int,
-    state: FSMContext,
-    places: PlaceService,
-    step: str,
-    data: dict[str, Any],
-) -> None:
-    """Keep the answer to ``step`` and ask the next question."""
-    await save(state, KEY, data)
-    await ask(bot, chat_id, state, places, following(step))
-
-
-async def leave_phone_step(bot: Bot, chat_id: int, data: dict[str, Any]) -> None:
-    """The contact keyboard must go before an inline question: a message carries one
-    keyboard, so a short acknowledgement takes the old one away."""
-    await bot.send_message(
-        chat_id,
-        _("📱 Phone number noted: {phone}").format(phone=esc(data.get("phone", ""))),
-        reply_markup=_menu_or_remove(data),
-    )
+def _interview(
+    event: Message | CallbackQuery, bot: Bot, state: FSMContext, places: PlaceService
+) -> Interview:
+    """The interview a typed answer or a pressed button belongs to (a button's chat is
+    the person's own)."""
+    chat_id = event.chat.id if isinstance(event, Message) else event.from_user.id
+    return Interview(bot, chat_id, state, places)
 
 
 async def close(query: CallbackQuery) -> None:
@@ -318,20 +361,70 @@ async def close(query: CallbackQuery) -> None:
         await message.edit_reply_markup(reply_markup=None)
 
 
-async def cancel_application(bot: Bot, chat_id: int, state: FSMContext) -> None:
-    data = await load(state, KEY)
-    await finish(state, KEY)
-    await bot.send_message(
-        chat_id,
-        _("Application cancelled. Nothing was sent to the office."),
-        reply_markup=_menu_or_remove(data),
+async def pressed(query: CallbackQuery) -> None:
+    """A button that did its work: the press is answered and the buttons go."""
+    await query.answer()
+    await close(query)
+
+
+async def stale(query: CallbackQuery, step: str | None) -> None:
+    """A button from an earlier question, or from an application that has ended."""
+    if step is None:
+        await query.answer(
+            _("This application is no longer open. Send /apply to start again."), show_alert=True
+        )
+        await close(query)
+    else:
+        await query.answer(
+            _("That button belongs to an earlier question. Please answer the latest one."),
+            show_alert=True,
+        )
+
+
+async def begin(interview: Interview, people: PeopleService, user: CurrentUser) -> None:
+    standing = await people.standing(user.id)
+    refused = already_in(standing)
+    if refused is not None:
+        await interview.say(refused)
+        return
+    current = step_of(await interview.state.get_state())
+    if current is not None:
+        note = _("You have an application in progress; here is where you left off.")
+        await interview.ask(current, note=note)
+        return
+    await save_flow(interview.state, Application(menu=not standing.stranger))
+    await interview.ask("name")
+
+
+async def _keep_phone(interview: Interview, phone: str) -> None:
+    flow = await load_flow(interview.state, Application)
+    flow.phone = phone
+    await save_flow(interview.state, flow)
+    # The contact keyboard must go before an inline question: a message carries one
+    # keyboard, so a short acknowledgement takes the old one away.
+    noted = _("📱 Phone number noted: {phone}").format(phone=esc(flow.phone))
+    await interview.say(noted, _menu_or_remove(flow))
+    await interview.ask(following("phone"))
+
+
+async def _keep_free_text(interview: Interview, step: str, text: str) -> None:
+    """The unit or the résumé, typed or skipped (then empty)."""
+    flow = await load_flow(interview.state, Application)
+    setattr(flow, step, text)
+    await interview.advance(step, flow)
+
+
+async def submit(people: PeopleService, user: CurrentUser, flow: Application) -> None:
+    assert flow.category is not None  # confirm() asked Application.missing() first
+    await people.apply(
+        user.id,
+        name=flow.name,
+        phone=flow.phone,
+        category=flow.category,
+        recommending_unit=flow.unit,
+        desired_point_id=flow.point,
+        resume=flow.resume,
     )
-
-
-async def go_back(
-    bot: Bot, chat_id: int, state: FSMContext, places: PlaceService, step: str
-) -> None:
-    await ask(bot, chat_id, state, places, previous(step))
 
 
 # ---- invites --------------------------------------------------------------------------
@@ -389,6 +482,238 @@ async def welcome(redeemed: Redeemed, user: CurrentUser, places: PlaceService) -
     ).format(name=esc(user.first_name), point=esc(point))
 
 
+# ---- /start <code>, /apply and the Apply button ---------------------------------------
+
+
+async def start_with_code(
+    message: Message,
+    command: CommandObject,
+    user: CurrentUser,
+    people: PeopleService,
+    places: PlaceService,
+    state: FSMContext,
+) -> None:
+    code = (command.args or "").strip()
+    try:
+        redeemed = await redeem(people, user, code)
+    except (InviteInvalid, InviteExpired, InviteUsed, Conflict) as error:
+        await refuse_code(message, people, user, error)
+        return
+    if step_of(await state.get_state()) is not None:
+        await finish(state, Application)  # an application makes no sense any more
+    await message.answer(await welcome(redeemed, user, places), reply_markup=main_menu())
+
+
+async def apply(
+    event: Message | CallbackQuery,
+    bot: Bot,
+    people: PeopleService,
+    places: PlaceService,
+    state: FSMContext,
+    user: CurrentUser,
+) -> None:
+    """/apply, or an Apply button (under a greeting, a refused invite or a menu)."""
+    if isinstance(event, CallbackQuery):
+        await event.answer()
+    await begin(_interview(event, bot, state, places), people, user)
+
+
+# ---- the typed answers, and Back and Cancel from the reply keyboard -------------------
+
+
+async def cancel_typed(message: Message, bot: Bot, state: FSMContext, places: PlaceService) -> None:
+    await _interview(message, bot, state, places).cancel()
+
+
+async def back_typed(
+    message: Message, bot: Bot, state: FSMContext, places: PlaceService, raw_state: str
+) -> None:
+    step = step_of(raw_state) or "name"
+    await _interview(message, bot, state, places).ask(previous(step))
+
+
+async def got_name(message: Message, bot: Bot, state: FSMContext, places: PlaceService) -> None:
+    interview = _interview(message, bot, state, places)
+    name = " ".join((message.text or "").split())
+    if not name:
+        await interview.ask("name")
+        return
+    if len(name) > NAME_MAX:
+        await message.answer(_too_long(NAME_MAX))
+        return
+    flow = await load_flow(state, Application)
+    flow.name = name
+    await interview.advance("name", flow)
+
+
+async def got_contact(
+    message: Message, bot: Bot, state: FSMContext, places: PlaceService, user: CurrentUser
+) -> None:
+    contact = message.contact
+    assert contact is not None
+    if contact.user_id != user.id:
+        # A forwarded card or someone else's number: the office must reach the
+        # applicant, and Telegram vouches only for one's own shared number.
+        await message.answer(
+            _("Please share your own phone number with the button below, or type your number.")
+        )
+        return
+    await _phone_given(message, _interview(message, bot, state, places), contact.phone_number)
+
+
+async def got_typed_phone(
+    message: Message, bot: Bot, state: FSMContext, places: PlaceService
+) -> None:
+    await _phone_given(message, _interview(message, bot, state, places), message.text or "")
+
+
+async def _phone_given(message: Message, interview: Interview, number: str) -> None:
+    try:
+        phone = clean_phone(number)
+    except InvalidInput:
+        await message.answer(_bad_phone())
+        return
+    await _keep_phone(interview, phone)
+
+
+async def got_unit_or_resume(
+    message: Message, bot: Bot, state: FSMContext, places: PlaceService, raw_state: str
+) -> None:
+    step = step_of(raw_state)
+    assert step in _FREE_TEXT_MAX
+    text = (message.text or "").strip()
+    if len(text) > _FREE_TEXT_MAX[step]:
+        await message.answer(_too_long(_FREE_TEXT_MAX[step]))
+        return
+    await _keep_free_text(_interview(message, bot, state, places), step, text)
+
+
+async def not_an_answer(
+    message: Message, bot: Bot, state: FSMContext, places: PlaceService, raw_state: str
+) -> None:
+    """A sticker, a photo, or text where a button is expected: ask again."""
+    step = step_of(raw_state) or "name"
+    note = (
+        _("Please answer with a text message.")
+        if step in TEXT_STEPS
+        else _("Please choose with the buttons below.")
+    )
+    await _interview(message, bot, state, places).ask(step, note=note)
+
+
+# ---- the buttons ----------------------------------------------------------------------
+
+
+async def navigate(
+    query: CallbackQuery,
+    callback_data: ApplyCb,
+    bot: Bot,
+    state: FSMContext,
+    places: PlaceService,
+    raw_state: str | None,
+) -> None:
+    step = step_of(raw_state)
+    if step is None or step != callback_data.value:
+        await stale(query, step)
+        return
+    await pressed(query)
+    interview = _interview(query, bot, state, places)
+    if callback_data.step == "cancel":
+        await interview.cancel()
+    elif callback_data.step == "back":
+        await interview.ask(previous(step))
+    elif step in _FREE_TEXT_MAX:
+        await _keep_free_text(interview, step, "")
+    else:
+        await interview.ask(step)
+
+
+async def chose_category(
+    query: CallbackQuery, callback_data: ApplyCb, bot: Bot, state: FSMContext, places: PlaceService
+) -> None:
+    try:
+        category = ObserverCategory(callback_data.value)
+    except ValueError:
+        await stale(query, "category")
+        return
+    await pressed(query)
+    flow = await load_flow(state, Application)
+    flow.category = category
+    await _interview(query, bot, state, places).advance("category", flow)
+
+
+async def chose_point(
+    query: CallbackQuery, callback_data: ApplyCb, bot: Bot, state: FSMContext, places: PlaceService
+) -> None:
+    flow = await load_flow(state, Application)
+    if callback_data.value == NO_POINT:
+        flow.point, flow.point_name = None, ""
+    else:
+        points = await places.points()
+        chosen = next((p for p in points if str(p.id) == callback_data.value), None)
+        if chosen is None:
+            await query.answer(_point_gone(), show_alert=True)
+            return
+        flow.point, flow.point_name = chosen.id, chosen.name
+    await pressed(query)
+    await _interview(query, bot, state, places).advance("point", flow)
+
+
+async def confirm(
+    query: CallbackQuery,
+    bot: Bot,
+    state: FSMContext,
+    people: PeopleService,
+    places: PlaceService,
+    user: CurrentUser,
+) -> None:
+    interview = _interview(query, bot, state, places)
+    flow = await load_flow(state, Application)
+    missing = flow.missing()
+    if missing is not None:  # only a damaged conversation gets here
+        await query.answer()
+        await interview.ask(missing)
+        return
+    try:
+        await submit(people, user, flow)
+    except (PointInactive, NotFound):
+        # The point closed while the person was typing: choose again.
+        await pressed(query)
+        flow.point, flow.point_name = None, ""
+        await save_flow(state, flow)
+        await interview.ask("point", note=_point_gone())
+        return
+    except Conflict:
+        await pressed(query)
+        await finish(state, Application)
+        told = already_in(await people.standing(user.id)) or explain(Conflict())
+        await interview.say(told, _menu_or_remove(flow))
+        return
+    await pressed(query)
+    sent = _(
+        "Your application has been sent to the district office; you will be told "
+        "here when it is decided."
+    )
+    await interview.end(sent, main_menu() if flow.menu else None)
+
+
+async def confirm_again(
+    query: CallbackQuery, people: PeopleService, user: CurrentUser, raw_state: str | None
+) -> None:
+    """The summary's button pressed after the conversation ended: most likely a
+    second tap on Confirm."""
+    standing = await people.standing(user.id)
+    if standing.pending_application is not None:
+        await query.answer(_("Your application has already been sent."), show_alert=True)
+        await close(query)
+        return
+    await stale(query, step_of(raw_state))
+
+
+async def other_button(query: CallbackQuery, raw_state: str | None) -> None:
+    await stale(query, step_of(raw_state))
+
+
 # ---- the router -----------------------------------------------------------------------
 
 
@@ -396,339 +721,41 @@ def setup(i18n: I18n) -> Router:
     router = Router(name="onboarding")
     router.message.filter(F.chat.type == "private")
     router.callback_query.filter(F.message.chat.type == "private")
-    typed = PlainText(i18n)
-    in_applying = StateFilter(Applying)  # any step of the application
-
-    # ---- /start <code> ----------------------------------------------------------------
-
-    @router.message(CommandStart(deep_link=True))
-    async def start_with_code(
-        message: Message,
-        command: CommandObject,
-        user: CurrentUser,
-        people: PeopleService,
-        places: PlaceService,
-        state: FSMContext,
-    ) -> None:
-        code = (command.args or "").strip()
-        try:
-            redeemed = await redeem(people, user, code)
-        except (InviteInvalid, InviteExpired, InviteUsed, Conflict) as error:
-            await refuse_code(message, people, user, error)
-            return
-        if step_of(await state.get_state()) is not None:
-            await finish(state, KEY)  # an application makes no sense any more
-        await message.answer(await welcome(redeemed, user, places), reply_markup=main_menu())
-
-    # ---- starting an application -------------------------------------------------------
-
-    async def begin(
-        bot: Bot,
-        chat_id: int,
-        people: PeopleService,
-        places: PlaceService,
-        state: FSMContext,
-        user: CurrentUser,
-    ) -> None:
-        standing = await people.standing(user.id)
-        refused = already_in(standing)
-        if refused is not None:
-            await bot.send_message(chat_id, refused)
-            return
-        current = step_of(await state.get_state())
-        if current is not None:
-            await ask(
-                bot,
-                chat_id,
-                state,
-                places,
-                current,
-                note=_("You have an application in progress; here is where you left off."),
-            )
-            return
-        await save(state, KEY, {"menu": not standing.stranger})
-        await ask(bot, chat_id, state, places, "name")
-
-    @router.message(Command("apply"))
-    async def apply_command(
-        message: Message,
-        bot: Bot,
-        people: PeopleService,
-        places: PlaceService,
-        state: FSMContext,
-        user: CurrentUser,
-    ) -> None:
-        await begin(bot, message.chat.id, people, places, state, user)
-
-    @router.callback_query(ApplyCb.filter(F.step == "begin"))
-    @router.callback_query(MenuCb.filter(F.go == "apply"))
-    async def apply_button(
-        query: CallbackQuery,
-        bot: Bot,
-        people: PeopleService,
-        places: PlaceService,
-        state: FSMContext,
-        user: CurrentUser,
-    ) -> None:
-        await query.answer()
-        await begin(bot, query.from_user.id, people, places, state, user)
-
-    # ---- leaving, going back: typed or from the reply keyboard ------------------------
-
-    @router.message(in_applying, Command("cancel"))
-    @router.message(in_applying, label(i18n, CANCEL))
-    async def cancel_typed(message: Message, bot: Bot, state: FSMContext) -> None:
-        await cancel_application(bot, message.chat.id, state)
-
-    @router.message(in_applying, label(i18n, BACK))
-    async def back_typed(
-        message: Message, bot: Bot, state: FSMContext, places: PlaceService, raw_state: str
-    ) -> None:
-        step = step_of(raw_state) or "name"
-        await go_back(bot, message.chat.id, state, places, step)
-
-    # ---- the typed answers -------------------------------------------------------------
-
-    @router.message(Applying.name, typed)
-    async def got_name(message: Message, bot: Bot, state: FSMContext, places: PlaceService) -> None:
-        name = " ".join((message.text or "").split())
-        if not name:
-            await ask(bot, message.chat.id, state, places, "name")
-            return
-        if len(name) > NAME_MAX:
-            await message.answer(_too_long(NAME_MAX))
-            return
-        data = await load(state, KEY)
-        data["name"] = name
-        await advance(bot, message.chat.id, state, places, "name", data)
-
-    async def got_phone(
-        message: Message, bot: Bot, state: FSMContext, places: PlaceService, phone: str
-    ) -> None:
-        data = await load(state, KEY)
-        data["phone"] = phone
-        await save(state, KEY, data)
-        await leave_phone_step(bot, message.chat.id, data)
-        await ask(bot, message.chat.id, state, places, following("phone"))
-
-    @router.message(Applying.phone, F.contact)
-    async def got_contact(
-        message: Message, bot: Bot, state: FSMContext, places: PlaceService, user: CurrentUser
-    ) -> None:
-        contact = message.contact
-        assert contact is not None
-        if contact.user_id != user.id:
-            # A forwarded card or someone else's number: the office must reach the
-            # applicant, and Telegram vouches only for one's own shared number.
-            await message.answer(
-                _("Please share your own phone number with the button below, or type your number.")
-            )
-            return
-        try:
-            phone = clean_phone(contact.phone_number)
-        except InvalidInput:
-            await message.answer(_bad_phone())
-            return
-        await got_phone(message, bot, state, places, phone)
-
-    @router.message(Applying.phone, typed)
-    async def got_typed_phone(
-        message: Message, bot: Bot, state: FSMContext, places: PlaceService
-    ) -> None:
-        try:
-            phone = clean_phone(message.text or "")
-        except InvalidInput:
-            await message.answer(_bad_phone())
-            return
-        await got_phone(message, bot, state, places, phone)
-
-    @router.message(StateFilter(Applying.unit, Applying.resume), typed)
-    async def got_free_text(
-        message: Message, bot: Bot, state: FSMContext, places: PlaceService, raw_state: str
-    ) -> None:
-        step = step_of(raw_state)
-        assert step in _FREE_TEXT_MAX
-        text = (message.text or "").strip()
-        if len(text) > _FREE_TEXT_MAX[step]:
-            await message.answer(_too_long(_FREE_TEXT_MAX[step]))
-            return
-        data = await load(state, KEY)
-        data[step] = text
-        await advance(bot, message.chat.id, state, places, step, data)
-
-    @router.message(in_applying, NotCommandOrMenu(i18n))
-    async def not_an_answer(
-        message: Message, bot: Bot, state: FSMContext, places: PlaceService, raw_state: str
-    ) -> None:
-        """A sticker, a photo, or text where a button is expected: ask again."""
-        step = step_of(raw_state) or "name"
-        note = (
-            _("Please answer with a text message.")
-            if step in TEXT_STEPS
-            else _("Please choose with the buttons below.")
-        )
-        await ask(bot, message.chat.id, state, places, step, note=note)
-
-    # ---- the buttons -------------------------------------------------------------------
-
-    @router.callback_query(ApplyCb.filter(F.step.in_({"back", "skip", "cancel"})))
-    async def navigate(
-        query: CallbackQuery,
-        callback_data: ApplyCb,
-        bot: Bot,
-        state: FSMContext,
-        places: PlaceService,
-        raw_state: str | None,
-    ) -> None:
-        step = step_of(raw_state)
-        if step is None or step != callback_data.value:
-            await stale(query, step)
-            return
-        await query.answer()
-        await close(query)
-        chat_id = query.from_user.id
-        if callback_data.step == "cancel":
-            await cancel_application(bot, chat_id, state)
-        elif callback_data.step == "back":
-            await go_back(bot, chat_id, state, places, step)
-        elif step in ("unit", "resume"):
-            data = await load(state, KEY)
-            data[step] = ""
-            await advance(bot, chat_id, state, places, step, data)
-        else:
-            await ask(bot, chat_id, state, places, step)
-
-    @router.callback_query(Applying.category, ApplyCb.filter(F.step == "cat"))
-    async def chose_category(
-        query: CallbackQuery,
-        callback_data: ApplyCb,
-        bot: Bot,
-        state: FSMContext,
-        places: PlaceService,
-    ) -> None:
-        try:
-            category = ObserverCategory(callback_data.value)
-        except ValueError:
-            await stale(query, "category")
-            return
-        await query.answer()
-        await close(query)
-        data = await load(state, KEY)
-        data["category"] = category.value
-        await advance(bot, query.from_user.id, state, places, "category", data)
-
-    @router.callback_query(Applying.point, ApplyCb.filter(F.step == "point"))
-    async def chose_point(
-        query: CallbackQuery,
-        callback_data: ApplyCb,
-        bot: Bot,
-        state: FSMContext,
-        places: PlaceService,
-    ) -> None:
-        data = await load(state, KEY)
-        if callback_data.value == NO_POINT:
-            data["point"], data["point_name"] = None, ""
-        else:
-            chosen = next(
-                (p for p in await places.points() if str(p.id) == callback_data.value), None
-            )
-            if chosen is None:
-                await query.answer(_point_gone(), show_alert=True)
-                return
-            data["point"], data["point_name"] = chosen.id, chosen.name
-        await query.answer()
-        await close(query)
-        await advance(bot, query.from_user.id, state, places, "point", data)
-
-    @router.callback_query(Applying.confirm, ApplyCb.filter(F.step == "confirm"))
-    async def confirm(
-        query: CallbackQuery,
-        bot: Bot,
-        state: FSMContext,
-        people: PeopleService,
-        places: PlaceService,
-        user: CurrentUser,
-    ) -> None:
-        data = await load(state, KEY)
-        chat_id = query.from_user.id
-        missing = next((s for s in ("name", "phone", "category") if not data.get(s)), None)
-        if missing is not None:  # only a damaged conversation gets here
-            await query.answer()
-            await ask(bot, chat_id, state, places, missing)
-            return
-        try:
-            await people.apply(
-                user.id,
-                name=data["name"],
-                phone=data["phone"],
-                category=ObserverCategory(data["category"]),
-                recommending_unit=data.get("unit", ""),
-                desired_point_id=data.get("point"),
-                resume=data.get("resume", ""),
-            )
-        except (PointInactive, NotFound):
-            # The point closed while the person was typing: choose again.
-            await query.answer()
-            await close(query)
-            data["point"], data["point_name"] = None, ""
-            await save(state, KEY, data)
-            await ask(bot, chat_id, state, places, "point", note=_point_gone())
-            return
-        except Conflict:
-            await query.answer()
-            await close(query)
-            await finish(state, KEY)
-            standing = await people.standing(user.id)
-            await bot.send_message(
-                chat_id,
-                already_in(standing) or explain(Conflict()),
-                reply_markup=_menu_or_remove(data),
-            )
-            return
-        await query.answer()
-        await close(query)
-        await finish(state, KEY)
-        await bot.send_message(
-            chat_id,
-            _(
-                "Your application has been sent to the district office; you will be told "
-                "here when it is decided."
-            ),
-            reply_markup=main_menu() if data.get("menu") else None,
-        )
-
-    @router.callback_query(ApplyCb.filter(F.step == "confirm"))
-    async def confirm_again(
-        query: CallbackQuery, people: PeopleService, user: CurrentUser, raw_state: str | None
-    ) -> None:
-        """The summary's button pressed after the conversation ended: most likely a
-        second tap on Confirm."""
-        standing = await people.standing(user.id)
-        if standing.pending_application is not None:
-            await query.answer(_("Your application has already been sent."), show_alert=True)
-            await close(query)
-            return
-        await stale(query, step_of(raw_state))
-
-    @router.callback_query(ApplyCb.filter())
-    async def other_button(query: CallbackQuery, raw_state: str | None) -> None:
-        await stale(query, step_of(raw_state))
-
+    _register_joining(router)
+    _register_typed(router, i18n)
+    _register_buttons(router)
     return router
 
 
-async def stale(query: CallbackQuery, step: str | None) -> None:
-    """A button from an earlier question, or from an application that has ended."""
-    if step is None:
-        await query.answer(
-            _("This application is no longer open. Send /apply to start again."), show_alert=True
-        )
-        await close(query)
-    else:
-        await query.answer(
-            _("That button belongs to an earlier question. Please answer the latest one."),
-            show_alert=True,
-        )
+def _register_joining(router: Router) -> None:
+    router.message.register(start_with_code, CommandStart(deep_link=True))
+    router.message.register(apply, Command("apply"))
+    router.callback_query.register(apply, MenuCb.filter(F.go == "apply"))
+    router.callback_query.register(apply, ApplyCb.filter(F.step == "begin"))
+
+
+def _register_typed(router: Router, i18n: I18n) -> None:
+    typed = PlainText(i18n)
+    in_applying = StateFilter(Applying)  # any step of the application
+    router.message.register(cancel_typed, in_applying, label(i18n, CANCEL))
+    router.message.register(cancel_typed, in_applying, Command("cancel"))
+    router.message.register(back_typed, in_applying, label(i18n, BACK))
+    router.message.register(got_name, Applying.name, typed)
+    router.message.register(got_contact, Applying.phone, F.contact)
+    router.message.register(got_typed_phone, Applying.phone, typed)
+    router.message.register(got_unit_or_resume, StateFilter(Applying.unit, Applying.resume), typed)
+    router.message.register(not_an_answer, in_applying, NotCommandOrMenu(i18n))
+
+
+def _register_buttons(router: Router) -> None:
+    router.callback_query.register(navigate, ApplyCb.filter(F.step.in_({"back", "skip", "cancel"})))
+    router.callback_query.register(
+        chose_category, Applying.category, ApplyCb.filter(F.step == "cat")
+    )
+    router.callback_query.register(chose_point, Applying.point, ApplyCb.filter(F.step == "point"))
+    router.callback_query.register(confirm, Applying.confirm, ApplyCb.filter(F.step == "confirm"))
+    router.callback_query.register(confirm_again, ApplyCb.filter(F.step == "confirm"))
+    router.callback_query.register(other_button, ApplyCb.filter())
 
 
 def _bad_phone() -> str:

@@ -11,11 +11,13 @@ confirm in one line.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
-from aiogram import Bot, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -30,9 +32,7 @@ from bot.domain.references import parse_reference
 from bot.domain.statuses import SuggestionStatus
 from bot.effects import when_sent
 from bot.services.actors import Actor
-from bot.services.cards import CardService
-from bot.services.context import Policy
-from bot.services.places import PlaceService
+from bot.services.places import DepartmentInfo, PlaceService
 from bot.services.suggestions import SuggestionService
 from bot.services.views import Page, SuggestionInfo
 from bot.settings import Settings
@@ -41,7 +41,7 @@ from handlers.card_sync import sync_item
 from handlers.errors import explain
 from handlers.keyboards import button
 from handlers.office import office_router, usage
-from handlers.ui import MESSAGE_MAX, clip, day, esc, shown_length
+from handlers.ui import MESSAGE_MAX, N_, clip, day, esc, shown_length
 
 S = SuggestionStatus
 
@@ -55,6 +55,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FIND_DESTINY = "queue.find"
 _UNDECIDED = (S.SUBMITTED, S.IN_REVIEW)
 _IN_DEPARTMENT = (S.ADOPTED, S.IMPLEMENTING)
+T = TypeVar("T")
 
 
 class OpenCb(CallbackData, prefix="q"):
@@ -179,10 +180,12 @@ async def department_names(places: PlaceService) -> dict[int, str]:
 # ---- arguments ------------------------------------------------------------------------
 
 
-def _words(command: CommandObject, count: int) -> list[str] | None:
-    """Exactly ``count`` words of arguments, or None."""
-    words = (command.args or "").split()
-    return words if len(words) == count else None
+def _words(command: CommandObject, count: int, *, rest: bool = False) -> list[str] | None:
+    """Exactly ``count`` words of arguments (with ``rest``, the last one is the rest of
+    the line), or None."""
+    args = command.args or ""
+    words = args.split(maxsplit=count - 1) if rest else args.split()
+    return words if len(words) == count and words[-1].strip() else None
 
 
 async def _item(
@@ -211,31 +214,161 @@ def _status(info: SuggestionInfo) -> str:
     return esc(labels.status_with_emoji(info.status))
 
 
-async def _refresh(
-    bot: Bot,
-    chat_id: int,
-    item_id: int,
+@dataclass(frozen=True)
+class _Move:
+    """A move typed as a command (/NAME REF WORD): the lifecycle action it makes and what
+    the admin is told when the item's state does not allow it ({reference}, {status});
+    with ``rest``, the word is the rest of the line."""
+
+    name: str
+    action: Action
+    refusal: str
+    rest: bool = False
+
+
+_ASSIGN = _Move(
+    "assign",
+    Action.ASSIGN,
+    N_(
+        "A department can be assigned only to an adopted item that is not yet "
+        "being implemented; {reference} is: {status}."
+    ),
+)
+_SET_DUE = _Move(
+    "due",
+    Action.SET_DUE,
+    N_(
+        "A due date can be set only on an adopted item or one being "
+        "implemented; {reference} is: {status}."
+    ),
+)
+_NOTE = _Move(
+    "note", Action.NOTE, N_("{reference} takes no notes in its state: {status}."), rest=True
+)
+
+
+async def _target(
+    message: Message,
+    command: CommandObject,
     suggestions: SuggestionService,
-    cards: CardService,
-    policy: Policy,
-    *,
-    repost: bool = False,
+    actor: Actor,
+    move: _Move,
+    parse: Callable[[str], Awaitable[T | None]],
+) -> tuple[SuggestionInfo, T] | None:
+    """The item the command names and its ``parse``d second word, when the item's state
+    allows the move; otherwise the admin is told what is wrong, in this order: the
+    usage, the reference, the word, the state."""
+    words = _words(command, 2, rest=move.rest)
+    if words is None:
+        await message.reply(usage(move.name))
+        return None
+    info = await _item(message, suggestions, actor, words[0], move.name)
+    if info is None:
+        return None
+    value = await parse(words[1])
+    if value is None:
+        return None
+    if find(info.status, move.action) is None:
+        await message.reply(
+            _(move.refusal).format(reference=esc(info.reference), status=_status(info))
+        )
+        return None
+    return info, value
+
+
+async def _stripped(text: str) -> str | None:
+    return text.strip()
+
+
+async def _department(message: Message, places: PlaceService, code: str) -> DepartmentInfo | None:
+    """The active department a typed code names; the admin is told when there is none."""
+    try:
+        department: DepartmentInfo | None = await places.department_by_code(code)
+    except NotFound:
+        department = None
+    if department is None or not department.active:
+        await message.reply(
+            _("There is no department “{code}”. /departments lists them.").format(
+                code=esc(clip(code, 40))
+            )
+        )
+        return None
+    return department
+
+
+async def _due_date(message: Message, text: str, today: date) -> date | None:
+    """The due date typed, today or later and not too far ahead; the admin is told
+    what is wrong with it otherwise."""
+    due: date | None = None
+    if _DATE.match(text):
+        try:
+            due = date.fromisoformat(text)
+        except ValueError:
+            due = None
+    if due is None:
+        await message.reply(
+            _("“{text}” is not a date: write it as YYYY-MM-DD, e.g. 2026-04-30.").format(
+                text=esc(clip(text, 40))
+            )
+            + "\n"
+            + usage("due")
+        )
+        return None
+    if due < today:
+        await message.reply(
+            _("{date} is in the past: the due date must be today or later.").format(date=day(due))
+        )
+        return None
+    if due > today + FUTURE_MAX:
+        await message.reply(
+            _("{date} is too far ahead: please check the year.").format(date=day(due))
+        )
+        return None
+    return due
+
+
+# ---- making a move -------------------------------------------------------------------
+
+
+def _refresh(
+    chat_id: int, item_id: int, suggestions: SuggestionService, *, repost: bool = False
 ) -> None:
-    sync_item(chat_id, item_id, policy=policy, clock=suggestions.clock, repost=repost)
+    # The service holds the bot's one Policy, so the handlers need not ask for it too.
+    sync_item(chat_id, item_id, policy=suggestions.policy, clock=suggestions.clock, repost=repost)
+
+
+async def _move(
+    message: Message,
+    info: SuggestionInfo,
+    move: Awaitable[object],
+    suggestions: SuggestionService,
+    done: str,
+) -> None:
+    """Make the move, refresh the item's card and confirm with ``done``; a move the
+    domain refuses is explained instead."""
+    try:
+        await move
+    except AlreadyMoved:
+        raise  # the session needs its rollback: the error handler answers
+    except DomainError as exc:
+        await message.reply(explain(exc))
+        return
+    _refresh(message.chat.id, info.id, suggestions)
+    await message.reply(done)
 
 
 # ---- the search's words, kept by the group --------------------------------------------
 
 
-def _searches(state: FSMContext, bot: Bot, chat_id: int) -> FSMContext:
-    key = StorageKey(bot_id=bot.id, chat_id=chat_id, user_id=chat_id, destiny=_FIND_DESTINY)
+def _searches(state: FSMContext, chat_id: int) -> FSMContext:
+    key = StorageKey(
+        bot_id=state.key.bot_id, chat_id=chat_id, user_id=chat_id, destiny=_FIND_DESTINY
+    )
     return FSMContext(storage=state.storage, key=key)
 
 
-async def remember_search(
-    state: FSMContext, bot: Bot, chat_id: int, message_id: int, text: str
-) -> None:
-    kept = _searches(state, bot, chat_id)
+async def remember_search(state: FSMContext, chat_id: int, message_id: int, text: str) -> None:
+    kept = _searches(state, chat_id)
     data: dict[str, Any] = dict(await kept.get_data())
     data[str(message_id)] = text
     # The newest searches stay; dicts keep insertion order.
@@ -244,9 +377,213 @@ async def remember_search(
     await kept.set_data(data)
 
 
-async def recall_search(state: FSMContext, bot: Bot, chat_id: int, message_id: int) -> str | None:
-    found = (await _searches(state, bot, chat_id).get_data()).get(str(message_id))
+async def recall_search(state: FSMContext, chat_id: int, message_id: int) -> str | None:
+    found = (await _searches(state, chat_id).get_data()).get(str(message_id))
     return found if isinstance(found, str) else None
+
+
+# ---- the lists ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """What a list command says when there is nothing, and its head (with {count})."""
+
+    empty: str
+    head: str
+
+
+_QUEUE = _Listing(
+    N_("Nothing is waiting for a decision."),
+    N_("<b>Awaiting a decision: {count}</b> (oldest first)"),
+)
+_OVERDUE = _Listing(
+    N_("Nothing is overdue."), N_("<b>Overdue: {count}</b> (the most overdue first)")
+)
+
+
+async def _reply_list(
+    message: Message,
+    listing: _Listing,
+    total: int,
+    fetch: Callable[[], Awaitable[Sequence[SuggestionInfo]]],
+    line: Callable[[SuggestionInfo], str],
+) -> None:
+    """A list of ``total`` items in one message; ``fetch`` only when there are any."""
+    if total == 0:
+        await message.reply(_(listing.empty))
+        return
+    items = await fetch()
+    head = _(listing.head).format(count=total)
+    text, shown = compose(head, [line(i) for i in items], total, _open_hint())
+    markup = InlineKeyboardMarkup(inline_keyboard=open_buttons(items[:shown]))
+    await message.reply(text, reply_markup=markup)
+
+
+async def queue(
+    message: Message, suggestions: SuggestionService, places: PlaceService, actor: Actor
+) -> None:
+    total = await suggestions.queue_size(actor)
+    points, today = await point_codes(places), suggestions.today()
+    fetch = partial(suggestions.queue, actor, limit=FETCH)
+    await _reply_list(message, _QUEUE, total, fetch, lambda i: queue_line(i, points, today))
+
+
+async def overdue(
+    message: Message, suggestions: SuggestionService, places: PlaceService, actor: Actor
+) -> None:
+    total = await suggestions.overdue_size(actor)
+    points, departments = await point_codes(places), await department_names(places)
+    today = suggestions.today()
+
+    def line(info: SuggestionInfo) -> str:
+        return overdue_line(info, points, departments, today)
+
+    fetch = partial(suggestions.overdue, actor, limit=FETCH)
+    await _reply_list(message, _OVERDUE, total, fetch, line)
+
+
+# ---- one item's card ------------------------------------------------------------------
+
+
+async def open_card(
+    query: CallbackQuery,
+    callback_data: OpenCb,
+    suggestions: SuggestionService,
+    actor: Actor,
+    settings: Settings,
+) -> None:
+    try:
+        await suggestions.get(actor, callback_data.item)
+    except NotFound:
+        await query.answer(_("That item no longer exists."), show_alert=True)
+        return
+    chat_id = query.message.chat.id if query.message else settings.admin_chat_id
+    assert chat_id is not None
+    _refresh(chat_id, callback_data.item, suggestions, repost=True)
+    await query.answer()
+
+
+async def show(
+    message: Message, command: CommandObject, suggestions: SuggestionService, actor: Actor
+) -> None:
+    words = _words(command, 1)
+    if words is None:
+        await message.reply(usage("show"))
+        return
+    info = await _item(message, suggestions, actor, words[0], "show")
+    if info is not None:
+        _refresh(message.chat.id, info.id, suggestions, repost=True)
+
+
+# ---- searching ------------------------------------------------------------------------
+
+
+async def find_items(
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    suggestions: SuggestionService,
+    places: PlaceService,
+    actor: Actor,
+) -> None:
+    text = " ".join((command.args or "").split())
+    if not text:
+        await message.reply(usage("find"))
+        return
+    try:
+        page = await suggestions.search(actor, text, 1)
+    except InvalidInput as exc:
+        await message.reply(explain(exc))
+        return
+    if page.total == 0:
+        await message.reply(_("Nothing matches “{text}”.").format(text=esc(clip(text, 60))))
+        return
+    shown, markup = render_search(text, page, await point_codes(places))
+    sent = await message.reply(shown, reply_markup=markup)
+    if page.pages > 1:
+        chat_id = message.chat.id
+
+        async def keep(answer: Message) -> None:
+            await remember_search(state, chat_id, answer.message_id, text)
+
+        await when_sent(sent, keep)
+
+
+async def find_page(
+    query: CallbackQuery,
+    callback_data: FindCb,
+    state: FSMContext,
+    suggestions: SuggestionService,
+    places: PlaceService,
+    actor: Actor,
+) -> None:
+    message = query.message
+    if not isinstance(message, Message):
+        await query.answer(_("This search has expired: search again with /find."))
+        return
+    text = await recall_search(state, message.chat.id, message.message_id)
+    if text is None:
+        await query.answer(_("This search has expired: search again with /find."), show_alert=True)
+        return
+    page = await suggestions.search(actor, text, callback_data.page)
+    shown, markup = render_search(text, page, await point_codes(places))
+    # After commit; "not modified" (a double tap) is no failure.
+    await message.edit_text(shown, reply_markup=markup)
+    await query.answer()
+
+
+# ---- the moves ------------------------------------------------------------------------
+
+
+async def assign(
+    message: Message,
+    command: CommandObject,
+    suggestions: SuggestionService,
+    places: PlaceService,
+    actor: Actor,
+) -> None:
+    found = await _target(
+        message, command, suggestions, actor, _ASSIGN, partial(_department, message, places)
+    )
+    if found is None:
+        return
+    info, department = found
+    names = {"reference": esc(info.reference), "department": esc(department.name)}
+    if info.department_id == department.id:
+        await message.reply(_("{reference} is already assigned to {department}.").format(**names))
+        return
+    done = _("🏢 {reference} is assigned to {department}; its liaison is told.").format(**names)
+    await _move(message, info, suggestions.assign(actor, info.id, department.id), suggestions, done)
+
+
+async def set_due(
+    message: Message, command: CommandObject, suggestions: SuggestionService, actor: Actor
+) -> None:
+    when = partial(_due_date, message, today=suggestions.today())
+    found = await _target(message, command, suggestions, actor, _SET_DUE, when)
+    if found is None:
+        return
+    info, due = found
+    names = {"reference": esc(info.reference), "date": day(due)}
+    if info.implementation_due == due:
+        await message.reply(_("{reference} is already due on {date}.").format(**names))
+        return
+    done = _("📅 {reference} is now due on {date}.").format(**names)
+    await _move(message, info, suggestions.set_due(actor, info.id, due), suggestions, done)
+
+
+async def note(
+    message: Message, command: CommandObject, suggestions: SuggestionService, actor: Actor
+) -> None:
+    found = await _target(message, command, suggestions, actor, _NOTE, _stripped)
+    if found is None:
+        return
+    info, text = found
+    done = _("📝 Note added to {reference} (for the office only).").format(
+        reference=esc(info.reference)
+    )
+    await _move(message, info, suggestions.note(actor, info.id, text), suggestions, done)
 
 
 # ---- the router -----------------------------------------------------------------------
@@ -254,307 +591,13 @@ async def recall_search(state: FSMContext, bot: Bot, chat_id: int, message_id: i
 
 def setup(i18n: I18n, settings: Settings) -> Router:
     router = office_router("queue", settings.admin_chat_id)
-
-    @router.message(Command("queue"))
-    async def queue(
-        message: Message, suggestions: SuggestionService, places: PlaceService, actor: Actor
-    ) -> None:
-        total = await suggestions.queue_size(actor)
-        if total == 0:
-            await message.reply(_("Nothing is waiting for a decision."))
-            return
-        items = await suggestions.queue(actor, limit=FETCH)
-        points = await point_codes(places)
-        today = suggestions.today()
-        head = _("<b>Awaiting a decision: {count}</b> (oldest first)").format(count=total)
-        lines = [queue_line(i, points, today) for i in items]
-        text, shown = compose(head, lines, total, _open_hint())
-        markup = InlineKeyboardMarkup(inline_keyboard=open_buttons(items[:shown]))
-        await message.reply(text, reply_markup=markup)
-
-    @router.message(Command("overdue"))
-    async def overdue(
-        message: Message, suggestions: SuggestionService, places: PlaceService, actor: Actor
-    ) -> None:
-        total = await suggestions.overdue_size(actor)
-        if total == 0:
-            await message.reply(_("Nothing is overdue."))
-            return
-        items = await suggestions.overdue(actor, limit=FETCH)
-        points = await point_codes(places)
-        departments = await department_names(places)
-        today = suggestions.today()
-        head = _("<b>Overdue: {count}</b> (the most overdue first)").format(count=total)
-        lines = [overdue_line(i, points, departments, today) for i in items]
-        text, shown = compose(head, lines, total, _open_hint())
-        markup = InlineKeyboardMarkup(inline_keyboard=open_buttons(items[:shown]))
-        await message.reply(text, reply_markup=markup)
-
-    @router.callback_query(OpenCb.filter())
-    async def open_card(
-        query: CallbackQuery,
-        callback_data: OpenCb,
-        bot: Bot,
-        suggestions: SuggestionService,
-        cards: CardService,
-        policy: Policy,
-        actor: Actor,
-    ) -> None:
-        try:
-            await suggestions.get(actor, callback_data.item)
-        except NotFound:
-            await query.answer(_("That item no longer exists."), show_alert=True)
-            return
-        chat_id = query.message.chat.id if query.message else settings.admin_chat_id
-        assert chat_id is not None
-        await _refresh(bot, chat_id, callback_data.item, suggestions, cards, policy, repost=True)
-        await query.answer()
-
-    @router.message(Command("show"))
-    async def show(
-        message: Message,
-        command: CommandObject,
-        bot: Bot,
-        suggestions: SuggestionService,
-        cards: CardService,
-        policy: Policy,
-        actor: Actor,
-    ) -> None:
-        words = _words(command, 1)
-        if words is None:
-            await message.reply(usage("show"))
-            return
-        info = await _item(message, suggestions, actor, words[0], "show")
-        if info is None:
-            return
-        await _refresh(bot, message.chat.id, info.id, suggestions, cards, policy, repost=True)
-
-    @router.message(Command("find"))
-    async def find_items(
-        message: Message,
-        command: CommandObject,
-        bot: Bot,
-        state: FSMContext,
-        suggestions: SuggestionService,
-        places: PlaceService,
-        actor: Actor,
-    ) -> None:
-        text = " ".join((command.args or "").split())
-        if not text:
-            await message.reply(usage("find"))
-            return
-        try:
-            page = await suggestions.search(actor, text, 1)
-        except InvalidInput as exc:
-            await message.reply(explain(exc))
-            return
-        if page.total == 0:
-            await message.reply(_("Nothing matches “{text}”.").format(text=esc(clip(text, 60))))
-            return
-        shown, markup = render_search(text, page, await point_codes(places))
-        sent = await message.reply(shown, reply_markup=markup)
-        if page.pages > 1:
-            chat_id = message.chat.id
-
-            async def keep(answer: Message) -> None:
-                await remember_search(state, bot, chat_id, answer.message_id, text)
-
-            await when_sent(sent, keep)
-
-    @router.callback_query(FindCb.filter())
-    async def find_page(
-        query: CallbackQuery,
-        callback_data: FindCb,
-        bot: Bot,
-        state: FSMContext,
-        suggestions: SuggestionService,
-        places: PlaceService,
-        actor: Actor,
-    ) -> None:
-        message = query.message
-        if not isinstance(message, Message):
-            await query.answer(_("This search has expired: search again with /find."))
-            return
-        text = await recall_search(state, bot, message.chat.id, message.message_id)
-        if text is None:
-            await query.answer(
-                _("This search has expired: search again with /find."), show_alert=True
-            )
-            return
-        page = await suggestions.search(actor, text, callback_data.page)
-        shown, markup = render_search(text, page, await point_codes(places))
-        # After commit; "not modified" (a double tap) is no failure.
-        await message.edit_text(shown, reply_markup=markup)
-        await query.answer()
-
-    @router.message(Command("assign"))
-    async def assign(
-        message: Message,
-        command: CommandObject,
-        bot: Bot,
-        suggestions: SuggestionService,
-        places: PlaceService,
-        cards: CardService,
-        policy: Policy,
-        actor: Actor,
-    ) -> None:
-        words = _words(command, 2)
-        if words is None:
-            await message.reply(usage("assign"))
-            return
-        info = await _item(message, suggestions, actor, words[0], "assign")
-        if info is None:
-            return
-        try:
-            department = await places.department_by_code(words[1])
-        except NotFound:
-            department = None
-        if department is None or not department.active:
-            await message.reply(
-                _("There is no department “{code}”. /departments lists them.").format(
-                    code=esc(clip(words[1], 40))
-                )
-            )
-            return
-        if find(info.status, Action.ASSIGN) is None:
-            await message.reply(
-                _(
-                    "A department can be assigned only to an adopted item that is not yet "
-                    "being implemented; {reference} is: {status}."
-                ).format(reference=esc(info.reference), status=_status(info))
-            )
-            return
-        if info.department_id == department.id:
-            await message.reply(
-                _("{reference} is already assigned to {department}.").format(
-                    reference=esc(info.reference), department=esc(department.name)
-                )
-            )
-            return
-        try:
-            await suggestions.assign(actor, info.id, department.id)
-        except AlreadyMoved:
-            raise  # the session needs its rollback: the error handler answers
-        except DomainError as exc:
-            await message.reply(explain(exc))
-            return
-        await _refresh(bot, message.chat.id, info.id, suggestions, cards, policy)
-        await message.reply(
-            _("🏢 {reference} is assigned to {department}; its liaison is told.").format(
-                reference=esc(info.reference), department=esc(department.name)
-            )
-        )
-
-    @router.message(Command("due"))
-    async def set_due(
-        message: Message,
-        command: CommandObject,
-        bot: Bot,
-        suggestions: SuggestionService,
-        cards: CardService,
-        policy: Policy,
-        actor: Actor,
-    ) -> None:
-        words = _words(command, 2)
-        if words is None:
-            await message.reply(usage("due"))
-            return
-        info = await _item(message, suggestions, actor, words[0], "due")
-        if info is None:
-            return
-        due: date | None = None
-        if _DATE.match(words[1]):
-            try:
-                due = date.fromisoformat(words[1])
-            except ValueError:
-                due = None
-        if due is None:
-            await message.reply(
-                _("“{text}” is not a date: write it as YYYY-MM-DD, e.g. 2026-04-30.").format(
-                    text=esc(clip(words[1], 40))
-                )
-                + "\n"
-                + usage("due")
-            )
-            return
-        today = suggestions.today()
-        if due < today:
-            await message.reply(
-                _("{date} is in the past: the due date must be today or later.").format(
-                    date=day(due)
-                )
-            )
-            return
-        if due > today + FUTURE_MAX:
-            await message.reply(
-                _("{date} is too far ahead: please check the year.").format(date=day(due))
-            )
-            return
-        if find(info.status, Action.SET_DUE) is None:
-            await message.reply(
-                _(
-                    "A due date can be set only on an adopted item or one being "
-                    "implemented; {reference} is: {status}."
-                ).format(reference=esc(info.reference), status=_status(info))
-            )
-            return
-        if info.implementation_due == due:
-            await message.reply(
-                _("{reference} is already due on {date}.").format(
-                    reference=esc(info.reference), date=day(due)
-                )
-            )
-            return
-        try:
-            await suggestions.set_due(actor, info.id, due)
-        except AlreadyMoved:
-            raise  # the session needs its rollback: the error handler answers
-        except DomainError as exc:
-            await message.reply(explain(exc))
-            return
-        await _refresh(bot, message.chat.id, info.id, suggestions, cards, policy)
-        await message.reply(
-            _("📅 {reference} is now due on {date}.").format(
-                reference=esc(info.reference), date=day(due)
-            )
-        )
-
-    @router.message(Command("note"))
-    async def note(
-        message: Message,
-        command: CommandObject,
-        bot: Bot,
-        suggestions: SuggestionService,
-        cards: CardService,
-        policy: Policy,
-        actor: Actor,
-    ) -> None:
-        words = (command.args or "").split(maxsplit=1)
-        if len(words) != 2 or not words[1].strip():
-            await message.reply(usage("note"))
-            return
-        info = await _item(message, suggestions, actor, words[0], "note")
-        if info is None:
-            return
-        if find(info.status, Action.NOTE) is None:
-            await message.reply(
-                _("{reference} takes no notes in its state: {status}.").format(
-                    reference=esc(info.reference), status=_status(info)
-                )
-            )
-            return
-        try:
-            await suggestions.note(actor, info.id, words[1].strip())
-        except AlreadyMoved:
-            raise  # the session needs its rollback: the error handler answers
-        except DomainError as exc:
-            await message.reply(explain(exc))
-            return
-        await _refresh(bot, message.chat.id, info.id, suggestions, cards, policy)
-        await message.reply(
-            _("📝 Note added to {reference} (for the office only).").format(
-                reference=esc(info.reference)
-            )
-        )
-
+    router.message.register(queue, Command("queue"))
+    router.message.register(overdue, Command("overdue"))
+    router.callback_query.register(open_card, OpenCb.filter())
+    router.message.register(show, Command("show"))
+    router.message.register(find_items, Command("find"))
+    router.callback_query.register(find_page, FindCb.filter())
+    router.message.register(assign, Command("assign"))
+    router.message.register(set_due, Command("due"))
+    router.message.register(note, Command("note"))
     return router

@@ -12,27 +12,38 @@ import copy
 import logging
 import secrets
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.types import InlineKeyboardMarkup, Message
+from pydantic import ValidationError
 
 from bot.effects import After, Speech, later, when_sent
+from handlers.conversation import Flow
 from storage.fsm import DatabaseStorage
 
 log = logging.getLogger(__name__)
 
 # Puts a sent message's id into a flow's data.
 Put = Callable[[dict[str, Any], int], None]
+# The same, in a flow's raw data: the data to store, or None to leave it as it is.
+_PutRaw = Callable[[dict[str, Any], int], dict[str, Any] | None]
 
 
-def keep_in(state: FSMContext, key: str, data: dict[str, Any], put: Put) -> After:
-    """What to do with a message once it is sent: ``put`` its id into the flow's data,
-    if the flow is still where it was when the message was asked for. Marks ``data``
-    (which the handler saves) so that this can be told."""
-    data["ask"] = asking = secrets.token_hex(4)
+class Asking(Flow):
+    """A flow that keeps the id of a message it asked for (see :func:`keep_flow`);
+    ``ask`` tells whether the flow is still where it was when the message was asked
+    for."""
 
+    ask: str | None = None
+
+
+AskingT = TypeVar("AskingT", bound=Asking)
+FlowT = TypeVar("FlowT", bound=Flow)
+
+
+def _keep(state: FSMContext, key: str, asking: str, put: _PutRaw) -> After:
     async def keep(sent: Any) -> None:
         if not isinstance(sent, Message):
             return
@@ -41,12 +52,50 @@ def keep_in(state: FSMContext, key: str, data: dict[str, Any], put: Put) -> Afte
         def change(flow: dict[str, Any]) -> dict[str, Any] | None:
             if flow.get("ask") != asking:
                 return None
-            put(flow, message_id)
-            return flow
+            return put(flow, message_id)
 
         await modify(state, key, change)
 
     return keep
+
+
+def keep_in(state: FSMContext, key: str, data: dict[str, Any], put: Put) -> After:
+    """What to do with a message once it is sent: ``put`` its id into the flow's data,
+    if the flow is still where it was when the message was asked for. Marks ``data``
+    (which the handler saves) so that this can be told."""
+    data["ask"] = asking = secrets.token_hex(4)
+
+    def put_raw(flow: dict[str, Any], message_id: int) -> dict[str, Any]:
+        put(flow, message_id)
+        return flow
+
+    return _keep(state, key, asking, put_raw)
+
+
+def keep_flow(state: FSMContext, flow: AskingT, put: Callable[[AskingT, int], None]) -> After:
+    """:func:`keep_in` for a typed flow: marks ``flow`` (which the handler saves)."""
+    flow.ask = asking = secrets.token_hex(4)
+    kind = type(flow)
+
+    def put_raw(data: dict[str, Any], message_id: int) -> dict[str, Any] | None:
+        def put_id(now: AskingT) -> AskingT:
+            put(now, message_id)
+            return now
+
+        return _changed(kind, data, put_id)
+
+    return _keep(state, kind.key, asking, put_raw)
+
+
+def _changed(
+    kind: type[FlowT], data: dict[str, Any], change: Callable[[FlowT], FlowT | None]
+) -> dict[str, Any] | None:
+    try:
+        flow = kind.model_validate(data)
+    except ValidationError:
+        return None  # unreadable: the next update of the flow starts it afresh
+    changed = change(flow)
+    return None if changed is None else changed.model_dump(mode="json")
 
 
 async def modify(
@@ -76,9 +125,24 @@ async def modify(
         await state.set_data(changed)
 
 
+async def modify_flow(
+    state: FSMContext, kind: type[FlowT], change: Callable[[FlowT], FlowT | None]
+) -> None:
+    """:func:`modify` for a typed flow: ``change`` gets the flow as stored, and returns
+    it changed, or None to leave it as it is."""
+    await modify(state, kind.key, lambda data: _changed(kind, data, change))
+
+
 async def remember(state: FSMContext, key: str, data: dict[str, Any], sent: Any, put: Put) -> None:
     """Once ``sent`` is sent, ``put`` its id into the flow's data (see keep_in)."""
     await when_sent(sent, keep_in(state, key, data, put))
+
+
+async def remember_flow(
+    state: FSMContext, flow: AskingT, sent: Any, put: Callable[[AskingT, int], None]
+) -> None:
+    """Once ``sent`` is sent, ``put`` its id into the typed flow (see keep_flow)."""
+    await when_sent(sent, keep_flow(state, flow, put))
 
 
 def edit_or_send(

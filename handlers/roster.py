@@ -9,7 +9,9 @@ with a precise sentence; anything else goes to the error handler, which rolls ba
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
+from typing import Protocol, TypeVar
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
@@ -17,12 +19,19 @@ from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.domain.errors import Conflict, InvalidInput, MissingInput, NotFound, PointInactive
+from bot.domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    MissingInput,
+    NotFound,
+    PointInactive,
+)
 from bot.domain.limits import TEXT_MAX, clean_text
 from bot.domain.statuses import FocusDomain, HostKind, ObserverStatus
 from bot.services.actors import Actor
 from bot.services.context import Policy
-from bot.services.people import InviteInfo, ObserverInfo, PeopleService
+from bot.services.people import InviteInfo, ObserverInfo, ObserverRecord, PeopleService
 from bot.services.places import DepartmentInfo, PlaceService, PointInfo
 from bot.settings import Settings
 from handlers import labels
@@ -162,388 +171,485 @@ async def deep_link(bot: Bot, code: str) -> str:
 
 def setup(i18n: I18n, settings: Settings) -> Router:
     router = office_router("roster", settings.admin_chat_id)
+    router.message.register(list_observers, Command("observers"))
+    router.message.register(show_observer, Command("observer"))
+    router.message.register(suspend, Command("suspend"))
+    router.message.register(invite, Command("invite"))
+    router.message.register(liaison, Command("liaison"))
+    router.message.register(list_points, Command("points"))
+    router.message.register(add_point, Command("point_add"))
+    router.message.register(close_point, Command("point_close"))
+    router.message.register(list_departments, Command("departments"))
+    router.message.register(add_department, Command("dept_add"))
+    return router
 
-    # ---- observers ----------------------------------------------------------------
 
-    @router.message(Command("observers"))
-    async def list_observers(
-        message: Message,
-        command: CommandObject,
-        actor: Actor,
-        people: PeopleService,
-        places: PlaceService,
-    ) -> None:
-        args = (command.args or "").split()
-        if len(args) > 1:
-            await message.reply(usage("observers"))
-            return
-        point_id = None
-        head = _("<b>Observers</b>")
-        if args:
-            try:
-                point = await places.point_by_code(args[0])
-            except NotFound:
-                await message.reply(unknown_point(args[0]))
-                return
-            point_id = point.id
-            head = _("<b>Observers at {point}</b>").format(point=esc(_point_label(point)))
-        observers = await people.observers(actor, point_id=point_id)
-        if not observers:
-            await message.reply(head + "\n" + _("Nobody yet."))
-            return
-        points = {p.id: p for p in await places.points(active_only=False)}
-        items = await people.items_filed(actor)
-        lines = [esc(_observer_line(o, points, items)) for o in observers]
-        head += " (" + str(len(observers)) + ")"
-        for text in pages(head, lines):
-            await message.answer(text)
+# ---- shared steps ---------------------------------------------------------------------
 
-    @router.message(Command("observer"))
-    async def show_observer(
-        message: Message,
-        command: CommandObject,
-        actor: Actor,
-        people: PeopleService,
-        places: PlaceService,
-        policy: Policy,
-    ) -> None:
-        args = (command.args or "").split()
-        observer_id = _observer_id(args[0]) if len(args) == 1 else None
-        if observer_id is None:
-            await message.reply(usage("observer"))
-            return
-        try:
-            record = await people.observer_record(actor, observer_id)
-        except NotFound:
-            await message.reply(unknown_observer(observer_id))
-            return
-        info = record.info
-        points = {p.id: p for p in await places.points(active_only=False)}
-        point = points.get(info.point_id) if info.point_id is not None else None
-        point_text = _point_label(point)
-        if point is not None and not point.active:
-            point_text += " " + _("(closed)")
-        term = "—"
-        if info.term_start or info.term_end:
-            term = "{start} – {end}".format(
-                start=day(info.term_start) if info.term_start else "?",
-                end=day(info.term_end) if info.term_end else "?",
-            )
-        lines = [
-            f"{_OBSERVER_EMOJI[info.status]} <b>#{info.id} {esc(clip(info.name, 100))}</b>",
-            _("<b>Status:</b> {status}").format(status=esc(observer_status(info.status))),
-            _("<b>Phone:</b> {phone}").format(phone=esc(info.phone or "—")),
-            _("<b>Category:</b> {category}").format(category=esc(labels.category(info.category))),
-            _("<b>Point:</b> {point}").format(point=esc(point_text)),
-            _("<b>Recommending unit:</b> {unit}").format(
-                unit=esc(clip(info.recommending_unit, 200) or "—")
-            ),
-            _("<b>Term:</b> {term}").format(term=term),
-            _("<b>Appointed:</b> {moment}").format(
-                moment=local_time(record.appointed_at, policy.tz) if record.appointed_at else "—"
-            ),
-        ]
-        if record.suspended_at is not None and info.status is ObserverStatus.SUSPENDED:
-            lines.append(
-                _("<b>Suspended:</b> {moment}").format(
-                    moment=local_time(record.suspended_at, policy.tz)
-                )
-            )
-        lines.append(_("<b>Items filed:</b> {count}").format(count=record.items_filed))
-        if info.user_id is None:
-            lines.append(_("No Telegram account linked."))
-        await message.reply("\n".join(lines))
 
-    @router.message(Command("suspend"))
-    async def suspend(
-        message: Message, command: CommandObject, actor: Actor, people: PeopleService
-    ) -> None:
-        parts = (command.args or "").strip().split(maxsplit=1)
-        observer_id = _observer_id(parts[0]) if parts else None
-        if observer_id is None:
-            await message.reply(usage("suspend"))
-            return
-        try:
-            reason = clean_text(parts[1] if len(parts) > 1 else "", TEXT_MAX, field="reason",
-                                required=False)  # fmt: skip
-        except (InvalidInput, MissingInput) as exc:
+class _Place(Protocol):
+    @property
+    def active(self) -> bool: ...
+
+
+_PlaceT = TypeVar("_PlaceT", bound=_Place)
+_Made = TypeVar("_Made")
+
+
+async def _took_arguments(message: Message, command: CommandObject, name: str) -> bool:
+    """True once a command that takes no arguments was given some (and told so)."""
+    if command.args and command.args.strip():
+        await message.reply(usage(name))
+        return True
+    return False
+
+
+async def _arguments(
+    message: Message, command: CommandObject, count: int, how: str
+) -> list[str] | None:
+    """The command's ``count`` arguments, the last one the rest of the text; None once
+    the admin has been told ``how`` to write the command."""
+    parts = (command.args or "").split(maxsplit=count - 1)
+    if len(parts) != count:
+        await message.reply(how)
+        return None
+    return parts
+
+
+async def _send_pages(message: Message, head: str, lines: Sequence[str]) -> None:
+    for text in pages(head, lines):
+        await message.answer(text)
+
+
+async def _send_list(message: Message, title: str, head: str, lines: Sequence[str]) -> None:
+    """A list under its ``head``, in as many messages as it takes; "none yet" under its
+    ``title`` when it is empty."""
+    if not lines:
+        await message.reply(title + "\n" + _("None yet."))
+        return
+    await _send_pages(message, head, lines)
+
+
+async def _active_one(
+    message: Message,
+    command: CommandObject,
+    name: str,
+    find: Callable[[str], Awaitable[_PlaceT]],
+    unknown: Callable[[str], str],
+    closed: Callable[[_PlaceT], str],
+) -> _PlaceT | None:
+    """The active point or department a command names by its code; None once the admin
+    has been told why not."""
+    args = (command.args or "").split()
+    if len(args) != 1:
+        await message.reply(usage(name))
+        return None
+    try:
+        found = await find(args[0])
+    except NotFound:
+        await message.reply(unknown(args[0]))
+        return None
+    if not found.active:
+        await message.reply(closed(found))
+        return None
+    return found
+
+
+async def _offer_invite(
+    message: Message,
+    bot: Bot,
+    policy: Policy,
+    what: str,
+    make: Callable[[], Awaitable[InviteInfo]],
+    refused: type[DomainError],
+    closed: str,
+) -> None:
+    """Make an invite and post its link; ``closed`` is said when the place closed meanwhile."""
+    try:
+        made = await make()
+    except refused:
+        await message.reply(closed)
+        return
+    await message.reply(invite_text(what, await deep_link(bot, made.code), made, policy))
+
+
+async def _add(
+    message: Message,
+    add: Callable[[], Awaitable[_Made]],
+    done: Callable[[_Made], str],
+    code: str,
+    how: str,
+    taken: str,
+) -> None:
+    """Add a point or a department and say ``done``; or why nothing was added: a bad
+    code (with ``how`` to write the command), another refusal, or the code ``taken``."""
+    try:
+        made = await add()
+    except InvalidInput as exc:
+        if exc.context.get("field") == "code":
+            await message.reply(bad_code(code) + "\n" + how)
+        else:
             await message.reply(explain(exc))
-            return
-        try:
-            observer = await people.observer(actor, observer_id)
-        except NotFound:
-            await message.reply(unknown_observer(observer_id))
-            return
-        if observer.status is not ObserverStatus.APPOINTED:
-            await message.reply(
-                _(
-                    "Observer {name} (#{id}) is {status}, not appointed: nothing was changed."
-                ).format(
-                    name=esc(clip(observer.name, 100)),
-                    id=observer.id,
-                    status=esc(observer_status(observer.status)),
-                )
-            )
-            return
-        suspended = await people.suspend(actor, observer_id, reason)
-        told = (
-            _("They will be told in their private chat.")
-            if suspended.user_id is not None
-            else _("They have no Telegram account linked, so nobody was told.")
-        )
-        await message.reply(
-            "⏸ "
-            + _("Observer {name} (#{id}) is suspended.").format(
-                name=esc(clip(suspended.name, 100)), id=suspended.id
-            )
-            + " "
-            + told
-        )
+        return
+    except Conflict:
+        await message.reply(taken)
+        return
+    await message.reply(done(made))
 
-    @router.message(Command("invite"))
-    async def invite(
-        message: Message,
-        command: CommandObject,
-        actor: Actor,
-        people: PeopleService,
-        places: PlaceService,
-        policy: Policy,
-        bot: Bot,
-    ) -> None:
-        args = (command.args or "").split()
-        if len(args) != 1:
-            await message.reply(usage("invite"))
-            return
+
+# ---- observers --------------------------------------------------------------------------
+
+
+async def list_observers(
+    message: Message,
+    command: CommandObject,
+    actor: Actor,
+    people: PeopleService,
+    places: PlaceService,
+) -> None:
+    args = (command.args or "").split()
+    if len(args) > 1:
+        await message.reply(usage("observers"))
+        return
+    point_id = None
+    head = _("<b>Observers</b>")
+    if args:
         try:
             point = await places.point_by_code(args[0])
         except NotFound:
             await message.reply(unknown_point(args[0]))
             return
-        if not point.active:
-            await message.reply(point_closed(point))
-            return
-        try:
-            invite = await people.invite_observer(actor, point.id)
-        except PointInactive:
-            await message.reply(point_closed(point))
-            return
-        what = "🔗 " + _("One-time invite link for a new observer at {point}:").format(
-            point=f"<b>{esc(_point_label(point))}</b>"
-        )
-        await message.reply(invite_text(what, await deep_link(bot, invite.code), invite, policy))
+        point_id = point.id
+        head = _("<b>Observers at {point}</b>").format(point=esc(_point_label(point)))
+    observers = await people.observers(actor, point_id=point_id)
+    if not observers:
+        await message.reply(head + "\n" + _("Nobody yet."))
+        return
+    points = {p.id: p for p in await places.points(active_only=False)}
+    items = await people.items_filed(actor)
+    lines = [esc(_observer_line(o, points, items)) for o in observers]
+    await _send_pages(message, head + " (" + str(len(observers)) + ")", lines)
 
-    @router.message(Command("liaison"))
-    async def liaison(
-        message: Message,
-        command: CommandObject,
-        actor: Actor,
-        people: PeopleService,
-        places: PlaceService,
-        policy: Policy,
-        bot: Bot,
-    ) -> None:
-        args = (command.args or "").split()
-        if len(args) != 1:
-            await message.reply(usage("liaison"))
-            return
-        try:
-            department = await places.department_by_code(args[0])
-        except NotFound:
-            await message.reply(unknown_department(args[0]))
-            return
-        if not department.active:
-            await message.reply(department_inactive(department))
-            return
-        try:
-            invite = await people.invite_liaison(actor, department.id)
-        except NotFound:
-            await message.reply(department_inactive(department))
-            return
-        what = "🔗 " + _("One-time invite link for a liaison of {department}:").format(
+
+async def show_observer(
+    message: Message,
+    command: CommandObject,
+    actor: Actor,
+    people: PeopleService,
+    places: PlaceService,
+    policy: Policy,
+) -> None:
+    args = (command.args or "").split()
+    observer_id = _observer_id(args[0]) if len(args) == 1 else None
+    if observer_id is None:
+        await message.reply(usage("observer"))
+        return
+    try:
+        record = await people.observer_record(actor, observer_id)
+    except NotFound:
+        await message.reply(unknown_observer(observer_id))
+        return
+    points = {p.id: p for p in await places.points(active_only=False)}
+    point = points.get(record.info.point_id) if record.info.point_id is not None else None
+    await message.reply(_observer_card(record, point, policy))
+
+
+def _observer_card(record: ObserverRecord, point: PointInfo | None, policy: Policy) -> str:
+    info = record.info
+    point_text = _point_label(point)
+    if point is not None and not point.active:
+        point_text += " " + _("(closed)")
+    lines = [
+        f"{_OBSERVER_EMOJI[info.status]} <b>#{info.id} {esc(clip(info.name, 100))}</b>",
+        _("<b>Status:</b> {status}").format(status=esc(observer_status(info.status))),
+        _("<b>Phone:</b> {phone}").format(phone=esc(info.phone or "—")),
+        _("<b>Category:</b> {category}").format(category=esc(labels.category(info.category))),
+        _("<b>Point:</b> {point}").format(point=esc(point_text)),
+        _("<b>Recommending unit:</b> {unit}").format(
+            unit=esc(clip(info.recommending_unit, 200) or "—")
+        ),
+        _("<b>Term:</b> {term}").format(term=_term(info)),
+        _("<b>Appointed:</b> {moment}").format(
+            moment=local_time(record.appointed_at, policy.tz) if record.appointed_at else "—"
+        ),
+    ]
+    if record.suspended_at is not None and info.status is ObserverStatus.SUSPENDED:
+        lines.append(
+            _("<b>Suspended:</b> {moment}").format(
+                moment=local_time(record.suspended_at, policy.tz)
+            )
+        )
+    lines.append(_("<b>Items filed:</b> {count}").format(count=record.items_filed))
+    if info.user_id is None:
+        lines.append(_("No Telegram account linked."))
+    return "\n".join(lines)
+
+
+def _term(info: ObserverInfo) -> str:
+    if not (info.term_start or info.term_end):
+        return "—"
+    return "{start} – {end}".format(
+        start=day(info.term_start) if info.term_start else "?",
+        end=day(info.term_end) if info.term_end else "?",
+    )
+
+
+async def suspend(
+    message: Message, command: CommandObject, actor: Actor, people: PeopleService
+) -> None:
+    asked = await _suspension(message, command)
+    if asked is None:
+        return
+    observer_id, reason = asked
+    try:
+        observer = await people.observer(actor, observer_id)
+    except NotFound:
+        await message.reply(unknown_observer(observer_id))
+        return
+    if observer.status is not ObserverStatus.APPOINTED:
+        await message.reply(
+            _("Observer {name} (#{id}) is {status}, not appointed: nothing was changed.").format(
+                name=esc(clip(observer.name, 100)),
+                id=observer.id,
+                status=esc(observer_status(observer.status)),
+            )
+        )
+        return
+    await message.reply(_suspended(await people.suspend(actor, observer_id, reason)))
+
+
+def _suspended(observer: ObserverInfo) -> str:
+    told = (
+        _("They will be told in their private chat.")
+        if observer.user_id is not None
+        else _("They have no Telegram account linked, so nobody was told.")
+    )
+    return (
+        "⏸ "
+        + _("Observer {name} (#{id}) is suspended.").format(
+            name=esc(clip(observer.name, 100)), id=observer.id
+        )
+        + " "
+        + told
+    )
+
+
+async def _suspension(message: Message, command: CommandObject) -> tuple[int, str] | None:
+    """The observer's id and the reason /suspend was given; None once the admin has been
+    told what is wrong with them."""
+    parts = (command.args or "").strip().split(maxsplit=1)
+    observer_id = _observer_id(parts[0]) if parts else None
+    if observer_id is None:
+        await message.reply(usage("suspend"))
+        return None
+    try:
+        reason = clean_text(parts[1] if len(parts) > 1 else "", TEXT_MAX, field="reason",
+                            required=False)  # fmt: skip
+    except (InvalidInput, MissingInput) as exc:
+        await message.reply(explain(exc))
+        return None
+    return observer_id, reason
+
+
+async def invite(
+    message: Message,
+    command: CommandObject,
+    actor: Actor,
+    people: PeopleService,
+    places: PlaceService,
+    policy: Policy,
+    bot: Bot,
+) -> None:
+    point = await _active_one(
+        message, command, "invite", places.point_by_code, unknown_point, point_closed
+    )
+    if point is None:
+        return
+    what = "🔗 " + _("One-time invite link for a new observer at {point}:").format(
+        point=f"<b>{esc(_point_label(point))}</b>"
+    )
+    make = partial(people.invite_observer, actor, point.id)
+    await _offer_invite(message, bot, policy, what, make, PointInactive, point_closed(point))
+
+
+async def liaison(
+    message: Message,
+    command: CommandObject,
+    actor: Actor,
+    people: PeopleService,
+    places: PlaceService,
+    policy: Policy,
+    bot: Bot,
+) -> None:
+    department = await _active_one(
+        message,
+        command,
+        "liaison",
+        places.department_by_code,
+        unknown_department,
+        department_inactive,
+    )
+    if department is None:
+        return
+    what = "🔗 " + _("One-time invite link for a liaison of {department}:").format(
+        department=f"<b>{esc(_department_label(department))}</b>"
+    )
+    make = partial(people.invite_liaison, actor, department.id)
+    await _offer_invite(message, bot, policy, what, make, NotFound, department_inactive(department))
+
+
+# ---- points -----------------------------------------------------------------------------
+
+
+async def list_points(
+    message: Message, command: CommandObject, actor: Actor, people: PeopleService,
+    places: PlaceService,
+) -> None:  # fmt: skip
+    if await _took_arguments(message, command, "points"):
+        return
+    points = await places.points(active_only=False)
+    appointed = _appointed(await people.observers(actor)) if points else {}
+    title = _("<b>Observation points</b>")
+    head = _("<b>Observation points</b> ({count})").format(count=len(points))
+    await _send_list(message, title, head, [_point_line(p, appointed) for p in points])
+
+
+def _appointed(observers: Sequence[ObserverInfo]) -> dict[int, int]:
+    """How many appointed observers each point has."""
+    appointed: dict[int, int] = {}
+    for observer in observers:
+        if observer.status is ObserverStatus.APPOINTED and observer.point_id is not None:
+            appointed[observer.point_id] = appointed.get(observer.point_id, 0) + 1
+    return appointed
+
+
+def _point_line(point: PointInfo, appointed: dict[int, int]) -> str:
+    line = "{mark} <b>{code}</b> · {name} · {domain} · {host} · {count}".format(
+        mark="🟢" if point.active else "⚪",
+        code=esc(point.code),
+        name=esc(clip(point.name, 100)),
+        domain=esc(labels.domain(point.domain)),
+        host=esc(host_kind(point.host_kind)),
+        count=esc(_("observers: {count}").format(count=appointed.get(point.id, 0))),
+    )
+    return line if point.active else _noted(line, _("closed"))
+
+
+async def add_point(
+    message: Message, command: CommandObject, actor: Actor, places: PlaceService
+) -> None:
+    parts = await _arguments(message, command, 4, point_add_usage())
+    if parts is None:
+        return
+    code, domain_value, host_value, name = parts
+    domains = {d.value: d for d in FocusDomain}
+    hosts = {h.value: h for h in HostKind}
+    domain, host = domains.get(domain_value.lower()), hosts.get(host_value.lower())
+    if domain is None or host is None:
+        wrong = domain_value if domain is None else host_value
+        await message.reply(
+            _("{value} is not one of the allowed values.").format(
+                value=f"<code>{esc(clip(wrong, 40))}</code>"
+            )
+            + "\n"
+            + point_add_usage()
+        )
+        return
+    add = partial(places.add_point, actor, code=code, name=name, domain=domain, host_kind=host)
+    taken = _("A point with the code {code} already exists.").format(
+        code=f"<code>{esc(code.upper())}</code>"
+    )
+    await _add(message, add, _point_added, code, point_add_usage(), taken)
+
+
+def _point_added(point: PointInfo) -> str:
+    return (
+        "✅ "
+        + _("Point added: {point} · {domain} · {host}.").format(
+            point=f"<b>{esc(_point_label(point))}</b>",
+            domain=esc(labels.domain(point.domain)),
+            host=esc(host_kind(point.host_kind)),
+        )
+        + "\n"
+        + _("/invite {code} makes an invite link for its observers.").format(code=esc(point.code))
+    )
+
+
+async def close_point(
+    message: Message, command: CommandObject, actor: Actor, places: PlaceService
+) -> None:
+    point = await _active_one(
+        message, command, "point_close", places.point_by_code, unknown_point, point_closed
+    )
+    if point is None:
+        return
+    try:
+        told = await places.close_point(actor, point.id)
+    except Conflict:
+        await message.reply(point_closed(point))
+        return
+    await message.reply(
+        "⚪ "
+        + _("Point {point} is closed.").format(point=f"<b>{esc(_point_label(point))}</b>")
+        + "\n"
+        + _("Observers asked to choose another point: {count}.").format(count=len(told))
+    )
+
+
+# ---- departments ------------------------------------------------------------------------
+
+
+async def list_departments(
+    message: Message, command: CommandObject, actor: Actor, places: PlaceService
+) -> None:
+    if await _took_arguments(message, command, "departments"):
+        return
+    counts = await places.liaison_counts(actor)
+    departments = await places.departments(active_only=False)
+    title = _("<b>Departments</b>")
+    head = _("<b>Departments</b> ({count})").format(count=len(departments))
+    await _send_list(message, title, head, [_department_line(d, counts) for d in departments])
+
+
+def _department_line(department: DepartmentInfo, counts: Mapping[int, int]) -> str:
+    line = "{mark} <b>{code}</b> · {name} · {count}".format(
+        mark="🏢" if department.active else "⚪",
+        code=esc(department.code),
+        name=esc(clip(department.name, 150)),
+        count=esc(_("liaisons: {count}").format(count=counts.get(department.id, 0))),
+    )
+    return line if department.active else _noted(line, _("inactive"))
+
+
+def _noted(line: str, note: str) -> str:
+    return line + " · <i>" + esc(note) + "</i>"
+
+
+async def add_department(
+    message: Message, command: CommandObject, actor: Actor, places: PlaceService
+) -> None:
+    parts = await _arguments(message, command, 2, usage("dept_add"))
+    if parts is None:
+        return
+    code, name = parts
+    add = partial(places.add_department, actor, code=code, name=name)
+    taken = _("A department with the code {code} already exists.").format(
+        code=f"<code>{esc(code.upper())}</code>"
+    )
+    await _add(message, add, _department_added, code, usage("dept_add"), taken)
+
+
+def _department_added(department: DepartmentInfo) -> str:
+    return (
+        "✅ "
+        + _("Department added: {department}.").format(
             department=f"<b>{esc(_department_label(department))}</b>"
         )
-        await message.reply(invite_text(what, await deep_link(bot, invite.code), invite, policy))
-
-    # ---- points -------------------------------------------------------------------
-
-    @router.message(Command("points"))
-    async def list_points(
-        message: Message, command: CommandObject, actor: Actor, people: PeopleService,
-        places: PlaceService,
-    ) -> None:  # fmt: skip
-        if command.args and command.args.strip():
-            await message.reply(usage("points"))
-            return
-        points = await places.points(active_only=False)
-        if not points:
-            await message.reply(_("<b>Observation points</b>") + "\n" + _("None yet."))
-            return
-        appointed: dict[int, int] = {}
-        for observer in await people.observers(actor):
-            if observer.status is ObserverStatus.APPOINTED and observer.point_id is not None:
-                appointed[observer.point_id] = appointed.get(observer.point_id, 0) + 1
-        lines = []
-        for point in points:
-            line = "{mark} <b>{code}</b> · {name} · {domain} · {host} · {count}".format(
-                mark="🟢" if point.active else "⚪",
-                code=esc(point.code),
-                name=esc(clip(point.name, 100)),
-                domain=esc(labels.domain(point.domain)),
-                host=esc(host_kind(point.host_kind)),
-                count=esc(_("observers: {count}").format(count=appointed.get(point.id, 0))),
-            )
-            if not point.active:
-                line += " · <i>" + esc(_("closed")) + "</i>"
-            lines.append(line)
-        head = _("<b>Observation points</b> ({count})").format(count=len(points))
-        for text in pages(head, lines):
-            await message.answer(text)
-
-    @router.message(Command("point_add"))
-    async def add_point(
-        message: Message, command: CommandObject, actor: Actor, places: PlaceService
-    ) -> None:
-        parts = (command.args or "").split(maxsplit=3)
-        if len(parts) != 4:
-            await message.reply(point_add_usage())
-            return
-        code, domain_value, host_value, name = parts
-        domains = {d.value: d for d in FocusDomain}
-        hosts = {h.value: h for h in HostKind}
-        domain, host = domains.get(domain_value.lower()), hosts.get(host_value.lower())
-        if domain is None or host is None:
-            wrong = domain_value if domain is None else host_value
-            await message.reply(
-                _("{value} is not one of the allowed values.").format(
-                    value=f"<code>{esc(clip(wrong, 40))}</code>"
-                )
-                + "\n"
-                + point_add_usage()
-            )
-            return
-        try:
-            point = await places.add_point(
-                actor, code=code, name=name, domain=domain, host_kind=host
-            )
-        except InvalidInput as exc:
-            if exc.context.get("field") == "code":
-                await message.reply(bad_code(code) + "\n" + point_add_usage())
-            else:
-                await message.reply(explain(exc))
-            return
-        except Conflict:
-            await message.reply(
-                _("A point with the code {code} already exists.").format(
-                    code=f"<code>{esc(code.upper())}</code>"
-                )
-            )
-            return
-        await message.reply(
-            "✅ "
-            + _("Point added: {point} · {domain} · {host}.").format(
-                point=f"<b>{esc(_point_label(point))}</b>",
-                domain=esc(labels.domain(point.domain)),
-                host=esc(host_kind(point.host_kind)),
-            )
-            + "\n"
-            + _("/invite {code} makes an invite link for its observers.").format(
-                code=esc(point.code)
-            )
+        + "\n"
+        + _("/liaison {code} makes an invite link for its liaison.").format(
+            code=esc(department.code)
         )
-
-    @router.message(Command("point_close"))
-    async def close_point(
-        message: Message, command: CommandObject, actor: Actor, places: PlaceService
-    ) -> None:
-        args = (command.args or "").split()
-        if len(args) != 1:
-            await message.reply(usage("point_close"))
-            return
-        try:
-            point = await places.point_by_code(args[0])
-        except NotFound:
-            await message.reply(unknown_point(args[0]))
-            return
-        if not point.active:
-            await message.reply(point_closed(point))
-            return
-        try:
-            told = await places.close_point(actor, point.id)
-        except Conflict:
-            await message.reply(point_closed(point))
-            return
-        await message.reply(
-            "⚪ "
-            + _("Point {point} is closed.").format(point=f"<b>{esc(_point_label(point))}</b>")
-            + "\n"
-            + _("Observers asked to choose another point: {count}.").format(count=len(told))
-        )
-
-    # ---- departments --------------------------------------------------------------
-
-    @router.message(Command("departments"))
-    async def list_departments(
-        message: Message, command: CommandObject, actor: Actor, places: PlaceService
-    ) -> None:
-        if command.args and command.args.strip():
-            await message.reply(usage("departments"))
-            return
-        counts = await places.liaison_counts(actor)
-        departments = await places.departments(active_only=False)
-        if not departments:
-            await message.reply(_("<b>Departments</b>") + "\n" + _("None yet."))
-            return
-        lines = []
-        for department in departments:
-            line = "{mark} <b>{code}</b> · {name} · {count}".format(
-                mark="🏢" if department.active else "⚪",
-                code=esc(department.code),
-                name=esc(clip(department.name, 150)),
-                count=esc(_("liaisons: {count}").format(count=counts.get(department.id, 0))),
-            )
-            if not department.active:
-                line += " · <i>" + esc(_("inactive")) + "</i>"
-            lines.append(line)
-        head = _("<b>Departments</b> ({count})").format(count=len(departments))
-        for text in pages(head, lines):
-            await message.answer(text)
-
-    @router.message(Command("dept_add"))
-    async def add_department(
-        message: Message, command: CommandObject, actor: Actor, places: PlaceService
-    ) -> None:
-        parts = (command.args or "").split(maxsplit=1)
-        if len(parts) != 2:
-            await message.reply(usage("dept_add"))
-            return
-        code, name = parts
-        try:
-            department = await places.add_department(actor, code=code, name=name)
-        except InvalidInput as exc:
-            if exc.context.get("field") == "code":
-                await message.reply(bad_code(code) + "\n" + usage("dept_add"))
-            else:
-                await message.reply(explain(exc))
-            return
-        except Conflict:
-            await message.reply(
-                _("A department with the code {code} already exists.").format(
-                    code=f"<code>{esc(code.upper())}</code>"
-                )
-            )
-            return
-        await message.reply(
-            "✅ "
-            + _("Department added: {department}.").format(
-                department=f"<b>{esc(_department_label(department))}</b>"
-            )
-            + "\n"
-            + _("/liaison {code} makes an invite link for its liaison.").format(
-                code=esc(department.code)
-            )
-        )
-
-    return router
+    )
 
 
 def _department_label(department: DepartmentInfo) -> str:

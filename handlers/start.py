@@ -131,76 +131,75 @@ def help_text() -> str:
     )
 
 
+async def start(message: Message, user: CurrentUser, people: PeopleService) -> None:
+    standing = await people.standing(user.id)
+    text, keyboard = greeting(standing, user)
+    # The menu for people in the scheme; a stranger gets the Apply button instead.
+    menu = ReplyKeyboardRemove() if standing.stranger else main_menu()
+    await message.answer(text, reply_markup=keyboard or menu)
+
+
+async def show_help(message: Message, actor: Actor) -> None:
+    text = help_text()
+    if Role.LIAISON in actor.roles:
+        # A liaison who is not also an observer needs only their own part.
+        text = liaison_help() if Role.OBSERVER not in actor.roles else f"{text}\n\n{liaison_help()}"
+    await message.answer(text)
+
+
+async def choose_language(message: Message) -> None:
+    await message.answer(
+        _("Choose your language:"),
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[
+                [button(name, LangCb(locale=code).pack()) for code, name in LANGUAGE_NAMES.items()]
+            ]
+        ),
+    )
+
+
+async def set_language(
+    query: CallbackQuery,
+    callback_data: LangCb,
+    user: CurrentUser,
+    people: PeopleService,
+    i18n: I18n,
+) -> None:
+    await people.set_locale(user.id, callback_data.locale)
+    standing = await people.standing(user.id)
+    with i18n.use_locale(callback_data.locale):
+        text = _("Language set: {language}.").format(language=LANGUAGE_NAMES[callback_data.locale])
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.answer(
+                text, reply_markup=None if standing.stranger else main_menu()
+            )
+
+
+async def cancel(message: Message, state: FSMContext) -> None:
+    current = await state.get_state()
+    if current is None:
+        await message.answer(_("There is nothing to cancel."))
+        return
+    # Only the flow on screen ends: a filing draft survives cancelling an answer.
+    flow = current.split(":", 1)[0]
+    await finish(state, _FLOW_DATA.get(flow, flow.lower()))
+    if flow == "Filing":
+        text = _("Cancelled. Nothing was sent; your draft has been discarded.")
+    else:
+        text = _("Cancelled. Nothing was sent.")
+    # Also takes away a step's own keyboard (the location button, say).
+    await message.answer(text, reply_markup=main_menu())
+
+
 def setup(i18n: I18n) -> Router:
     router = Router(name="start")
     router.message.filter(F.chat.type == "private")
     router.callback_query.filter(F.message.chat.type == "private")
-
-    @router.message(CommandStart())
-    async def start(message: Message, user: CurrentUser, people: PeopleService) -> None:
-        standing = await people.standing(user.id)
-        text, keyboard = greeting(standing, user)
-        # The menu for people in the scheme; a stranger gets the Apply button instead.
-        menu = ReplyKeyboardRemove() if standing.stranger else main_menu()
-        await message.answer(text, reply_markup=keyboard or menu)
-
-    @router.message(Command("help"))
-    @router.message(label(i18n, HELP))
-    async def show_help(message: Message, actor: Actor) -> None:
-        text = help_text()
-        if Role.LIAISON in actor.roles:
-            # A liaison who is not also an observer needs only their own part.
-            text = (
-                liaison_help()
-                if Role.OBSERVER not in actor.roles
-                else f"{text}\n\n{liaison_help()}"
-            )
-        await message.answer(text)
-
-    @router.message(Command("lang"))
-    async def choose_language(message: Message) -> None:
-        await message.answer(
-            _("Choose your language:"),
-            reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[
-                    [
-                        button(name, LangCb(locale=code).pack())
-                        for code, name in LANGUAGE_NAMES.items()
-                    ]
-                ]
-            ),
-        )
-
-    @router.callback_query(LangCb.filter(F.locale.in_(LANGUAGE_NAMES)))
-    async def set_language(
-        query: CallbackQuery, callback_data: LangCb, user: CurrentUser, people: PeopleService
-    ) -> None:
-        await people.set_locale(user.id, callback_data.locale)
-        standing = await people.standing(user.id)
-        with i18n.use_locale(callback_data.locale):
-            text = _("Language set: {language}.").format(
-                language=LANGUAGE_NAMES[callback_data.locale]
-            )
-            await query.answer()
-            if isinstance(query.message, Message):
-                await query.message.answer(
-                    text, reply_markup=None if standing.stranger else main_menu()
-                )
-
-    @router.message(Command("cancel"))
-    async def cancel(message: Message, state: FSMContext) -> None:
-        current = await state.get_state()
-        if current is None:
-            await message.answer(_("There is nothing to cancel."))
-            return
-        # Only the flow on screen ends: a filing draft survives cancelling an answer.
-        flow = current.split(":", 1)[0]
-        await finish(state, _FLOW_DATA.get(flow, flow.lower()))
-        if flow == "Filing":
-            text = _("Cancelled. Nothing was sent; your draft has been discarded.")
-        else:
-            text = _("Cancelled. Nothing was sent.")
-        # Also takes away a step's own keyboard (the location button, say).
-        await message.answer(text, reply_markup=main_menu())
-
+    router.message.register(start, CommandStart())
+    router.message.register(show_help, label(i18n, HELP))
+    router.message.register(show_help, Command("help"))
+    router.message.register(choose_language, Command("lang"))
+    router.callback_query.register(set_language, LangCb.filter(F.locale.in_(LANGUAGE_NAMES)))
+    router.message.register(cancel, Command("cancel"))
     return router
