@@ -391,17 +391,10 @@ class Feeder:
     """Hands updates to one Dispatcher, as polling would, and times each until it is
     served: ``feed_update`` returned and everything it set going completed."""
 
-    def __init__(
-        self,
-        bot: Bot,
-        dp: Dispatcher,
-        session: TrackingSession,
-        after: Callable[[], None] | None = None,
-    ) -> None:
+    def __init__(self, bot: Bot, dp: Dispatcher, session: TrackingSession) -> None:
         self.bot = bot
         self.dp = dp
         self.session = session
-        self.after = after
         self.run = Run()
 
     async def feed(self, update: Update) -> None:
@@ -420,8 +413,6 @@ class Feeder:
             CAUSE.reset(cause)
         await self.session.settled(effects, own_chat(update))
         self.run.latencies.append((time.perf_counter() - started) * 1000)
-        if self.after is not None:
-            self.after()
 
     async def people(self, scripts: Sequence[Awaitable[None]]) -> list[str]:
         """Run the people's scripts side by side, timing the whole; returns what went

@@ -26,12 +26,12 @@ from bot.middlewares.people import CurrentUser
 from bot.services.actors import Actor
 from bot.services.broadcasts import BroadcastService, NoRecipients
 from bot.settings import Settings
-from handlers.conversation import Flow, load_flow, save_flow
+from handlers.conversation import load_flow, save_flow
 from handlers.errors import explain
 from handlers.keyboards import CANCEL as CANCEL_LABEL
 from handlers.keyboards import button
 from handlers.office import office_router, usage
-from handlers.replies import remember
+from handlers.replies import Asking, remember_flow
 from handlers.ui import clip, esc
 
 if TYPE_CHECKING:
@@ -114,17 +114,16 @@ def report_text(payload: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-class PendingBroadcast(Flow):
-    """The broadcast a preview shows, until its Send or Cancel is pressed."""
+class PendingBroadcast(Asking):
+    """The broadcast a preview shows, until its Send or Cancel is pressed. Its ``ask``
+    mark (handlers.replies.keep_flow) lets the preview's id land in this broadcast
+    only, never in a newer one written meanwhile."""
 
     key: ClassVar[str] = _PENDING
     text: str = ""
     point_id: int | None = None
     # The preview's message, once it is sent: only its buttons may send this broadcast.
     message_id: int | None = None
-    # handlers.replies.remember's mark: the preview's id lands in this broadcast only,
-    # never in a newer one written meanwhile.
-    ask: str | None = None
 
 
 async def _forget(state: FSMContext) -> None:
@@ -135,8 +134,8 @@ async def _forget(state: FSMContext) -> None:
         await state.set_data(data)
 
 
-def _shown_in(data: dict[str, Any], message_id: int) -> None:
-    data["message_id"] = message_id
+def _shown_in(pending: PendingBroadcast, message_id: int) -> None:
+    pending.message_id = message_id
 
 
 def setup(i18n: I18n, settings: Settings) -> Router:
@@ -176,10 +175,9 @@ async def preview(
     shown = await message.answer(
         _preview_text(audience, prepared.text), reply_markup=_preview_buttons(user.id)
     )
-    # remember marks the data it is given, so that only this preview's id is put in.
-    data = PendingBroadcast(text=prepared.text, point_id=prepared.point_id).model_dump(mode="json")
-    await remember(state, _PENDING, data, shown, _shown_in)
-    await save_flow(state, PendingBroadcast.model_validate(data))
+    pending = PendingBroadcast(text=prepared.text, point_id=prepared.point_id)
+    await remember_flow(state, pending, shown, _shown_in)
+    await save_flow(state, pending)
 
 
 def _preview_text(audience: str, text: str) -> str:

@@ -25,11 +25,6 @@ from storage.fsm import DatabaseStorage
 
 log = logging.getLogger(__name__)
 
-# Puts a sent message's id into a flow's data.
-Put = Callable[[dict[str, Any], int], None]
-# The same, in a flow's raw data: the data to store, or None to leave it as it is.
-_PutRaw = Callable[[dict[str, Any], int], dict[str, Any] | None]
-
 
 class Asking(Flow):
     """A flow that keeps the id of a message it asked for (see :func:`keep_flow`);
@@ -43,48 +38,27 @@ AskingT = TypeVar("AskingT", bound=Asking)
 FlowT = TypeVar("FlowT", bound=Flow)
 
 
-def _keep(state: FSMContext, key: str, asking: str, put: _PutRaw) -> After:
+def keep_flow(state: FSMContext, flow: AskingT, put: Callable[[AskingT, int], None]) -> After:
+    """What to do with a message once it is sent: ``put`` its id into the flow, if the
+    flow is still where it was when the message was asked for. Marks ``flow`` (which
+    the handler saves) so that this can be told."""
+    flow.ask = asking = secrets.token_hex(4)
+    kind = type(flow)
+
     async def keep(sent: Any) -> None:
         if not isinstance(sent, Message):
             return
         message_id = sent.message_id
 
-        def change(flow: dict[str, Any]) -> dict[str, Any] | None:
-            if flow.get("ask") != asking:
+        def put_id(now: AskingT) -> AskingT | None:
+            if now.ask != asking:
                 return None
-            return put(flow, message_id)
-
-        await modify(state, key, change)
-
-    return keep
-
-
-def keep_in(state: FSMContext, key: str, data: dict[str, Any], put: Put) -> After:
-    """What to do with a message once it is sent: ``put`` its id into the flow's data,
-    if the flow is still where it was when the message was asked for. Marks ``data``
-    (which the handler saves) so that this can be told."""
-    data["ask"] = asking = secrets.token_hex(4)
-
-    def put_raw(flow: dict[str, Any], message_id: int) -> dict[str, Any]:
-        put(flow, message_id)
-        return flow
-
-    return _keep(state, key, asking, put_raw)
-
-
-def keep_flow(state: FSMContext, flow: AskingT, put: Callable[[AskingT, int], None]) -> After:
-    """:func:`keep_in` for a typed flow: marks ``flow`` (which the handler saves)."""
-    flow.ask = asking = secrets.token_hex(4)
-    kind = type(flow)
-
-    def put_raw(data: dict[str, Any], message_id: int) -> dict[str, Any] | None:
-        def put_id(now: AskingT) -> AskingT:
             put(now, message_id)
             return now
 
-        return _changed(kind, data, put_id)
+        await modify_flow(state, kind, put_id)
 
-    return _keep(state, kind.key, asking, put_raw)
+    return keep
 
 
 def _changed(
@@ -133,15 +107,10 @@ async def modify_flow(
     await modify(state, kind.key, lambda data: _changed(kind, data, change))
 
 
-async def remember(state: FSMContext, key: str, data: dict[str, Any], sent: Any, put: Put) -> None:
-    """Once ``sent`` is sent, ``put`` its id into the flow's data (see keep_in)."""
-    await when_sent(sent, keep_in(state, key, data, put))
-
-
 async def remember_flow(
     state: FSMContext, flow: AskingT, sent: Any, put: Callable[[AskingT, int], None]
 ) -> None:
-    """Once ``sent`` is sent, ``put`` its id into the typed flow (see keep_flow)."""
+    """Once ``sent`` is sent, ``put`` its id into the flow (see keep_flow)."""
     await when_sent(sent, keep_flow(state, flow, put))
 
 

@@ -140,7 +140,7 @@ async def record(out: Outgoing, row: OutboxItem, outcome: Outcome) -> bool:
     attempt_no = row.attempts + 1
     if verdict is Verdict.SENT:
         await outbox.sent(row.id)
-        log.info("outbox row sent", extra={**fields, "attempt": attempt_no})
+        _sent(row)
     elif verdict is Verdict.RETRY:
         due = await outbox.retry_later(row.id, error, wait=outcome.wait)
         log.warning(
@@ -214,13 +214,9 @@ async def _record_when_possible(
             async with speech.write() as store:
                 out = build(store)
                 if outcome.verdict is Verdict.SENT and row.broadcast_id is None:
-                    # The common case, in one statement.
+                    # The common case, checked and written in one statement.
                     if await out.outbox.sent_if_ours(row, by):
-                        log.info(
-                            "outbox row sent",
-                            extra={"outbox_id": row.id, "kind": row.kind,
-                                   "chat_id": row.chat_id, "attempt": row.attempts + 1},
-                        )  # fmt: skip
+                        _sent(row)
                         return True
                     _changed_hands(row)
                     return False
@@ -239,6 +235,14 @@ async def _record_when_possible(
             )
             await asyncio.sleep(delay)
             delay = min(5.0, delay * 2)
+
+
+def _sent(row: OutboxItem) -> None:
+    log.info(
+        "outbox row sent",
+        extra={"outbox_id": row.id, "kind": row.kind, "chat_id": row.chat_id,
+               "attempt": row.attempts + 1},
+    )  # fmt: skip
 
 
 def _changed_hands(row: OutboxItem) -> None:

@@ -106,16 +106,17 @@ class OutboxService(Service):
         holds it. With ``by``, it is leased to that sender for ``lease`` seconds: the
         send happens after this transaction, and other senders leave the row (and the
         rows of its chat behind it) alone meanwhile."""
+        until = self.now() + timedelta(seconds=lease)
         if by is not None and not lock:
-            until = self.now() + timedelta(seconds=lease)
+            # Checked and leased in one statement. Where senders compete (``lock``),
+            # the row is first locked with SKIP LOCKED, so that none waits on another.
             leased = await self.store.outbox.lease(item_id, self.now(), by=by, until=until)
             return OutboxItem.of(leased) if leased is not None else None
         row = await self.store.outbox.claim(item_id, self.now(), lock=lock)
         if row is None:
             return None
         if by is not None:
-            row.claimed_by = by
-            row.claimed_until = self.now() + timedelta(seconds=lease)
+            row.claimed_by, row.claimed_until = by, until
             await self.store.flush()
         return OutboxItem.of(row)
 

@@ -36,6 +36,16 @@ def _first_of_its_chat() -> sa.ColumnElement[bool]:
     )
 
 
+def _due(now: datetime) -> sa.ColumnElement[bool]:
+    """Pending, its time come, on no live lease, and first of its chat's queue."""
+    return sa.and_(
+        OutboxMessage.state == PENDING,
+        OutboxMessage.not_before <= now,
+        _not_on_lease(now),
+        _first_of_its_chat(),
+    )
+
+
 class OutboxRepository(Repository[OutboxMessage]):
     model = OutboxMessage
 
@@ -50,12 +60,7 @@ class OutboxRepository(Repository[OutboxMessage]):
         """The first pending row of each chat whose time has come, oldest first;
         ``busy`` chats (``None``: the admin group) are left out. With ``skip_locked``
         (PostgreSQL), rows another transaction has locked are left out too."""
-        stmt = sa.select(OutboxMessage).where(
-            OutboxMessage.state == PENDING,
-            OutboxMessage.not_before <= now,
-            _not_on_lease(now),
-            _first_of_its_chat(),
-        )
+        stmt = sa.select(OutboxMessage).where(_due(now))
         chats = [c for c in busy if c is not None]
         if chats:
             stmt = stmt.where(
@@ -77,10 +82,7 @@ class OutboxRepository(Repository[OutboxMessage]):
             sa.update(OutboxMessage)
             .where(
                 OutboxMessage.id == row_id,
-                OutboxMessage.state == PENDING,
-                OutboxMessage.not_before <= now,
-                _not_on_lease(now),
-                _first_of_its_chat(),
+                _due(now),
             )
             .values(claimed_by=by, claimed_until=until)
             .returning(OutboxMessage)
@@ -121,10 +123,7 @@ class OutboxRepository(Repository[OutboxMessage]):
             sa.select(OutboxMessage)
             .where(
                 OutboxMessage.id == row_id,
-                OutboxMessage.state == PENDING,
-                OutboxMessage.not_before <= now,
-                _not_on_lease(now),
-                _first_of_its_chat(),
+                _due(now),
             )
             .execution_options(populate_existing=True)
         )

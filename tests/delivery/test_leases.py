@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -25,23 +25,18 @@ from bot.delivery.attempt import LEASE_SECONDS
 from bot.delivery.sender import OutboxSender
 from bot.dispatcher import policy_of
 from bot.i18n import build_i18n
-from bot.services import notify
 from bot.services.outbox import OutboxItem, OutboxService
 from bot.settings import Settings
 from storage.engine import create_engine, read_sessions, session_factory, writer
-from storage.models import OutboxMessage, TelegramUser
+from storage.models import OutboxMessage
 from storage.store import Store
+from tests.delivery.test_sender import english, pump_all, queue  # noqa: F401 (autouse)
+from tests.handlers.test_effects import until
 from tests.telegram import TOKEN, RecordingSession, Telegram
-from tests.world import ALICE, BOB, FixedClock, World
+from tests.world import ALICE, BOB, FixedClock
 
 Sessions = async_sessionmaker[AsyncSession]
 I18N = build_i18n("en")
-
-
-@pytest.fixture(autouse=True)
-async def english(sessions: Sessions, world: World) -> None:
-    async with sessions() as session, session.begin():
-        await session.execute(sa.update(TelegramUser).values(locale="en"))
 
 
 def new_sender(
@@ -70,15 +65,6 @@ async def elsewhere(db_url: str) -> AsyncIterator[tuple[Bot, RecordingSession, S
     assert session.problems == []
 
 
-async def queue(sessions: Sessions, clock: FixedClock, *labels: str) -> None:
-    """One notice per label, "A.." to Alice and "B.." to Bob, naming the label."""
-    async with sessions() as session, session.begin():
-        for label in labels:
-            chat = {"A": ALICE, "B": BOB}[label[0]]
-            payload = {"point": label}
-            await notify.to_user(Store(session), chat, "observer.moved", payload, at=clock.now)
-
-
 def received(session: RecordingSession, chat: int) -> list[str]:
     return [
         label
@@ -92,22 +78,6 @@ async def rows(sessions: Sessions) -> dict[str, OutboxMessage]:
     async with read_sessions(sessions)() as session:
         found = await session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id))
         return {str(r.payload["point"]): r for r in found if r.kind == "observer.moved"}
-
-
-async def pump_all(sender: OutboxSender) -> int:
-    settled = 0
-    while done := await sender.pump():
-        settled += done
-    return settled
-
-
-async def until(condition: Callable[[], bool], what: str, *, within: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.005)
 
 
 def sends(session: RecordingSession) -> int:

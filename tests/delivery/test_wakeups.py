@@ -4,9 +4,6 @@ queues nothing (a list, a prompt) does not."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -14,21 +11,11 @@ from bot.services.suggestions import SuggestionService
 from storage.engine import read_sessions
 from storage.models import OutboxMessage
 from storage.store import Store
-from tests.handlers.conftest import make_settings, new_telegram
+from tests.delivery.conftest import GROUP
 from tests.telegram import Telegram
-from tests.world import ADMIN, ALICE, POLICY, FixedClock, World, actor, draft
+from tests.world import ADMIN, ALICE, POLICY, FixedClock, actor, draft
 
 Sessions = async_sessionmaker[AsyncSession]
-GROUP = -100500
-
-
-@pytest.fixture
-async def tg(sessions: Sessions, world: World, clock: FixedClock) -> AsyncIterator[Telegram]:
-    tg = new_telegram(sessions, clock, settings=make_settings(default_locale="en"))
-    await tg.bot.me()
-    yield tg
-    await tg.dp["speaker"].settle(5)
-    await tg.bot.session.close()
 
 
 async def queued(sessions: Sessions) -> int:
