@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar, TypeVar
 
-from aiogram import F
+from aiogram import F, Router
 from aiogram.filters import Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
@@ -65,6 +65,14 @@ async def finish(state: FSMContext, key: str | type[Flow]) -> None:
     data.pop(key if isinstance(key, str) else key.key, None)
     await state.set_state(None)
     await state.set_data(data)
+
+
+def private_router(name: str) -> Router:
+    """A router for a conversation held in private chats only."""
+    router = Router(name=name)
+    router.message.filter(F.chat.type == "private")
+    router.callback_query.filter(F.message.chat.type == "private")
+    return router
 
 
 def menu_labels(i18n: I18n) -> frozenset[str]:

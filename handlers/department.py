@@ -53,7 +53,7 @@ from handlers.callbacks import MenuCb
 from handlers.card_sync import Render, converge_after, showing
 from handlers.cards import Shown
 from handlers.collecting import Collected, add_file, add_text, ongoing, pressed
-from handlers.conversation import PlainText, finish, label, save_flow
+from handlers.conversation import PlainText, finish, label, private_router, save_flow
 from handlers.errors import explain
 from handlers.item_pages import put, send_files, show_files, stale
 from handlers.keyboards import BACK as BACK_LABEL
@@ -826,9 +826,7 @@ async def quit_flow(
 
 
 def setup(i18n: I18n, settings: Settings) -> Router:
-    router = Router(name="department")
-    router.message.filter(F.chat.type == "private")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router = private_router("department")
     _register_cards(router, i18n)
     _register_writing(router, i18n)
     return router

@@ -37,7 +37,15 @@ from bot.services.places import PlaceService
 from bot.services.suggestions import SuggestionService
 from handlers.attachments import attachment_of
 from handlers.callbacks import FileCb, MenuCb
-from handlers.conversation import PlainText, finish, joined, label, load_flow, save_flow
+from handlers.conversation import (
+    PlainText,
+    finish,
+    joined,
+    label,
+    load_flow,
+    private_router,
+    save_flow,
+)
 from handlers.filing_draft import (
     Album,
     FilingDraft,
@@ -639,9 +647,7 @@ async def on_stale(query: CallbackQuery) -> None:
 
 
 def setup(i18n: I18n) -> Router:
-    router = Router(name="filing")
-    router.message.filter(F.chat.type == "private")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router = private_router("filing")
     _register_buttons(router, i18n)
     _register_answers(router, i18n)
     _register_preview(router)

@@ -39,7 +39,15 @@ from handlers import labels
 from handlers.attachments import attachments_in
 from handlers.callbacks import MenuCb, MineCb
 from handlers.collecting import Collected, ItemFlow, add_file, add_text, ongoing, pressed
-from handlers.conversation import PlainText, finish, label, load_flow, save_flow, too_long
+from handlers.conversation import (
+    PlainText,
+    finish,
+    label,
+    load_flow,
+    private_router,
+    save_flow,
+    too_long,
+)
 from handlers.errors import explain
 from handlers.item_pages import put, show_files, stale
 from handlers.item_pages import send_files as send_files  # where handlers.outgoing finds it
@@ -727,9 +735,7 @@ async def quit_flow(
 
 
 def setup(i18n: I18n) -> Router:
-    router = Router(name="mine")
-    router.message.filter(F.chat.type == "private")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router = private_router("mine")
     _register_list(router, i18n)
     _register_answering(router, i18n)
     _register_rating(router, i18n)

@@ -18,6 +18,7 @@ from bot.domain.errors import Conflict, NotFound, PointInactive
 from bot.services.actors import Actor
 from bot.services.people import PeopleService
 from bot.services.places import PlaceService, PointInfo
+from handlers.conversation import private_router
 from handlers.keyboards import button
 from handlers.ui import BUTTON_TEXT_MAX, clip, esc
 
@@ -181,9 +182,7 @@ async def _refresh(
 
 
 def setup(i18n: I18n) -> Router:
-    router = Router(name="moving")
-    router.message.filter(F.chat.type == "private")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router = private_router("moving")
     router.message.register(show_point, Command("point"))
     router.callback_query.register(list_points, MoveCb.filter(F.point == 0))
     router.callback_query.register(choose_point, MoveCb.filter(F.point > 0))

@@ -58,6 +58,7 @@ from handlers.conversation import (
     label,
     load_flow,
     menu_labels,
+    private_router,
     save_flow,
 )
 from handlers.errors import explain
@@ -718,9 +719,7 @@ async def other_button(query: CallbackQuery, raw_state: str | None) -> None:
 
 
 def setup(i18n: I18n) -> Router:
-    router = Router(name="onboarding")
-    router.message.filter(F.chat.type == "private")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router = private_router("onboarding")
     _register_joining(router)
     _register_typed(router, i18n)
     _register_buttons(router)

@@ -21,7 +21,7 @@ from bot.middlewares.people import CurrentUser
 from bot.services.actors import Actor
 from bot.services.people import PeopleService, Standing
 from handlers.callbacks import ApplyCb, LangCb
-from handlers.conversation import finish, label
+from handlers.conversation import finish, label, private_router
 from handlers.keyboards import HELP, button, main_menu
 from handlers.ui import esc
 
@@ -193,9 +193,7 @@ async def cancel(message: Message, state: FSMContext) -> None:
 
 
 def setup(i18n: I18n) -> Router:
-    router = Router(name="start")
-    router.message.filter(F.chat.type == "private")
-    router.callback_query.filter(F.message.chat.type == "private")
+    router = private_router("start")
     router.message.register(start, CommandStart())
     router.message.register(show_help, label(i18n, HELP))
     router.message.register(show_help, Command("help"))
