@@ -25,6 +25,7 @@ import logging
 import weakref
 from collections.abc import Awaitable, Callable
 from enum import Enum
+from typing import TypedDict, Unpack
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import EditMessageText, SendMessage
@@ -49,6 +50,15 @@ Render = Callable[[Store], Awaitable[Shown | None]]
 _LOCKS: weakref.WeakValueDictionary[tuple[int, str, int], asyncio.Lock] = (
     weakref.WeakValueDictionary()
 )
+
+
+class How(TypedDict, total=False):
+    """How a card converges besides bringing it up to date."""
+
+    # Post a card when the chat has none of the subject yet.
+    create: bool
+    # Post a fresh card (the subject returns to the office), the old ones pointing to it.
+    repost: bool
 
 
 class Edit(Enum):
@@ -109,8 +119,7 @@ async def converge(
     *,
     policy: Policy,
     clock: Clock,
-    create: bool = False,
-    repost: bool = False,
+    **how: Unpack[How],
 ) -> int | None:
     """Make the subject's cards in ``chat_id`` show what the database says. Returns
     the message id of a card it posted. Raises when a card that had to be posted
@@ -120,7 +129,10 @@ async def converge(
     if lock is None:
         lock = _LOCKS[key] = asyncio.Lock()
     async with lock:
-        return await _converge(speech, key, render, policy, clock, create=create, repost=repost)
+        return await _converge(
+            speech, key, render, policy, clock,
+            create=how.get("create", False), repost=how.get("repost", False),
+        )  # fmt: skip
 
 
 async def _converge(
@@ -216,8 +228,7 @@ def converge_after(
     policy: Policy,
     clock: Clock,
     name: str,
-    create: bool = False,
-    repost: bool = False,
+    **how: Unpack[How],
 ) -> None:
     """After this update commits, :func:`converge` the cards of ``card`` (chat id,
     subject, subject id), in that card's own turn."""
@@ -225,7 +236,7 @@ def converge_after(
     later(
         card,
         functools.partial(converge, chat_id=chat_id, subject=subject, subject_id=subject_id,
-                          render=render, policy=policy, clock=clock, create=create, repost=repost),
+                          render=render, policy=policy, clock=clock, **how),
         name=name,
     )  # fmt: skip
 
