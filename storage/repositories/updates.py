@@ -47,6 +47,7 @@ class ConversationStateRepository(Repository[ConversationState]):
             if row is None:
                 missing.add(key)
             return row
+        await self.session.flush()  # what this transaction saved, before reading afresh
         stmt = (
             sa.select(ConversationState)
             .where(ConversationState.key == key)
@@ -69,10 +70,13 @@ class ConversationStateRepository(Repository[ConversationState]):
         row = await self.get(key)
         if row is None:
             self.session.add(ConversationState(key=key, state=state, data=dict(data)))
+            await self.session.flush()  # a row the next ``get`` of this key finds
         else:
+            # Not flushed here: aiogram sets the state and the data one after the other,
+            # and the commit writes both in one statement.
             row.state, row.data = state, dict(data)
-        await self.session.flush()
 
     async def delete(self, key: str) -> None:
+        await self.session.flush()  # a save pending in this transaction goes first
         await self.session.execute(sa.delete(ConversationState).where(ConversationState.key == key))
         self._missing().add(key)
