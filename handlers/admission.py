@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from aiogram import BaseMiddleware, Bot, F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, Filter, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -47,6 +46,7 @@ from handlers import labels
 from handlers.card_sync import Render, converge
 from handlers.cards import Shown
 from handlers.conversation import finish, load_flow, save_flow
+from handlers.desks import Desks
 from handlers.errors import explain
 from handlers.keyboards import button
 from handlers.office import office_router
@@ -239,7 +239,7 @@ def _prompt(pending: Rejection, message_id: int) -> None:
 @dataclass
 class Desk:
     """What every step on an application needs: who acts, where its card is, and the
-    services; handed to each handler by :class:`_Desks`."""
+    services; handed to each handler by ``handlers.desks.Desks``."""
 
     bot: Bot
     chat_id: int | None  # None: the pressed card's message can no longer be reached
@@ -271,25 +271,13 @@ class Desk:
             await finish(self.state, Rejection)
 
 
-class _Desks(BaseMiddleware):
-    """Puts the handler's :class:`Desk` into its data."""
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        if isinstance(event, CallbackQuery):
-            where = event.message
-            chat_id = where.chat.id if isinstance(where, Message) else None
-        else:
-            chat_id = event.chat.id if isinstance(event, Message) else None
-        data["desk"] = Desk(
-            bot=data["bot"], chat_id=chat_id, actor=data["actor"], people=data["people"],
-            cards=data["cards"], policy=data["policy"], state=data["state"],
-        )  # fmt: skip
-        return await handler(event, data)
+def _desk(event: TelegramObject, data: dict[str, Any]) -> Desk:
+    where = event.message if isinstance(event, CallbackQuery) else event
+    chat_id = where.chat.id if isinstance(where, Message) else None
+    return Desk(
+        bot=data["bot"], chat_id=chat_id, actor=data["actor"], people=data["people"],
+        cards=data["cards"], policy=data["policy"], state=data["state"],
+    )  # fmt: skip
 
 
 class RepliesToPrompt(Filter):
@@ -446,7 +434,7 @@ async def reason_given(message: Message, desk: Desk) -> None:
 
 def setup(i18n: I18n, settings: Settings) -> Router:
     router = office_router("admission", settings.admin_chat_id)
-    desks = _Desks()
+    desks = Desks(_desk)
     router.callback_query.middleware(desks)
     router.message.middleware(desks)
     router.callback_query.register(approve, AppCb.filter(F.act.in_({APPROVE, AT})))

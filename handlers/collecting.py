@@ -4,22 +4,38 @@ them over several messages: text, photos and documents, sent with a button.
 The observer's answer to the office's question and rating (handlers.mine) and the
 liaison's progress report, hand-back reason and closing summary (handlers.department)
 keep their data as a flow of this module's kinds; a button of a conversation that has
-ended, or of another item, is stale.
+ended, or of another item, is stale. What is written in the answer and the report is
+taken, and answered, by a :class:`Writing`.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
+from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
 from pydantic import Field
 
 from bot.domain.limits import ATTACHMENTS_MAX, TEXT_MAX
 from handlers.attachments import attachment_of
-from handlers.conversation import Flow, finish, joined, load_flow, save_flow, too_long
+from handlers.conversation import (
+    Flow,
+    PlainText,
+    finish,
+    joined,
+    label,
+    load_flow,
+    save_flow,
+    too_long,
+)
 from handlers.item_pages import stale
+from handlers.keyboards import CANCEL
 from handlers.ui import esc
 
 
@@ -124,3 +140,61 @@ async def add_file(message: Message, state: FSMContext, flow: Collected, too_man
         await message.answer(refusal)
         return False
     return not told
+
+
+CollectedT = TypeVar("CollectedT", bound=Collected)
+
+
+def _takes_files(_flow: Collected) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Writing(Generic[CollectedT]):
+    """What is written at ``step`` of a conversation that collects text and files over
+    several messages, and what the person is told. The messages are gettext ids (marked
+    with ``N_``), translated when said."""
+
+    flow: type[CollectedT]
+    step: State
+    gone: str  # the conversation is over
+    cancelled: str  # Cancel pressed on the reply keyboard
+    too_many: str  # a file over the limit ({most})
+    other: str  # neither text nor a photo or a document
+    progress: Callable[[CollectedT], str]  # how far the writing has come
+    buttons: Callable[[CollectedT], InlineKeyboardMarkup]  # under it
+    refusal: Callable[[CollectedT], str | None] = _takes_files  # why it takes no files
+
+    def register(self, router: Router, i18n: I18n) -> None:
+        """Cancel, text, a photo or a document, and anything else, in this order."""
+        router.message.register(self.cancel_typed, self.step, label(i18n, CANCEL))
+        router.message.register(self.text_piece, self.step, PlainText(i18n))
+        router.message.register(self.file_piece, self.step, F.photo | F.document)
+        router.message.register(self.other_piece, self.step, F.text.is_(None))
+
+    async def current(self, message: Message, state: FSMContext) -> CollectedT | None:
+        return await ongoing(message, state, self.flow, _(self.gone))
+
+    async def cancel_typed(self, message: Message, state: FSMContext) -> None:
+        await finish(state, self.flow)
+        await message.answer(_(self.cancelled))
+
+    async def text_piece(self, message: Message, state: FSMContext) -> None:
+        flow = await self.current(message, state)
+        if flow is not None and await add_text(message, state, flow):
+            await message.answer(self.progress(flow), reply_markup=self.buttons(flow))
+
+    async def file_piece(self, message: Message, state: FSMContext) -> None:
+        flow = await self.current(message, state)
+        if flow is None:
+            return
+        refusal = self.refusal(flow)
+        if refusal is not None:
+            await message.answer(_(refusal))
+            return
+        too_many = _(self.too_many).format(most=ATTACHMENTS_MAX)
+        if await add_file(message, state, flow, too_many):
+            await message.answer(self.progress(flow), reply_markup=self.buttons(flow))
+
+    async def other_piece(self, message: Message) -> None:
+        await message.answer(_(self.other))

@@ -24,18 +24,18 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
-from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.domain.errors import IllegalTransition, NotFound
+from bot.domain.errors import IllegalTransition
 from bot.domain.lifecycle import Action, allowed_actions
 from bot.domain.limits import ATTACHMENTS_MAX, TEXT_MAX
 from bot.domain.roles import Role
@@ -52,9 +52,11 @@ from handlers.attachments import attachments_in
 from handlers.callbacks import MenuCb
 from handlers.card_sync import Render, converge_after, showing
 from handlers.cards import Shown
-from handlers.collecting import Collected, add_file, add_text, ongoing, pressed
-from handlers.conversation import PlainText, finish, label, private_router, save_flow
+from handlers.collecting import Collected, Writing
+from handlers.conversation import finish, label, private_router, save_flow
+from handlers.desks import Desks
 from handlers.errors import explain
+from handlers.item_desk import ItemDesk
 from handlers.item_pages import put, send_files, show_files, stale
 from handlers.keyboards import BACK as BACK_LABEL
 from handlers.keyboards import CANCEL, MINE, button
@@ -114,7 +116,6 @@ _ACT_OF = {
 # Where the flow keeps its data: ``/cancel`` (handlers.start) drops the key named
 # after the state group, lower-cased.
 REPORT_KEY = "reporting"
-ID_MAX = 2**31 - 1
 
 # Card sizes: the body and the office's words are bounded, the history fills the rest.
 BODY_MAX = 1200
@@ -159,19 +160,6 @@ def is_ours(actor: Actor, info: SuggestionInfo) -> bool:
         and info.department_id is not None
         and info.department_id in actor.view.department_ids
     )
-
-
-async def liaison_info(
-    suggestions: SuggestionService, actor: Actor, item_id: int
-) -> SuggestionInfo:
-    """The item, if it is with one of the actor's departments; otherwise "not found"."""
-    if not 0 < item_id <= ID_MAX:
-        raise NotFound(f"no item {item_id}", item_id=item_id)
-    info = await suggestions.get(actor, item_id)
-    if not is_ours(actor, info):
-        # The observer of the item, or a liaison of another department: not here.
-        raise NotFound(f"item {item_id} is not with the actor's department", item_id=item_id)
-    return info
 
 
 def liaison_acts(status: SuggestionStatus) -> list[str]:
@@ -528,16 +516,54 @@ def _confirmation(flow: Report) -> tuple[str, InlineKeyboardMarkup]:
     return "\n".join(lines), markup
 
 
+def _text_only(flow: Report) -> str | None:
+    if flow.what == HAND_BACK:
+        return N_("A reason for handing back is text only: please write it in words.")
+    return None
+
+
+# What the liaison writes in a conversation, and what they are told.
+_WRITING = Writing(
+    Report,
+    Reporting.text,
+    gone=N_("Nothing is being written now. Open the item's card again with /mine."),
+    cancelled=N_("Cancelled. Nothing was sent."),
+    refusal=_text_only,
+    too_many=N_("At most {most} files can go with it; this one was not added."),
+    other=N_("Please send text, photos or documents."),
+    progress=_collected,
+    buttons=_flow_buttons,
+)
+
+
 async def _is_liaison(_event: object, actor: Actor) -> bool:
     return Role.LIAISON in actor.roles
 
 
+@dataclass
+class Desk(ItemDesk[DeptCb]):
+    """A button of a liaison's chat: the press, who pressed it, the services
+    (handlers.item_desk) and the cards; handed to each handler by :class:`Desks`."""
+
+    cards: CardService
+
+    async def info(self) -> SuggestionInfo:
+        """The pressed item, if it is with one of the actor's departments; otherwise "not
+        found"."""
+        # The observer of the item, or a liaison of another department: not here.
+        ours = functools.partial(is_ours, self.actor)
+        return await self.lookup(self.suggestions.get, ours, "with the actor's department")
+
+    def refresh(self, item_id: int) -> None:
+        """After commit, the liaison's cards of the item show where it stands."""
+        sync_card(self.query.from_user.id, item_id, self.cards, self.actor)
+
+    async def report(self) -> Report | None:
+        """What is being written, if the pressed button belongs to it."""
+        return await self.flow(Report, Reporting.text)
+
+
 # ---- the list and the cards: handlers -------------------------------------------------
-
-
-def refresh(query: CallbackQuery, item_id: int, cards: CardService, actor: Actor) -> None:
-    """After commit, the liaison's cards of the item show where it stands."""
-    sync_card(query.from_user.id, item_id, cards, actor)
 
 
 async def list_items(message: Message, suggestions: SuggestionService, actor: Actor) -> None:
@@ -548,45 +574,25 @@ async def list_items(message: Message, suggestions: SuggestionService, actor: Ac
     await message.answer(text, reply_markup=markup)
 
 
-async def open_card(
-    query: CallbackQuery,
-    callback_data: DeptCb,
-    suggestions: SuggestionService,
-    cards: CardService,
-    policy: Policy,
-    actor: Actor,
-) -> None:
-    item = await liaison_info(suggestions, actor, callback_data.item)
-    shown = await render_card(suggestions, actor, item.id, policy)
-    post_card(query.from_user.id, item.id, shown, cards)
+async def open_card(query: CallbackQuery, desk: Desk) -> None:
+    item = await desk.info()
+    shown = await render_card(desk.suggestions, desk.actor, item.id, desk.policy)
+    post_card(query.from_user.id, item.id, shown, desk.cards)
     await query.answer()
 
 
-async def item_files(
-    query: CallbackQuery,
-    callback_data: DeptCb,
-    bot: Bot,
-    suggestions: SuggestionService,
-    actor: Actor,
-) -> None:
-    info = await liaison_info(suggestions, actor, callback_data.item)
-    detail = await suggestions.detail(actor, info.id)
-    await show_files(query, bot, info.reference, detail.attachments)
+async def item_files(query: CallbackQuery, desk: Desk) -> None:
+    info = await desk.info()
+    detail = await desk.suggestions.detail(desk.actor, info.id)
+    await show_files(query, desk.bot, info.reference, detail.attachments)
 
 
-async def movable(
-    query: CallbackQuery,
-    callback_data: DeptCb,
-    suggestions: SuggestionService,
-    cards: CardService,
-    actor: Actor,
-) -> SuggestionInfo | None:
+async def movable(query: CallbackQuery, desk: Desk) -> SuggestionInfo | None:
     """The item, if the pressed button still offers a move; otherwise the card is
     brought up to date and the liaison told, and None."""
-    info = await liaison_info(suggestions, actor, callback_data.item)
-    act = callback_data.act
-    if info.version != callback_data.v or act not in liaison_acts(info.status):
-        refresh(query, info.id, cards, actor)
+    info = await desk.info()
+    if info.version != desk.cb.v or desk.cb.act not in liaison_acts(info.status):
+        desk.refresh(info.id)
         await query.answer(
             _(
                 "This card was out of date: the item has moved on. It now shows where "
@@ -598,18 +604,12 @@ async def movable(
     return info
 
 
-async def accept(
-    query: CallbackQuery,
-    callback_data: DeptCb,
-    suggestions: SuggestionService,
-    cards: CardService,
-    actor: Actor,
-) -> None:
-    info = await movable(query, callback_data, suggestions, cards, actor)
+async def accept(query: CallbackQuery, desk: Desk) -> None:
+    info = await movable(query, desk)
     if info is None:
         return
-    await suggestions.accept(actor, info.id, version=info.version)
-    refresh(query, info.id, cards, actor)
+    await desk.suggestions.accept(desk.actor, info.id, version=info.version)
+    desk.refresh(info.id)
     await query.answer(
         _("Accepted: the item is now being implemented. The observer and the office are told.")
     )
@@ -618,89 +618,34 @@ async def accept(
 # ---- progress, hand back, implemented: writing ----------------------------------------
 
 
-async def flow_begin(
-    query: CallbackQuery,
-    callback_data: DeptCb,
-    bot: Bot,
-    suggestions: SuggestionService,
-    cards: CardService,
-    actor: Actor,
-    state: FSMContext,
-) -> None:
-    info = await movable(query, callback_data, suggestions, cards, actor)
+async def flow_begin(query: CallbackQuery, desk: Desk) -> None:
+    info = await movable(query, desk)
     if info is None:
         return
-    flow = Report(item=info.id, v=info.version, reference=info.reference, what=callback_data.act)
-    await save_flow(state, flow)
-    await state.set_state(Reporting.text)
-    await bot.send_message(query.from_user.id, _prompt(flow), reply_markup=_flow_buttons(flow))
-    await query.answer()
-
-
-async def writing(message: Message, state: FSMContext) -> Report | None:
-    gone = _("Nothing is being written now. Open the item's card again with /mine.")
-    return await ongoing(message, state, Report, gone)
-
-
-async def cancel_typed(message: Message, state: FSMContext) -> None:
-    await finish(state, Report)
-    await message.answer(_("Cancelled. Nothing was sent."))
-
-
-async def text_piece(message: Message, state: FSMContext) -> None:
-    flow = await writing(message, state)
-    if flow is not None and await add_text(message, state, flow):
-        await message.answer(_collected(flow), reply_markup=_flow_buttons(flow))
-
-
-async def file_piece(message: Message, state: FSMContext) -> None:
-    flow = await writing(message, state)
-    if flow is None:
-        return
-    if flow.what == HAND_BACK:
-        await message.answer(_("A reason for handing back is text only: please write it in words."))
-        return
-    too_many = _("At most {most} files can go with it; this one was not added.").format(
-        most=ATTACHMENTS_MAX
-    )
-    if await add_file(message, state, flow, too_many):
-        await message.answer(_collected(flow), reply_markup=_flow_buttons(flow))
-
-
-async def other_piece(message: Message) -> None:
-    await message.answer(_("Please send text, photos or documents."))
+    flow = Report(item=info.id, v=info.version, reference=info.reference, what=desk.cb.act)
+    await desk.begin(flow, Reporting.text)
+    await desk.send(_prompt(flow), _flow_buttons(flow))
 
 
 # ---- sending --------------------------------------------------------------------------
 
 
-async def in_flow(query: CallbackQuery, callback_data: DeptCb, state: FSMContext) -> Report | None:
-    return await pressed(query, state, Report, Reporting.text, callback_data.item)
-
-
-async def still_possible(
-    query: CallbackQuery,
-    flow: Report,
-    suggestions: SuggestionService,
-    cards: CardService,
-    actor: Actor,
-    state: FSMContext,
-) -> bool:
+async def still_possible(query: CallbackQuery, desk: Desk, flow: Report) -> bool:
     """Whether the move can go ahead on the item as it is now. What was written is
     kept when the item merely changed (a new due date, say); the flow ends when the
     move is no longer possible."""
-    info = await liaison_info(suggestions, actor, flow.item)
+    info = await desk.info()  # the flow's item: the pressed button is of the flow
     action = _FLOW_ACTION[flow.what]
     if action not in allowed_actions(info.status, {Role.LIAISON}):
-        await finish(state, Report)
-        refresh(query, flow.item, cards, actor)
+        await finish(desk.state, Report)
+        desk.refresh(flow.item)
         await query.answer(explain(IllegalTransition("moved on")), show_alert=True)
         return False
     if action is not Action.PROGRESS and info.version != flow.v:
         flow.v = info.version
         flow.confirm = False
-        await save_flow(state, flow)
-        refresh(query, flow.item, cards, actor)
+        await save_flow(desk.state, flow)
+        desk.refresh(flow.item)
         await query.answer(
             _(
                 "The item changed while you were writing; its card shows how. What you "
@@ -728,33 +673,17 @@ async def hand_in(flow: Report, suggestions: SuggestionService, actor: Actor) ->
     )
 
 
-async def sent(
-    query: CallbackQuery,
-    bot: Bot,
-    state: FSMContext,
-    done: str,
-    item: int,
-    cards: CardService,
-    actor: Actor,
-) -> None:
+async def sent(query: CallbackQuery, desk: Desk, flow: Report, done: str) -> None:
     """The flow has done its move: it ends, the liaison is told ``done``, and the card
     shows the item's new state."""
-    await finish(state, Report)
-    await put(query, bot, done, None)
-    refresh(query, item, cards, actor)
+    await finish(desk.state, Report)
+    await put(query, desk.bot, done, None)
+    desk.refresh(flow.item)
     await query.answer()
 
 
-async def send(
-    query: CallbackQuery,
-    callback_data: DeptCb,
-    bot: Bot,
-    suggestions: SuggestionService,
-    cards: CardService,
-    actor: Actor,
-    state: FSMContext,
-) -> None:
-    flow = await in_flow(query, callback_data, state)
+async def send(query: CallbackQuery, desk: Desk) -> None:
+    flow = await desk.report()
     if flow is None:
         return
     if flow.what != DONE and not flow.text.strip():
@@ -762,64 +691,52 @@ async def send(
             _("Please write a few words first: the text is required."), show_alert=True
         )
         return
-    if not await still_possible(query, flow, suggestions, cards, actor, state):
+    if not await still_possible(query, desk, flow):
         return
     if flow.what == DONE:
         flow.confirm = True
-        await save_flow(state, flow)
-        await put(query, bot, *_confirmation(flow))
-        await query.answer()
+        await save_flow(desk.state, flow)
+        await desk.show(*_confirmation(flow))
         return
-    done = await hand_in(flow, suggestions, actor)
-    await sent(query, bot, state, done, flow.item, cards, actor)
+    await sent(query, desk, flow, await hand_in(flow, desk.suggestions, desk.actor))
 
 
-async def back(query: CallbackQuery, callback_data: DeptCb, bot: Bot, state: FSMContext) -> None:
-    flow = await in_flow(query, callback_data, state)
+async def back(query: CallbackQuery, desk: Desk) -> None:
+    flow = await desk.report()
     if flow is None:
         return
     flow.confirm = False
-    await save_flow(state, flow)
-    await put(query, bot, _prompt(flow) + "\n\n" + _collected(flow), _flow_buttons(flow))
-    await query.answer()
+    await save_flow(desk.state, flow)
+    await desk.show(_prompt(flow) + "\n\n" + _collected(flow), _flow_buttons(flow))
 
 
-async def confirm(
-    query: CallbackQuery,
-    callback_data: DeptCb,
-    bot: Bot,
-    suggestions: SuggestionService,
-    cards: CardService,
-    actor: Actor,
-    state: FSMContext,
-) -> None:
-    flow = await in_flow(query, callback_data, state)
+async def confirm(query: CallbackQuery, desk: Desk) -> None:
+    flow = await desk.report()
     if flow is None:
         return
     if flow.what != DONE or not flow.confirm:
         await stale(query)
         return
-    if not await still_possible(query, flow, suggestions, cards, actor, state):
+    if not await still_possible(query, desk, flow):
         return
     summary = flow.text.strip() or None
     attachments = attachments_in(flow.attachments)
-    await suggestions.mark_implemented(actor, flow.item, summary, attachments, version=flow.v)
+    await desk.suggestions.mark_implemented(
+        desk.actor, flow.item, summary, attachments, version=flow.v
+    )
     done = _(
         "🎯 <b>{reference}</b> has been marked implemented. The observer is asked to rate "
         "the outcome."
     ).format(reference=esc(flow.reference))
-    await sent(query, bot, state, done, flow.item, cards, actor)
+    await sent(query, desk, flow, done)
 
 
-async def quit_flow(
-    query: CallbackQuery, callback_data: DeptCb, bot: Bot, state: FSMContext
-) -> None:
-    flow = await in_flow(query, callback_data, state)
+async def quit_flow(query: CallbackQuery, desk: Desk) -> None:
+    flow = await desk.report()
     if flow is None:
         return
-    await finish(state, Report)
-    await put(query, bot, _("Cancelled. Nothing was sent."), None)
-    await query.answer()
+    await finish(desk.state, Report)
+    await desk.show(_("Cancelled. Nothing was sent."), None)
 
 
 # ---- the router -----------------------------------------------------------------------
@@ -827,6 +744,7 @@ async def quit_flow(
 
 def setup(i18n: I18n, settings: Settings) -> Router:
     router = private_router("department")
+    router.callback_query.middleware(Desks(Desk.pressed(DeptCb)))
     _register_cards(router, i18n)
     _register_writing(router, i18n)
     return router
@@ -842,10 +760,7 @@ def _register_cards(router: Router, i18n: I18n) -> None:
 
 def _register_writing(router: Router, i18n: I18n) -> None:
     router.callback_query.register(flow_begin, DeptCb.filter(F.act.in_(set(_FLOW_ACTION))))
-    router.message.register(cancel_typed, Reporting.text, label(i18n, CANCEL))
-    router.message.register(text_piece, Reporting.text, PlainText(i18n))
-    router.message.register(file_piece, Reporting.text, F.photo | F.document)
-    router.message.register(other_piece, Reporting.text, F.text.is_(None))
+    _WRITING.register(router, i18n)
     router.callback_query.register(send, DeptCb.filter(F.act == SEND))
     router.callback_query.register(back, DeptCb.filter(F.act == GO_BACK))
     router.callback_query.register(confirm, DeptCb.filter(F.act == YES))

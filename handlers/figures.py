@@ -10,11 +10,12 @@ chats are not kept waiting while a year's charts are drawn.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot, Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import BufferedInputFile, InputMediaPhoto, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -33,6 +34,7 @@ from bot.services.context import Policy
 from bot.services.figures import FiguresService
 from bot.settings import Settings
 from handlers import documents
+from handlers.desks import Desks, from_data
 from handlers.figure_texts import stats_messages
 from handlers.office import office_router, usage
 from handlers.ui import CAPTION_MAX, N_, clip, esc, shown_length
@@ -65,10 +67,18 @@ def _bad_period(text: str, name: str) -> str:
     )
 
 
-def _split(
-    words: Sequence[str], locale: str, figures: FiguresService
-) -> tuple[Period, str, set[str]]:
-    """The period, the document language and the other words (``docx``)."""
+@dataclass(frozen=True)
+class Asked:
+    """What /report or /export asks for: the period, the documents' language and the
+    other words (``docx``)."""
+
+    period: Period
+    language: str
+    flags: frozenset[str]
+
+
+def _split(words: Sequence[str], locale: str, figures: FiguresService) -> Asked:
+    """The words read; InvalidInput (its ``spec`` the words) when they name no period."""
     language = locale
     rest: list[str] = []
     flags: set[str] = set()
@@ -82,29 +92,41 @@ def _split(
             rest.append(word)
     if len(rest) > 1:
         raise InvalidInput("too many words", spec=" ".join(rest))
-    return figures.period(rest[0] if rest else None), language, flags
+    return Asked(figures.period(rest[0] if rest else None), language, frozenset(flags))
 
 
-async def _asked(
-    message: Message,
-    command: CommandObject,
-    user: CurrentUser,
-    figures: FiguresService,
-    name: str,
-) -> tuple[Period, str, set[str]] | None:
-    """What /report or /export asks for; None once the admin has been told it is wrong."""
-    try:
-        return _split(_words(command), user.locale, figures)
-    except InvalidInput as exc:
-        await message.reply(_bad_period(str(exc.context.get("spec", "")), name))
-        return None
+class Asks(Filter):
+    """/report's or /export's words, read once: the handler is given them as ``asked``.
+    Words that name no period do not match; :func:`bad_period` answers them."""
+
+    async def __call__(
+        self, message: Message, command: CommandObject, user: CurrentUser, figures: FiguresService
+    ) -> dict[str, Asked] | bool:
+        try:
+            return {"asked": _split(_words(command), user.locale, figures)}
+        except InvalidInput:
+            return False
+
+
+@dataclass(frozen=True)
+class Desk:
+    """Who asks for the documents, and what makes and sends them: handed to /report and
+    /export by :class:`~handlers.desks.Desks`."""
+
+    bot: Bot
+    actor: Actor
+    figures: FiguresService
+    policy: Policy
+    i18n: I18n
 
 
 def setup(i18n: I18n, settings: Settings) -> Router:
     router = office_router("figures", settings.admin_chat_id)
+    router.message.middleware(Desks(from_data(Desk)))
     router.message.register(show_stats, Command("stats"))
-    router.message.register(send_report, Command("report"))
-    router.message.register(send_export, Command("export"))
+    router.message.register(send_report, Command("report"), Asks())
+    router.message.register(send_export, Command("export"), Asks())
+    router.message.register(bad_period, Command("report", "export"))
     router.message.register(holidays, Command("holidays"))
     return router
 
@@ -132,20 +154,20 @@ async def show_stats(
         await message.answer(text)
 
 
-async def send_report(
-    message: Message,
-    command: CommandObject,
-    bot: Bot,
-    actor: Actor,
-    user: CurrentUser,
-    figures: FiguresService,
-    policy: Policy,
-    i18n: I18n,
+async def bad_period(
+    message: Message, command: CommandObject, user: CurrentUser, figures: FiguresService
 ) -> None:
-    asked = await _asked(message, command, user, figures, "report")
-    if asked is None:
-        return
-    period, language, flags = asked
+    """/report or /export with words :class:`Asks` could not read: what is wrong."""
+    spec = ""
+    try:
+        _split(_words(command), user.locale, figures)
+    except InvalidInput as exc:
+        spec = str(exc.context.get("spec", ""))
+    await message.reply(_bad_period(spec, command.command))
+
+
+async def send_report(message: Message, asked: Asked, desk: Desk) -> None:
+    period, language, flags = asked.period, asked.language, asked.flags
     if "docx" in flags and period.kind is not PeriodKind.YEAR:
         await message.reply(
             _("The Word report covers a whole year, e.g. /report {year} docx.").format(
@@ -153,12 +175,12 @@ async def send_report(
             )
         )
         return
-    await bot.send_chat_action(message.chat.id, "upload_document" if flags else "upload_photo")
-    shown = await figures.stats(actor, period)
+    await desk.bot.send_chat_action(message.chat.id, "upload_document" if flags else "upload_photo")
+    shown = await desk.figures.stats(desk.actor, period)
     try:
-        with i18n.use_locale(language):
+        with desk.i18n.use_locale(language):
             if "docx" in flags:
-                await _send_annual(message, actor, figures, policy, period, shown, language)
+                await _send_annual(message, desk, asked, shown)
                 return
             drawn = await documents.charts_of(shown)
             caption = clip(documents.charts_caption(shown), CAPTION_MAX)
@@ -175,19 +197,11 @@ def _no_font() -> str:
     )
 
 
-async def _send_annual(
-    message: Message,
-    actor: Actor,
-    figures: FiguresService,
-    policy: Policy,
-    period: Period,
-    shown: Figures,
-    language: str,
-) -> None:
+async def _send_annual(message: Message, desk: Desk, asked: Asked, shown: Figures) -> None:
     """The year's section for the work report, as a Word document."""
-    notable = await figures.notable(actor, period)
-    data = await documents.annual_docx(shown, notable, policy, language)
-    name = documents.report_filename(period, language)
+    notable = await desk.figures.notable(desk.actor, asked.period)
+    data = await documents.annual_docx(shown, notable, desk.policy, asked.language)
+    name = documents.report_filename(asked.period, asked.language)
     await message.reply_document(
         BufferedInputFile(data, name), caption=documents.report_caption(shown)
     )
@@ -204,26 +218,14 @@ def _album(drawn: Sequence[tuple[str, bytes]], caption: str) -> list[Any]:
     ]
 
 
-async def send_export(
-    message: Message,
-    command: CommandObject,
-    bot: Bot,
-    actor: Actor,
-    user: CurrentUser,
-    figures: FiguresService,
-    policy: Policy,
-    i18n: I18n,
-) -> None:
-    asked = await _asked(message, command, user, figures, "export")
-    if asked is None:
-        return
-    period, language, flags = asked
-    if flags:
+async def send_export(message: Message, asked: Asked, desk: Desk) -> None:
+    if asked.flags:
         await message.reply(usage("export"))
         return
-    await bot.send_chat_action(message.chat.id, "upload_document")
-    with i18n.use_locale(language):
-        exported = await documents.workbook(figures, actor, period, policy)
+    period, language = asked.period, asked.language
+    await desk.bot.send_chat_action(message.chat.id, "upload_document")
+    with desk.i18n.use_locale(language):
+        exported = await documents.workbook(desk.figures, desk.actor, period, desk.policy)
         name = documents.export_filename(period, language)
         caption = documents.export_caption(period, exported)
     if exported.size > documents.UPLOAD_MAX:

@@ -26,7 +26,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.domain.errors import AlreadyRated, IllegalTransition, NotFound
+from bot.domain.errors import AlreadyRated, IllegalTransition
 from bot.domain.lifecycle import Action
 from bot.domain.limits import ATTACHMENTS_MAX, COMMENT_MAX, TEXT_MAX
 from bot.domain.statuses import RatingValue, SuggestionStatus
@@ -38,17 +38,11 @@ from handlers import item_facts as facts
 from handlers import labels
 from handlers.attachments import attachments_in
 from handlers.callbacks import MenuCb, MineCb
-from handlers.collecting import Collected, ItemFlow, add_file, add_text, ongoing, pressed
-from handlers.conversation import (
-    PlainText,
-    finish,
-    label,
-    load_flow,
-    private_router,
-    save_flow,
-    too_long,
-)
+from handlers.collecting import Collected, ItemFlow, Writing, ongoing
+from handlers.conversation import PlainText, finish, label, load_flow, private_router, too_long
+from handlers.desks import Desks
 from handlers.errors import explain
+from handlers.item_desk import ItemDesk
 from handlers.item_pages import put, show_files, stale
 from handlers.item_pages import send_files as send_files  # where handlers.outgoing finds it
 from handlers.keyboards import CANCEL, MINE, NEW, SKIP, button
@@ -95,25 +89,27 @@ RATINGS_SHOWN = 3
 RATING_COMMENT_MAX = 300
 # A margin for the separators between the parts of the card.
 _SLACK = 16
-ID_MAX = 2**31 - 1  # item ids are 32-bit integers in the database
 
 
 def is_owner(actor: Actor, info: SuggestionInfo) -> bool:
     return actor.observer_id is not None and info.observer_id == actor.observer_id
 
 
-async def own_detail(
-    suggestions: SuggestionService, actor: Actor, item_id: int
-) -> SuggestionDetail:
-    """The card of one of the person's own items; anything else is "not found"."""
-    if not 0 < item_id <= ID_MAX:
-        # Forged data: not worth a query (PostgreSQL would refuse the number anyway).
-        raise NotFound(f"no item {item_id}", item_id=item_id)
-    detail = await suggestions.detail(actor, item_id)
-    if not is_owner(actor, detail.info):
+class Desk(ItemDesk[MineCb]):
+    """A button of My suggestions: the press, who pressed it, and the services
+    (handlers.item_desk); handed to each handler by :class:`Desks`."""
+
+    async def detail(self) -> SuggestionDetail:
+        """The card of the pressed item, if it is one of the person's own; anything else
+        is "not found"."""
         # An admin or a liaison may see the item elsewhere, but this is "My suggestions".
-        raise NotFound(f"item {item_id} is not the actor's own", item_id=item_id)
-    return detail
+        return await self.lookup(self.suggestions.detail, self._own, "the actor's own")
+
+    def _own(self, detail: SuggestionDetail) -> bool:
+        return is_owner(self.actor, detail.info)
+
+    def card(self, detail: SuggestionDetail) -> tuple[str, InlineKeyboardMarkup]:
+        return render_detail(detail, self.policy), detail_markup(detail, self.cb.page)
 
 
 # ---- the list -------------------------------------------------------------------------
@@ -328,47 +324,23 @@ async def list_from_menu(
     await query.answer()
 
 
-async def list_page(
-    query: CallbackQuery,
-    callback_data: MineCb,
-    bot: Bot,
-    suggestions: SuggestionService,
-    actor: Actor,
-) -> None:
-    text, markup = render_list(await suggestions.mine(actor, callback_data.page))
-    await put(query, bot, text, markup)
-    await query.answer()
+async def list_page(query: CallbackQuery, desk: Desk) -> None:
+    await desk.show(*render_list(await desk.suggestions.mine(desk.actor, desk.cb.page)))
 
 
 async def here(query: CallbackQuery) -> None:
     await query.answer()
 
 
-async def show(
-    query: CallbackQuery,
-    callback_data: MineCb,
-    bot: Bot,
-    suggestions: SuggestionService,
-    actor: Actor,
-    policy: Policy,
-) -> None:
-    detail = await own_detail(suggestions, actor, callback_data.item)
-    text = render_detail(detail, policy)
-    markup = detail_markup(detail, callback_data.page)
+async def show(query: CallbackQuery, desk: Desk) -> None:
+    card = desk.card(await desk.detail())
     # From the list the card replaces it; from a notification it comes below it.
-    await put(query, bot, text, markup, edit=callback_data.value == FROM_LIST)
-    await query.answer()
+    await desk.show(*card, edit=desk.cb.value == FROM_LIST)
 
 
-async def files(
-    query: CallbackQuery,
-    callback_data: MineCb,
-    bot: Bot,
-    suggestions: SuggestionService,
-    actor: Actor,
-) -> None:
-    detail = await own_detail(suggestions, actor, callback_data.item)
-    await show_files(query, bot, detail.info.reference, detail.attachments)
+async def files(query: CallbackQuery, desk: Desk) -> None:
+    detail = await desk.detail()
+    await show_files(query, desk.bot, detail.info.reference, detail.attachments)
 
 
 # ---- withdrawing ----------------------------------------------------------------------
@@ -386,26 +358,16 @@ def _withdraw_question(info: SuggestionInfo, page: int) -> tuple[str, InlineKeyb
     return text, markup
 
 
-async def withdraw(
-    query: CallbackQuery,
-    callback_data: MineCb,
-    bot: Bot,
-    suggestions: SuggestionService,
-    actor: Actor,
-    policy: Policy,
-) -> None:
-    item, page = callback_data.item, callback_data.page
-    detail = await own_detail(suggestions, actor, item)
+async def withdraw(query: CallbackQuery, desk: Desk) -> None:
+    detail = await desk.detail()
     if Action.WITHDRAW not in detail.actions:
         raise IllegalTransition("withdraw is not offered", status=detail.info.status)
-    if callback_data.value != YES:
-        await put(query, bot, *_withdraw_question(detail.info, page))
-        await query.answer()
+    if desk.cb.value != YES:
+        await desk.show(*_withdraw_question(detail.info, desk.cb.page))
         return
-    await suggestions.withdraw(actor, item)
-    detail = await own_detail(suggestions, actor, item)
-    await put(query, bot, render_detail(detail, policy), detail_markup(detail, page))
-    await query.answer(_("Withdrawn. The office has been told."))
+    await desk.suggestions.withdraw(desk.actor, desk.cb.item)
+    card = desk.card(await desk.detail())
+    await desk.show(*card, said=_("Withdrawn. The office has been told."))
 
 
 # ---- answering the office's question --------------------------------------------------
@@ -417,7 +379,8 @@ class Answer(Collected):
     key: ClassVar[str] = ANSWER_KEY
 
 
-def _answer_buttons(item: int) -> InlineKeyboardMarkup:
+def _answer_buttons(flow: Answer) -> InlineKeyboardMarkup:
+    item = flow.item
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
@@ -461,68 +424,32 @@ def _progress(flow: Answer) -> str:
     )
 
 
-async def answer_begin(
-    query: CallbackQuery,
-    callback_data: MineCb,
-    bot: Bot,
-    suggestions: SuggestionService,
-    actor: Actor,
-    state: FSMContext,
-) -> None:
-    detail = await own_detail(suggestions, actor, callback_data.item)
+# What the observer writes while answering, and what they are told.
+_ANSWERING = Writing(
+    Answer,
+    Answering.text,
+    gone=N_("This answer is no longer in progress. Open the item again from My suggestions."),
+    cancelled=N_("Your answer was discarded; nothing was sent."),
+    too_many=N_("At most {most} files can go with an answer; this one was not added."),
+    other=N_("An answer can be text, photos or documents. Please send one of those."),
+    progress=_progress,
+    buttons=_answer_buttons,
+)
+
+
+async def answer_begin(query: CallbackQuery, desk: Desk) -> None:
+    detail = await desk.detail()
     if Action.ANSWER_INFO not in detail.actions:
         raise IllegalTransition("no question to answer", status=detail.info.status)
-    info = detail.info
+    flow = Answer(item=detail.info.id, reference=detail.info.reference)
     # One conversation about an item at a time: a rating begun is dropped.
-    await finish(state, RatingChoice)
-    await save_flow(state, Answer(item=info.id, reference=info.reference))
-    await state.set_state(Answering.text)
-    await bot.send_message(
-        query.from_user.id, _question(detail), reply_markup=_answer_buttons(info.id)
-    )
-    await query.answer()
+    await finish(desk.state, RatingChoice)
+    await desk.begin(flow, Answering.text)
+    await desk.send(_question(detail), _answer_buttons(flow))
 
 
-async def answering(message: Message, state: FSMContext) -> Answer | None:
-    gone = _("This answer is no longer in progress. Open the item again from My suggestions.")
-    return await ongoing(message, state, Answer, gone)
-
-
-async def answer_cancel_typed(message: Message, state: FSMContext) -> None:
-    await finish(state, Answer)
-    await message.answer(_("Your answer was discarded; nothing was sent."))
-
-
-async def answer_text(message: Message, state: FSMContext) -> None:
-    flow = await answering(message, state)
-    if flow is not None and await add_text(message, state, flow):
-        await message.answer(_progress(flow), reply_markup=_answer_buttons(flow.item))
-
-
-async def answer_file(message: Message, state: FSMContext) -> None:
-    flow = await answering(message, state)
-    if flow is None:
-        return
-    too_many = _("At most {most} files can go with an answer; this one was not added.").format(
-        most=ATTACHMENTS_MAX
-    )
-    if await add_file(message, state, flow, too_many):
-        await message.answer(_progress(flow), reply_markup=_answer_buttons(flow.item))
-
-
-async def answer_other(message: Message) -> None:
-    await message.answer(_("An answer can be text, photos or documents. Please send one of those."))
-
-
-async def answer_send(
-    query: CallbackQuery,
-    callback_data: MineCb,
-    bot: Bot,
-    suggestions: SuggestionService,
-    actor: Actor,
-    state: FSMContext,
-) -> None:
-    flow = await pressed(query, state, Answer, Answering.text, callback_data.item)
+async def answer_send(query: CallbackQuery, desk: Desk) -> None:
+    flow = await desk.flow(Answer, Answering.text)
     if flow is None:
         return
     if not flow.text.strip():
@@ -533,19 +460,18 @@ async def answer_send(
         return
     attachments = attachments_in(flow.attachments)
     try:
-        info = await suggestions.answer_info(actor, flow.item, flow.text, attachments)
+        info = await desk.suggestions.answer_info(desk.actor, flow.item, flow.text, attachments)
     except IllegalTransition as error:
         # Refused before anything was written: end the flow rather than loop on it.
-        await finish(state, Answer)
+        await finish(desk.state, Answer)
         await query.answer(explain(error), show_alert=True)
         return
-    await finish(state, Answer)
+    await finish(desk.state, Answer)
     text = _(
         "✅ Your answer about <b>{reference}</b> has been sent to the office. It will "
         "review the item again and decide by {date}."
     ).format(reference=esc(info.reference), date=day(info.decision_due))
-    await put(query, bot, text, open_button(info))
-    await query.answer()
+    await desk.show(text, open_button(info))
 
 
 # ---- rating ---------------------------------------------------------------------------
@@ -573,24 +499,17 @@ def _rating_buttons(item: int) -> InlineKeyboardMarkup:
     )
 
 
-async def rate_begin(
-    query: CallbackQuery,
-    callback_data: MineCb,
-    bot: Bot,
-    suggestions: SuggestionService,
-    actor: Actor,
-    state: FSMContext,
-) -> None:
-    detail = await own_detail(suggestions, actor, callback_data.item)
+async def rate_begin(query: CallbackQuery, desk: Desk) -> None:
+    detail = await desk.detail()
     if Action.RATE not in detail.actions and Action.REOPEN not in detail.actions:
         if detail.ratings:
             raise AlreadyRated("this outcome has been rated")
         raise IllegalTransition("nothing to rate", status=detail.info.status)
-    info, value = detail.info, RatingValue(callback_data.value)
+    info, value = detail.info, RatingValue(desk.cb.value)
     # One conversation about an item at a time: an answer begun is dropped.
-    await finish(state, Answer)
-    await save_flow(state, RatingChoice(item=info.id, reference=info.reference, value=value))
-    await state.set_state(Rating.comment)
+    await finish(desk.state, Answer)
+    flow = RatingChoice(item=info.id, reference=info.reference, value=value)
+    await desk.begin(flow, Rating.comment)
     text = _(
         "You chose <b>{rating}</b> for <b>{reference}</b>. If you like, add a comment in "
         "one message (at most {limit} characters), or press <b>{skip}</b>."
@@ -600,8 +519,7 @@ async def rate_begin(
         limit=COMMENT_MAX,
         skip=esc(_(SKIP)),
     )
-    await bot.send_message(query.from_user.id, text, reply_markup=_rating_buttons(info.id))
-    await query.answer()
+    await desk.send(text, _rating_buttons(info.id))
 
 
 async def rate(
@@ -687,25 +605,16 @@ async def rate_other(message: Message) -> None:
     )
 
 
-async def rate_skip(
-    query: CallbackQuery,
-    callback_data: MineCb,
-    bot: Bot,
-    suggestions: SuggestionService,
-    actor: Actor,
-    state: FSMContext,
-) -> None:
-    flow = await rating(state)
+async def rate_skip(query: CallbackQuery, desk: Desk) -> None:
+    flow = await rating(desk.state)
     if (
-        await state.get_state() != Rating.comment.state
+        await desk.state.get_state() != Rating.comment.state
         or flow is None
-        or flow.item != callback_data.item
+        or flow.item != desk.cb.item
     ):
         await stale(query)
         return
-    text, markup = await rate(flow, None, suggestions, actor, state)
-    await put(query, bot, text, markup)
-    await query.answer()
+    await desk.show(*await rate(flow, None, desk.suggestions, desk.actor, desk.state))
 
 
 # ---- leaving a flow -------------------------------------------------------------------
@@ -717,18 +626,15 @@ _QUITTING: dict[str, tuple[type[ItemFlow], State, str]] = {
 }
 
 
-async def quit_flow(
-    query: CallbackQuery, callback_data: MineCb, bot: Bot, state: FSMContext
-) -> None:
-    if callback_data.value not in _QUITTING:
+async def quit_flow(query: CallbackQuery, desk: Desk) -> None:
+    if desk.cb.value not in _QUITTING:
         await stale(query)
         return
-    kind, step, said = _QUITTING[callback_data.value]
-    if await pressed(query, state, kind, step, callback_data.item) is None:
+    kind, step, said = _QUITTING[desk.cb.value]
+    if await desk.flow(kind, step) is None:
         return
-    await finish(state, kind)
-    await put(query, bot, _(said), None)
-    await query.answer()
+    await finish(desk.state, kind)
+    await desk.show(_(said), None)
 
 
 # ---- the router -----------------------------------------------------------------------
@@ -736,6 +642,7 @@ async def quit_flow(
 
 def setup(i18n: I18n) -> Router:
     router = private_router("mine")
+    router.callback_query.middleware(Desks(Desk.pressed(MineCb)))
     _register_list(router, i18n)
     _register_answering(router, i18n)
     _register_rating(router, i18n)
@@ -758,10 +665,7 @@ def _register_list(router: Router, i18n: I18n) -> None:
 
 def _register_answering(router: Router, i18n: I18n) -> None:
     router.callback_query.register(answer_begin, MineCb.filter(F.act == ANSWER))
-    router.message.register(answer_cancel_typed, Answering.text, label(i18n, CANCEL))
-    router.message.register(answer_text, Answering.text, PlainText(i18n))
-    router.message.register(answer_file, Answering.text, F.photo | F.document)
-    router.message.register(answer_other, Answering.text, F.text.is_(None))
+    _ANSWERING.register(router, i18n)
     router.callback_query.register(answer_send, MineCb.filter(F.act == SEND))
 
 

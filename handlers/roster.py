@@ -10,8 +10,9 @@ with a precise sentence; anything else goes to the error handler, which rolls ba
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
@@ -35,6 +36,7 @@ from bot.services.people import InviteInfo, ObserverInfo, ObserverRecord, People
 from bot.services.places import DepartmentInfo, PlaceService, PointInfo
 from bot.settings import Settings
 from handlers import labels
+from handlers.desks import Desks, from_data
 from handlers.errors import explain
 from handlers.office import office_router, usage
 from handlers.ui import MESSAGE_MAX, N_, clip, day, esc, local_time, shown_length
@@ -171,23 +173,43 @@ async def deep_link(bot: Bot, code: str) -> str:
 
 def setup(i18n: I18n, settings: Settings) -> Router:
     router = office_router("roster", settings.admin_chat_id)
-    router.message.register(list_observers, Command("observers"))
-    router.message.register(show_observer, Command("observer"))
-    router.message.register(suspend, Command("suspend"))
-    router.message.register(invite, Command("invite"))
-    router.message.register(liaison, Command("liaison"))
-    router.message.register(list_points, Command("points"))
-    router.message.register(add_point, Command("point_add"))
-    router.message.register(close_point, Command("point_close"))
-    router.message.register(list_departments, Command("departments"))
-    router.message.register(add_department, Command("dept_add"))
+    router.message.middleware(Desks(from_data(Desk)))
+    commands = {
+        "observers": list_observers,
+        "observer": show_observer,
+        "suspend": suspend,
+        "invite": invite,
+        "liaison": liaison,
+        "points": list_points,
+        "point_add": add_point,
+        "point_close": close_point,
+        "departments": list_departments,
+        "dept_add": add_department,
+    }
+    for name, handler in commands.items():
+        router.message.register(handler, Command(name))
     return router
+
+
+@dataclass(frozen=True)
+class Desk:
+    """Who acts, the services and the bot: what each roster command is handed, by
+    :class:`~handlers.desks.Desks`, besides the message and its arguments."""
+
+    actor: Actor
+    people: PeopleService
+    places: PlaceService
+    policy: Policy
+    bot: Bot
 
 
 # ---- shared steps ---------------------------------------------------------------------
 
 
 class _Place(Protocol):
+    @property
+    def id(self) -> int: ...
+
     @property
     def active(self) -> bool: ...
 
@@ -255,22 +277,36 @@ async def _active_one(
     return found
 
 
-async def _offer_invite(
-    message: Message,
-    bot: Bot,
-    policy: Policy,
-    what: str,
-    make: Callable[[], Awaitable[InviteInfo]],
-    refused: type[DomainError],
-    closed: str,
+@dataclass(frozen=True)
+class _Invites(Generic[_PlaceT]):
+    """What /invite or /liaison names and makes: the command, how its place is found by
+    its code (and what is said when it is not, or is closed), the words over the link,
+    how the invite is made, and what the service refuses with once the place closed."""
+
+    command: str
+    find: Callable[[PlaceService, str], Awaitable[_PlaceT]]
+    unknown: Callable[[str], str]
+    closed: Callable[[_PlaceT], str]
+    what: Callable[[_PlaceT], str]
+    make: Callable[[PeopleService, Actor, int], Awaitable[InviteInfo]]
+    refused: type[DomainError]
+
+
+async def _invite(
+    message: Message, command: CommandObject, desk: Desk, how: _Invites[_PlaceT]
 ) -> None:
-    """Make an invite and post its link; ``closed`` is said when the place closed meanwhile."""
-    try:
-        made = await make()
-    except refused:
-        await message.reply(closed)
+    """Post a one-time invite link to the active place the command names."""
+    find = partial(how.find, desk.places)
+    place = await _active_one(message, command, how.command, find, how.unknown, how.closed)
+    if place is None:
         return
-    await message.reply(invite_text(what, await deep_link(bot, made.code), made, policy))
+    try:
+        made = await how.make(desk.people, desk.actor, place.id)
+    except how.refused:
+        await message.reply(how.closed(place))
+        return
+    link = await deep_link(desk.bot, made.code)
+    await message.reply(invite_text(how.what(place), link, made, desk.policy))
 
 
 async def _add(
@@ -300,13 +336,7 @@ async def _add(
 # ---- observers --------------------------------------------------------------------------
 
 
-async def list_observers(
-    message: Message,
-    command: CommandObject,
-    actor: Actor,
-    people: PeopleService,
-    places: PlaceService,
-) -> None:
+async def list_observers(message: Message, command: CommandObject, desk: Desk) -> None:
     args = (command.args or "").split()
     if len(args) > 1:
         await message.reply(usage("observers"))
@@ -315,43 +345,36 @@ async def list_observers(
     head = _("<b>Observers</b>")
     if args:
         try:
-            point = await places.point_by_code(args[0])
+            point = await desk.places.point_by_code(args[0])
         except NotFound:
             await message.reply(unknown_point(args[0]))
             return
         point_id = point.id
         head = _("<b>Observers at {point}</b>").format(point=esc(_point_label(point)))
-    observers = await people.observers(actor, point_id=point_id)
+    observers = await desk.people.observers(desk.actor, point_id=point_id)
     if not observers:
         await message.reply(head + "\n" + _("Nobody yet."))
         return
-    points = {p.id: p for p in await places.points(active_only=False)}
-    items = await people.items_filed(actor)
+    points = {p.id: p for p in await desk.places.points(active_only=False)}
+    items = await desk.people.items_filed(desk.actor)
     lines = [esc(_observer_line(o, points, items)) for o in observers]
     await _send_pages(message, head + " (" + str(len(observers)) + ")", lines)
 
 
-async def show_observer(
-    message: Message,
-    command: CommandObject,
-    actor: Actor,
-    people: PeopleService,
-    places: PlaceService,
-    policy: Policy,
-) -> None:
+async def show_observer(message: Message, command: CommandObject, desk: Desk) -> None:
     args = (command.args or "").split()
     observer_id = _observer_id(args[0]) if len(args) == 1 else None
     if observer_id is None:
         await message.reply(usage("observer"))
         return
     try:
-        record = await people.observer_record(actor, observer_id)
+        record = await desk.people.observer_record(desk.actor, observer_id)
     except NotFound:
         await message.reply(unknown_observer(observer_id))
         return
-    points = {p.id: p for p in await places.points(active_only=False)}
+    points = {p.id: p for p in await desk.places.points(active_only=False)}
     point = points.get(record.info.point_id) if record.info.point_id is not None else None
-    await message.reply(_observer_card(record, point, policy))
+    await message.reply(_observer_card(record, point, desk.policy))
 
 
 def _observer_card(record: ObserverRecord, point: PointInfo | None, policy: Policy) -> str:
@@ -394,15 +417,13 @@ def _term(info: ObserverInfo) -> str:
     )
 
 
-async def suspend(
-    message: Message, command: CommandObject, actor: Actor, people: PeopleService
-) -> None:
+async def suspend(message: Message, command: CommandObject, desk: Desk) -> None:
     asked = await _suspension(message, command)
     if asked is None:
         return
     observer_id, reason = asked
     try:
-        observer = await people.observer(actor, observer_id)
+        observer = await desk.people.observer(desk.actor, observer_id)
     except NotFound:
         await message.reply(unknown_observer(observer_id))
         return
@@ -415,7 +436,7 @@ async def suspend(
             )
         )
         return
-    await message.reply(_suspended(await people.suspend(actor, observer_id, reason)))
+    await message.reply(_suspended(await desk.people.suspend(desk.actor, observer_id, reason)))
 
 
 def _suspended(observer: ObserverInfo) -> str:
@@ -451,64 +472,34 @@ async def _suspension(message: Message, command: CommandObject) -> tuple[int, st
     return observer_id, reason
 
 
-async def invite(
-    message: Message,
-    command: CommandObject,
-    actor: Actor,
-    people: PeopleService,
-    places: PlaceService,
-    policy: Policy,
-    bot: Bot,
-) -> None:
-    point = await _active_one(
-        message, command, "invite", places.point_by_code, unknown_point, point_closed
-    )
-    if point is None:
-        return
-    what = "🔗 " + _("One-time invite link for a new observer at {point}:").format(
+async def invite(message: Message, command: CommandObject, desk: Desk) -> None:
+    await _invite(message, command, desk, _OBSERVER_INVITES)
+
+
+async def liaison(message: Message, command: CommandObject, desk: Desk) -> None:
+    await _invite(message, command, desk, _LIAISON_INVITES)
+
+
+def _observer_invite(point: PointInfo) -> str:
+    return "🔗 " + _("One-time invite link for a new observer at {point}:").format(
         point=f"<b>{esc(_point_label(point))}</b>"
     )
-    make = partial(people.invite_observer, actor, point.id)
-    await _offer_invite(message, bot, policy, what, make, PointInactive, point_closed(point))
 
 
-async def liaison(
-    message: Message,
-    command: CommandObject,
-    actor: Actor,
-    people: PeopleService,
-    places: PlaceService,
-    policy: Policy,
-    bot: Bot,
-) -> None:
-    department = await _active_one(
-        message,
-        command,
-        "liaison",
-        places.department_by_code,
-        unknown_department,
-        department_inactive,
-    )
-    if department is None:
-        return
-    what = "🔗 " + _("One-time invite link for a liaison of {department}:").format(
+def _liaison_invite(department: DepartmentInfo) -> str:
+    return "🔗 " + _("One-time invite link for a liaison of {department}:").format(
         department=f"<b>{esc(_department_label(department))}</b>"
     )
-    make = partial(people.invite_liaison, actor, department.id)
-    await _offer_invite(message, bot, policy, what, make, NotFound, department_inactive(department))
 
 
 # ---- points -----------------------------------------------------------------------------
 
 
-async def list_points(
-    message: Message, command: CommandObject, actor: Actor, people: PeopleService,
-    places: PlaceService,
-) -> None:  # fmt: skip
+async def list_points(message: Message, command: CommandObject, desk: Desk) -> None:
     if await _took_arguments(message, command, "points"):
         return
-    points = await places.points(active_only=False)
-    appointed = _appointed(await people.observers(actor)) if points else {}
+    points = await desk.places.points(active_only=False)
+    appointed = _appointed(await desk.people.observers(desk.actor)) if points else {}
     title = _("<b>Observation points</b>")
     head = _("<b>Observation points</b> ({count})").format(count=len(points))
     await _send_list(message, title, head, [_point_line(p, appointed) for p in points])
@@ -535,9 +526,7 @@ def _point_line(point: PointInfo, appointed: dict[int, int]) -> str:
     return line if point.active else _noted(line, _("closed"))
 
 
-async def add_point(
-    message: Message, command: CommandObject, actor: Actor, places: PlaceService
-) -> None:
+async def add_point(message: Message, command: CommandObject, desk: Desk) -> None:
     parts = await _arguments(message, command, 4, point_add_usage())
     if parts is None:
         return
@@ -555,7 +544,9 @@ async def add_point(
             + point_add_usage()
         )
         return
-    add = partial(places.add_point, actor, code=code, name=name, domain=domain, host_kind=host)
+    add = partial(
+        desk.places.add_point, desk.actor, code=code, name=name, domain=domain, host_kind=host
+    )
     taken = _("A point with the code {code} already exists.").format(
         code=f"<code>{esc(code.upper())}</code>"
     )
@@ -575,16 +566,14 @@ def _point_added(point: PointInfo) -> str:
     )
 
 
-async def close_point(
-    message: Message, command: CommandObject, actor: Actor, places: PlaceService
-) -> None:
+async def close_point(message: Message, command: CommandObject, desk: Desk) -> None:
     point = await _active_one(
-        message, command, "point_close", places.point_by_code, unknown_point, point_closed
+        message, command, "point_close", desk.places.point_by_code, unknown_point, point_closed
     )
     if point is None:
         return
     try:
-        told = await places.close_point(actor, point.id)
+        told = await desk.places.close_point(desk.actor, point.id)
     except Conflict:
         await message.reply(point_closed(point))
         return
@@ -599,13 +588,11 @@ async def close_point(
 # ---- departments ------------------------------------------------------------------------
 
 
-async def list_departments(
-    message: Message, command: CommandObject, actor: Actor, places: PlaceService
-) -> None:
+async def list_departments(message: Message, command: CommandObject, desk: Desk) -> None:
     if await _took_arguments(message, command, "departments"):
         return
-    counts = await places.liaison_counts(actor)
-    departments = await places.departments(active_only=False)
+    counts = await desk.places.liaison_counts(desk.actor)
+    departments = await desk.places.departments(active_only=False)
     title = _("<b>Departments</b>")
     head = _("<b>Departments</b> ({count})").format(count=len(departments))
     await _send_list(message, title, head, [_department_line(d, counts) for d in departments])
@@ -625,14 +612,12 @@ def _noted(line: str, note: str) -> str:
     return line + " · <i>" + esc(note) + "</i>"
 
 
-async def add_department(
-    message: Message, command: CommandObject, actor: Actor, places: PlaceService
-) -> None:
+async def add_department(message: Message, command: CommandObject, desk: Desk) -> None:
     parts = await _arguments(message, command, 2, usage("dept_add"))
     if parts is None:
         return
     code, name = parts
-    add = partial(places.add_department, actor, code=code, name=name)
+    add = partial(desk.places.add_department, desk.actor, code=code, name=name)
     taken = _("A department with the code {code} already exists.").format(
         code=f"<code>{esc(code.upper())}</code>"
     )
@@ -671,3 +656,13 @@ def bad_code(code: str) -> str:
         "{code} is not a valid code: up to 16 letters (A–Z), digits, _ or -, "
         "starting with a letter or a digit."
     ).format(code=f"<code>{esc(clip(code, 40))}</code>")
+
+
+_OBSERVER_INVITES = _Invites(
+    "invite", PlaceService.point_by_code, unknown_point, point_closed, _observer_invite,
+    PeopleService.invite_observer, PointInactive,
+)  # fmt: skip
+_LIAISON_INVITES = _Invites(
+    "liaison", PlaceService.department_by_code, unknown_department, department_inactive,
+    _liaison_invite, PeopleService.invite_liaison, NotFound,
+)  # fmt: skip
