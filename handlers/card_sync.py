@@ -59,6 +59,9 @@ class How(TypedDict, total=False):
     create: bool
     # Post a fresh card (the subject returns to the office), the old ones pointing to it.
     repost: bool
+    # Nothing to do if the current card shows this event of the subject already (the
+    # update that made the move brought it up to date): the subject is not read again.
+    unless_showing: int | None
 
 
 class Edit(Enum):
@@ -129,10 +132,7 @@ async def converge(
     if lock is None:
         lock = _LOCKS[key] = asyncio.Lock()
     async with lock:
-        return await _converge(
-            speech, key, render, policy, clock,
-            create=how.get("create", False), repost=how.get("repost", False),
-        )  # fmt: skip
+        return await _converge(speech, key, render, policy, clock, how)
 
 
 async def _converge(
@@ -141,65 +141,82 @@ async def _converge(
     render: Render,
     policy: Policy,
     clock: Clock,
-    *,
-    create: bool,
-    repost: bool,
+    how: How,
 ) -> int | None:
     chat_id, subject, subject_id = key
+    repost, event = how.get("repost", False), how.get("unless_showing")
     async with speech.read() as store:
-        shown = await render(store)
         cards = await CardService(store, policy, clock).of(subject, subject_id, chat_id)
-    current = next((c for c in reversed(cards) if c.current), None)
+        current = next((c for c in reversed(cards) if c.current), None)
+        if event is not None and not repost and current is not None and current.shows(event):
+            return None
+        shown = await render(store)
     if shown is None:
         await _settle(speech, policy, clock, [c for c in cards if c.stale])
         return None
-    post = repost or (current is None and (create or bool(cards)))
+    post = repost or (current is None and (how.get("create", False) or bool(cards)))
     if current is not None and not post and current.digest == shown.digest and current.stale:
         # It shows this already (the digest is only written once Telegram took it).
-        await _record(speech, policy, clock, current.id, shown.digest)
+        await _record(speech, policy, clock, current.id, shown.digest, shown.event)
     elif current is not None and not post and current.digest != shown.digest:
         outcome = await _edit(speech, chat_id, current.message_id, shown)
         if outcome is Edit.DONE:
-            await _record(speech, policy, clock, current.id, shown.digest)
+            await _record(speech, policy, clock, current.id, shown.digest, shown.event)
         elif outcome is Edit.LATER:
             await _later(speech, policy, clock, current.id)
             return None
         else:
             post = True
-    posted = None
-    if post:
-        sent = await speech.call(
-            SendMessage(chat_id=chat_id, text=shown.text, reply_markup=shown.markup)
-        )
-        assert isinstance(sent, Message)
-        posted = sent.message_id
-        async with speech.write() as store:
-            await CardService(store, policy, clock).posted(
-                chat_id, posted, subject, subject_id, shown.digest
-            )
+    posted = await _post(speech, policy, clock, key, shown) if post else None
     newest = posted if posted is not None else (current.message_id if current else None)
-    if newest is None:
-        return None
-    for old in cards:
-        if old.message_id == newest:
-            continue
+    if newest is not None:
         form = pointer(shown.label or subject, chat_id, newest)
+        await _point(speech, policy, clock, [c for c in cards if c.message_id != newest], form)
+    return posted
+
+
+async def _post(
+    speech: Speech, policy: Policy, clock: Clock, key: tuple[int, str, int], shown: Shown
+) -> int:
+    chat_id, subject, subject_id = key
+    sent = await speech.call(
+        SendMessage(chat_id=chat_id, text=shown.text, reply_markup=shown.markup)
+    )
+    assert isinstance(sent, Message)
+    async with speech.write() as store:
+        await CardService(store, policy, clock).posted(
+            chat_id, sent.message_id, subject, subject_id, shown.digest, event=shown.event
+        )
+    return sent.message_id
+
+
+async def _point(
+    speech: Speech, policy: Policy, clock: Clock, older: list[CardInfo], form: Shown
+) -> None:
+    """Older cards come to show ``form``: a pointer to the current card."""
+    for old in older:
         if old.digest == form.digest:
             if old.stale:
                 await _record(speech, policy, clock, old.id, form.digest)
             continue
-        outcome = await _edit(speech, chat_id, old.message_id, form)
+        outcome = await _edit(speech, old.chat_id, old.message_id, form)
         if outcome is Edit.LATER:
             await _later(speech, policy, clock, old.id)
         else:
             # Gone is as good as shown: nobody can press what is not there.
             await _record(speech, policy, clock, old.id, form.digest)
-    return posted
 
 
-async def _record(speech: Speech, policy: Policy, clock: Clock, card_id: int, digest: str) -> None:
+async def _record(
+    speech: Speech,
+    policy: Policy,
+    clock: Clock,
+    card_id: int,
+    digest: str,
+    event: int | None = None,
+) -> None:
     async with speech.write() as store:
-        await CardService(store, policy, clock).shown(card_id, digest)
+        await CardService(store, policy, clock).shown(card_id, digest, event=event)
 
 
 async def _later(speech: Speech, policy: Policy, clock: Clock, card_id: int) -> None:
@@ -272,10 +289,11 @@ async def converge_item(
     policy: Policy,
     clock: Clock,
     repost: bool = False,
+    unless_showing: int | None = None,
 ) -> int | None:
     """Bring the item's card in ``chat_id`` up to date now (an effect, or the sender's
     work); returns the id of a card it posted."""
     return await converge(
         speech, chat_id, ITEM, item_id, item_render(item_id, policy, clock),
-        policy=policy, clock=clock, create=True, repost=repost,
+        policy=policy, clock=clock, create=True, repost=repost, unless_showing=unless_showing,
     )  # fmt: skip

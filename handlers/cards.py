@@ -125,6 +125,8 @@ class Shown:
     # What the card is of, in a few plain words (an item's reference): an older card
     # shows it beside a pointer to the current one.
     label: str = ""
+    # The newest event of the subject drawn (None: not an item card, or not known).
+    event: int | None = None
 
     @property
     def digest(self) -> str:
@@ -257,4 +259,5 @@ def item_card(detail: SuggestionDetail, policy: Policy, *, today: str | None = N
         history.append(omitted)
     history.extend(chosen)
     text = "\n\n".join([head, quoted, "\n".join(history)])
-    return Shown(text, item_markup(detail), label=detail.info.reference)
+    newest = max((e.event_id for e in detail.timeline), default=0) or None
+    return Shown(text, item_markup(detail), label=detail.info.reference, event=newest)

@@ -85,6 +85,8 @@ async def _to_office(out: Outgoing, chat_id: int, row: OutboxItem) -> None:
                 item_id=row.suggestion_id,
                 out=out,
                 repost=row.kind in _RETURNING,
+                # The update that made the move has usually shown it by now.
+                event=row.event_id,
                 files=files,
                 reference=str(row.payload.get("reference") or ""),
             ),
@@ -111,6 +113,7 @@ async def _item_card(
     item_id: int,
     out: Outgoing,
     repost: bool,
+    event: int | None,
     files: Sequence[AttachmentInfo],
     reference: str,
 ) -> None:
@@ -123,6 +126,7 @@ async def _item_card(
         policy=out.policy,
         clock=out.suggestions.clock,
         repost=repost,
+        unless_showing=event,
     )
     if files and posted is not None:
         await send_files(speech.bot, chat_id, reference, files)

@@ -324,6 +324,9 @@ class Card(Created, Base):
     # When the message may no longer show what the database says (a move not yet
     # shown, an edit that failed): the sender brings it up to date from then on.
     resync_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The newest event of the subject the message shows (None: not known), so that a
+    # notice of a move the card shows already need not draw it again.
+    shown_event: Mapped[int | None] = mapped_column(sa.BigInteger())
 
 
 class Broadcast(Created, Base):

@@ -32,6 +32,13 @@ class CardInfo:
     current: bool
     # Due for a re-sync: the message may not show what the database says.
     stale: bool = False
+    # The newest event of the subject the message shows (None: not known).
+    shown_event: int | None = None
+
+    def shows(self, event: int) -> bool:
+        """Whether the message shows ``event`` of its subject, and nothing since has
+        marked it for a re-sync."""
+        return not self.stale and self.shown_event is not None and self.shown_event >= event
 
     @classmethod
     def of(cls, row: Card) -> CardInfo:
@@ -44,12 +51,20 @@ class CardInfo:
             row.digest,
             row.current,
             row.resync_at is not None,
+            row.shown_event,
         )
 
 
 class CardService(Service):
     async def posted(
-        self, chat_id: int, message_id: int, subject: str, subject_id: int, digest: str
+        self,
+        chat_id: int,
+        message_id: int,
+        subject: str,
+        subject_id: int,
+        digest: str,
+        *,
+        event: int | None = None,
     ) -> list[CardInfo]:
         """Record a new card; returns the cards in that chat it replaces as current."""
         replaced = []
@@ -63,11 +78,12 @@ class CardService(Service):
         if known is not None:
             # Adopted from a press before its post was recorded (see adopt).
             known.current, known.digest, known.resync_at = True, digest, None
+            known.shown_event = event
             await self.store.flush()
             return replaced
         await self.store.cards.add(
             Card(chat_id=chat_id, message_id=message_id, subject=subject,
-                 subject_id=subject_id, digest=digest, current=True)
+                 subject_id=subject_id, digest=digest, current=True, shown_event=event)
         )  # fmt: skip
         return replaced
 
@@ -79,11 +95,13 @@ class CardService(Service):
         row = await self.store.cards.by_message(chat_id, message_id)
         return CardInfo.of(row) if row is not None else None
 
-    async def shown(self, card_id: int, digest: str) -> None:
-        """The card now shows what ``digest`` describes."""
+    async def shown(self, card_id: int, digest: str, *, event: int | None = None) -> None:
+        """The card now shows what ``digest`` describes (and, for a card of the
+        subject itself, its events up to ``event``)."""
         row = await self.store.cards.get(card_id)
         if row is not None:
             row.digest = digest
+            row.shown_event = event
             row.resync_at = None
             await self.store.flush()
 
