@@ -397,13 +397,9 @@ class SuggestionService(Service):
         events = await self.store.events.for_suggestion(item.id, include_internal=office)
         attachments = await self.store.attachments.for_suggestion(item.id)
         ratings = await self.store.ratings.for_suggestion(item.id)
-        point = await self.store.points.get(item.point_id) if item.point_id else None
-        department = (
-            await self.store.departments.get(item.department_id) if item.department_id else None
-        )
+        point, department, observer = await self.store.suggestions.surroundings(item)
         observer_name = observer_phone = None
         if office or Role.OBSERVER in held:
-            observer = await self.store.observers.get(item.observer_id)
             observer_name = observer.name if observer else None
             if office and observer is not None:
                 observer_phone = observer.phone or None
@@ -412,10 +408,9 @@ class SuggestionService(Service):
             actions.remove(Action.RATE)
         names: dict[int, str] = {}
         if office:
-            for user_id in {e.actor_user_id for e in events if e.actor_user_id is not None}:
-                user = await self.store.users.get(user_id)
-                if user is not None:
-                    names[user_id] = " ".join(filter(None, [user.first_name, user.last_name]))
+            actors = {e.actor_user_id for e in events if e.actor_user_id is not None}
+            for user_id, user in (await self.store.users.some(actors)).items():
+                names[user_id] = " ".join(filter(None, [user.first_name, user.last_name]))
         return SuggestionDetail(
             info=SuggestionInfo.of(item),
             timeline=tuple(TimelineEntry.of(e, names.get(e.actor_user_id or 0)) for e in events),

@@ -7,12 +7,36 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain.statuses import SuggestionStatus
-from storage.models import Attachment, Event, Rating, ReferenceCounter, Suggestion
+from storage.models import (
+    Attachment,
+    Department,
+    Event,
+    Observer,
+    Point,
+    Rating,
+    ReferenceCounter,
+    Suggestion,
+)
 from storage.repositories.base import Repository
 
 
 class SuggestionRepository(Repository[Suggestion]):
     model = Suggestion
+
+    async def surroundings(
+        self, item: Suggestion
+    ) -> tuple[Point | None, Department | None, Observer | None]:
+        """The item's point, department and observer, in one statement."""
+        stmt = (
+            sa.select(Point, Department, Observer)
+            .select_from(Suggestion)
+            .outerjoin(Point, Point.id == Suggestion.point_id)
+            .outerjoin(Department, Department.id == Suggestion.department_id)
+            .outerjoin(Observer, Observer.id == Suggestion.observer_id)
+            .where(Suggestion.id == item.id)
+        )
+        row = (await self.session.execute(stmt)).one()
+        return row[0], row[1], row[2]
 
     async def by_reference(self, reference: str) -> Suggestion | None:
         stmt = sa.select(Suggestion).where(Suggestion.reference == reference)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -43,6 +44,13 @@ class UserRepository(Repository[TelegramUser]):
             row.language_code = language_code or row.language_code
         await self.session.flush()
         return row
+
+    async def some(self, user_ids: Collection[int]) -> dict[int, TelegramUser]:
+        """The users of ``user_ids`` that are known, by id, in one statement."""
+        if not user_ids:
+            return {}
+        stmt = sa.select(TelegramUser).where(TelegramUser.id.in_(sorted(user_ids)))
+        return {row.id: row for row in (await self.session.execute(stmt)).scalars()}
 
     async def set_blocked(self, user_id: int, blocked: bool, at: datetime | None = None) -> None:
         row = await self.get(user_id)
