@@ -38,11 +38,10 @@ SYSTEM = Actor(None, ActorView(frozenset({Role.SYSTEM})))
 async def identify(store: Store, user_id: int, *, is_admin: bool = False) -> Actor:
     roles: set[Role] = {Role.ADMIN} if is_admin else set()
     observer_id = None
-    observer = await store.observers.by_user(user_id)
-    if observer is not None and observer.status in _FOLLOWING:
+    observer, departments = await store.observers.standing_of(user_id)
+    if observer is not None and observer[1] in _FOLLOWING:
         roles.add(Role.OBSERVER)
-        observer_id = observer.id
-    departments = frozenset(row.department_id for row in await store.liaisons.for_user(user_id))
+        observer_id = observer[0]
     if departments:
         roles.add(Role.LIAISON)
     return Actor(user_id, ActorView(frozenset(roles), observer_id, departments))

@@ -2,16 +2,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from bot.domain.statuses import ApplicationStatus, ObserverStatus
-from storage.models import Application, Invite, Observer, Suggestion
+from storage.models import Application, Invite, Liaison, Observer, Suggestion
 from storage.repositories.base import Repository
 
 
 class ObserverRepository(Repository[Observer]):
     model = Observer
+
+    async def standing_of(
+        self, user_id: int
+    ) -> tuple[tuple[int, ObserverStatus] | None, frozenset[int]]:
+        """In one statement, what a person is: their observer record (id and status),
+        if any, and the departments they are an active liaison of."""
+        observer = sa.select(Observer.id, Observer.status, sa.null().label("department_id")).where(
+            Observer.user_id == user_id
+        )
+        liaison = sa.select(sa.null(), sa.null(), Liaison.department_id).where(
+            Liaison.user_id == user_id, Liaison.active.is_(True)
+        )
+        result: sa.Result[Any] = await self.session.execute(sa.union_all(observer, liaison))
+        rows: list[tuple[Any, ...]] = [tuple(row) for row in result]
+        found = next(((r[0], ObserverStatus(r[1])) for r in rows if r[0] is not None), None)
+        return found, frozenset(r[2] for r in rows if r[2] is not None)
 
     async def by_user(self, user_id: int) -> Observer | None:
         stmt = sa.select(Observer).where(Observer.user_id == user_id)
