@@ -1,8 +1,9 @@
 """One delivery attempt of one outbox row, and what it leaves in the outbox.
 
-:func:`attempt` sends (or, for someone marked unreachable, does not) and judges what
-happened, with no transaction open while it sends; :func:`record` writes that down in
-a short transaction of its own (see ``bot.delivery.sender``).
+:func:`deliver_row` leases a row and decides what to say in one short transaction,
+says it (or, for someone marked unreachable, does not) with no transaction open, and
+judges what happened; :func:`record` writes that down in a short transaction of its
+own (see ``bot.delivery.sender``).
 
 How an error is judged:
 
@@ -109,22 +110,26 @@ def judge(exc: Exception, row: OutboxItem) -> Outcome:
     return Outcome(Verdict.FAILED, error)
 
 
-async def attempt(speech: Speech, row: OutboxItem, build: Callable[[Store], Outgoing]) -> Outcome:
-    """Deliver ``row`` unless its recipient is marked unreachable; never raises for a
-    failed delivery. What to say is decided in a read transaction (the row rendered,
-    its calls collected as effects, ``bot.effects``) and said once that has closed:
-    no transaction is open while Telegram is asked."""
-    defer_to_commit(speech.bot)
-    effects = Effects()
+async def _decide(out: Outgoing, row: OutboxItem, effects: Effects) -> Outcome | None:
+    """What to say for ``row``, collected as effects (``bot.effects``): nothing is sent
+    here. An outcome when there is nothing to say (the recipient is marked unreachable)
+    or it could not be decided (judged as a failed send would be); None otherwise."""
     try:
-        async with speech.read() as store:
-            out = build(store)
-            if row.to_person and row.chat_id is not None:
-                recipient = await out.outbox.recipient(row.chat_id)
-                if recipient is not None and recipient.blocked:
-                    return Outcome(Verdict.UNREACHABLE, _UNREACHABLE)
-            with effects.collecting():
-                await deliver(out, row)
+        if row.to_person and row.chat_id is not None:
+            recipient = await out.outbox.recipient(row.chat_id)
+            if recipient is not None and recipient.blocked:
+                return Outcome(Verdict.UNREACHABLE, _UNREACHABLE)
+        with effects.collecting():
+            await deliver(out, row)
+    except Exception as exc:
+        return judge(exc, row)
+    return None
+
+
+async def _say(speech: Speech, row: OutboxItem, effects: Effects) -> Outcome:
+    """Make the calls decided, with no transaction open; never raises for a failed
+    delivery."""
+    try:
         await perform_all(speech, effects)
     except Exception as exc:
         return judge(exc, row)
@@ -187,14 +192,19 @@ async def deliver_row(
     lease: float = LEASE_SECONDS,
     lock: bool = False,
 ) -> Delivery | None:
-    """Claim one row on a lease (a short transaction), deliver it with no transaction
-    open, and record the outcome (another short one). None: the row was not ours to
-    claim (another sender has it, or it is no longer due)."""
+    """Claim one row on a lease and decide what to say (a short transaction), say it
+    with no transaction open, and record the outcome (another short one). None: the
+    row was not ours to claim (another sender has it, or it is no longer due)."""
+    defer_to_commit(speech.bot)
+    effects = Effects()
     async with speech.write() as store:
-        claimed = await build(store).outbox.claim(row_id, lock=lock, by=by, lease=lease)
-    if claimed is None:
-        return None
-    outcome = await attempt(speech, claimed, build)
+        out = build(store)
+        claimed = await out.outbox.claim(row_id, lock=lock, by=by, lease=lease)
+        if claimed is None:
+            return None
+        outcome = await _decide(out, claimed, effects)
+    if outcome is None:
+        outcome = await _say(speech, claimed, effects)
     settled = await _record_when_possible(speech, claimed, outcome, build, by)
     return Delivery(claimed, outcome, settled)
 
