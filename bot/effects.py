@@ -255,7 +255,7 @@ class Speech:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Store]:
-        async with self._writer, self.sessions() as session, session.begin():
+        async with self.sessions() as session, self._writer, session.begin():
             yield Store(session)
 
     async def call(self, method: TelegramMethod[TelegramType]) -> TelegramType:

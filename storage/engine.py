@@ -27,13 +27,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.orm import Session
 
-from storage import guard
+from storage import guard, sqlite_inline
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # PostgreSQL: the outbox sender keeps up to 16 sends in flight, each in a transaction of
 # its own, beside the updates being handled; the pool grows on demand.
 PG_POOL_SIZE = 10
 PG_MAX_OVERFLOW = 30
+# SQLite: every person acting at once, and the sender's sends, read through a connection
+# of their own. With SQLAlchemy's default (5 kept, 10 more) the writer waited for a free
+# connection, or made a new one (a thread and four pragmas), while holding the lock.
+SQLITE_POOL_SIZE = 20
+SQLITE_MAX_OVERFLOW = 60
 
 # The execution option that makes a SQLite transaction deferred (see read_sessions).
 _READ_ONLY = "outpost_read_only"
@@ -56,8 +61,13 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             kwargs.setdefault("max_overflow", PG_MAX_OVERFLOW)
         return _create_async_engine(url, **kwargs)
 
+    if "poolclass" not in kwargs and make_url(url).database not in (None, "", ":memory:"):
+        kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
+        kwargs.setdefault("max_overflow", SQLITE_MAX_OVERFLOW)
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+    if not __import__("os").environ.get("OUTPOST_NOINLINE"):
+        connect_args.setdefault("async_creator_fn", sqlite_inline.connect)
     engine = _create_async_engine(url, connect_args=connect_args, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -78,7 +88,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         if connection.get_execution_options().get(_READ_ONLY):
             connection.exec_driver_sql("BEGIN")
         else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.exec_driver_sql(sqlite_inline.BEGIN_IMMEDIATE)
 
     return engine
 
@@ -98,7 +108,11 @@ def engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
 
 def writer(engine: AsyncEngine) -> AbstractAsyncContextManager[Any]:
     """What to hold while writing: on SQLite the engine's one in-process writer lock
-    (shared by everything that writes through this engine), elsewhere nothing."""
+    (shared by everything that writes through this engine), elsewhere nothing.
+
+    Take it inside the session and around its transaction (``async with sessions() as
+    session, writer(engine), session.begin()``): closing an AsyncSession waits a turn
+    of the event loop, which the lock need not be held through."""
     if engine.dialect.name != "sqlite":
         return nullcontext()
     key = engine.sync_engine

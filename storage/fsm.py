@@ -73,7 +73,7 @@ class DatabaseStorage(BaseStorage):
         # Outside an update (after it committed): a short transaction of its own, in turn
         # with the other writers of this process (SQLite has one writer at a time, and
         # queueing on its busy timeout would sleep in steps of up to 100 ms).
-        async with self._writer, self._sessions() as own, own.begin():
+        async with self._sessions() as own, self._writer, own.begin():
             return await work(ConversationStateRepository(own))
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:

@@ -103,7 +103,7 @@ async def seed_district(
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
-    async with writer(engine_of(sessions)), sessions() as session, session.begin():
+    async with sessions() as session, writer(engine_of(sessions)), session.begin():
         store = Store(session)
         await _refuse_if_seeded(session)
         outbox_before = await session.scalar(sa.select(sa.func.max(OutboxMessage.id))) or 0

@@ -149,8 +149,8 @@ class UpdateTransaction(BaseMiddleware):
             attempt = dict(data)
             try:
                 async with (
-                    self._one_writer,
                     self._sessions() as session,
+                    self._one_writer,
                     session.begin(),
                 ):
                     store = Store(session)

@@ -59,11 +59,11 @@ class Scheduler:
 
     async def tick(self) -> Queued | None:
         """One round: None if another process holds the lease, else what was queued."""
-        async with self._writer, self._sessions() as session, session.begin():
+        async with self._sessions() as session, self._writer, session.begin():
             held = await Store(session).leases.acquire(LEASE, self.holder, self._clock(), self._ttl)
         if not held:
             return None
-        async with self._writer, self._sessions() as session, session.begin():
+        async with self._sessions() as session, self._writer, session.begin():
             queued = await ReminderService(Store(session), self._policy, self._clock).run_due()
         if queued.kinds:
             log.info(
@@ -89,5 +89,5 @@ class Scheduler:
 
     async def release(self) -> None:
         with contextlib.suppress(Exception):
-            async with self._writer, self._sessions() as session, session.begin():
+            async with self._sessions() as session, self._writer, session.begin():
                 await Store(session).leases.release(LEASE, self.holder, self._clock())
