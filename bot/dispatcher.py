@@ -18,6 +18,7 @@ The outer middlewares on every update, outermost first:
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -164,6 +165,7 @@ def build_dispatcher(
     dp.update.outer_middleware(PersonLocale(i18n))
     dp.update.outer_middleware(Throttling(throttle))
     dp.include_routers(*handlers.routers(i18n, settings))
+    filters_on_the_loop(dp)
     # The startup event passes the Dispatcher's own data, not an update's.
     dp.startup.register(set_commands)
     dp["i18n"] = i18n
@@ -171,3 +173,29 @@ def build_dispatcher(
     dp["speaker"] = speaker
     dp["transaction"] = transaction
     return dp
+
+
+def filters_on_the_loop(dp: Dispatcher) -> None:
+    """Run the filters that are plain functions on the event loop.
+
+    aiogram runs a filter that is not a coroutine function (every ``F`` magic filter
+    among them) with ``asyncio.to_thread``: a dozen thread hops per update, each waiting
+    its turn in the loop behind everyone else's work, and all of it inside the update's
+    transaction. Our filters only look at the update, so they are called in place.
+    """
+    for router in dp.chain_tail:
+        for observer in router.observers.values():
+            # The observer's own filters (``router.message.filter(...)``) sit on its
+            # root handler.
+            for handler in [observer._handler, *observer.handlers]:
+                for check in handler.filters or ():
+                    if not check.awaitable:
+                        check.callback = _in_place(check.callback)
+                        check.awaitable = True
+
+
+def _in_place(callback: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        return callback(*args, **kwargs)
+
+    return call

@@ -197,3 +197,41 @@ async def test_updates_from_one_chat_run_one_after_another(tg: Telegram) -> None
     first(tg, router)
     await asyncio.gather(*(tg.feed(update(800 + n, STRANGER, "/count")) for n in range(5)))
     assert sorted(s.plain for s in tg.session.chats[STRANGER]) == ["1", "2", "3", "4", "5"]
+
+
+async def test_plain_function_filters_run_on_the_loop_not_in_a_thread(tg: Telegram) -> None:
+    """aiogram would hand every plain-function filter (``F`` magic filters among them)
+    to a thread, a hop per filter per update inside the update's transaction."""
+    import threading
+
+    from aiogram import F
+
+    from bot.dispatcher import filters_on_the_loop
+
+    checks = [
+        check
+        for router in tg.dp.chain_tail
+        for observer in router.observers.values()
+        for handler in [observer._handler, *observer.handlers]
+        for check in handler.filters or ()
+    ]
+    assert any(check.magic is not None for check in checks)
+    assert all(check.awaitable for check in checks)
+
+    seen: list[int] = []
+
+    def where(message: Message) -> bool:
+        seen.append(threading.get_ident())
+        return message.text == "/where"
+
+    router = Router(name="where")
+
+    @router.message(F.text.startswith("/wh"), where)
+    async def answer(message: Message) -> None:
+        await message.answer("here")
+
+    first(tg, router)
+    filters_on_the_loop(tg.dp)
+    await tg.feed(update(900, STRANGER, "/where"))
+    assert seen == [threading.get_ident()]
+    assert [s.plain for s in tg.session.chats[STRANGER]] == ["here"]
