@@ -8,22 +8,34 @@ import sqlalchemy as sa
 from storage.models import Broadcast, Card, OutboxMessage
 from storage.repositories.base import Repository
 
+# Statements run on every update are built once, with their values bound at execution:
+# building one costs more than SQLite takes to answer it.
+_BY_MESSAGE = sa.select(Card).where(
+    Card.chat_id == sa.bindparam("chat_id"), Card.message_id == sa.bindparam("message_id")
+)
+_OF = sa.select(Card).where(
+    Card.subject == sa.bindparam("subject"), Card.subject_id == sa.bindparam("subject_id")
+)
+_OF_ANYWHERE = _OF.order_by(Card.id)
+_OF_IN_CHAT = _OF.where(Card.chat_id == sa.bindparam("chat_id")).order_by(Card.id)
+
 
 class CardRepository(Repository[Card]):
     model = Card
 
     async def by_message(self, chat_id: int, message_id: int) -> Card | None:
-        stmt = sa.select(Card).where(Card.chat_id == chat_id, Card.message_id == message_id)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        values = {"chat_id": chat_id, "message_id": message_id}
+        return (await self.session.execute(_BY_MESSAGE, values)).scalar_one_or_none()
 
     async def of(
         self, subject: str, subject_id: int, *, chat_id: int | None = None
     ) -> Sequence[Card]:
         """A subject's cards, oldest first (in one chat, if given)."""
-        stmt = sa.select(Card).where(Card.subject == subject, Card.subject_id == subject_id)
-        if chat_id is not None:
-            stmt = stmt.where(Card.chat_id == chat_id)
-        return (await self.session.execute(stmt.order_by(Card.id))).scalars().all()
+        values: dict[str, object] = {"subject": subject, "subject_id": subject_id}
+        if chat_id is None:
+            return (await self.session.execute(_OF_ANYWHERE, values)).scalars().all()
+        values["chat_id"] = chat_id
+        return (await self.session.execute(_OF_IN_CHAT, values)).scalars().all()
 
     async def due(self, now: datetime, limit: int) -> Sequence[Card]:
         """Cards whose re-sync has come, the longest waiting first."""

@@ -20,7 +20,7 @@ from storage.repositories.base import Repository
 PENDING, SENT, FAILED, HELD = "pending", "sent", "failed", "held"
 
 
-def _not_on_lease(now: datetime) -> sa.ColumnElement[bool]:
+def _not_on_lease(now: datetime | sa.BindParameter[datetime]) -> sa.ColumnElement[bool]:
     """No sender is sending the row now (a lease past its time means the send died)."""
     return sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
 
@@ -40,7 +40,7 @@ def _first_of_its_chat() -> sa.ColumnElement[bool]:
     )
 
 
-def _due(now: datetime) -> sa.ColumnElement[bool]:
+def _due(now: datetime | sa.BindParameter[datetime]) -> sa.ColumnElement[bool]:
     """Pending, its time come, on no live lease, and first of its chat's queue."""
     return sa.and_(
         OutboxMessage.state == PENDING,
@@ -48,6 +48,37 @@ def _due(now: datetime) -> sa.ColumnElement[bool]:
         _not_on_lease(now),
         _first_of_its_chat(),
     )
+
+
+# The sender's statements run for every row it delivers: built once, with their values
+# bound at execution (building one costs more than the database takes to answer it).
+_NOW: sa.BindParameter[datetime] = sa.bindparam("now")
+_DUE_NOW = _due(_NOW)
+_LEASE = (
+    sa.update(OutboxMessage)
+    .where(OutboxMessage.id == sa.bindparam("row"), _DUE_NOW)
+    .values(claimed_by=sa.bindparam("by"), claimed_until=sa.bindparam("until"))
+    .returning(OutboxMessage)
+    .execution_options(synchronize_session=False, populate_existing=True)
+)
+_SETTLE = (
+    sa.update(OutboxMessage)
+    .where(
+        OutboxMessage.id == sa.bindparam("row"),
+        OutboxMessage.state == PENDING,
+        OutboxMessage.claimed_by == sa.bindparam("by"),
+        OutboxMessage.attempts == sa.bindparam("tried"),
+    )
+    .values(
+        state=sa.bindparam("outcome"),
+        attempts=sa.bindparam("tried_now"),
+        last_error=None,
+        claimed_by=None,
+        claimed_until=None,
+        sent_at=sa.bindparam("sent"),
+    )
+    .execution_options(synchronize_session=False)
+)
 
 
 class OutboxRepository(Repository[OutboxMessage]):
@@ -64,7 +95,7 @@ class OutboxRepository(Repository[OutboxMessage]):
         """The first pending row of each chat whose time has come, oldest first;
         ``busy`` chats (``None``: the admin group) are left out. With ``skip_locked``
         (PostgreSQL), rows another transaction has locked are left out too."""
-        stmt = sa.select(OutboxMessage).where(_due(now))
+        stmt = sa.select(OutboxMessage).where(_DUE_NOW)
         chats = [c for c in busy if c is not None]
         if chats:
             stmt = stmt.where(
@@ -75,49 +106,30 @@ class OutboxRepository(Repository[OutboxMessage]):
         stmt = stmt.order_by(OutboxMessage.id).limit(limit)
         if skip_locked:
             stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
-        return (await self.session.execute(stmt)).scalars().all()
+        return (await self.session.execute(stmt, {"now": now})).scalars().all()
 
     async def lease(
         self, row_id: int, now: datetime, *, by: str, until: datetime
     ) -> OutboxMessage | None:
         """Lease the row to ``by`` until ``until`` if it is still due and first of its
         chat, in one statement; the row as leased, or None."""
-        stmt = (
-            sa.update(OutboxMessage)
-            .where(
-                OutboxMessage.id == row_id,
-                _due(now),
-            )
-            .values(claimed_by=by, claimed_until=until)
-            .returning(OutboxMessage)
-            .execution_options(synchronize_session=False, populate_existing=True)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        values = {"row": row_id, "now": now, "by": by, "until": until}
+        return (await self.session.execute(_LEASE, values)).scalar_one_or_none()
 
     async def settle(
         self, row_id: int, *, by: str, attempts: int, state: str, now: datetime
     ) -> bool:
         """Record a send's outcome on a row still leased to ``by`` with ``attempts``
         attempts, in one statement; False when the row changed hands meanwhile."""
-        stmt = (
-            sa.update(OutboxMessage)
-            .where(
-                OutboxMessage.id == row_id,
-                OutboxMessage.state == PENDING,
-                OutboxMessage.claimed_by == by,
-                OutboxMessage.attempts == attempts,
-            )
-            .values(
-                state=state,
-                attempts=attempts + 1,
-                last_error=None,
-                claimed_by=None,
-                claimed_until=None,
-                sent_at=now if state == SENT else None,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        result = await self.session.execute(stmt)
+        values = {
+            "row": row_id,
+            "by": by,
+            "tried": attempts,
+            "outcome": state,
+            "tried_now": attempts + 1,
+            "sent": now if state == SENT else None,
+        }
+        result = await self.session.execute(_SETTLE, values)
         return int(getattr(result, "rowcount", 0) or 0) == 1
 
     async def claim(self, row_id: int, now: datetime, *, lock: bool) -> OutboxMessage | None:
@@ -127,13 +139,13 @@ class OutboxRepository(Repository[OutboxMessage]):
             sa.select(OutboxMessage)
             .where(
                 OutboxMessage.id == row_id,
-                _due(now),
+                _DUE_NOW,
             )
             .execution_options(populate_existing=True)
         )
         if lock:
             stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        return (await self.session.execute(stmt, {"now": now})).scalar_one_or_none()
 
     async def lock_broadcast(self, broadcast_id: int) -> Broadcast | None:
         """The broadcast, read afresh and locked until the transaction ends: the

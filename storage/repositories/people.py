@@ -10,6 +10,16 @@ from bot.domain.statuses import ApplicationStatus, ObserverStatus
 from storage.models import Application, Invite, Liaison, Observer, Suggestion
 from storage.repositories.base import Repository
 
+# Run for every update (who is acting): built once (see storage.repositories.cards).
+_STANDING: sa.CompoundSelect[Any] = sa.union_all(
+    sa.select(Observer.id, Observer.status, sa.null().label("department_id")).where(
+        Observer.user_id == sa.bindparam("user")
+    ),
+    sa.select(sa.null(), sa.null(), Liaison.department_id).where(
+        Liaison.user_id == sa.bindparam("user"), Liaison.active.is_(True)
+    ),
+)
+
 
 class ObserverRepository(Repository[Observer]):
     model = Observer
@@ -19,13 +29,7 @@ class ObserverRepository(Repository[Observer]):
     ) -> tuple[tuple[int, ObserverStatus] | None, frozenset[int]]:
         """In one statement, what a person is: their observer record (id and status),
         if any, and the departments they are an active liaison of."""
-        observer = sa.select(Observer.id, Observer.status, sa.null().label("department_id")).where(
-            Observer.user_id == user_id
-        )
-        liaison = sa.select(sa.null(), sa.null(), Liaison.department_id).where(
-            Liaison.user_id == user_id, Liaison.active.is_(True)
-        )
-        result: sa.Result[Any] = await self.session.execute(sa.union_all(observer, liaison))
+        result: sa.Result[Any] = await self.session.execute(_STANDING, {"user": user_id})
         rows: list[tuple[Any, ...]] = [tuple(row) for row in result]
         found = next(((r[0], ObserverStatus(r[1])) for r in rows if r[0] is not None), None)
         return found, frozenset(r[2] for r in rows if r[2] is not None)

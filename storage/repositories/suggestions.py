@@ -19,6 +19,28 @@ from storage.models import (
 )
 from storage.repositories.base import Repository
 
+# Statements run for every card shown: built once (see storage.repositories.cards).
+_SURROUNDINGS = (
+    sa.select(Point, Department, Observer)
+    .select_from(Suggestion)
+    .outerjoin(Point, Point.id == Suggestion.point_id)
+    .outerjoin(Department, Department.id == Suggestion.department_id)
+    .outerjoin(Observer, Observer.id == Suggestion.observer_id)
+    .where(Suggestion.id == sa.bindparam("item"))
+)
+_EVENTS = sa.select(Event).where(Event.suggestion_id == sa.bindparam("item")).order_by(Event.id)
+_OPEN_EVENTS = (
+    sa.select(Event)
+    .where(Event.suggestion_id == sa.bindparam("item"), Event.internal.is_(False))
+    .order_by(Event.id)
+)
+_ATTACHMENTS = (
+    sa.select(Attachment)
+    .where(Attachment.suggestion_id == sa.bindparam("item"))
+    .order_by(Attachment.id)
+)
+_RATINGS = sa.select(Rating).where(Rating.suggestion_id == sa.bindparam("item")).order_by(Rating.id)
+
 
 class SuggestionRepository(Repository[Suggestion]):
     model = Suggestion
@@ -27,15 +49,7 @@ class SuggestionRepository(Repository[Suggestion]):
         self, item: Suggestion
     ) -> tuple[Point | None, Department | None, Observer | None]:
         """The item's point, department and observer, in one statement."""
-        stmt = (
-            sa.select(Point, Department, Observer)
-            .select_from(Suggestion)
-            .outerjoin(Point, Point.id == Suggestion.point_id)
-            .outerjoin(Department, Department.id == Suggestion.department_id)
-            .outerjoin(Observer, Observer.id == Suggestion.observer_id)
-            .where(Suggestion.id == item.id)
-        )
-        row = (await self.session.execute(stmt)).one()
+        row = (await self.session.execute(_SURROUNDINGS, {"item": item.id})).one()
         return row[0], row[1], row[2]
 
     async def by_reference(self, reference: str) -> Suggestion | None:
@@ -239,31 +253,22 @@ class EventRepository(Repository[Event]):
     async def for_suggestion(
         self, suggestion_id: int, *, include_internal: bool = False
     ) -> Sequence[Event]:
-        stmt = sa.select(Event).where(Event.suggestion_id == suggestion_id)
-        if not include_internal:
-            stmt = stmt.where(Event.internal.is_(False))
-        stmt = stmt.order_by(Event.id)
-        return (await self.session.execute(stmt)).scalars().all()
+        stmt = _EVENTS if include_internal else _OPEN_EVENTS
+        return (await self.session.execute(stmt, {"item": suggestion_id})).scalars().all()
 
 
 class AttachmentRepository(Repository[Attachment]):
     model = Attachment
 
     async def for_suggestion(self, suggestion_id: int) -> Sequence[Attachment]:
-        stmt = (
-            sa.select(Attachment)
-            .where(Attachment.suggestion_id == suggestion_id)
-            .order_by(Attachment.id)
-        )
-        return (await self.session.execute(stmt)).scalars().all()
+        return (await self.session.execute(_ATTACHMENTS, {"item": suggestion_id})).scalars().all()
 
 
 class RatingRepository(Repository[Rating]):
     model = Rating
 
     async def for_suggestion(self, suggestion_id: int) -> Sequence[Rating]:
-        stmt = sa.select(Rating).where(Rating.suggestion_id == suggestion_id).order_by(Rating.id)
-        return (await self.session.execute(stmt)).scalars().all()
+        return (await self.session.execute(_RATINGS, {"item": suggestion_id})).scalars().all()
 
 
 class ReferenceCounterRepository(Repository[ReferenceCounter]):

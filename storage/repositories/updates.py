@@ -1,10 +1,25 @@
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.models import ConversationState, ProcessedUpdate
 from storage.repositories.base import Repository
+
+
+def _claim(insert: Any) -> Any:
+    return (
+        insert(ProcessedUpdate)
+        .values(bot_id=sa.bindparam("bot"), update_id=sa.bindparam("update"))
+        .on_conflict_do_nothing()
+        .returning(ProcessedUpdate.update_id)
+    )
+
+
+# Run for every update: built once (see storage.repositories.cards).
+_CLAIM = {"postgresql": _claim(postgresql.insert), "sqlite": _claim(sqlite.insert)}
 
 
 class ProcessedUpdateRepository(Repository[ProcessedUpdate]):
@@ -18,15 +33,11 @@ class ProcessedUpdateRepository(Repository[ProcessedUpdate]):
         """
         # One statement, not a savepoint around an insert that may fail: this runs for
         # every update.
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = (
-            insert(ProcessedUpdate)
-            .values(bot_id=bot_id, update_id=update_id)
-            .on_conflict_do_nothing()
-            .returning(ProcessedUpdate.update_id)
-        )
-        return (await self.session.execute(stmt)).first() is not None
+        stmt = _CLAIM[
+            "postgresql" if self.session.get_bind().dialect.name == "postgresql" else "sqlite"
+        ]
+        values = {"bot": bot_id, "update": update_id}
+        return (await self.session.execute(stmt, values)).first() is not None
 
 
 _MISSING = "outpost_fsm_missing"

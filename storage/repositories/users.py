@@ -8,6 +8,9 @@ import sqlalchemy as sa
 from storage.models import TelegramUser, utcnow
 from storage.repositories.base import Repository
 
+# Run for every card shown: built once (see storage.repositories.cards).
+_SOME = sa.select(TelegramUser).where(TelegramUser.id.in_(sa.bindparam("ids", expanding=True)))
+
 
 class UserRepository(Repository[TelegramUser]):
     model = TelegramUser
@@ -49,8 +52,8 @@ class UserRepository(Repository[TelegramUser]):
         """The users of ``user_ids`` that are known, by id, in one statement."""
         if not user_ids:
             return {}
-        stmt = sa.select(TelegramUser).where(TelegramUser.id.in_(sorted(user_ids)))
-        return {row.id: row for row in (await self.session.execute(stmt)).scalars()}
+        result = await self.session.execute(_SOME, {"ids": sorted(user_ids)})
+        return {row.id: row for row in result.scalars()}
 
     async def set_blocked(self, user_id: int, blocked: bool, at: datetime | None = None) -> None:
         row = await self.get(user_id)
