@@ -31,9 +31,11 @@ from storage import guard, sqlite_inline
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # PostgreSQL: the outbox sender keeps up to 16 sends in flight, each in a transaction of
-# its own, beside the updates being handled; the pool grows on demand.
-PG_POOL_SIZE = 10
-PG_MAX_OVERFLOW = 30
+# its own, beside the updates being handled (40 people at once and more). Connections
+# beyond the kept ones are closed on return, so a pool smaller than the usual load made
+# a connection (and prepared its statements afresh) for every few updates.
+PG_POOL_SIZE = 30
+PG_MAX_OVERFLOW = 20
 # SQLite: every person acting at once, and the sender's sends, read through a connection
 # of their own. With SQLAlchemy's default (5 kept, 10 more) the writer waited for a free
 # connection, or made a new one (a thread and four pragmas), while holding the lock.
