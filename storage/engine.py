@@ -88,7 +88,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         if connection.get_execution_options().get(_READ_ONLY):
-            connection.exec_driver_sql("BEGIN")
+            connection.exec_driver_sql(sqlite_inline.BEGIN_SNAPSHOT)
         else:
             connection.exec_driver_sql(sqlite_inline.BEGIN_IMMEDIATE)
 

@@ -1,18 +1,20 @@
-"""SQLite statements run on the event loop while the writer lock is held.
+"""SQLite statements run on the event loop's thread, unless they may wait.
 
 aiosqlite hands every statement to a thread of its own and wakes the event loop when it
-is done. For the task holding the writer lock, that hand-off is the whole cost: SQLite
-answers a statement of an update in microseconds, but the task then waits its turn
-behind every other ready task (40 people at once) before it can send the next, and the
-writer lock stays held through all those turns, so everybody else's writes queue behind
-them. Holding the lock inside ``BEGIN IMMEDIATE``, the connection already owns SQLite's
-write lock and no statement can wait on another process, so it is run right away, in
-the loop's thread.
+is done. SQLite answers an update's statements in microseconds; the hand-off costs more
+CPU than that, and the task then waits its turn behind every other ready task (40 people
+at once) before it can send the next, while a writer holds the writer lock through all
+those turns, so everybody else's writes queue behind them.
 
-What may wait stays on the thread: ``BEGIN IMMEDIATE`` itself (another process may hold
-the database for as long as the busy timeout), and every read-only snapshot (they may be
-long reports). In-process writers take the writer lock before ``BEGIN IMMEDIATE``, so a
-connection inside one is the lock holder's.
+What cannot wait runs in place: the statements of a write transaction once ``BEGIN
+IMMEDIATE`` holds SQLite's write lock (in-process writers take the writer lock first,
+so a connection inside one is the lock holder's), the reads of a snapshot (WAL readers
+wait for no one), and the calls that touch no lock. What may wait for another process
+stays on the thread: a ``BEGIN IMMEDIATE`` that finds the write lock taken (it waits
+for up to the busy timeout), and a write attempted in a read-only snapshot.
+
+The price: a long statement holds the loop for its length. Reports and exports read a
+whole year of items in the update's transaction, as they held the writer lock before.
 """
 
 from __future__ import annotations
@@ -24,14 +26,13 @@ import aiosqlite
 
 # What storage.engine begins every transaction that may write with.
 BEGIN_IMMEDIATE = "BEGIN IMMEDIATE"
+# ... and every read-only snapshot with.
+BEGIN_SNAPSHOT = "BEGIN"
 
 
-class InlineWhileWriting(aiosqlite.Connection):
-    """An aiosqlite connection that runs on the loop's thread what cannot wait: the
-    statements of a write transaction (once ``BEGIN IMMEDIATE`` took SQLite's write
-    lock), a ``BEGIN IMMEDIATE`` that gets the lock at once, and the bookkeeping calls
-    that touch no lock (making a cursor, the pool's rollback of a finished transaction).
-    """
+class InlineUnlessWaiting(aiosqlite.Connection):
+    """An aiosqlite connection that runs on the loop's thread whatever cannot wait on
+    another process's lock (see the module's docstring)."""
 
     _writing = False
     # SQLite's busy timeout, in ms, as the connection was made with.
@@ -42,20 +43,25 @@ class InlineWhileWriting(aiosqlite.Connection):
         if conn is None or not self._running:
             return await _on_the_thread(self, fn, *args, **kwargs)
         if conn.in_transaction:
-            if self._writing:
+            if self._writing or not _writes(args):
                 return fn(*args, **kwargs)
-        else:
-            self._writing = False
-            if fn == conn.cursor or fn == conn.rollback:
-                return fn(*args, **kwargs)
-            if args and args[0] == BEGIN_IMMEDIATE:
-                if _begin_if_free(conn, self.busy_ms):
-                    self._writing = True
-                    return None
-                result = await _on_the_thread(self, fn, *args, **kwargs)
+            return await _on_the_thread(self, fn, *args, **kwargs)
+        self._writing = False
+        if args and args[0] == BEGIN_IMMEDIATE:
+            if _begin_if_free(conn, self.busy_ms):
                 self._writing = True
-                return result
+                return None
+            result = await _on_the_thread(self, fn, *args, **kwargs)
+            self._writing = True
+            return result
+        if fn == conn.cursor or fn == conn.rollback or (args and args[0] == BEGIN_SNAPSHOT):
+            return fn(*args, **kwargs)
         return await _on_the_thread(self, fn, *args, **kwargs)
+
+
+def _writes(args: tuple[Any, ...]) -> bool:
+    """Whether a call in a snapshot may write (and so wait for the write lock)."""
+    return bool(args) and isinstance(args[0], str) and args[0].lstrip()[:6].upper() != "SELECT"
 
 
 # aiosqlite's own: the statement handed to the connection's thread.
@@ -79,8 +85,8 @@ def _begin_if_free(conn: sqlite3.Connection, busy_ms: int) -> bool:
 
 def connect(
     database: str | bytes, *, iter_chunk_size: int = 64, **kwargs: Any
-) -> InlineWhileWriting:
-    """What ``aiosqlite.connect`` does, with :class:`InlineWhileWriting` (SQLAlchemy's
+) -> InlineUnlessWaiting:
+    """What ``aiosqlite.connect`` does, with :class:`InlineUnlessWaiting` (SQLAlchemy's
     ``async_creator_fn`` hook calls it with the arguments the dialect made)."""
     # The connection is made on aiosqlite's thread and used on the loop's too, one call
     # at a time (SQLAlchemy awaits each before the next).
@@ -91,7 +97,7 @@ def connect(
         made: sqlite3.Connection = sqlite3.connect(location, **kwargs)
         return made
 
-    connection = InlineWhileWriting(connector, iter_chunk_size)
+    connection = InlineUnlessWaiting(connector, iter_chunk_size)
     connection.busy_ms = int(float(kwargs.get("timeout", 5.0)) * 1000)
     connection._thread.daemon = True
     return connection

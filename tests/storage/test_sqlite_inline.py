@@ -1,6 +1,6 @@
-"""SQLite statements of a write transaction run on the event loop's thread; what may
-wait on another process (``BEGIN IMMEDIATE``) and read-only snapshots stay on
-aiosqlite's thread, so a database locked by another process never blocks the loop."""
+"""SQLite statements run on the event loop's thread; what may wait on another process
+(a ``BEGIN IMMEDIATE`` that finds the write lock taken) stays on aiosqlite's thread, so
+a database locked by another process never blocks the loop."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 THREAD = sa.text("SELECT thread_of_call()")
 
 
-async def test_a_writers_statements_run_on_the_loops_thread_and_reads_do_not(
+async def test_writes_and_snapshot_reads_run_on_the_loops_thread(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     loop_thread = threading.get_ident()
@@ -54,7 +54,7 @@ async def test_a_writers_statements_run_on_the_loops_thread_and_reads_do_not(
         in_read = await session.scalar(THREAD)
         assert (await session.get(TelegramUser, 5)) is not None
     assert in_write == loop_thread
-    assert in_read != loop_thread
+    assert in_read == loop_thread
 
 
 async def test_a_database_locked_by_another_process_is_waited_for_off_the_loop(
@@ -78,6 +78,10 @@ async def test_a_database_locked_by_another_process_is_waited_for_off_the_loop(
         ticks += 1
     # The loop went on turning while the write waited for the other process.
     assert ticks == 20
+    assert not writing.done()
+    # A snapshot reads beside the other process's write, at once.
+    async with read_sessions(sessions)() as session, session.begin():
+        assert await session.scalar(THREAD) == threading.get_ident()
     assert not writing.done()
     other.execute("COMMIT")
     other.close()
