@@ -18,9 +18,11 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-_KEY = "outpost_guard_task"
 # Task -> {"transaction": open connection transactions, "writer": writer locks held}.
 _HELD: weakref.WeakKeyDictionary[asyncio.Task[Any], dict[str, int]] = weakref.WeakKeyDictionary()
+# Connection -> the task that began its transaction. Kept here, not in ``conn.info``:
+# reading that on a connection found dead raises, and the rollback must go through.
+_OWNER: weakref.WeakKeyDictionary[Connection, asyncio.Task[Any]] = weakref.WeakKeyDictionary()
 
 
 def _task() -> asyncio.Task[Any] | None:
@@ -57,12 +59,12 @@ def _began(conn: Connection) -> None:
     task = _task()
     if task is None:
         return
-    conn.info[_KEY] = task
+    _OWNER[conn] = task
     _count(task, "transaction", 1)
 
 
 def _ended(conn: Connection) -> None:
-    task = conn.info.pop(_KEY, None)
+    task = _OWNER.pop(conn, None)
     if task is not None:
         _count(task, "transaction", -1)
 
