@@ -107,10 +107,11 @@ class OutboxService(Service):
         send happens after this transaction, and other senders leave the row (and the
         rows of its chat behind it) alone meanwhile."""
         until = self.now() + timedelta(seconds=lease)
-        if by is not None and not lock:
+        if by is not None:
             # Checked and leased in one statement. Where senders compete (``lock``),
-            # the row is first locked with SKIP LOCKED, so that none waits on another.
-            leased = await self.store.outbox.lease(item_id, self.now(), by=by, until=until)
+            # a row another transaction has locked is passed over, so none waits.
+            leasing = self.store.outbox.lease_unlocked if lock else self.store.outbox.lease
+            leased = await leasing(item_id, self.now(), by=by, until=until)
             return OutboxItem.of(leased) if leased is not None else None
         row = await self.store.outbox.claim(item_id, self.now(), lock=lock)
         if row is None:

@@ -61,6 +61,22 @@ _LEASE = (
     .returning(OutboxMessage)
     .execution_options(synchronize_session=False, populate_existing=True)
 )
+# Where senders compete (PostgreSQL): the row locked with SKIP LOCKED, so that no sender
+# waits on another, and leased, in one statement.
+_LEASE_UNLOCKED = (
+    sa.update(OutboxMessage)
+    .where(
+        OutboxMessage.id
+        == sa.select(OutboxMessage.id)
+        .where(OutboxMessage.id == sa.bindparam("row"), _DUE_NOW)
+        .with_for_update(skip_locked=True)
+        .correlate(None)
+        .scalar_subquery()
+    )
+    .values(claimed_by=sa.bindparam("by"), claimed_until=sa.bindparam("until"))
+    .returning(OutboxMessage)
+    .execution_options(synchronize_session=False, populate_existing=True)
+)
 _SETTLE = (
     sa.update(OutboxMessage)
     .where(
@@ -115,6 +131,14 @@ class OutboxRepository(Repository[OutboxMessage]):
         chat, in one statement; the row as leased, or None."""
         values = {"row": row_id, "now": now, "by": by, "until": until}
         return (await self.session.execute(_LEASE, values)).scalar_one_or_none()
+
+    async def lease_unlocked(
+        self, row_id: int, now: datetime, *, by: str, until: datetime
+    ) -> OutboxMessage | None:
+        """As :meth:`lease`, passing over the row if another transaction has it
+        locked (PostgreSQL), in one statement."""
+        values = {"row": row_id, "now": now, "by": by, "until": until}
+        return (await self.session.execute(_LEASE_UNLOCKED, values)).scalar_one_or_none()
 
     async def settle(
         self, row_id: int, *, by: str, attempts: int, state: str, now: datetime

@@ -189,3 +189,28 @@ async def test_the_last_rows_of_a_broadcast_settled_at_once_still_report(env: En
     assert sorted(reported) == [False, True]
     reports = [r for r in await env.outbox() if r.kind == "broadcast.report"]
     assert [r.payload["delivered"] for r in reports] == [2]
+
+
+# Senders compete on PostgreSQL; SQLite has one writer at a time.
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_a_competing_sender_passes_over_a_locked_row_and_leases_a_free_one(
+    env: Env, sessions: Any
+) -> None:
+    """Where senders compete (PostgreSQL), a row another transaction holds is passed
+    over at once, not waited for; leasing is one statement either way."""
+    a1, b1 = await queue(env, ALICE, BOB)
+    async with sessions() as other, other.begin():
+        await other.execute(
+            sa.select(OutboxMessage.id).where(OutboxMessage.id == a1).with_for_update()
+        )
+        taken = await asyncio.wait_for(env.anyone.claim(a1, lock=True, by="s2"), 5)
+        assert taken is None
+        leased = await asyncio.wait_for(env.anyone.claim(b1, lock=True, by="s2"), 5)
+        assert leased is not None
+        assert leased.id == b1
+    got = await row(env, b1)
+    assert got.claimed_by == "s2"
+    assert got.claimed_until == env.clock.now + timedelta(seconds=300)
+    leased = await env.anyone.claim(a1, lock=True, by="s2")
+    assert leased is not None
+    assert (await row(env, a1)).claimed_by == "s2"
