@@ -98,12 +98,7 @@ class CardService(Service):
     async def shown(self, card_id: int, digest: str, *, event: int | None = None) -> None:
         """The card now shows what ``digest`` describes (and, for a card of the
         subject itself, its events up to ``event``)."""
-        row = await self.store.cards.get(card_id)
-        if row is not None:
-            row.digest = digest
-            row.shown_event = event
-            row.resync_at = None
-            await self.store.flush()
+        await self.store.cards.shown(card_id, digest, event)
 
     async def of(self, subject: str, subject_id: int, chat_id: int) -> list[CardInfo]:
         """The subject's cards in a chat, oldest first."""
@@ -113,14 +108,10 @@ class CardService(Service):
     async def resync(self, subject: str, subject_id: int, *, later: float = 0.0) -> int:
         """Mark every card of the subject, in every chat, for a re-sync (``later``
         seconds from now); written with the move, so that a card converges even if the
-        process dies before it speaks. Returns how many."""
-        at = self.now() + timedelta(seconds=later)
-        rows = await self.store.cards.of(subject, subject_id)
-        for row in rows:
-            if row.resync_at is None or row.resync_at > at:
-                row.resync_at = at
-        await self.store.flush()
-        return len(rows)
+        process dies before it speaks. Returns how many were not due that soon."""
+        return await self.store.cards.resync(
+            subject, subject_id, self.now() + timedelta(seconds=later)
+        )
 
     async def adopt(self, chat_id: int, message_id: int, subject: str, subject_id: int) -> bool:
         """A button was pressed on a card of the subject the bot has no record of (its

@@ -20,6 +20,26 @@ _OF_ANYWHERE = _OF.order_by(Card.id)
 _OF_IN_CHAT = _OF.where(Card.chat_id == sa.bindparam("chat_id")).order_by(Card.id)
 
 
+# The card shows what ``shows`` describes, up to event ``upto``, in one statement.
+_SHOWN = (
+    sa.update(Card)
+    .where(Card.id == sa.bindparam("card"))
+    .values(digest=sa.bindparam("shows"), shown_event=sa.bindparam("upto"), resync_at=None)
+    .execution_options(synchronize_session=False)
+)
+# Every card of a subject due for a re-sync by ``by`` (an earlier time is kept).
+_RESYNC = (
+    sa.update(Card)
+    .where(
+        Card.subject == sa.bindparam("of_kind"),
+        Card.subject_id == sa.bindparam("of_id"),
+        sa.or_(Card.resync_at.is_(None), Card.resync_at > sa.bindparam("by")),
+    )
+    .values(resync_at=sa.bindparam("by"))
+    .execution_options(synchronize_session=False)
+)
+
+
 class CardRepository(Repository[Card]):
     model = Card
 
@@ -36,6 +56,17 @@ class CardRepository(Repository[Card]):
             return (await self.session.execute(_OF_ANYWHERE, values)).scalars().all()
         values["chat_id"] = chat_id
         return (await self.session.execute(_OF_IN_CHAT, values)).scalars().all()
+
+    async def shown(self, card_id: int, digest: str, event: int | None) -> None:
+        """Record what the card shows now; its re-sync is done."""
+        await self.session.execute(_SHOWN, {"card": card_id, "shows": digest, "upto": event})
+
+    async def resync(self, subject: str, subject_id: int, by: datetime) -> int:
+        """Every card of the subject re-synced by ``by`` at the latest; how many were
+        not due that soon already."""
+        values = {"of_kind": subject, "of_id": subject_id, "by": by}
+        result = await self.session.execute(_RESYNC, values)
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def due(self, now: datetime, limit: int) -> Sequence[Card]:
         """Cards whose re-sync has come, the longest waiting first."""
