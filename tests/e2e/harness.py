@@ -149,6 +149,19 @@ class Person:
             how["message_id"] = message_id
         return await self.control.press(self.chat_id, self.user_id, **how)
 
+    async def press_when_shown(self, text: str, within: float = WAIT) -> Any:
+        """Press the button once the bot shows it: a bot still handling what came
+        before may be between taking it off one message and putting it on the next."""
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            shown = await self.expect_button(text, within)
+            try:
+                return await self.press(text, message_id=shown["message_id"])
+            except AssertionError as e:
+                if "no button" not in str(e) or asyncio.get_running_loop().time() > deadline:
+                    raise
+            await asyncio.sleep(0.05)
+
     async def press_data(self, data: str, *, message_id: int | None = None) -> Any:
         how: dict[str, Any] = {"data": data}
         if message_id is not None:

@@ -93,7 +93,7 @@ async def start_filing(olga: Person) -> None:
 
 async def finish_filing(olga: Person) -> dict[str, object]:
     """From the details to the preview; returns the preview."""
-    await olga.press("✅ Done")
+    await olga.press_when_shown("✅ Done")
     await olga.expect("step 5 of 6")
     await olga.press("On behalf of residents")
     await olga.expect("step 6 of 6")
