@@ -171,15 +171,18 @@ class OutboxService(Service):
         assignment, the move's own (an answer, a progress report) otherwise."""
         if item.suggestion_id is None:
             return []
-        rows = await self.store.attachments.for_suggestion(item.suggestion_id)
-        if item.event_id is not None and item.kind not in _WITH_FILED_FILES:
-            return [AttachmentInfo.of(a) for a in rows if a.event_id == item.event_id]
         if item.kind in _WITH_FILED_FILES:
             if item.audience == notify.USER:
                 # The observer filed them: only the office and the department need them.
                 return []
+            rows = await self.store.attachments.for_suggestion(item.suggestion_id)
             return [AttachmentInfo.of(a) for a in rows if a.event_id is None]
-        return []
+        # A move's notice says how many files the move carried (rows queued before it
+        # did so say nothing, and are looked up).
+        if item.event_id is None or item.payload.get("files") == 0:
+            return []
+        rows = await self.store.attachments.for_suggestion(item.suggestion_id)
+        return [AttachmentInfo.of(a) for a in rows if a.event_id == item.event_id]
 
     # ---- what became of it ----------------------------------------------------------
 

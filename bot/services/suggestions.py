@@ -566,7 +566,7 @@ class SuggestionService(Service):
             item,
             row.tell,
             item_notice(action),
-            self._payload(item, event),
+            {**self._payload(item, event), "files": len(attachments)},
             event_id=event.id,
             skip_user=actor.user_id,
             at=self.now(),

@@ -1588,3 +1588,49 @@ async def test_overlong_attachment_fields_file_nothing(env, attachment):
         await env.alice.submit(draft(attachments=(attachment,)))
     assert await env.count(Suggestion) == 0
     assert await env.count(Attachment) == 0
+
+
+async def test_a_moves_notices_say_how_many_files_it_carried_and_none_are_sought_without(
+    env: Env, sessions: Any
+) -> None:
+    from sqlalchemy import event as sa_event
+
+    from bot.services.outbox import OutboxItem, OutboxService
+
+    item = await file_item(env, S.NEEDS_INFO)
+    await env.alice.answer_info(item.id, "见照片", photos(2))
+    answered = await env.last_event(item.id)
+    await env.admin.take(item.id)
+    taken = await env.last_event(item.id)
+
+    async def files_of(event_id: int) -> tuple[list[int], list[list[str]]]:
+        rows = await env.outbox(event_id=event_id)
+
+        async def go(store: Store) -> list[list[str]]:
+            service = OutboxService(store, POLICY, env.clock)
+            return [[f.file_id for f in await service.attachments(OutboxItem.of(r))] for r in rows]
+
+        return [r.payload["files"] for r in rows], await env.run(go)
+
+    sought: list[str] = []
+    engine = sessions.kw["bind"].sync_engine
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "FROM attachments" in statement:
+            sought.append(statement)
+
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        counts, files = await files_of(answered.id)
+        assert counts
+        assert set(counts) == {2}
+        assert ["photo-0", "photo-1"] in files
+        assert sought
+        sought.clear()
+        counts, files = await files_of(taken.id)
+        assert counts
+        assert set(counts) == {0}
+        assert all(f == [] for f in files)
+        assert sought == []
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
