@@ -83,6 +83,18 @@ _RATEABLE = frozenset(
     {SuggestionStatus.IMPLEMENTED, SuggestionStatus.REFERENCE, SuggestionStatus.DECLINED}
 )
 _AWAITING = (SuggestionStatus.SUBMITTED, SuggestionStatus.IN_REVIEW, SuggestionStatus.ESCALATED)
+# The moves that record a rating.
+_RATING_MOVES = frozenset({Action.RATE, Action.REOPEN})
+
+
+def _rated_since_outcome(events: Sequence[Event], ratings: Sequence[Rating]) -> bool:
+    """One rating per outcome: whether the latest outcome (a move into a rateable
+    status; internal notes never move an item) has been rated."""
+    outcome = max(
+        (e.id for e in events if e.to_status in _RATEABLE and e.from_status != e.to_status),
+        default=0,
+    )
+    return any((r.event_id or 0) > outcome for r in ratings)
 _IN_DEPARTMENT = (SuggestionStatus.ADOPTED, SuggestionStatus.IMPLEMENTING)
 # When one person holds several roles, the event records the most specific one.
 _ROLE_PRECEDENCE = (Role.OBSERVER, Role.LIAISON, Role.ADMIN, Role.SYSTEM)
@@ -396,7 +408,10 @@ class SuggestionService(Service):
         office = Role.ADMIN in held or Role.SYSTEM in held
         events = await self.store.events.for_suggestion(item.id, include_internal=office)
         attachments = await self.store.attachments.for_suggestion(item.id)
-        ratings = await self.store.ratings.for_suggestion(item.id)
+        # A rating is recorded with the (never internal) event of its move: without
+        # one there is nothing to look up.
+        rated = any(e.action in _RATING_MOVES for e in events)
+        ratings = await self.store.ratings.for_suggestion(item.id) if rated else ()
         point, department, observer = await self.store.suggestions.surroundings(item)
         observer_name = observer_phone = None
         if office or Role.OBSERVER in held:
@@ -404,7 +419,7 @@ class SuggestionService(Service):
             if office and observer is not None:
                 observer_phone = observer.phone or None
         actions = allowed_actions(item.status, held)
-        if Action.RATE in actions and await self._outcome_rated(item):
+        if Action.RATE in actions and _rated_since_outcome(events, ratings):
             actions.remove(Action.RATE)
         names: dict[int, str] = {}
         if office:
@@ -642,12 +657,8 @@ class SuggestionService(Service):
         """One rating per outcome: a new outcome (implemented again after a reopening, say)
         may be rated afresh, even once the item has closed."""
         events = await self.store.events.for_suggestion(item.id)
-        outcome = max(
-            (e.id for e in events if e.to_status in _RATEABLE and e.from_status != e.to_status),
-            default=0,
-        )
         ratings = await self.store.ratings.for_suggestion(item.id)
-        return any((r.event_id or 0) > outcome for r in ratings)
+        return _rated_since_outcome(events, ratings)
 
     async def _ensure_unrated(self, item: Suggestion) -> None:
         if await self._outcome_rated(item):

@@ -7,11 +7,14 @@ events and the outbox rows the move queued.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event as sa_event
 
 from bot.domain.errors import (
     AlreadyMoved,
@@ -1593,8 +1596,6 @@ async def test_overlong_attachment_fields_file_nothing(env, attachment):
 async def test_a_moves_notices_say_how_many_files_it_carried_and_none_are_sought_without(
     env: Env, sessions: Any
 ) -> None:
-    from sqlalchemy import event as sa_event
-
     from bot.services.outbox import OutboxItem, OutboxService
 
     item = await file_item(env, S.NEEDS_INFO)
@@ -1612,15 +1613,7 @@ async def test_a_moves_notices_say_how_many_files_it_carried_and_none_are_sought
 
         return [r.payload["files"] for r in rows], await env.run(go)
 
-    sought: list[str] = []
-    engine = sessions.kw["bind"].sync_engine
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "FROM attachments" in statement:
-            sought.append(statement)
-
-    sa_event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_about(sessions, "FROM attachments") as sought:
         counts, files = await files_of(answered.id)
         assert counts
         assert set(counts) == {2}
@@ -1632,5 +1625,37 @@ async def test_a_moves_notices_say_how_many_files_it_carried_and_none_are_sought
         assert set(counts) == {0}
         assert all(f == [] for f in files)
         assert sought == []
+
+
+@contextmanager
+def statements_about(sessions: Any, fragment: str) -> Iterator[list[str]]:
+    """The SQL statements sent meanwhile that contain ``fragment``."""
+    sent: list[str] = []
+    engine = sessions.kw["bind"].sync_engine
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if fragment in statement:
+            sent.append(statement)
+
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield sent
     finally:
         sa_event.remove(engine, "before_cursor_execute", count)
+
+
+async def test_an_item_never_rated_reads_no_ratings_and_a_rated_one_offers_no_second(
+    env: Env, sessions: Any
+) -> None:
+    item = await file_item(env, S.REFERENCE)
+    with statements_about(sessions, "FROM ratings") as read:
+        detail = await env.alice.detail(item.id)
+    assert read == []
+    assert detail.ratings == ()
+    assert Action.RATE in detail.actions
+    await env.alice.rate(item.id, RatingValue.SATISFIED)
+    with statements_about(sessions, "FROM ratings") as read:
+        detail = await env.alice.detail(item.id)
+    assert len(read) == 1
+    assert [r.value for r in detail.ratings] == [RatingValue.SATISFIED]
+    assert Action.RATE not in detail.actions
