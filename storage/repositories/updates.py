@@ -4,6 +4,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.util import identity_key
 
 from storage.models import ConversationState, ProcessedUpdate
 from storage.repositories.base import Repository
@@ -88,6 +89,16 @@ class ConversationStateRepository(Repository[ConversationState]):
             row.state, row.data = state, dict(data)
 
     async def delete(self, key: str) -> None:
-        await self.session.flush()  # a save pending in this transaction goes first
-        await self.session.execute(sa.delete(ConversationState).where(ConversationState.key == key))
-        self._missing().add(key)
+        missing = self._missing()
+        if key in missing:
+            return  # found absent in this transaction, or deleted already
+        row = self.session.sync_session.identity_map.get(identity_key(ConversationState, key))
+        if row is not None:
+            # Loaded (and perhaps changed, as aiogram's clear() sets the state first):
+            # one DELETE, not the pending UPDATE and then a DELETE.
+            await self.session.delete(row)
+            await self.session.flush()
+        else:
+            stmt = sa.delete(ConversationState).where(ConversationState.key == key)
+            await self.session.execute(stmt)
+        missing.add(key)

@@ -92,6 +92,37 @@ async def test_bound_writes_commit_or_roll_back_with_the_update(
     assert await storage.get_data(KEY) == {}
 
 
+async def test_clearing_a_conversation_in_an_update_deletes_its_row_in_one_statement(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """aiogram's clear() sets the state, then the data: the row goes with one DELETE,
+    and a conversation already gone costs no statement at all."""
+    from sqlalchemy import event
+
+    storage = DatabaseStorage(sessions)
+    await storage.set_state(KEY, Filing.title)
+    await storage.set_data(KEY, {"draft": {"title": "路灯不亮"}})
+    sent: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        sent.append(statement.split()[0].upper())
+
+    engine = sessions.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        async with sessions() as session, session.begin():
+            with storage.bind(session):
+                assert await storage.get_state(KEY) == "Filing:title"
+                await storage.set_state(KEY, None)
+                await storage.set_data(KEY, {})
+                await storage.set_state(KEY, None)
+                await storage.set_data(KEY, {})
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert [s for s in sent if s not in ("BEGIN", "COMMIT")] == ["SELECT", "DELETE"]
+    assert await rows(sessions) == {}
+
+
 @pytest.fixture
 async def redis_storage(redis_url: str) -> AsyncIterator[tuple[RedisStorage, int]]:
     settings = load_settings(redis_url=redis_url)
