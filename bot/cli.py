@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from alembic.util import CommandError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
@@ -69,7 +68,9 @@ def _migrate(args: argparse.Namespace) -> int:
     settings = _settings("migrate")
     if settings is None:
         return 2
-    # Imported here: the migration machinery is only needed by this command.
+    # Imported here: the migration machinery (Alembic) is only needed by this command.
+    from alembic.util import CommandError
+
     from storage import migrate
 
     url = settings.database_url
@@ -117,19 +118,19 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _schema_is_current(command: str, url: str) -> bool:
-    from storage import migrate
+    # Not storage.migrate: Alembic would stay loaded in the running bot for nothing.
+    from storage import schema
 
     where = masked_url(url)
     try:
-        revision = migrate.current(url)
-    except (CommandError, SQLAlchemyError, OSError) as exc:
+        revision = schema.current(url)
+    except (SQLAlchemyError, OSError) as exc:
         print(f"{PROG} {command}: database at {where}: {_reason(exc)}", file=sys.stderr)
         return False
-    latest = migrate.head()
-    if revision != latest:
+    if revision != schema.HEAD:
         print(
             f"{PROG} {command}: database at {where} is at revision "
-            f"{revision or 'none (empty)'}, not {latest}: run `{PROG} migrate` first",
+            f"{revision or 'none (empty)'}, not {schema.HEAD}: run `{PROG} migrate` first",
             file=sys.stderr,
         )
         return False

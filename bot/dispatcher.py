@@ -29,7 +29,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.fsm.strategy import FSMStrategy
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -96,6 +95,9 @@ def conversation_storage(
 ) -> tuple[BaseStorage, BaseEventIsolation]:
     """Redis when REDIS_URL is set (several processes can share it), else the database."""
     if settings.redis_url:
+        # Imported here: the redis client is only loaded for a bot that uses it.
+        from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+
         # Keys carry the bot id and a prefix of ours: a Redis may serve several bots.
         redis = RedisStorage.from_url(
             settings.redis_url,

@@ -27,7 +27,7 @@ from sqlalchemy import event, pool
 from sqlalchemy.engine import Connection
 
 from bot.settings import Settings
-from storage import migrate
+from storage import migrate, schema
 from storage.engine import create_engine
 from storage.models import Base
 from tests.conftest import PostgresServer
@@ -137,6 +137,25 @@ def test_stairway(fresh_url: str) -> None:
         migrate.upgrade(fresh_url, revision.revision)
         assert migrate.current(fresh_url) == revision.revision
     assert migrate.current(fresh_url) == migrate.head()
+
+
+# -- the start-up check, without Alembic ------------------------------------------------------
+
+
+def test_the_start_up_check_knows_the_latest_migration() -> None:
+    # `outpost run` compares the database with storage.schema.HEAD, not with Alembic.
+    assert migrate.head() == schema.HEAD, "a new migration: set storage/schema.py's HEAD to it"
+
+
+def test_the_start_up_check_reads_what_alembic_reads(fresh_url: str) -> None:
+    assert schema.current(fresh_url) is None
+    migrate.upgrade(fresh_url)
+    assert schema.current(fresh_url) == migrate.current(fresh_url) == schema.HEAD
+    migrate.downgrade(fresh_url, "-1")
+    assert schema.current(fresh_url) == migrate.current(fresh_url) != schema.HEAD
+    migrate.downgrade(fresh_url)
+    # The version table is left, empty.
+    assert schema.current(fresh_url) is None
 
 
 def test_migrations_import_nothing_of_the_project() -> None:
@@ -276,12 +295,16 @@ async def test_async_wrappers(sqlite_fresh_url: str) -> None:
 
 
 def run_cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return run_python("-m", "bot", *args, cwd=cwd, **env)
+
+
+def run_python(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     # Only what the test sets: no settings leak in from the developer's shell, and
     # the working directory (where a .env would be read) is the test's own.
     names = {name.upper() for name in Settings.model_fields}
     clean = {k: v for k, v in os.environ.items() if k.upper() not in names}
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        [sys.executable, *args],
         cwd=cwd,
         env={**clean, **env},
         capture_output=True,
