@@ -507,7 +507,8 @@ async def workbook(
         ("departments", N_("Departments"), figures.department_rows(actor), _department_columns()),
         ("ratings", N_("Ratings"), figures.rating_rows(actor, period), _rating_columns()),
     ]
-    wb = WorkbookWriter(policy.tz)
+    # In a thread: the first workbook imports openpyxl, which other chats need not wait for.
+    wb = await asyncio.to_thread(WorkbookWriter, policy.tz)
     counts = {
         key: await _write_sheet(wb, title, rows, columns) for key, title, rows, columns in sheets
     }

@@ -9,6 +9,9 @@ Word picks the face for Chinese characters from ``w:rFonts/@w:eastAsia``, not fr
 name python-docx's ``font.name`` sets (``w:ascii``/``w:hAnsi``), and python-docx's default
 template routes every text through theme fonts, which win over named ones. So every
 style and run here gets all four slots named explicitly and the theme references removed.
+
+python-docx is imported by the functions that write, in the thread that builds the
+document, not with this module: a bot never asked for a report never loads it.
 """
 
 from __future__ import annotations
@@ -18,23 +21,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final, Protocol
-
-import docx
-from docx.document import Document as DocxDocument
-from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.oxml.text.font import CT_RPr
-from docx.shared import Cm, Pt, RGBColor
-from docx.styles.style import ParagraphStyle
-from docx.table import _Cell
-from docx.text.paragraph import Paragraph as DocxParagraph
-from docx.text.run import Run
+from typing import TYPE_CHECKING, Final, Protocol
 
 from bot.reports.text import xml_safe
+
+if TYPE_CHECKING:
+    from docx.document import Document as DocxDocument
+    from docx.oxml.text.font import CT_RPr
+    from docx.styles.style import ParagraphStyle
+    from docx.table import _Cell
+    from docx.text.paragraph import Paragraph as DocxParagraph
+    from docx.text.run import Run
 
 __all__ = ["Block", "Document", "Heading", "Paragraph", "Picture", "Table", "build_docx"]
 
@@ -130,9 +127,7 @@ _EN: Final = _Look(
 A4_CM: Final = (21.0, 29.7)
 AUTHOR: Final = "Outpost"
 
-_THEME_ATTRS: Final = tuple(
-    qn(f"w:{a}") for a in ("asciiTheme", "hAnsiTheme", "eastAsiaTheme", "cstheme")
-)
+_THEME_ATTRS: Final = ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme")
 _NUMERIC: Final = re.compile(r"[\d\s.,%/+\-–:]+")
 
 
@@ -149,10 +144,12 @@ def _one_line(text: str) -> str:
 
 
 def _name_fonts(owner: _HasRPr, face: _Face, look: _Look) -> None:
+    from docx.oxml.ns import qn
+
     rpr = owner.get_or_add_rPr()
     fonts = rpr.get_or_add_rFonts()
     for attr in _THEME_ATTRS:
-        fonts.attrib.pop(attr, None)
+        fonts.attrib.pop(qn(attr), None)
     fonts.set(qn("w:ascii"), face.latin)
     fonts.set(qn("w:hAnsi"), face.latin)
     fonts.set(qn("w:cs"), face.latin)
@@ -164,6 +161,8 @@ def _name_fonts(owner: _HasRPr, face: _Face, look: _Look) -> None:
 
 
 def _style_run(run: Run, face: _Face, look: _Look, *, bold: bool | None = None) -> None:
+    from docx.shared import Pt
+
     _name_fonts(run._r, face, look)
     run.font.size = Pt(face.size_pt)
     run.font.bold = face.bold if bold is None else bold
@@ -172,6 +171,9 @@ def _style_run(run: Run, face: _Face, look: _Look, *, bold: bool | None = None) 
 def _indent(paragraph: DocxParagraph, look: _Look, face: _Face) -> None:
     if not look.first_line_chars:
         return
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
     fmt = paragraph.paragraph_format
     fmt.first_line_indent = Pt(face.size_pt * look.first_line_chars)
     # Word measures a "2 characters" indent in characters, so it follows the font size.
@@ -180,6 +182,12 @@ def _indent(paragraph: DocxParagraph, look: _Look, face: _Face) -> None:
 
 
 def _configure_styles(document: DocxDocument, look: _Look) -> None:
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
+    from docx.shared import Pt, RGBColor
+    from docx.styles.style import ParagraphStyle
+
     styles = document.styles
     defaults = styles.element.find(qn("w:docDefaults"))
     rpr_default = None if defaults is None else defaults.find(f"{qn('w:rPrDefault')}/{qn('w:rPr')}")
@@ -187,7 +195,7 @@ def _configure_styles(document: DocxDocument, look: _Look) -> None:
         fonts = rpr_default.find(qn("w:rFonts"))
         if fonts is not None:
             for attr in _THEME_ATTRS:
-                fonts.attrib.pop(attr, None)
+                fonts.attrib.pop(qn(attr), None)
             fonts.set(qn("w:ascii"), look.body.latin)
             fonts.set(qn("w:hAnsi"), look.body.latin)
             fonts.set(qn("w:cs"), look.body.latin)
@@ -236,12 +244,16 @@ def _configure_styles(document: DocxDocument, look: _Look) -> None:
 
 
 def _paragraph_style(style: ParagraphStyle, face: _Face, look: _Look) -> None:
+    from docx.shared import Pt
+
     _name_fonts(style.element, face, look)
     style.font.size = Pt(face.size_pt)
     style.font.bold = face.bold
 
 
 def _page(document: DocxDocument, look: _Look) -> None:
+    from docx.shared import Cm
+
     for section in document.sections:
         section.page_width, section.page_height = Cm(A4_CM[0]), Cm(A4_CM[1])
         top, bottom, left, right = look.margins_cm
@@ -284,6 +296,9 @@ def _add_paragraphs(document: DocxDocument, block: Paragraph, look: _Look) -> No
 
 
 def _cell_text(cell: _Cell, text: str, look: _Look, *, header: bool) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
     text = "\n".join(_lines(text.replace("\r\n", "\n")))
     paragraph = cell.paragraphs[0]
     fmt = paragraph.paragraph_format
@@ -296,6 +311,9 @@ def _cell_text(cell: _Cell, text: str, look: _Look, *, header: bool) -> None:
 
 
 def _shade(cell: _Cell, fill: str) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
     tc_pr = cell._tc.get_or_add_tcPr()
     shd = OxmlElement("w:shd", {qn("w:val"): "clear", qn("w:color"): "auto", qn("w:fill"): fill})
     tc_pr.insert_element_before(
@@ -304,6 +322,10 @@ def _shade(cell: _Cell, fill: str) -> None:
 
 
 def _add_table(document: DocxDocument, block: Table, look: _Look) -> None:
+    from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.oxml import OxmlElement
+    from docx.shared import Pt
+
     header = list(block.header)
     rows = [list(r) for r in block.rows]
     width = max([len(header), *(len(r) for r in rows)])
@@ -333,6 +355,9 @@ def _add_table(document: DocxDocument, block: Table, look: _Look) -> None:
 
 
 def _add_picture(document: DocxDocument, block: Picture, look: _Look) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Cm, Pt
+
     paragraph = document.add_paragraph(style="Normal")
     fmt = paragraph.paragraph_format
     fmt.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -353,6 +378,8 @@ def build_docx(doc: Document) -> bytes:
         look = _EN
     else:
         raise ValueError(f"unsupported document language {doc.language!r}")
+    import docx
+
     document = docx.Document()
     _configure_styles(document, look)
     _page(document, look)

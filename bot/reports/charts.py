@@ -5,7 +5,9 @@ Chinese must come out as real glyphs: a chart of tofu boxes in the office's grou
 than no chart, so without a CJK font rendering fails loudly (:class:`MissingFont`).
 
 Only matplotlib's object-oriented API over the Agg canvas is used: pyplot keeps global
-figure state, and the bot may render from a worker thread.
+figure state, and the bot may render from a worker thread. matplotlib (with numpy, some
+50 MB) is imported by the functions that draw, on the first chart: a bot that is never
+asked for one never loads it, and the import happens in the thread that draws.
 """
 
 from __future__ import annotations
@@ -17,25 +19,17 @@ import subprocess
 import threading
 import unicodedata
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-import matplotlib
-from matplotlib import font_manager
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-from matplotlib.layout_engine import ConstrainedLayoutEngine
-from matplotlib.patches import Patch
-from matplotlib.text import Annotation
-from matplotlib.textpath import text_to_path
-from matplotlib.ticker import MaxNLocator, MultipleLocator, PercentFormatter
-from matplotlib.transforms import ScaledTranslation
-
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.text import Annotation
     from matplotlib.typing import RcKeyType
 
 __all__ = ["MissingFont", "Series", "bars", "cjk_font_path", "stacked_bars"]
@@ -166,6 +160,8 @@ def _register(path: Path) -> str:
     """
     if path in _FAMILIES:
         return _FAMILIES[path]
+    from matplotlib import font_manager
+
     real = str(path.resolve())
     manager = font_manager.fontManager
     known = {str(Path(e.fname).resolve()) for e in manager.ttflist}
@@ -229,6 +225,8 @@ class _Measure:
 
     def __call__(self, text: str) -> float:
         if text not in self._memo:
+            from matplotlib.textpath import text_to_path
+
             w, _, _ = text_to_path.get_text_width_height_descent(text, self.prop, ismath=False)
             self._memo[text] = w
         return self._memo[text]
@@ -343,6 +341,10 @@ def _finite(values: Sequence[float]) -> list[float]:
 
 
 def _new_figure(height_in: float) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
     # Constrained layout sizes the margins to the labels; the pads keep text off the edge,
     # which a phone's rounded corners and Telegram's preview crop would otherwise nick.
     layout = ConstrainedLayoutEngine(h_pad=0.1, w_pad=0.12)
@@ -402,6 +404,8 @@ def _legend(ax: Axes, measure: _Measure, entries: list[tuple[str, str]]) -> None
     """Above the plot, in reading order; on the Axes so the layout leaves room for it."""
     if not entries:
         return
+    from matplotlib.patches import Patch
+
     labels = [_fit(label, measure, LEGEND_MAX_PT, 2) for label, _ in entries]
     widest = max(measure(line) for label in labels for line in label.split("\n"))
     column_pt = widest + 3.2 * SMALL_PT  # handle, its gap and the gap between columns
@@ -476,6 +480,8 @@ def _axes(fig: Figure, labels: list[str], rotation: float, horizontal: bool) -> 
 
 
 def _value_axis(ax: Axes, horizontal: bool, percent: bool, value_label: str) -> None:
+    from matplotlib.ticker import MaxNLocator, MultipleLocator, PercentFormatter
+
     axis = ax.xaxis if horizontal else ax.yaxis
     if percent:
         axis.set_major_locator(MultipleLocator(20))
@@ -496,7 +502,9 @@ class _EndLabel:
 
 
 def _luminance(color: str) -> float:
-    r, g, b = matplotlib.colors.to_rgb(color)
+    from matplotlib.colors import to_rgb
+
+    r, g, b = to_rgb(color)
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
@@ -514,6 +522,8 @@ def _end_labels(
     flip: beside the bar, or inside it when the 0-100 % axis leaves no room;
     edge: a column just outside the axes (percent stacks all end at 100 %).
     """
+    from matplotlib.transforms import ScaledTranslation
+
     pad = 4.0
     texts: list[tuple[Annotation, _EndLabel]] = []
     for label in labels:
@@ -582,6 +592,16 @@ def _end_labels(
 # --- public API ------------------------------------------------------------------------
 
 
+@contextmanager
+def _drawing() -> Iterator[_Measure]:
+    """One render at a time, in the CJK font; the measure of the chart's small text."""
+    import matplotlib
+    from matplotlib.font_manager import FontProperties
+
+    with _LOCK, matplotlib.rc_context(_rc(_family())):
+        yield _Measure(FontProperties(size=SMALL_PT))
+
+
 def stacked_bars(
     title: str,
     categories: Sequence[str],
@@ -605,8 +625,7 @@ def stacked_bars(
                 f"series {s.label!r} has {len(values)} values for {len(categories)} categories"
             )
     totals = [sum(col) for col in zip(*matrix, strict=True)] if matrix else []
-    with _LOCK, matplotlib.rc_context(_rc(_family())):
-        measure = _Measure(FontProperties(size=SMALL_PT))
+    with _drawing() as measure:
         if not categories or not any(totals):
             return _empty(title, empty_text, note, measure)
         colors = [s.color or PALETTE[i % len(PALETTE)] for i, s in enumerate(series)]
@@ -660,8 +679,7 @@ def bars(
         raise ValueError(f"{len(numbers)} values for {len(categories)} categories")
     if annotations is not None and len(annotations) != len(categories):
         raise ValueError(f"{len(annotations)} annotations for {len(categories)} categories")
-    with _LOCK, matplotlib.rc_context(_rc(_family())):
-        measure = _Measure(FontProperties(size=SMALL_PT))
+    with _drawing() as measure:
         if not categories or not any(numbers):
             return _empty(title, empty_text, note, measure)
         if percent:

@@ -12,7 +12,9 @@ translated. What it does know is how a spreadsheet can bite the office that open
 * a sheet that reaches Excel's row limit continues on "<title> (2)", "(3)"…
 
 Rows go through openpyxl's write-only mode: each sheet streams to a temporary file
-and nothing but the current row is held in memory.
+and nothing but the current row is held in memory. openpyxl (10 MB) is imported by the
+first workbook made, not with this module: a bot never asked for an export never loads
+it.
 """
 
 from __future__ import annotations
@@ -29,12 +31,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import IO, Any, Final
 from zoneinfo import ZoneInfo
-
-from openpyxl import Workbook  # type: ignore[import-untyped]
-from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
-from openpyxl.styles import Font  # type: ignore[import-untyped]
-from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
-from openpyxl.worksheet import _writer as openpyxl_sheet_writer  # type: ignore[import-untyped]
 
 from bot.reports.text import xml_safe
 
@@ -67,7 +63,6 @@ _TITLE_FORBIDDEN: Final = re.compile(r"[\[\]:*?/\\]")
 _RESERVED_TITLES: Final = frozenset({"history"})
 _ELLIPSIS: Final = "…"
 
-_HEADER_FONT: Final = Font(bold=True)
 _MIN_WIDTH: Final = 10
 _MAX_WIDTH: Final = 60
 # The header is bold and carries the filter's drop-down button.
@@ -124,6 +119,8 @@ def _release(book: Any) -> None:
     Reaches into openpyxl's write-only internals: each started sheet holds an open
     temporary file that openpyxl would remove only once saved, or at the process's exit.
     """
+    from openpyxl.worksheet import _writer as openpyxl_sheet_writer  # type: ignore[import-untyped]
+
     registered: list[str] = openpyxl_sheet_writer.ALL_TEMP_FILES
     for worksheet in book.worksheets:
         writer: Any = getattr(worksheet, "_writer", None)
@@ -163,6 +160,8 @@ class WorkbookWriter:
     def __init__(self, tz: ZoneInfo, *, max_rows: int = EXCEL_MAX_ROWS) -> None:
         if not 2 <= max_rows <= EXCEL_MAX_ROWS:
             raise ValueError(f"max_rows must be between 2 and {EXCEL_MAX_ROWS}, not {max_rows}")
+        from openpyxl import Workbook  # type: ignore[import-untyped]
+
         self._tz = tz
         self._max_rows = max_rows
         self._book: Any = Workbook(write_only=True)
@@ -274,6 +273,10 @@ class SheetWriter:
         headers: tuple[str, ...],
         widths: tuple[int, ...],
     ) -> None:
+        from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+
+        # Kept at hand: each date in the sheet is one, and an export may hold millions.
+        self._new_cell: Any = WriteOnlyCell
         self._book = book
         self._headers = headers
         self._widths = widths
@@ -323,6 +326,9 @@ class SheetWriter:
             append(row)
 
     def _open_part(self, title: str) -> None:
+        from openpyxl.styles import Font  # type: ignore[import-untyped]
+        from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+
         previous = self._worksheet
         if previous is not None:
             self._finish()
@@ -333,15 +339,18 @@ class SheetWriter:
         for index, width in enumerate(self._widths, start=1):
             worksheet.column_dimensions[get_column_letter(index)].width = width
         header_cells = []
+        bold = Font(bold=True)
         for header in self._headers:
-            cell = WriteOnlyCell(worksheet, value=_text(str(header)))
-            cell.font = _HEADER_FONT
+            cell = self._new_cell(worksheet, value=_text(str(header)))
+            cell.font = bold
             header_cells.append(cell)
         worksheet.append(header_cells)
         self._worksheet = worksheet
         self._part_rows = 0
 
     def _finish(self) -> None:
+        from openpyxl.utils import get_column_letter
+
         # The filter goes after the rows in the sheet's XML, so it can cover them all.
         last = get_column_letter(len(self._headers))
         self._worksheet.auto_filter.ref = f"A1:{last}{self._part_rows + 1}"
@@ -381,6 +390,6 @@ class SheetWriter:
         raise TypeError(f"cannot write a {type(value).__name__} to a workbook cell")
 
     def _styled(self, value: date, number_format: str) -> Any:
-        cell = WriteOnlyCell(self._worksheet, value=value)
+        cell = self._new_cell(self._worksheet, value=value)
         cell.number_format = number_format
         return cell

@@ -278,8 +278,7 @@ def test_horizontal_charts_grow_with_their_categories_up_to_a_cap(cjk_font: Path
 
 
 def test_long_labels_are_wrapped_or_shortened_within_their_budget(cjk_font: Path) -> None:
-    with matplotlib.rc_context(charts._rc(charts._family())):
-        measure = charts._Measure(charts.FontProperties(size=charts.SMALL_PT))
+    with charts._drawing() as measure:
         budget = 100.0
         long_zh = "第十二号基层立法联系点人民调解委员会观测点法律服务工作站试点"
         fitted = charts._fit(long_zh, measure, budget, 2)
