@@ -93,6 +93,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/throughput.py --latency-ms 100 --people 40 --db both
 	$(BIN)/python bench/throughput.py --latency-ms 0 --people 40 --db both
 	$(BIN)/python bench/cost.py --db both --by-type
+	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/broadcast.py
 	$(BIN)/python bench/faults.py
 	$(BIN)/python bench/reports.py
