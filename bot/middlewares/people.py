@@ -46,6 +46,7 @@ class ActingUser(BaseMiddleware):
         if who is None or store is None or who.is_bot:
             return await handler(event, data)
         people: PeopleService = data["people"]
+        standing = await people.arriving(who.id)
         info = await people.register(
             who.id,
             first_name=who.first_name,
@@ -67,7 +68,7 @@ class ActingUser(BaseMiddleware):
             locale=locale_for(info.locale, who.language_code, self._default_locale),
             admin=admin,
         )
-        data["actor"] = await identify(store, who.id, is_admin=admin)
+        data["actor"] = await identify(store, who.id, is_admin=admin, standing=standing)
         return await handler(event, data)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from bot.domain.permissions import ActorView
 from bot.domain.roles import Role
 from bot.domain.statuses import ObserverStatus
+from storage.repositories.people import Rank
 from storage.store import Store
 
 # Suspended observers still follow, answer and rate what they filed; filing needs
@@ -35,10 +36,14 @@ class Actor:
 SYSTEM = Actor(None, ActorView(frozenset({Role.SYSTEM})))
 
 
-async def identify(store: Store, user_id: int, *, is_admin: bool = False) -> Actor:
+async def identify(
+    store: Store, user_id: int, *, is_admin: bool = False, standing: Rank | None = None
+) -> Actor:
+    """Who ``user_id`` is to the rules; ``standing`` as read already this transaction
+    (``ObserverRepository.person``), else it is looked up."""
     roles: set[Role] = {Role.ADMIN} if is_admin else set()
     observer_id = None
-    observer, departments = await store.observers.standing_of(user_id)
+    observer, departments = standing or await store.observers.standing_of(user_id)
     if observer is not None and observer[1] in _FOLLOWING:
         roles.add(Role.OBSERVER)
         observer_id = observer[0]

@@ -32,6 +32,7 @@ from bot.services import notify
 from bot.services.actors import Actor
 from bot.services.context import Service
 from storage.models import Application, Invite, Liaison, Observer, Point
+from storage.repositories.people import Rank
 
 # Telegram deep-link payloads allow 64 characters of [A-Za-z0-9_-]; 16 random bytes
 # give 22 of them and cannot be guessed.
@@ -203,6 +204,11 @@ class PeopleService(Service):
             at=self.now(),
         )
         return UserInfo(row.id, row.first_name, row.language_code, row.locale, row.blocked)
+
+    async def arriving(self, user_id: int) -> Rank | None:
+        """Read, in one statement, the acting person's record (so that registering them
+        reads it no more) and their standing (see ``identify``); None if unknown."""
+        return await self.store.observers.person(user_id)
 
     async def set_locale(self, user_id: int, locale: str | None) -> None:
         user = await self.store.users.get(user_id)

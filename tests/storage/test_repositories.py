@@ -5,12 +5,18 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from bot.domain.statuses import Behalf, FocusDomain, SuggestionKind, SuggestionStatus
+from bot.domain.statuses import (
+    Behalf,
+    FocusDomain,
+    ObserverStatus,
+    SuggestionKind,
+    SuggestionStatus,
+)
 from bot.services.suggestions import SuggestionService
 from storage.engine import create_engine
 from storage.models import AppendOnlyError, Event, Suggestion
 from storage.store import Store
-from tests.world import ALICE, POLICY, FixedClock, actor, build_world, draft
+from tests.world import ALICE, LIAISON, POLICY, STRANGER, FixedClock, actor, build_world, draft
 
 
 async def test_an_update_is_claimed_once(sessions):
@@ -143,3 +149,60 @@ async def test_foreign_keys_are_enforced(sessions):
                     to_status=SuggestionStatus.SUBMITTED,
                 )
             )
+
+
+async def test_the_acting_person_and_their_standing_are_read_in_one_statement(sessions):
+    """Alice is an observer, and made a liaison of both departments here; Li a liaison,
+    one of whose posts has ended; Stan nothing; 4242 has never written."""
+    from sqlalchemy import event
+
+    from storage.models import Liaison
+
+    world = await build_world(sessions)
+    async with sessions() as session, session.begin():
+        session.add_all(
+            [
+                Liaison(department_id=world.department_id, user_id=ALICE, name="A"),
+                Liaison(department_id=world.other_department_id, user_id=ALICE, name="A"),
+                Liaison(
+                    department_id=world.other_department_id,
+                    user_id=LIAISON,
+                    name="Li",
+                    active=False,
+                ),
+            ]
+        )
+    sent: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if not statement.startswith("BEGIN"):
+            sent.append(statement)
+
+    engine = sessions.kw["bind"].sync_engine
+    for uid in (ALICE, LIAISON, STRANGER, 4242):
+        async with sessions() as session, session.begin():
+            store = Store(session)
+            event.listen(engine, "before_cursor_execute", count)
+            try:
+                found = await store.observers.person(uid)
+                user = await store.users.get(uid)
+            finally:
+                event.remove(engine, "before_cursor_execute", count)
+            # A known person's row is not read again; an unknown one is looked for.
+            assert len(sent) == (2 if uid == 4242 else 1), sent
+            sent.clear()
+            if uid == 4242:
+                assert found is None
+                assert user is None
+            else:
+                assert found == await store.observers.standing_of(uid)
+                assert user is not None
+                assert user.id == uid
+    async with sessions() as session:
+        store = Store(session)
+        alice = await store.observers.person(ALICE)
+        assert alice is not None
+        assert alice[0] == (world.alice_observer_id, ObserverStatus.APPOINTED)
+        assert alice[1] == {world.department_id, world.other_department_id}
+        assert await store.observers.person(LIAISON) == (None, frozenset({world.department_id}))
+        assert await store.observers.person(STRANGER) == (None, frozenset())
