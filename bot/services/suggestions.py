@@ -95,6 +95,8 @@ def _rated_since_outcome(events: Sequence[Event], ratings: Sequence[Rating]) -> 
         default=0,
     )
     return any((r.event_id or 0) > outcome for r in ratings)
+
+
 _IN_DEPARTMENT = (SuggestionStatus.ADOPTED, SuggestionStatus.IMPLEMENTING)
 # When one person holds several roles, the event records the most specific one.
 _ROLE_PRECEDENCE = (Role.OBSERVER, Role.LIAISON, Role.ADMIN, Role.SYSTEM)
