@@ -60,6 +60,8 @@ log = logging.getLogger("bot.delivery")
 
 # After the outbox could not be read (the database is away), wait this long at most.
 _PICK_BACKOFF_MAX = 30.0
+# The least time between two looks at the outbox (see OutboxSender.run).
+_LOOK_GAP = 0.02
 
 
 class OutboxSender:
@@ -114,7 +116,14 @@ class OutboxSender:
         if self._sqlite:
             await self._release_leases()
         failures = 0
+        looked_at = float("-inf")
         while not self._stopping:
+            # Kicks come with every commit that queued a row and every send done: looks
+            # closer together than this would mostly find the same rows in flight.
+            since = asyncio.get_running_loop().time() - looked_at
+            if since < _LOOK_GAP:
+                await asyncio.sleep(_LOOK_GAP - since)
+            looked_at = asyncio.get_running_loop().time()
             self._wake.clear()
             wait = self._poll_interval
             try:

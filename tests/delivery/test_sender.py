@@ -9,6 +9,7 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -587,3 +588,41 @@ async def test_an_item_reaches_the_office_with_its_files_by_file_id(
     # The card, an album of three and a document: five sends, which a group's minute
     # has room for at once; the overall pace (30 a second) spaces them.
     assert time.now - started == pytest.approx(4 / 29, abs=0.05)
+
+
+async def test_a_burst_of_kicks_makes_few_looks_and_what_they_queued_is_sent(
+    tg: Telegram, sessions: Sessions, sender: OutboxSender, clock: FixedClock
+) -> None:
+    """Every commit that queues a row kicks the sender; looks closer together than
+    the gap would find the same rows in flight, so a burst of notices to 40 people
+    takes a few looks, not one per kick, and all of them are sent."""
+    from bot.delivery import sender as sending
+
+    looks = 0
+    due = sender._due
+
+    async def counted(limit: int, busy: set[int | None]) -> Any:
+        nonlocal looks
+        looks += 1
+        return await due(limit, busy)
+
+    sender._due = counted  # type: ignore[method-assign]
+    running = asyncio.create_task(sender.run())
+    await asyncio.sleep(0.05)
+    first = looks
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for n in range(40):
+        await queue(sessions, clock, f"C{n:02d}")
+        sender.kick()
+    for _ in range(500):
+        if all(received(tg, 2000 + n) for n in range(40)):
+            break
+        await asyncio.sleep(0.01)
+    spent = loop.time() - started
+    await sender.stop()
+    await running
+    assert [received(tg, 2000 + n) for n in range(40)] == [[f"C{n:02d}"] for n in range(40)]
+    # At most one look a gap (and one more at each end), however many kicks.
+    assert looks - first <= spent / sending._LOOK_GAP + 2, (looks - first, spent)
+    assert looks - first < 40, (looks - first, spent)
