@@ -83,6 +83,20 @@ _RATEABLE = frozenset(
     {SuggestionStatus.IMPLEMENTED, SuggestionStatus.REFERENCE, SuggestionStatus.DECLINED}
 )
 _AWAITING = (SuggestionStatus.SUBMITTED, SuggestionStatus.IN_REVIEW, SuggestionStatus.ESCALATED)
+# The key of an event's (and a notice's) payload saying how many files came with it.
+FILES = "files"
+
+
+def _may_have_files(events: Sequence[Event]) -> bool:
+    """Whether an item may have attachments: its filing says how many files came with
+    it and every move that added some says so (an item filed before they did is looked
+    up all the same)."""
+    filed = next((e for e in events if e.action is Action.SUBMIT), None)
+    if filed is None or FILES not in filed.payload:
+        return True
+    return any(e.payload.get(FILES) for e in events)
+
+
 # The moves that record a rating.
 _RATING_MOVES = frozenset({Action.RATE, Action.REOPEN})
 
@@ -165,7 +179,12 @@ class SuggestionService(Service):
             if (filed := await self._filed(actor, draft.key)) is None:
                 raise
             return filed
-        event = await self._event(item, actor, Action.SUBMIT, None, Role.OBSERVER, text=None)
+        # How many files were filed (a move that adds some says so too): an item's
+        # detail reads its attachments only when there are some.
+        files = {FILES: len(draft.attachments)}
+        event = await self._event(
+            item, actor, Action.SUBMIT, None, Role.OBSERVER, text=None, payload=files
+        )
         await self._attach(item, draft.attachments, actor, event_id=None)
         await notify.about_item(
             self.store,
@@ -409,7 +428,9 @@ class SuggestionService(Service):
         held = relations(actor.view, _item_view(item))
         office = Role.ADMIN in held or Role.SYSTEM in held
         events = await self.store.events.for_suggestion(item.id, include_internal=office)
-        attachments = await self.store.attachments.for_suggestion(item.id)
+        attachments = (
+            await self.store.attachments.for_suggestion(item.id) if _may_have_files(events) else ()
+        )
         # A rating is recorded with the (never internal) event of its move: without
         # one there is nothing to look up.
         rated = any(e.action in _RATING_MOVES for e in events)
@@ -563,6 +584,8 @@ class SuggestionService(Service):
             raise AlreadyMoved("someone else moved the item first", status=source) from exc
 
         role = next(r for r in _ROLE_PRECEDENCE if r in roles)
+        if attachments:
+            payload[FILES] = len(attachments)
         event = await self._event(
             item, actor, action, source, role, text=text, internal=row.internal, payload=payload
         )
@@ -583,7 +606,7 @@ class SuggestionService(Service):
             item,
             row.tell,
             item_notice(action),
-            {**self._payload(item, event), "files": len(attachments)},
+            {**self._payload(item, event), FILES: len(attachments)},
             event_id=event.id,
             skip_user=actor.user_id,
             at=self.now(),

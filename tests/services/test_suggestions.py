@@ -1659,3 +1659,36 @@ async def test_an_item_never_rated_reads_no_ratings_and_a_rated_one_offers_no_se
     assert len(read) == 1
     assert [r.value for r in detail.ratings] == [RatingValue.SATISFIED]
     assert Action.RATE not in detail.actions
+
+
+async def test_an_item_without_files_reads_no_attachments_and_one_with_them_shows_them(
+    env: Env, sessions: Any
+) -> None:
+    bare = await file_item(env, S.NEEDS_INFO)
+    with statements_about(sessions, "FROM attachments") as read:
+        detail = await env.admin.detail(bare.id)
+    assert read == []
+    assert detail.attachments == ()
+    # Files added by a move are read, and shown.
+    await env.alice.answer_info(bare.id, "见照片", photos(1))
+    with statements_about(sessions, "FROM attachments") as read:
+        detail = await env.admin.detail(bare.id)
+    assert len(read) == 1
+    assert [a.file_id for a in detail.attachments] == ["photo-0"]
+    # And files filed with the item.
+    filed = await env.alice.submit(draft("有照片", attachments=photos(2)))
+    detail = await env.admin.detail(filed.id)
+    assert [a.file_id for a in detail.attachments] == ["photo-0", "photo-1"]
+
+
+def test_an_item_filed_before_filings_counted_their_files_is_read_all_the_same() -> None:
+    from bot.services.suggestions import _may_have_files
+
+    def event(action: Action, **payload: Any) -> Event:
+        return Event(action=action, payload=payload)
+
+    assert _may_have_files([event(Action.SUBMIT), event(Action.TAKE)])
+    assert not _may_have_files([event(Action.SUBMIT, files=0), event(Action.TAKE)])
+    assert _may_have_files([event(Action.SUBMIT, files=2)])
+    assert _may_have_files([event(Action.SUBMIT, files=0), event(Action.PROGRESS, files=1)])
+    assert _may_have_files([])
