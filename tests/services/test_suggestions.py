@@ -1644,19 +1644,23 @@ def statements_about(sessions: Any, fragment: str) -> Iterator[list[str]]:
         sa_event.remove(engine, "before_cursor_execute", count)
 
 
+async def detail_reading(who: As, sessions: Any, item_id: int, table: str) -> tuple[Any, int]:
+    """The item's detail as ``who`` sees it, and how many statements read ``table``."""
+    with statements_about(sessions, f"FROM {table}") as read:
+        detail = await who.detail(item_id)
+    return detail, len(read)
+
+
 async def test_an_item_never_rated_reads_no_ratings_and_a_rated_one_offers_no_second(
     env: Env, sessions: Any
 ) -> None:
     item = await file_item(env, S.REFERENCE)
-    with statements_about(sessions, "FROM ratings") as read:
-        detail = await env.alice.detail(item.id)
-    assert read == []
-    assert detail.ratings == ()
+    detail, reads = await detail_reading(env.alice, sessions, item.id, "ratings")
+    assert (reads, detail.ratings) == (0, ())
     assert Action.RATE in detail.actions
     await env.alice.rate(item.id, RatingValue.SATISFIED)
-    with statements_about(sessions, "FROM ratings") as read:
-        detail = await env.alice.detail(item.id)
-    assert len(read) == 1
+    detail, reads = await detail_reading(env.alice, sessions, item.id, "ratings")
+    assert reads == 1
     assert [r.value for r in detail.ratings] == [RatingValue.SATISFIED]
     assert Action.RATE not in detail.actions
 
@@ -1665,15 +1669,12 @@ async def test_an_item_without_files_reads_no_attachments_and_one_with_them_show
     env: Env, sessions: Any
 ) -> None:
     bare = await file_item(env, S.NEEDS_INFO)
-    with statements_about(sessions, "FROM attachments") as read:
-        detail = await env.admin.detail(bare.id)
-    assert read == []
-    assert detail.attachments == ()
+    detail, reads = await detail_reading(env.admin, sessions, bare.id, "attachments")
+    assert (reads, detail.attachments) == (0, ())
     # Files added by a move are read, and shown.
     await env.alice.answer_info(bare.id, "见照片", photos(1))
-    with statements_about(sessions, "FROM attachments") as read:
-        detail = await env.admin.detail(bare.id)
-    assert len(read) == 1
+    detail, reads = await detail_reading(env.admin, sessions, bare.id, "attachments")
+    assert reads == 1
     assert [a.file_id for a in detail.attachments] == ["photo-0"]
     # And files filed with the item.
     filed = await env.alice.submit(draft("有照片", attachments=photos(2)))
