@@ -110,8 +110,9 @@ class OutboxService(Service):
         if by is not None:
             # Checked and leased in one statement. Where senders compete (``lock``),
             # a row another transaction has locked is passed over, so none waits.
-            leasing = self.store.outbox.lease_unlocked if lock else self.store.outbox.lease
-            leased = await leasing(item_id, self.now(), by=by, until=until)
+            leased = await self.store.outbox.lease(
+                item_id, self.now(), by=by, until=until, skip_locked=lock
+            )
             return OutboxItem.of(leased) if leased is not None else None
         row = await self.store.outbox.claim(item_id, self.now(), lock=lock)
         if row is None:

@@ -54,28 +54,29 @@ def _due(now: datetime | sa.BindParameter[datetime]) -> sa.ColumnElement[bool]:
 # bound at execution (building one costs more than the database takes to answer it).
 _NOW: sa.BindParameter[datetime] = sa.bindparam("now")
 _DUE_NOW = _due(_NOW)
-_LEASE = (
-    sa.update(OutboxMessage)
-    .where(OutboxMessage.id == sa.bindparam("row"), _DUE_NOW)
-    .values(claimed_by=sa.bindparam("by"), claimed_until=sa.bindparam("until"))
-    .returning(OutboxMessage)
-    .execution_options(synchronize_session=False, populate_existing=True)
-)
+
+
+def _leasing(which: sa.ColumnElement[bool]) -> sa.Update:
+    """Lease the row ``which`` picks to ``by`` until ``until``, returning it."""
+    return (
+        sa.update(OutboxMessage)
+        .where(which)
+        .values(claimed_by=sa.bindparam("by"), claimed_until=sa.bindparam("until"))
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+
+
+_LEASE = _leasing(sa.and_(OutboxMessage.id == sa.bindparam("row"), _DUE_NOW))
 # Where senders compete (PostgreSQL): the row locked with SKIP LOCKED, so that no sender
 # waits on another, and leased, in one statement.
-_LEASE_UNLOCKED = (
-    sa.update(OutboxMessage)
-    .where(
-        OutboxMessage.id
-        == sa.select(OutboxMessage.id)
-        .where(OutboxMessage.id == sa.bindparam("row"), _DUE_NOW)
-        .with_for_update(skip_locked=True)
-        .correlate(None)
-        .scalar_subquery()
-    )
-    .values(claimed_by=sa.bindparam("by"), claimed_until=sa.bindparam("until"))
-    .returning(OutboxMessage)
-    .execution_options(synchronize_session=False, populate_existing=True)
+_LEASE_UNLOCKED = _leasing(
+    OutboxMessage.id
+    == sa.select(OutboxMessage.id)
+    .where(OutboxMessage.id == sa.bindparam("row"), _DUE_NOW)
+    .with_for_update(skip_locked=True)
+    .correlate(None)
+    .scalar_subquery()
 )
 _SETTLE = (
     sa.update(OutboxMessage)
@@ -125,20 +126,14 @@ class OutboxRepository(Repository[OutboxMessage]):
         return (await self.session.execute(stmt, {"now": now})).scalars().all()
 
     async def lease(
-        self, row_id: int, now: datetime, *, by: str, until: datetime
+        self, row_id: int, now: datetime, *, by: str, until: datetime, skip_locked: bool = False
     ) -> OutboxMessage | None:
         """Lease the row to ``by`` until ``until`` if it is still due and first of its
-        chat, in one statement; the row as leased, or None."""
+        chat, in one statement; the row as leased, or None. With ``skip_locked``
+        (PostgreSQL), a row another transaction has locked is passed over."""
         values = {"row": row_id, "now": now, "by": by, "until": until}
-        return (await self.session.execute(_LEASE, values)).scalar_one_or_none()
-
-    async def lease_unlocked(
-        self, row_id: int, now: datetime, *, by: str, until: datetime
-    ) -> OutboxMessage | None:
-        """As :meth:`lease`, passing over the row if another transaction has it
-        locked (PostgreSQL), in one statement."""
-        values = {"row": row_id, "now": now, "by": by, "until": until}
-        return (await self.session.execute(_LEASE_UNLOCKED, values)).scalar_one_or_none()
+        stmt = _LEASE_UNLOCKED if skip_locked else _LEASE
+        return (await self.session.execute(stmt, values)).scalar_one_or_none()
 
     async def settle(
         self, row_id: int, *, by: str, attempts: int, state: str, now: datetime
