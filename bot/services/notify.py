@@ -15,6 +15,8 @@ USER = "user"
 # A department's liaison: the same item kinds as the observer's, told differently and
 # never with the observer's identity.
 LIAISON = "liaison"
+# The key of an item's event and notice payloads saying how many files came with it.
+FILES = "files"
 
 
 async def to_user(

@@ -180,7 +180,7 @@ class OutboxService(Service):
             return [AttachmentInfo.of(a) for a in rows if a.event_id is None]
         # A move's notice says how many files the move carried (rows queued before it
         # did so say nothing, and are looked up).
-        if item.event_id is None or item.payload.get("files") == 0:
+        if item.event_id is None or item.payload.get(notify.FILES) == 0:
             return []
         rows = await self.store.attachments.for_suggestion(item.suggestion_id)
         return [AttachmentInfo.of(a) for a in rows if a.event_id == item.event_id]

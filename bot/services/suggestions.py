@@ -83,8 +83,6 @@ _RATEABLE = frozenset(
     {SuggestionStatus.IMPLEMENTED, SuggestionStatus.REFERENCE, SuggestionStatus.DECLINED}
 )
 _AWAITING = (SuggestionStatus.SUBMITTED, SuggestionStatus.IN_REVIEW, SuggestionStatus.ESCALATED)
-# The key of an event's (and a notice's) payload saying how many files came with it.
-FILES = "files"
 
 
 def _may_have_files(events: Sequence[Event]) -> bool:
@@ -92,9 +90,9 @@ def _may_have_files(events: Sequence[Event]) -> bool:
     it and every move that added some says so (an item filed before they did is looked
     up all the same)."""
     filed = next((e for e in events if e.action is Action.SUBMIT), None)
-    if filed is None or FILES not in filed.payload:
+    if filed is None or notify.FILES not in filed.payload:
         return True
-    return any(e.payload.get(FILES) for e in events)
+    return any(e.payload.get(notify.FILES) for e in events)
 
 
 # The moves that record a rating.
@@ -181,7 +179,7 @@ class SuggestionService(Service):
             return filed
         # How many files were filed (a move that adds some says so too): an item's
         # detail reads its attachments only when there are some.
-        files = {FILES: len(draft.attachments)}
+        files = {notify.FILES: len(draft.attachments)}
         event = await self._event(
             item, actor, Action.SUBMIT, None, Role.OBSERVER, text=None, payload=files
         )
@@ -585,7 +583,7 @@ class SuggestionService(Service):
 
         role = next(r for r in _ROLE_PRECEDENCE if r in roles)
         if attachments:
-            payload[FILES] = len(attachments)
+            payload[notify.FILES] = len(attachments)
         event = await self._event(
             item, actor, action, source, role, text=text, internal=row.internal, payload=payload
         )
@@ -606,7 +604,7 @@ class SuggestionService(Service):
             item,
             row.tell,
             item_notice(action),
-            {**self._payload(item, event), FILES: len(attachments)},
+            {**self._payload(item, event), notify.FILES: len(attachments)},
             event_id=event.id,
             skip_user=actor.user_id,
             at=self.now(),
