@@ -7,14 +7,11 @@ events and the outbox rows the move queued.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event as sa_event
 
 from bot.domain.errors import (
     AlreadyMoved,
@@ -57,6 +54,7 @@ from storage.models import (
 )
 from storage.store import Store
 from tests.harness import As, Harness
+from tests.statements import statements_about
 from tests.world import (
     ADMIN,
     ALICE,
@@ -1625,23 +1623,6 @@ async def test_a_moves_notices_say_how_many_files_it_carried_and_none_are_sought
         assert set(counts) == {0}
         assert all(f == [] for f in files)
         assert sought == []
-
-
-@contextmanager
-def statements_about(sessions: Any, fragment: str) -> Iterator[list[str]]:
-    """The SQL statements sent meanwhile that contain ``fragment``."""
-    sent: list[str] = []
-    engine = sessions.kw["bind"].sync_engine
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if fragment in statement:
-            sent.append(statement)
-
-    sa_event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", count)
 
 
 async def detail_reading(who: As, sessions: Any, item_id: int, table: str) -> tuple[Any, int]:

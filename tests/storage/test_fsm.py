@@ -15,6 +15,7 @@ from bot.dispatcher import conversation_storage
 from bot.settings import load_settings
 from storage.fsm import DatabaseStorage, storage_key
 from storage.models import ConversationState
+from tests.statements import statements_about
 
 
 class Filing(StatesGroup):
@@ -97,19 +98,10 @@ async def test_clearing_a_conversation_in_an_update_deletes_its_row_in_one_state
 ) -> None:
     """aiogram's clear() sets the state, then the data: the row goes with one DELETE,
     and a conversation already gone costs no statement at all."""
-    from sqlalchemy import event
-
     storage = DatabaseStorage(sessions)
     await storage.set_state(KEY, Filing.title)
     await storage.set_data(KEY, {"draft": {"title": "路灯不亮"}})
-    sent: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        sent.append(statement.split()[0].upper())
-
-    engine = sessions.kw["bind"].sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_about(sessions) as sent:
         async with sessions() as session, session.begin():
             with storage.bind(session):
                 assert await storage.get_state(KEY) == "Filing:title"
@@ -117,9 +109,7 @@ async def test_clearing_a_conversation_in_an_update_deletes_its_row_in_one_state
                 await storage.set_data(KEY, {})
                 await storage.set_state(KEY, None)
                 await storage.set_data(KEY, {})
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    assert [s for s in sent if s not in ("BEGIN", "COMMIT")] == ["SELECT", "DELETE"]
+    assert [s.split()[0].upper() for s in sent] == ["SELECT", "DELETE"]
     assert await rows(sessions) == {}
 
 

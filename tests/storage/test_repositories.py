@@ -16,6 +16,7 @@ from bot.services.suggestions import SuggestionService
 from storage.engine import create_engine
 from storage.models import AppendOnlyError, Event, Suggestion
 from storage.store import Store
+from tests.statements import statements_about
 from tests.world import ALICE, LIAISON, POLICY, STRANGER, FixedClock, actor, build_world, draft
 
 
@@ -154,8 +155,6 @@ async def test_foreign_keys_are_enforced(sessions):
 async def test_the_acting_person_and_their_standing_are_read_in_one_statement(sessions):
     """Alice is an observer, and made a liaison of both departments here; Li a liaison,
     one of whose posts has ended; Stan nothing; 4242 has never written."""
-    from sqlalchemy import event
-
     from storage.models import Liaison
 
     world = await build_world(sessions)
@@ -172,25 +171,14 @@ async def test_the_acting_person_and_their_standing_are_read_in_one_statement(se
                 ),
             ]
         )
-    sent: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        if not statement.startswith("BEGIN"):
-            sent.append(statement)
-
-    engine = sessions.kw["bind"].sync_engine
     for uid in (ALICE, LIAISON, STRANGER, 4242):
         async with sessions() as session, session.begin():
             store = Store(session)
-            event.listen(engine, "before_cursor_execute", count)
-            try:
+            with statements_about(sessions) as sent:
                 found = await store.observers.person(uid)
                 user = await store.users.get(uid)
-            finally:
-                event.remove(engine, "before_cursor_execute", count)
             # A known person's row is not read again; an unknown one is looked for.
             assert len(sent) == (2 if uid == 4242 else 1), sent
-            sent.clear()
             if uid == 4242:
                 assert found is None
                 assert user is None
