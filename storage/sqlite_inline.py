@@ -48,12 +48,10 @@ class InlineUnlessWaiting(aiosqlite.Connection):
             return await _on_the_thread(self, fn, *args, **kwargs)
         self._writing = False
         if args and args[0] == BEGIN_IMMEDIATE:
-            if _begin_if_free(conn, self.busy_ms):
-                self._writing = True
-                return None
-            result = await _on_the_thread(self, fn, *args, **kwargs)
+            if not _begin_if_free(conn, self.busy_ms):
+                await _on_the_thread(self, fn, *args, **kwargs)
             self._writing = True
-            return result
+            return None
         if fn == conn.cursor or fn == conn.rollback or (args and args[0] == BEGIN_SNAPSHOT):
             return fn(*args, **kwargs)
         return await _on_the_thread(self, fn, *args, **kwargs)
