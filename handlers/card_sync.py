@@ -13,7 +13,13 @@ short write transaction. What it does:
 - every older card of the subject in that chat shows a short pointer to the newest,
   so no message in the chat still offers buttons for a state long gone;
 - an edit that fails for any other reason (flood control, a server error, a timeout)
-  leaves the card marked for a re-sync; the outbox sender tries again later.
+  leaves the card marked for a re-sync; the outbox sender tries again later;
+- a post that timed out may have reached the chat all the same, so the chat may hold a
+  card the bot has no record of (see ``bot.delivery.sightings``). Once a post of the
+  card succeeds, the few ids below it that the bot does not know are looked at: each
+  is asked to drop its buttons (a message of someone else's cannot be edited and says
+  so; one of the bot's comes back with its text), and a copy of the card found so is
+  kept as an older card and made to point to the current one.
 """
 
 from __future__ import annotations
@@ -22,16 +28,19 @@ import asyncio
 import functools
 import html
 import logging
+import re
 import weakref
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from typing import TypedDict, Unpack
 
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.methods import EditMessageText, SendMessage
-from aiogram.types import Message
+from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.delivery.session import TRANSIENT, sightings_of
+from bot.delivery.sightings import Sightings, watching
 from bot.effects import Speech, later
 from bot.services.actors import SYSTEM
 from bot.services.cards import ITEM, CardInfo, CardService
@@ -50,6 +59,22 @@ Render = Callable[[Store], Awaitable[Shown | None]]
 _LOCKS: weakref.WeakValueDictionary[tuple[int, str, int], asyncio.Lock] = (
     weakref.WeakValueDictionary()
 )
+
+
+# Per bot, the cards whose post may have reached the chat unseen: the newest message
+# id the bot knew in that chat before (0: none), and how many looks were made. Kept in
+# the database too (``unsure_posts``), read once per process.
+Unsure = dict[tuple[int, str, int], tuple[int, int]]
+_UNSURE: weakref.WeakKeyDictionary[Sightings, Unsure] = weakref.WeakKeyDictionary()
+# How many ids after the last one known before an unsure post are looked at, at most,
+# and in how many passes (a look that fails for a passing reason is made again).
+LOOK_BACK = 40
+_PASSES = 5
+# Put on a message of the bot's without buttons for a moment, to read what it shows.
+_PROBE = InlineKeyboardMarkup(
+    inline_keyboard=[[InlineKeyboardButton(text="…", callback_data="noop")]]
+)
+_TAG = re.compile(r"<[^>]+>")
 
 
 class How(TypedDict, total=False):
@@ -169,6 +194,17 @@ async def _converge(
             post = True
     posted = await _post(speech, policy, clock, key, shown) if post else None
     newest = posted if posted is not None else (current.message_id if current else None)
+    unsure = await _unsure_of(speech, policy, clock)
+    if newest is not None and key in unsure:
+        found, done = await _take_in_copies(speech, policy, clock, key, shown, newest, unsure)
+        if found or not done:
+            async with speech.read() as store:
+                cards = await CardService(store, policy, clock).of(subject, subject_id, chat_id)
+        if not done:
+            # The sender comes by again, and the look is made again.
+            for card in cards:
+                if card.message_id == newest:
+                    await _later(speech, policy, clock, card.id)
     if newest is not None:
         form = pointer(shown.label or subject, chat_id, newest)
         await _point(speech, policy, clock, [c for c in cards if c.message_id != newest], form)
@@ -179,15 +215,149 @@ async def _post(
     speech: Speech, policy: Policy, clock: Clock, key: tuple[int, str, int], shown: Shown
 ) -> int:
     chat_id, subject, subject_id = key
-    sent = await speech.call(
-        SendMessage(chat_id=chat_id, text=shown.text, reply_markup=shown.markup)
-    )
+    sightings = sightings_of(speech.bot)
+    before = sightings.newest(chat_id) if sightings is not None else None
+
+    async def tell(since: int) -> None:
+        # Without sightings there is no telling the bot's messages from a copy.
+        if sightings is not None:
+            await _unsure(speech, policy, clock, key, since)
+
+    with watching(tell) as watch:
+        try:
+            sent = await speech.call(
+                SendMessage(chat_id=chat_id, text=shown.text, reply_markup=shown.markup)
+            )
+        except TRANSIENT:
+            await watch.unsure(before)
+            raise
     assert isinstance(sent, Message)
     async with speech.write() as store:
         await CardService(store, policy, clock).posted(
             chat_id, sent.message_id, subject, subject_id, shown.digest, event=shown.event
         )
     return sent.message_id
+
+
+async def _unsure_of(speech: Speech, policy: Policy, clock: Clock) -> Unsure:
+    """The bot's cards whose post was unsure (read from the database once)."""
+    sightings = sightings_of(speech.bot)
+    if sightings is None:
+        return {}
+    unsure = _UNSURE.get(sightings)
+    if unsure is None:
+        async with speech.read() as store:
+            noted = await CardService(store, policy, clock).unsure_posts()
+        unsure = _UNSURE.setdefault(sightings, {k: (v, 0) for k, v in noted.items()})
+    return unsure
+
+
+async def _unsure(
+    speech: Speech, policy: Policy, clock: Clock, key: tuple[int, str, int], since: int
+) -> None:
+    """A post of the card may have reached the chat unseen, after message ``since``."""
+    unsure = await _unsure_of(speech, policy, clock)
+    known = unsure.get(key)
+    unsure[key] = (min(since, known[0]) if known else since, 0)
+    async with speech.write() as store:
+        await CardService(store, policy, clock).unsure(*key, since)
+
+
+async def _take_in_copies(
+    speech: Speech,
+    policy: Policy,
+    clock: Clock,
+    key: tuple[int, str, int],
+    shown: Shown,
+    newest: int,
+    unsure: Unsure,
+) -> tuple[int, bool]:
+    """Look at the ids from the last one known before an unsure post up to the newest
+    card (or the newest message the bot knows in the chat), and keep each copy of the
+    card found there as an older card. Returns how many were found, and whether the
+    look is done (else it is made again at the next pass)."""
+    chat_id, subject, subject_id = key
+    sightings = sightings_of(speech.bot)
+    if sightings is None:
+        return 0, True
+    since, passes = unsure[key]
+    if not since:  # nothing was known in the chat before: look just below the card
+        since = max(0, newest - 1 - LOOK_BACK)
+    high = min(max(newest, sightings.newest(chat_id) or 0), since + 1 + LOOK_BACK)
+    ours = sightings.ours(chat_id)
+    async with speech.read() as store:
+        known = await CardService(store, policy, clock).ids_between(chat_id, since, high)
+    found, unsettled = 0, high <= since + 1
+    for message_id in range(since + 1, high):
+        if message_id in ours or message_id in known:
+            continue
+        copy = await _is_copy(speech, chat_id, message_id, shown)
+        if copy is None:
+            unsettled = True
+        elif copy:
+            log.info("card %s/%s: a copy posted unseen was found", chat_id, message_id)
+            async with speech.write() as store:
+                await CardService(store, policy, clock).adopt(
+                    chat_id, message_id, subject, subject_id
+                )
+            found += 1
+    if unsettled and passes < _PASSES:
+        unsure[key] = (unsure[key][0], passes + 1)
+        return found, False
+    unsure.pop(key, None)
+    async with speech.write() as store:
+        await CardService(store, policy, clock).looked(*key)
+    return found, True
+
+
+async def _is_copy(speech: Speech, chat_id: int, message_id: int, shown: Shown) -> bool | None:
+    """Whether the message is a card of the subject of ``shown`` (None: no telling
+    now); it loses its buttons if it is one of the bot's (someone else's message
+    cannot be edited)."""
+    try:
+        seen = await speech.call(
+            EditMessageReplyMarkup(chat_id=chat_id, message_id=message_id, reply_markup=None)
+        )
+    except TelegramBadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            return False  # someone else's, or gone
+        return await _is_plain_copy(speech, chat_id, message_id, shown)
+    except Exception as exc:
+        log.warning("card %s/%s: could not look (%s)", chat_id, message_id, exc)
+        return None
+    return isinstance(seen, Message) and _shows_subject(seen, shown)
+
+
+async def _is_plain_copy(
+    speech: Speech, chat_id: int, message_id: int, shown: Shown
+) -> bool | None:
+    """The bot's message has no buttons: give it one for a moment to read its text."""
+    method = EditMessageReplyMarkup(chat_id=chat_id, message_id=message_id, reply_markup=_PROBE)
+    try:
+        seen = await speech.call(method)
+    except TelegramBadRequest:
+        return False
+    except Exception as exc:
+        log.warning("card %s/%s: could not look (%s)", chat_id, message_id, exc)
+        return None
+    if isinstance(seen, Message) and _shows_subject(seen, shown):
+        return True  # pointing to the current card takes the button away
+    try:
+        await speech.call(
+            EditMessageReplyMarkup(chat_id=chat_id, message_id=message_id, reply_markup=None)
+        )
+    except Exception as exc:
+        log.warning("card %s/%s: the probe's button stays (%s)", chat_id, message_id, exc)
+    return False
+
+
+def _shows_subject(message: Message, shown: Shown) -> bool:
+    """Whether the message is the card ``shown``, or an older drawing of its subject."""
+    text = message.text or ""
+    if text == html.unescape(_TAG.sub("", shown.text)):
+        return True
+    first = text.split("\n", 1)[0]
+    return bool(shown.label) and (f" {shown.label} · " in first or first == f"🗂 {shown.label}")
 
 
 async def _point(

@@ -329,6 +329,22 @@ class Card(Created, Base):
     shown_event: Mapped[int | None] = mapped_column(sa.BigInteger())
 
 
+class UnsurePost(Created, Base):
+    """A card whose post may have reached its chat although the bot heard a timeout:
+    a copy the bot has no record of may lie after ``since``, the newest message id the
+    bot knew in the chat before (0: none). Kept until the ids after it were looked at
+    (``handlers.card_sync``), across restarts."""
+
+    __tablename__ = "unsure_posts"
+    __table_args__ = (sa.UniqueConstraint("chat_id", "subject", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(TelegramId)
+    subject: Mapped[str] = mapped_column(sa.String(16))
+    subject_id: Mapped[int]
+    since: Mapped[int] = mapped_column(sa.BigInteger())
+
+
 class Broadcast(Created, Base):
     """A message the office sent to all active observers, or to one point's."""
 

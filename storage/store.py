@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories.calendar import CalendarRepository
-from storage.repositories.cards import BroadcastRepository, CardRepository
+from storage.repositories.cards import BroadcastRepository, CardRepository, UnsurePostRepository
 from storage.repositories.figures import FiguresRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import (
@@ -54,6 +54,7 @@ class Store:
         self.outbox = OutboxRepository(session)
         self.calendar = CalendarRepository(session)
         self.cards = CardRepository(session)
+        self.unsure_posts = UnsurePostRepository(session)
         self.broadcasts = BroadcastRepository(session)
         self.updates = ProcessedUpdateRepository(session)
         self.conversations = ConversationStateRepository(session)

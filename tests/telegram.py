@@ -117,7 +117,8 @@ class Fault:
     """Telegram failing calls: the next ``times`` calls of ``method`` (its class name,
     e.g. "SendMessage"), to ``chat_id`` if given, fail as ``kind`` says: "retry_after"
     (429 with ``retry_after``), "server" (500), "network" (a timeout), "forbidden"
-    (403) or "bad_request" (400)."""
+    (403), "bad_request" (400) or "lost" (the call takes effect, then times out: the
+    bot never hears of it)."""
 
     method: str
     kind: str
@@ -172,6 +173,9 @@ class RecordingSession(BaseSession):
         self.most_in_flight = 0
         self.most_in_one_chat = 0
         self._ids = itertools.count(10_000)
+        # Edits that took effect while the bot heard a timeout: doing one again is no
+        # mistake of the bot's, and Telegram answers it "not modified".
+        self.unheard: set[tuple[Any, Any]] = set()
 
     def fail(
         self,
@@ -233,7 +237,15 @@ class RecordingSession(BaseSession):
         for fault in self.faults:
             if fault.matches(method):
                 fault.times -= 1
-                raise fault.error(method)
+                if fault.kind != "lost":
+                    raise fault.error(method)
+                self._take(method)
+                chat = getattr(method, "chat_id", None)
+                self.unheard.add((chat, getattr(method, "message_id", None)))
+                raise TelegramNetworkError(method=method, message="Request timeout error")
+        return self._take(method)
+
+    def _take(self, method: TelegramMethod[Any]) -> Any:
         chat_id = getattr(method, "chat_id", None)
         if (
             isinstance(chat_id, int)
@@ -319,6 +331,7 @@ class RecordingSession(BaseSession):
             self._check_markup(method.reply_markup)
             sent = self._find(method.chat_id, method.message_id)
             if sent.text == method.text and sent.markup == method.reply_markup:
+                self._again(method)
                 self.problems.append(f"message is not modified: {method.text!r}")
             sent.text, sent.markup, sent.edited = method.text, method.reply_markup, True
             return self._message(sent)
@@ -326,6 +339,7 @@ class RecordingSession(BaseSession):
             self._check_markup(method.reply_markup)
             sent = self._find(method.chat_id, method.message_id)
             if sent.markup == method.reply_markup:
+                self._again(method)
                 self.problems.append("message is not modified (reply markup)")
             sent.markup, sent.edited = method.reply_markup, True
             return self._message(sent)
@@ -398,6 +412,13 @@ class RecordingSession(BaseSession):
         self.chats.setdefault(chat_id, []).append(sent)
         return self._message(sent)
 
+    def _again(self, method: EditMessageText | EditMessageReplyMarkup) -> None:
+        """An edit made again after its first try took effect unheard: "not modified"."""
+        key = (method.chat_id, method.message_id)
+        if key in self.unheard:
+            self.unheard.discard(key)
+            raise TelegramBadRequest(method=method, message="Bad Request: message is not modified")
+
     def _find(self, chat_id: Any, message_id: Any) -> Sent:
         for sent in self.chats.get(int(chat_id), []):
             if sent.message_id == message_id:
@@ -415,8 +436,9 @@ class RecordingSession(BaseSession):
             date=datetime.now(UTC),
             chat=_chat(sent.chat_id),
             from_user=BOT_USER,
-            text=sent.text if sent.kind == "text" else None,
-            caption=sent.text if sent.kind != "text" and sent.text else None,
+            # As Telegram answers: the text without its HTML (the entities are left out).
+            text=sent.plain if sent.kind == "text" else None,
+            caption=sent.plain if sent.kind != "text" and sent.text else None,
             reply_markup=sent.markup if isinstance(sent.markup, InlineKeyboardMarkup) else None,
         )
 

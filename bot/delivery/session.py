@@ -51,8 +51,10 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.methods.base import Response, TelegramType
+from aiogram.types import Message, MessageId
 
 from bot.delivery.limits import Limiter, Sleep
+from bot.delivery.sightings import Sightings, report_unsure
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +119,7 @@ class PacedRetries(BaseRequestMiddleware):
         self._backoff_first = backoff_first
         self._backoff_max = backoff_max
         self._jitter = jitter
+        self.sightings = Sightings()
 
     async def __call__(
         self,
@@ -134,10 +137,12 @@ class PacedRetries(BaseRequestMiddleware):
         count = sends(method)
         failures = 0
         paused = 0.0
+        # A send may reach its chat although its answer is lost: see sightings.
+        since = self.sightings.newest(chat_id) if count and isinstance(chat_id, int) else None
         while True:
             await self.limiter.acquire(scope, count)
             try:
-                return await make_request(bot, method)
+                response = await make_request(bot, method)
             except TelegramRetryAfter as exc:
                 wait = float(exc.retry_after)
                 # Everyone else sending there waits too, whether or not this call does.
@@ -147,6 +152,8 @@ class PacedRetries(BaseRequestMiddleware):
                     raise
                 self._log("flood control", method, chat, exc, retry_after=wait)
             except TRANSIENT as exc:
+                if count:
+                    await report_unsure(since)
                 failures += 1
                 if failures >= (2 if quick else self._tries):
                     raise
@@ -154,6 +161,18 @@ class PacedRetries(BaseRequestMiddleware):
                 delay *= 0.5 + self._jitter()
                 self._log("server or network error", method, chat, exc, retry_in=delay)
                 await self._sleep(delay)
+            else:
+                # (aiogram's hint says Response; the chain hands on the bare result)
+                self._saw(response, chat_id)
+                return response
+
+    def _saw(self, result: object, chat_id: object) -> None:
+        """Remember the ids of the messages a call came back with: they are ours."""
+        for message in result if isinstance(result, list) else (result,):
+            if isinstance(message, Message):
+                self.sightings.saw(message.chat.id, message.message_id)
+            elif isinstance(message, MessageId) and isinstance(chat_id, int):
+                self.sightings.saw(chat_id, message.message_id)
 
     @staticmethod
     def _log(
@@ -172,6 +191,15 @@ def limiter_of(bot: Bot) -> Limiter | None:
     for middleware in bot.session.middleware:
         if isinstance(middleware, PacedRetries):
             return middleware.limiter
+    return None
+
+
+def sightings_of(bot: Bot) -> Sightings | None:
+    """What ``bot``'s calls have seen of its chats' message ids, if :func:`pace` installed
+    the middleware that watches them."""
+    for middleware in bot.session.middleware:
+        if isinstance(middleware, PacedRetries):
+            return middleware.sightings
     return None
 
 

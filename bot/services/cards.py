@@ -100,6 +100,23 @@ class CardService(Service):
         subject itself, its events up to ``event``)."""
         await self.store.cards.shown(card_id, digest, event)
 
+    async def ids_between(self, chat_id: int, low: int, high: int) -> set[int]:
+        """The message ids of the cards in the chat strictly between ``low`` and ``high``."""
+        return await self.store.cards.ids_between(chat_id, low, high)
+
+    async def unsure(self, chat_id: int, subject: str, subject_id: int, since: int) -> None:
+        """A post of the card may have reached the chat unseen, after message ``since``."""
+        await self.store.unsure_posts.note(chat_id, subject, subject_id, since)
+
+    async def unsure_posts(self) -> dict[tuple[int, str, int], int]:
+        """Every card whose post may have reached its chat unseen, and since when."""
+        rows = await self.store.unsure_posts.every()
+        return {(r.chat_id, r.subject, r.subject_id): r.since for r in rows}
+
+    async def looked(self, chat_id: int, subject: str, subject_id: int) -> None:
+        """The ids after the card's unsure post were looked at."""
+        await self.store.unsure_posts.forget(chat_id, subject, subject_id)
+
     async def of(self, subject: str, subject_id: int, chat_id: int) -> list[CardInfo]:
         """The subject's cards in a chat, oldest first."""
         rows = await self.store.cards.of(subject, subject_id, chat_id=chat_id)

@@ -5,7 +5,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from storage.models import Broadcast, Card, OutboxMessage
+from storage.models import Broadcast, Card, OutboxMessage, UnsurePost
 from storage.repositories.base import Repository
 
 # Statements run on every update are built once, with their values bound at execution:
@@ -57,6 +57,12 @@ class CardRepository(Repository[Card]):
         values["chat_id"] = chat_id
         return (await self.session.execute(_OF_IN_CHAT, values)).scalars().all()
 
+    async def ids_between(self, chat_id: int, low: int, high: int) -> set[int]:
+        stmt = sa.select(Card.message_id).where(
+            Card.chat_id == chat_id, Card.message_id > low, Card.message_id < high
+        )
+        return set((await self.session.execute(stmt)).scalars().all())
+
     async def shown(self, card_id: int, digest: str, event: int | None) -> None:
         """Record what the card shows now; its re-sync is done."""
         await self.session.execute(_SHOWN, {"card": card_id, "shows": digest, "upto": event})
@@ -77,6 +83,41 @@ class CardRepository(Repository[Card]):
             .limit(limit)
         )
         return (await self.session.execute(stmt)).scalars().all()
+
+
+class UnsurePostRepository(Repository[UnsurePost]):
+    model = UnsurePost
+
+    async def note(self, chat_id: int, subject: str, subject_id: int, since: int) -> None:
+        """Keep the earliest ``since`` for the card."""
+        row = (
+            await self.session.execute(
+                sa.select(UnsurePost).where(
+                    UnsurePost.chat_id == chat_id,
+                    UnsurePost.subject == subject,
+                    UnsurePost.subject_id == subject_id,
+                )
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            self.session.add(
+                UnsurePost(chat_id=chat_id, subject=subject, subject_id=subject_id, since=since)
+            )
+        else:
+            row.since = min(row.since, since)
+        await self.session.flush()
+
+    async def every(self) -> Sequence[UnsurePost]:
+        return (await self.session.execute(sa.select(UnsurePost))).scalars().all()
+
+    async def forget(self, chat_id: int, subject: str, subject_id: int) -> None:
+        await self.session.execute(
+            sa.delete(UnsurePost).where(
+                UnsurePost.chat_id == chat_id,
+                UnsurePost.subject == subject,
+                UnsurePost.subject_id == subject_id,
+            )
+        )
 
 
 class BroadcastRepository(Repository[Broadcast]):
