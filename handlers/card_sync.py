@@ -62,8 +62,9 @@ _LOCKS: weakref.WeakValueDictionary[tuple[int, str, int], asyncio.Lock] = (
 
 
 # Per bot, the cards whose post may have reached the chat unseen: the newest message
-# id the bot knew in that chat before (0: none), and how many looks were made. Kept in
-# the database too (``unsure_posts``), read once per process.
+# id the bot knew in that chat before (0: none), and how many looks were made. Every
+# post is noted in the database before it is made (``unsure_posts``) and the note
+# removed with a sure post's record; a process reads the notes left once.
 Unsure = dict[tuple[int, str, int], tuple[int, int]]
 _UNSURE: weakref.WeakKeyDictionary[Sightings, Unsure] = weakref.WeakKeyDictionary()
 # How many ids after the last one known before an unsure post are looked at, at most,
@@ -215,28 +216,51 @@ async def _post(
     speech: Speech, policy: Policy, clock: Clock, key: tuple[int, str, int], shown: Shown
 ) -> int:
     chat_id, subject, subject_id = key
+    method = SendMessage(chat_id=chat_id, text=shown.text, reply_markup=shown.markup)
     sightings = sightings_of(speech.bot)
-    before = sightings.newest(chat_id) if sightings is not None else None
-
-    async def tell(since: int) -> None:
-        # Without sightings there is no telling the bot's messages from a copy.
-        if sightings is not None:
-            await _unsure(speech, policy, clock, key, since)
-
-    with watching(tell) as watch:
+    if sightings is None:  # no telling the bot's messages from a copy: nothing to look for
+        sent = await speech.call(method)
+        assert isinstance(sent, Message)
+        await _posted(speech, policy, clock, key, shown, sent.message_id, sure=False)
+        return sent.message_id
+    before = sightings.newest(chat_id) or 0
+    unsure = await _unsure_of(speech, policy, clock)
+    # Written down before the call: if the process dies while it is made, the next one
+    # looks for a copy.
+    async with speech.write() as store:
+        await CardService(store, policy, clock).unsure(chat_id, subject, subject_id, before)
+    with watching() as watch:
         try:
-            sent = await speech.call(
-                SendMessage(chat_id=chat_id, text=shown.text, reply_markup=shown.markup)
-            )
+            sent = await speech.call(method)
         except TRANSIENT:
-            await watch.unsure(before)
+            _remember(unsure, key, before)
             raise
     assert isinstance(sent, Message)
-    async with speech.write() as store:
-        await CardService(store, policy, clock).posted(
-            chat_id, sent.message_id, subject, subject_id, shown.digest, event=shown.event
-        )
+    if watch.since is not None:
+        _remember(unsure, key, watch.since)
+    sure = key not in unsure
+    await _posted(speech, policy, clock, key, shown, sent.message_id, sure=sure)
     return sent.message_id
+
+
+async def _posted(
+    speech: Speech,
+    policy: Policy,
+    clock: Clock,
+    key: tuple[int, str, int],
+    shown: Shown,
+    message_id: int,
+    *,
+    sure: bool,
+) -> None:
+    chat_id, subject, subject_id = key
+    async with speech.write() as store:
+        cards = CardService(store, policy, clock)
+        await cards.posted(
+            chat_id, message_id, subject, subject_id, shown.digest, event=shown.event
+        )
+        if sure:
+            await cards.looked(chat_id, subject, subject_id)
 
 
 async def _unsure_of(speech: Speech, policy: Policy, clock: Clock) -> Unsure:
@@ -252,15 +276,10 @@ async def _unsure_of(speech: Speech, policy: Policy, clock: Clock) -> Unsure:
     return unsure
 
 
-async def _unsure(
-    speech: Speech, policy: Policy, clock: Clock, key: tuple[int, str, int], since: int
-) -> None:
+def _remember(unsure: Unsure, key: tuple[int, str, int], since: int) -> None:
     """A post of the card may have reached the chat unseen, after message ``since``."""
-    unsure = await _unsure_of(speech, policy, clock)
     known = unsure.get(key)
     unsure[key] = (min(since, known[0]) if known else since, 0)
-    async with speech.write() as store:
-        await CardService(store, policy, clock).unsure(*key, since)
 
 
 async def _take_in_copies(

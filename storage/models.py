@@ -330,10 +330,11 @@ class Card(Created, Base):
 
 
 class UnsurePost(Created, Base):
-    """A card whose post may have reached its chat although the bot heard a timeout:
-    a copy the bot has no record of may lie after ``since``, the newest message id the
-    bot knew in the chat before (0: none). Kept until the ids after it were looked at
-    (``handlers.card_sync``), across restarts."""
+    """A card whose post may have reached its chat without the bot hearing of it: a
+    copy the bot has no record of may lie after ``since``, the newest message id the
+    bot knew in the chat before (0: none). Written before every post of a card and
+    removed with a sure post's record, else kept until the ids after it were looked
+    at (``handlers.card_sync``), by this process or the next."""
 
     __tablename__ = "unsure_posts"
     __table_args__ = (sa.UniqueConstraint("chat_id", "subject", "subject_id"),)

@@ -117,8 +117,9 @@ class Fault:
     """Telegram failing calls: the next ``times`` calls of ``method`` (its class name,
     e.g. "SendMessage"), to ``chat_id`` if given, fail as ``kind`` says: "retry_after"
     (429 with ``retry_after``), "server" (500), "network" (a timeout), "forbidden"
-    (403), "bad_request" (400) or "lost" (the call takes effect, then times out: the
-    bot never hears of it)."""
+    (403), "bad_request" (400), "lost" (the call takes effect, then times out: the
+    bot never hears of it) or "dies" (the call takes effect, and the bot is killed
+    before it hears of it: the caller is cancelled)."""
 
     method: str
     kind: str
@@ -237,9 +238,11 @@ class RecordingSession(BaseSession):
         for fault in self.faults:
             if fault.matches(method):
                 fault.times -= 1
-                if fault.kind != "lost":
+                if fault.kind not in ("lost", "dies"):
                     raise fault.error(method)
                 self._take(method)
+                if fault.kind == "dies":
+                    raise asyncio.CancelledError  # the process is killed as the call is made
                 chat = getattr(method, "chat_id", None)
                 self.unheard.add((chat, getattr(method, "message_id", None)))
                 raise TelegramNetworkError(method=method, message="Request timeout error")

@@ -153,7 +153,7 @@ class PacedRetries(BaseRequestMiddleware):
                 self._log("flood control", method, chat, exc, retry_after=wait)
             except TRANSIENT as exc:
                 if count:
-                    await report_unsure(since)
+                    report_unsure(since)
                 failures += 1
                 if failures >= (2 if quick else self._tries):
                     raise

@@ -15,7 +15,7 @@ on: the request middleware (``bot.delivery.session``) reports to it.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -56,10 +56,6 @@ class Sightings:
         return set(chat.ours) if chat is not None else set()
 
 
-# Told, during the call, that a send may have reached its chat unseen after this id.
-Unsure = Callable[[int], Awaitable[None]]
-
-
 @dataclass
 class Watch:
     """What the sends made within :func:`watching` were unsure of."""
@@ -67,24 +63,20 @@ class Watch:
     # The newest id known in the chat before the first send that may have reached it
     # unseen (0: none known); None: every send was sure.
     since: int | None = None
-    # Told at once, before the call is made again (a process may die meanwhile).
-    tell: Unsure | None = None
 
-    async def unsure(self, since: int | None) -> None:
+    def unsure(self, since: int | None) -> None:
         known = since or 0
         self.since = known if self.since is None else min(self.since, known)
-        if self.tell is not None:
-            await self.tell(self.since)
 
 
 _watch: ContextVar[Watch | None] = ContextVar("outpost_unsure_sends", default=None)
 
 
 @contextmanager
-def watching(tell: Unsure | None = None) -> Iterator[Watch]:
+def watching() -> Iterator[Watch]:
     """Collect, for the calls made within, whether a send may have reached its chat
-    without the bot knowing; ``tell`` hears of it at once."""
-    watch = Watch(tell=tell)
+    without the bot knowing."""
+    watch = Watch()
     token = _watch.set(watch)
     try:
         yield watch
@@ -92,9 +84,9 @@ def watching(tell: Unsure | None = None) -> Iterator[Watch]:
         _watch.reset(token)
 
 
-async def report_unsure(since: int | None) -> None:
+def report_unsure(since: int | None) -> None:
     """A send failed in a way that may have reached its chat (a timeout, a server
     error): tell whoever is watching."""
     watch = _watch.get()
     if watch is not None:
-        await watch.unsure(since)
+        watch.unsure(since)

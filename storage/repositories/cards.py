@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.models import Broadcast, Card, OutboxMessage, UnsurePost
 from storage.repositories.base import Repository
@@ -85,27 +87,35 @@ class CardRepository(Repository[Card]):
         return (await self.session.execute(stmt)).scalars().all()
 
 
+def _note(insert: Any) -> Any:
+    stmt = insert(UnsurePost).values(
+        chat_id=sa.bindparam("chat"),
+        subject=sa.bindparam("kind"),
+        subject_id=sa.bindparam("of"),
+        since=sa.bindparam("since"),
+        created_at=sa.bindparam("at"),
+    )
+    # The smaller of two values: min() with two arguments in SQLite, least() elsewhere.
+    smaller = sa.func.least if insert is postgresql.insert else sa.func.min
+    earliest: Any = smaller(UnsurePost.since, stmt.excluded.since)
+    return stmt.on_conflict_do_update(
+        index_elements=["chat_id", "subject", "subject_id"], set_={"since": earliest}
+    )
+
+
+_NOTE = {"postgresql": _note(postgresql.insert), "sqlite": _note(sqlite.insert)}
+
+
 class UnsurePostRepository(Repository[UnsurePost]):
     model = UnsurePost
 
     async def note(self, chat_id: int, subject: str, subject_id: int, since: int) -> None:
-        """Keep the earliest ``since`` for the card."""
-        row = (
-            await self.session.execute(
-                sa.select(UnsurePost).where(
-                    UnsurePost.chat_id == chat_id,
-                    UnsurePost.subject == subject,
-                    UnsurePost.subject_id == subject_id,
-                )
-            )
-        ).scalar_one_or_none()
-        if row is None:
-            self.session.add(
-                UnsurePost(chat_id=chat_id, subject=subject, subject_id=subject_id, since=since)
-            )
-        else:
-            row.since = min(row.since, since)
-        await self.session.flush()
+        """Keep the earliest ``since`` for the card, in one statement."""
+        dialect = self.session.get_bind().dialect.name
+        stmt = _NOTE["postgresql" if dialect == "postgresql" else "sqlite"]
+        values = {"chat": chat_id, "kind": subject, "of": subject_id, "since": since,
+                  "at": datetime.now(UTC)}  # fmt: skip
+        await self.session.execute(stmt, values)
 
     async def every(self) -> Sequence[UnsurePost]:
         return (await self.session.execute(sa.select(UnsurePost))).scalars().all()

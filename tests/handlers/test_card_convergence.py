@@ -12,6 +12,7 @@ each card row's digest what its message shows."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery.limits import Limiter
 from bot.delivery.sender import OutboxSender
-from bot.delivery.session import pace
+from bot.delivery.session import PacedRetries, pace
 from bot.dispatcher import policy_of
 from bot.domain.statuses import SuggestionStatus
 from bot.i18n import build_i18n
@@ -376,19 +377,27 @@ async def test_a_card_posted_unheard_is_found_and_points_to_the_current_one(
         assert look.times == 0
 
 
+@pytest.mark.parametrize("how", ["lost", "dies"], ids=["it-failed-first", "killed-mid-call"])
 async def test_a_card_posted_unheard_before_a_restart_is_found_after_it(
-    tg: Telegram, sessions: Sessions, clock: FixedClock
+    tg: Telegram, sessions: Sessions, clock: FixedClock, how: str
 ) -> None:
     time = InstantTime()
     pace(tg.bot, Limiter(clock=time.clock, sleep=time.sleep), tries=1)
-    tg.session.fail("SendMessage", "lost", chat_id=GROUP)
+    tg.session.fail("SendMessage", how, chat_id=GROUP)
     item_id = await by(sessions, clock, ALICE, "submit", draft("Street lights out"))
-    await tg.drain()
+    if how == "dies":
+        with pytest.raises(asyncio.CancelledError):
+            await tg.drain()
+    else:
+        await tg.drain()
     [unheard] = [s for s in tg.chat(GROUP) if "WZ-2026-0001" in s.plain]
     async with read_sessions(sessions)() as session:
         noted = (await session.scalars(sa.select(UnsurePost))).all()
     assert [(n.chat_id, n.subject_id) for n in noted] == [(GROUP, item_id)]
-    # The process dies; a new one, with a new bot, takes over the same chats.
+    # The process dies; a new one, with a new bot, takes over the same chats (the fake
+    # Telegram's session is kept for its chats; what the old bot knew goes).
+    middlewares = tg.session.middleware._middlewares
+    middlewares[:] = [m for m in middlewares if not isinstance(m, PacedRetries)]
     again = new_telegram(sessions, clock, session=tg.session, settings=SETTINGS)
     pace(again.bot, Limiter(clock=time.clock, sleep=time.sleep))
     sender = OutboxSender(

@@ -194,3 +194,19 @@ async def test_the_acting_person_and_their_standing_are_read_in_one_statement(se
         assert alice[1] == {world.department_id, world.other_department_id}
         assert await store.observers.person(LIAISON) == (None, frozenset({world.department_id}))
         assert await store.observers.person(STRANGER) == (None, frozenset())
+
+
+async def test_an_unsure_post_keeps_the_earliest_id_and_is_forgotten_once_looked_at(sessions):
+    async with sessions() as session, session.begin():
+        posts = Store(session).unsure_posts
+        await posts.note(-100, "item", 7, 50)
+        await posts.note(-100, "item", 7, 40)  # an earlier post was unsure too
+        await posts.note(-100, "item", 7, 60)
+        await posts.note(-100, "item", 8, 55)
+    async with sessions() as session, session.begin():
+        posts = Store(session).unsure_posts
+        noted = {(p.chat_id, p.subject_id): p.since for p in await posts.every()}
+        assert noted == {(-100, 7): 40, (-100, 8): 55}
+        await posts.forget(-100, "item", 7)
+    async with sessions() as session, session.begin():
+        assert [p.subject_id for p in await Store(session).unsure_posts.every()] == [8]
