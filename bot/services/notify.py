@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
+
 from bot.domain.lifecycle import Audience
-from storage.models import OutboxMessage, Suggestion
+from storage.models import QUEUED, OutboxMessage, Suggestion
 from storage.store import Store
 
 ADMIN_GROUP = "admins"
@@ -17,6 +20,34 @@ USER = "user"
 LIAISON = "liaison"
 # The key of an item's event and notice payloads saying how many files came with it.
 FILES = "files"
+
+
+def _row(
+    audience: str,
+    chat_id: int | None,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    suggestion_id: int | None,
+    event_id: int | None,
+    broadcast_id: int | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    moment = at or datetime.now(UTC)
+    return {
+        "audience": audience,
+        "broadcast_id": broadcast_id,
+        "created_at": moment,
+        "not_before": moment,
+        "chat_id": chat_id,
+        "kind": kind,
+        "payload": payload,
+        "suggestion_id": suggestion_id,
+        "event_id": event_id,
+    }
+
+
+_INSERT = sa.insert(OutboxMessage).execution_options(render_nulls=True)
 
 
 async def to_user(
@@ -31,20 +62,11 @@ async def to_user(
     broadcast_id: int | None = None,
     at: datetime | None = None,
 ) -> None:
-    moment = at or datetime.now(UTC)
-    store.session.add(
-        OutboxMessage(
-            audience=audience,
-            broadcast_id=broadcast_id,
-            created_at=moment,
-            not_before=moment,
-            chat_id=chat_id,
-            kind=kind,
-            payload=payload,
-            suggestion_id=suggestion_id,
-            event_id=event_id,
-        )
-    )
+    row = _row(
+        audience, chat_id, kind, payload,
+        suggestion_id=suggestion_id, event_id=event_id, broadcast_id=broadcast_id, at=at,
+    )  # fmt: skip
+    store.session.add(OutboxMessage(**row))
 
 
 async def to_admins(
@@ -56,19 +78,10 @@ async def to_admins(
     event_id: int | None = None,
     at: datetime | None = None,
 ) -> None:
-    moment = at or datetime.now(UTC)
-    store.session.add(
-        OutboxMessage(
-            audience=ADMIN_GROUP,
-            created_at=moment,
-            not_before=moment,
-            chat_id=None,
-            kind=kind,
-            payload=payload,
-            suggestion_id=suggestion_id,
-            event_id=event_id,
-        )
+    row = _row(
+        ADMIN_GROUP, None, kind, payload, suggestion_id=suggestion_id, event_id=event_id, at=at
     )
+    store.session.add(OutboxMessage(**row))
 
 
 async def about_item(
@@ -82,34 +95,26 @@ async def about_item(
     skip_user: int | None = None,
     at: datetime | None = None,
 ) -> None:
-    """Tell each audience of a move; nobody is told of their own move twice."""
+    """Tell each audience of a move; nobody is told of their own move twice. The rows
+    go in with one statement, after whatever was queued before them (a chat's rows go
+    out in id order)."""
+    about = functools.partial(_row, kind=kind, payload=payload, suggestion_id=item.id,
+                              event_id=event_id, at=at)  # fmt: skip
+    rows: list[dict[str, Any]] = []
     for audience in sorted(set(audiences)):
         if audience is Audience.ADMINS:
-            await to_admins(store, kind, payload, suggestion_id=item.id, event_id=event_id, at=at)
+            rows.append(about(ADMIN_GROUP, None))
         elif audience is Audience.OBSERVER:
             observer = await store.observers.get(item.observer_id)
             chat = observer.user_id if observer is not None else None
             if chat is not None and chat != skip_user:
-                await to_user(
-                    store,
-                    chat,
-                    kind,
-                    payload,
-                    suggestion_id=item.id,
-                    event_id=event_id,
-                    at=at,
-                )
+                rows.append(about(USER, chat))
         elif audience is Audience.LIAISONS and item.department_id is not None:
             for liaison in await store.liaisons.for_department(item.department_id):
                 if liaison.user_id != skip_user:
-                    await to_user(
-                        store,
-                        liaison.user_id,
-                        kind,
-                        payload,
-                        suggestion_id=item.id,
-                        event_id=event_id,
-                        audience=LIAISON,
-                        at=at,
-                    )
+                    rows.append(about(LIAISON, liaison.user_id))
     await store.flush()
+    if rows:
+        # Nulls rendered: rows with and without a chat are one statement, not two.
+        await store.session.execute(_INSERT, rows)
+        store.session.info[QUEUED] = True  # as storage.models tells of rows added one by one
