@@ -191,18 +191,29 @@ async def deliver_row(
     by: str,
     lease: float = LEASE_SECONDS,
     lock: bool = False,
+    leased: OutboxItem | None = None,
 ) -> Delivery | None:
     """Claim one row on a lease and decide what to say (a short transaction), say it
     with no transaction open, and record the outcome (another short one). None: the
-    row was not ours to claim (another sender has it, or it is no longer due)."""
+    row was not ours to claim (another sender has it, or it is no longer due).
+
+    A row ``leased`` to ``by`` already (the sender leases the rows it picks in the
+    statement that picks them) is not claimed again, and what to say is decided in a
+    transaction that only reads."""
     defer_to_commit(speech.bot)
     effects = Effects()
-    async with speech.write() as store:
-        out = build(store)
-        claimed = await out.outbox.claim(row_id, lock=lock, by=by, lease=lease)
-        if claimed is None:
-            return None
-        outcome = await _decide(out, claimed, effects)
+    if leased is not None:
+        claimed: OutboxItem | None = leased
+        async with speech.read() as store:
+            outcome = await _decide(build(store), leased, effects)
+    else:
+        async with speech.write() as store:
+            out = build(store)
+            claimed = await out.outbox.claim(row_id, lock=lock, by=by, lease=lease)
+            if claimed is None:
+                return None
+            outcome = await _decide(out, claimed, effects)
+    assert claimed is not None
     if outcome is None:
         outcome = await _say(speech, claimed, effects)
     settled = await _record_when_possible(speech, claimed, outcome, build, by)

@@ -44,7 +44,7 @@ import uuid
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.delivery.attempt import deliver_row, outgoing
+from bot.delivery.attempt import LEASE_SECONDS, deliver_row, outgoing
 from bot.effects import Speech
 from bot.i18n import Catalogs
 from bot.services.cards import CardService
@@ -224,6 +224,7 @@ class OutboxSender:
                 return 0
             rows = await self._due(free, set(self._busy))
             if self._stopping:
+                await self._release(rows)
                 return 0
             started = 0
             for row in rows:
@@ -239,10 +240,23 @@ class OutboxSender:
             return started
 
     async def _due(self, limit: int, busy: set[int | None]) -> list[OutboxItem]:
-        async with self._reads() as session, session.begin():
-            outbox = OutboxService(Store(session), self._policy, self._clock)
+        """The due rows, leased to this sender in the statement that picks them:
+        each is started at once (there is a free slot, and its chat is not busy)."""
+        async with self._speech.write() as store:
+            outbox = OutboxService(store, self._policy, self._clock)
             # On PostgreSQL, rows other senders have in flight are locked: skip them.
-            return await outbox.due(limit=limit, busy=busy, skip_locked=not self._sqlite)
+            return await outbox.take(
+                by=self._me, lease=LEASE_SECONDS, limit=limit, busy=busy,
+                skip_locked=not self._sqlite,
+            )  # fmt: skip
+
+    async def _release(self, rows: list[OutboxItem]) -> None:
+        """Rows picked but not started go back to their queues at once."""
+        if rows:
+            async with self._speech.write() as store:
+                outbox = OutboxService(store, self._policy, self._clock)
+                for row in rows:
+                    await outbox.release(row.id)
 
     # ---- delivering -----------------------------------------------------------------
 
@@ -250,8 +264,9 @@ class OutboxSender:
         """Deliver one row and record it; returns whether it was settled."""
         try:
             delivery = await deliver_row(
-                self._speech, row.id, self._build, by=self._me, lock=not self._sqlite
-            )
+                self._speech, row.id, self._build, by=self._me, lock=not self._sqlite,
+                leased=row,
+            )  # fmt: skip
         except Exception:
             # The send may have happened: the row stays pending and goes again once its
             # lease runs out.

@@ -98,6 +98,23 @@ class OutboxService(Service):
         )
         return [OutboxItem.of(r) for r in rows]
 
+    async def take(
+        self,
+        *,
+        by: str,
+        lease: float = 300.0,
+        limit: int = 100,
+        busy: Collection[int | None] = (),
+        skip_locked: bool = False,
+    ) -> list[OutboxItem]:
+        """The rows :meth:`due` would return, leased to ``by`` for ``lease`` seconds in
+        the same statement (see :meth:`claim`)."""
+        until = self.now() + timedelta(seconds=lease)
+        rows = await self.store.outbox.take_due(
+            self.now(), by=by, until=until, limit=limit, busy=busy, skip_locked=skip_locked
+        )
+        return [OutboxItem.of(r) for r in rows]
+
     async def claim(
         self, item_id: int, *, lock: bool = False, by: str | None = None, lease: float = 300.0
     ) -> OutboxItem | None:

@@ -125,6 +125,34 @@ class OutboxRepository(Repository[OutboxMessage]):
             stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
         return (await self.session.execute(stmt, {"now": now})).scalars().all()
 
+    async def take_due(
+        self,
+        now: datetime,
+        *,
+        by: str,
+        until: datetime,
+        limit: int = 100,
+        busy: Collection[int | None] = (),
+        skip_locked: bool = False,
+    ) -> list[OutboxMessage]:
+        """Lease to ``by`` until ``until`` the rows :meth:`due` would return, in one
+        statement; returned oldest first."""
+        pick = sa.select(OutboxMessage.id).where(_DUE_NOW)
+        chats = [c for c in busy if c is not None]
+        if chats:
+            pick = pick.where(
+                sa.or_(OutboxMessage.chat_id.is_(None), OutboxMessage.chat_id.not_in(chats))
+            )
+        if None in busy:
+            pick = pick.where(OutboxMessage.chat_id.is_not(None))
+        pick = pick.order_by(OutboxMessage.id).limit(limit)
+        if skip_locked:
+            pick = pick.with_for_update(skip_locked=True)
+        stmt = _leasing(OutboxMessage.id.in_(pick.correlate(None).scalar_subquery()))
+        values = {"now": now, "by": by, "until": until}
+        rows = (await self.session.execute(stmt, values)).scalars().all()
+        return sorted(rows, key=lambda row: row.id)
+
     async def lease(
         self, row_id: int, now: datetime, *, by: str, until: datetime, skip_locked: bool = False
     ) -> OutboxMessage | None:

@@ -33,7 +33,7 @@ from storage.store import Store
 from tests.delivery.test_sender import english, pump_all, queue  # noqa: F401 (autouse)
 from tests.handlers.test_effects import until
 from tests.telegram import TOKEN, RecordingSession, Telegram
-from tests.world import ALICE, BOB, FixedClock
+from tests.world import ALICE, BOB, POLICY, FixedClock
 
 Sessions = async_sessionmaker[AsyncSession]
 I18N = build_i18n("en")
@@ -306,10 +306,13 @@ async def test_a_sender_waits_for_the_writer_to_record_and_nobody_sends_again(
         assert not pumping.done()
         [row] = (await rows(sessions)).values()
         assert (row.state, row.attempts) == ("pending", 0)
-        # Another sender finds the row on its live lease: nothing to send.
-        assert await pump_all(new_sender(other_bot, sessions, settings, clock)) == 0
-        assert sends(other_line) == 0
+        # Another sender would find the row on its live lease: nothing due.
+        async with read_sessions(sessions)() as session, session.begin():
+            assert await OutboxService(Store(session), POLICY, clock).due() == []
     assert await pumping == 1
+    # Nor does it send it once the writer is free and the row recorded.
+    assert await pump_all(new_sender(other_bot, sessions, settings, clock)) == 0
+    assert sends(other_line) == 0
     [row] = (await rows(sessions)).values()
     assert (row.state, row.attempts) == ("sent", 1)
     assert received(tg.session, ALICE) == ["A01"]

@@ -473,15 +473,15 @@ async def test_the_loop_survives_a_failing_database_and_a_kick_wakes_it(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    due = OutboxService.due
+    take = OutboxService.take
     failures = iter([True, True])
 
     async def flaky(self: OutboxService, **kwargs: object) -> object:
         if next(failures, False):
             raise ConnectionError("database is away")
-        return await due(self, **kwargs)  # type: ignore[arg-type]
+        return await take(self, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(OutboxService, "due", flaky)
+    monkeypatch.setattr(OutboxService, "take", flaky)
     await queue(sessions, clock, "A01")
     sender = new_sender(tg, sessions, settings, clock, poll_interval=0.005)
     with caplog.at_level(logging.ERROR, logger="bot.delivery"):
