@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -98,6 +99,20 @@ _SETTLE = (
 )
 
 
+def _due_rows(stmt: sa.Select[Any], busy: Collection[int | None], limit: int) -> sa.Select[Any]:
+    """``stmt`` narrowed to the due rows of chats not ``busy`` (``None``: the admin
+    group), oldest first, ``limit`` of them."""
+    stmt = stmt.where(_DUE_NOW)
+    chats = [c for c in busy if c is not None]
+    if chats:
+        stmt = stmt.where(
+            sa.or_(OutboxMessage.chat_id.is_(None), OutboxMessage.chat_id.not_in(chats))
+        )
+    if None in busy:
+        stmt = stmt.where(OutboxMessage.chat_id.is_not(None))
+    return stmt.order_by(OutboxMessage.id).limit(limit)
+
+
 class OutboxRepository(Repository[OutboxMessage]):
     model = OutboxMessage
 
@@ -112,18 +127,13 @@ class OutboxRepository(Repository[OutboxMessage]):
         """The first pending row of each chat whose time has come, oldest first;
         ``busy`` chats (``None``: the admin group) are left out. With ``skip_locked``
         (PostgreSQL), rows another transaction has locked are left out too."""
-        stmt = sa.select(OutboxMessage).where(_DUE_NOW)
-        chats = [c for c in busy if c is not None]
-        if chats:
-            stmt = stmt.where(
-                sa.or_(OutboxMessage.chat_id.is_(None), OutboxMessage.chat_id.not_in(chats))
-            )
-        if None in busy:
-            stmt = stmt.where(OutboxMessage.chat_id.is_not(None))
-        stmt = stmt.order_by(OutboxMessage.id).limit(limit)
+        stmt = _due_rows(sa.select(OutboxMessage), busy, limit)
         if skip_locked:
             stmt = stmt.with_for_update(skip_locked=True, of=OutboxMessage)
-        return (await self.session.execute(stmt, {"now": now})).scalars().all()
+        rows: Sequence[OutboxMessage] = (
+            (await self.session.execute(stmt, {"now": now})).scalars().all()
+        )
+        return rows
 
     async def take_due(
         self,
@@ -137,15 +147,7 @@ class OutboxRepository(Repository[OutboxMessage]):
     ) -> list[OutboxMessage]:
         """Lease to ``by`` until ``until`` the rows :meth:`due` would return, in one
         statement; returned oldest first."""
-        pick = sa.select(OutboxMessage.id).where(_DUE_NOW)
-        chats = [c for c in busy if c is not None]
-        if chats:
-            pick = pick.where(
-                sa.or_(OutboxMessage.chat_id.is_(None), OutboxMessage.chat_id.not_in(chats))
-            )
-        if None in busy:
-            pick = pick.where(OutboxMessage.chat_id.is_not(None))
-        pick = pick.order_by(OutboxMessage.id).limit(limit)
+        pick = _due_rows(sa.select(OutboxMessage.id), busy, limit)
         if skip_locked:
             pick = pick.with_for_update(skip_locked=True)
         stmt = _leasing(OutboxMessage.id.in_(pick.correlate(None).scalar_subquery()))
