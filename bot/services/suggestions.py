@@ -422,10 +422,18 @@ class SuggestionService(Service):
         return SuggestionInfo.of(item)
 
     async def detail(self, actor: Actor, item_id: int) -> SuggestionDetail:
-        item = await self._load(actor, item_id)
+        found, point, department, observer = await self.store.suggestions.with_surroundings(item_id)
+        item = self._visible(actor, item_id, found)
         held = relations(actor.view, _item_view(item))
         office = Role.ADMIN in held or Role.SYSTEM in held
-        events = await self.store.events.for_suggestion(item.id, include_internal=office)
+        names: dict[int, str | None] = {}
+        if office:
+            # The office's view names who made each move: read with the events.
+            named = await self.store.events.named_for_suggestion(item.id, include_internal=True)
+            events = [event for event, _name in named]
+            names = {e.id: name for e, name in named}
+        else:
+            events = list(await self.store.events.for_suggestion(item.id))
         attachments = (
             await self.store.attachments.for_suggestion(item.id) if _may_have_files(events) else ()
         )
@@ -433,7 +441,6 @@ class SuggestionService(Service):
         # one there is nothing to look up.
         rated = any(e.action in _RATING_MOVES for e in events)
         ratings = await self.store.ratings.for_suggestion(item.id) if rated else ()
-        point, department, observer = await self.store.suggestions.surroundings(item)
         observer_name = observer_phone = None
         if office or Role.OBSERVER in held:
             observer_name = observer.name if observer else None
@@ -442,14 +449,9 @@ class SuggestionService(Service):
         actions = allowed_actions(item.status, held)
         if Action.RATE in actions and _rated_since_outcome(events, ratings):
             actions.remove(Action.RATE)
-        names: dict[int, str] = {}
-        if office:
-            actors = {e.actor_user_id for e in events if e.actor_user_id is not None}
-            for user_id, user in (await self.store.users.some(actors)).items():
-                names[user_id] = " ".join(filter(None, [user.first_name, user.last_name]))
         return SuggestionDetail(
             info=SuggestionInfo.of(item),
-            timeline=tuple(TimelineEntry.of(e, names.get(e.actor_user_id or 0)) for e in events),
+            timeline=tuple(TimelineEntry.of(e, names.get(e.id)) for e in events),
             attachments=tuple(AttachmentInfo.of(a) for a in attachments),
             ratings=tuple(RatingInfo.of(r) for r in ratings),
             actions=tuple(actions),
@@ -519,7 +521,10 @@ class SuggestionService(Service):
     # ---- the machinery --------------------------------------------------------------
 
     async def _load(self, actor: Actor, item_id: int) -> Suggestion:
-        item = await self.store.suggestions.get(item_id)
+        return self._visible(actor, item_id, await self.store.suggestions.get(item_id))
+
+    @staticmethod
+    def _visible(actor: Actor, item_id: int, item: Suggestion | None) -> Suggestion:
         # Someone else's item is reported as missing, not as forbidden: a forged
         # callback learns nothing about what exists.
         if item is None or not may_view(actor.view, _item_view(item)):

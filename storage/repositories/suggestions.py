@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -16,13 +17,14 @@ from storage.models import (
     Rating,
     ReferenceCounter,
     Suggestion,
+    TelegramUser,
 )
 from storage.repositories.base import Repository
 
 # Statements run for every card shown: built once (see storage.repositories.cards).
-_SURROUNDINGS = (
-    sa.select(Point, Department, Observer)
-    .select_from(Suggestion)
+# An item with its point, department and observer, in one statement.
+_AROUND = (
+    sa.select(Suggestion, Point, Department, Observer)
     .outerjoin(Point, Point.id == Suggestion.point_id)
     .outerjoin(Department, Department.id == Suggestion.department_id)
     .outerjoin(Observer, Observer.id == Suggestion.observer_id)
@@ -34,6 +36,17 @@ _OPEN_EVENTS = (
     .where(Event.suggestion_id == sa.bindparam("item"), Event.internal.is_(False))
     .order_by(Event.id)
 )
+
+
+def _named(events: sa.Select[Any]) -> sa.Select[Any]:
+    """The events with the names of who made them, in one statement."""
+    return events.add_columns(TelegramUser.first_name, TelegramUser.last_name).outerjoin(
+        TelegramUser, TelegramUser.id == Event.actor_user_id
+    )
+
+
+_NAMED_EVENTS = _named(_EVENTS)
+_NAMED_OPEN_EVENTS = _named(_OPEN_EVENTS)
 _ATTACHMENTS = (
     sa.select(Attachment)
     .where(Attachment.suggestion_id == sa.bindparam("item"))
@@ -45,12 +58,15 @@ _RATINGS = sa.select(Rating).where(Rating.suggestion_id == sa.bindparam("item"))
 class SuggestionRepository(Repository[Suggestion]):
     model = Suggestion
 
-    async def surroundings(
-        self, item: Suggestion
-    ) -> tuple[Point | None, Department | None, Observer | None]:
-        """The item's point, department and observer, in one statement."""
-        row = (await self.session.execute(_SURROUNDINGS, {"item": item.id})).one()
-        return row[0], row[1], row[2]
+    async def with_surroundings(
+        self, item_id: int
+    ) -> tuple[Suggestion | None, Point | None, Department | None, Observer | None]:
+        """The item (None: no such item) with its point, department and observer, in
+        one statement."""
+        row = (await self.session.execute(_AROUND, {"item": item_id})).first()
+        if row is None:
+            return None, None, None, None
+        return row[0], row[1], row[2], row[3]
 
     async def by_reference(self, reference: str) -> Suggestion | None:
         stmt = sa.select(Suggestion).where(Suggestion.reference == reference)
@@ -255,6 +271,18 @@ class EventRepository(Repository[Event]):
     ) -> Sequence[Event]:
         stmt = _EVENTS if include_internal else _OPEN_EVENTS
         return (await self.session.execute(stmt, {"item": suggestion_id})).scalars().all()
+
+    async def named_for_suggestion(
+        self, suggestion_id: int, *, include_internal: bool = False
+    ) -> list[tuple[Event, str | None]]:
+        """:meth:`for_suggestion`, each event with the name of who made it (None: no
+        one, or someone the bot has no record of)."""
+        stmt = _NAMED_EVENTS if include_internal else _NAMED_OPEN_EVENTS
+        rows: Sequence[Any] = (await self.session.execute(stmt, {"item": suggestion_id})).all()
+        return [
+            (event, None if first is None else " ".join(filter(None, [first, last])))
+            for event, first, last in rows
+        ]
 
 
 class AttachmentRepository(Repository[Attachment]):

@@ -1674,3 +1674,28 @@ def test_an_item_filed_before_filings_counted_their_files_is_read_all_the_same()
     assert _may_have_files([event(Action.SUBMIT, files=2)])
     assert _may_have_files([event(Action.SUBMIT, files=0), event(Action.PROGRESS, files=1)])
     assert _may_have_files([])
+
+
+async def test_the_offices_detail_reads_the_item_and_its_timeline_with_names_in_two_statements(
+    env: Env, sessions: Any
+) -> None:
+    item = await file_item(env, S.IN_REVIEW)
+    with statements_about(sessions) as sent:
+        detail = await env.admin.detail(item.id)
+    # (The test's own lookup of the acting person aside.) The item with its point,
+    # department and observer; the events with who made them.
+    read = [s for s in sent if "WHERE observers.user_id" not in s]
+    assert len(read) == 2, read
+    assert "FROM suggestions" in read[0]
+    assert "JOIN points" in read[0]
+    assert "FROM events" in read[1]
+    assert "JOIN telegram_users" in read[1]
+    assert [(e.action, e.actor_name) for e in detail.timeline] == [
+        (Action.SUBMIT, "Alice"),
+        (Action.TAKE, "Ada"),
+    ]
+    assert detail.point_name == "城区便民服务中心"
+    assert detail.observer_name is not None
+    # The observer sees no names, and no internal event.
+    mine = await env.alice.detail(item.id)
+    assert [e.actor_name for e in mine.timeline] == [None, None]
