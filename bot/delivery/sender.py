@@ -14,9 +14,10 @@ What it promises:
 How a row goes, with no transaction open while Telegram is asked (decide, commit,
 then speak):
 
-1. **Claim**, in a short transaction: the row, still due and first of its chat, is
-   leased to this sender (``claimed_by``, ``claimed_until``; on PostgreSQL it is
-   locked with ``SKIP LOCKED`` meanwhile, so two senders never claim one row). Other
+1. **Claim**, in the one statement that picks them: the due rows, each first of its
+   chat, as many as there are free slots, are leased to this sender (``claimed_by``,
+   ``claimed_until``; on PostgreSQL they are picked with ``SKIP LOCKED``, so two
+   senders never claim one row), and each is started at once. Other
    senders, in this process or others, skip a live lease, and since a leased row is
    still pending, the later rows of its chat wait behind it.
 2. **Render and send**: what the row says is decided in a read transaction and said
