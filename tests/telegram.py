@@ -240,11 +240,16 @@ class RecordingSession(BaseSession):
                 fault.times -= 1
                 if fault.kind not in ("lost", "dies"):
                     raise fault.error(method)
-                self._take(method)
+                taken = self._take(method)
                 if fault.kind == "dies":
                     raise asyncio.CancelledError  # the process is killed as the call is made
                 chat = getattr(method, "chat_id", None)
-                self.unheard.add((chat, getattr(method, "message_id", None)))
+                # The message edited, or sent, without the bot knowing: doing it again,
+                # or looking at it, is no mistake of the bot's.
+                message = getattr(method, "message_id", None)
+                self.unheard.add(
+                    (chat, taken.message_id if isinstance(taken, Message) else message)
+                )
                 raise TelegramNetworkError(method=method, message="Request timeout error")
         return self._take(method)
 
@@ -419,7 +424,6 @@ class RecordingSession(BaseSession):
         """An edit made again after its first try took effect unheard: "not modified"."""
         key = (method.chat_id, method.message_id)
         if key in self.unheard:
-            self.unheard.discard(key)
             raise TelegramBadRequest(method=method, message="Bad Request: message is not modified")
 
     def _find(self, chat_id: Any, message_id: Any) -> Sent:

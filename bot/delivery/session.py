@@ -162,12 +162,15 @@ class PacedRetries(BaseRequestMiddleware):
                 self._log("server or network error", method, chat, exc, retry_in=delay)
                 await self._sleep(delay)
             else:
-                # (aiogram's hint says Response; the chain hands on the bare result)
-                self._saw(response, chat_id)
+                if count:
+                    # (aiogram's hint says Response; the chain hands on the bare result)
+                    self._saw(response, chat_id)
                 return response
 
     def _saw(self, result: object, chat_id: object) -> None:
-        """Remember the ids of the messages a call came back with: they are ours."""
+        """Remember the ids of the messages a send came back with: they are ours. (Not
+        an edit's: one that looks for a copy posted unseen comes back with the copy,
+        which is still to be taken in.)"""
         for message in result if isinstance(result, list) else (result,):
             if isinstance(message, Message):
                 self.sightings.saw(message.chat.id, message.message_id)

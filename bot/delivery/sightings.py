@@ -5,7 +5,7 @@ was lost). When the bot sends again, the chat may hold a message the bot has no
 record of. A chat numbers its messages in order, so such a message lies between the
 newest id the bot knew before that send and the id its successful send came back
 with. :class:`Sightings` remembers, per chat, the newest id seen and the recent ids
-that are the bot's own (every message a call of the bot came back with), so that the
+that are the bot's own (every message a send of the bot came back with), so that the
 one who cares (a card, see ``handlers.card_sync``) can look at the few ids in between.
 
 :func:`watching` says whether the sends made within it were unsure, and from which id
@@ -35,7 +35,7 @@ class Sightings:
         self._limit = chats
 
     def saw(self, chat_id: int, message_id: int) -> None:
-        """A call of the bot came back with this message of the chat: it is ours."""
+        """A send of the bot came back with this message of the chat: it is ours."""
         chat = self._chats.get(chat_id)
         if chat is None:
             chat = self._chats[chat_id] = _Chat()

@@ -15,7 +15,8 @@ from aiogram.methods import GetUpdates
 from aiogram.types import InputMediaPhoto
 
 from bot.delivery.limits import Limiter
-from bot.delivery.session import PacedRetries, limiter_of, pace, sends
+from bot.delivery.session import PacedRetries, limiter_of, pace, sends, sightings_of
+from bot.delivery.sightings import watching
 from bot.dispatcher import build_bot
 from tests.delivery.clocks import InstantTime
 from tests.handlers.conftest import make_settings
@@ -202,3 +203,34 @@ def test_build_bot_paces_only_when_given_a_limiter(session: RecordingSession) ->
     paced = build_bot(settings, other, limiter=limiter)
     assert limiter_of(paced) is limiter
     assert [type(m) for m in other.middleware] == [PacedRetries]
+
+
+async def test_the_session_knows_which_messages_are_the_bots_and_which_sends_were_unsure(
+    bot: Bot, session: RecordingSession
+) -> None:
+    sightings = sightings_of(bot)
+    assert sightings is not None
+    assert sightings.newest(ALICE) is None
+    first = await bot.send_message(ALICE, "one")
+    assert (sightings.newest(ALICE), sightings.ours(ALICE)) == (
+        first.message_id,
+        {first.message_id},
+    )
+    # A send that may have reached the chat unheard is reported to whoever watches,
+    # with the newest id known before it.
+    session.fail("SendMessage", "lost", chat_id=ALICE)
+    with watching() as watch:
+        again = await bot.send_message(ALICE, "two")
+    assert watch.since == first.message_id
+    copy = next(
+        m for m in session.chats[ALICE] if m.text == "two" and m.message_id != again.message_id
+    )
+    assert sightings.ours(ALICE) == {first.message_id, again.message_id}
+    # An edit coming back with a message does not make it known: it may be a copy
+    # being looked at.
+    await bot.edit_message_text("two, edited", chat_id=ALICE, message_id=copy.message_id)
+    assert copy.message_id not in sightings.ours(ALICE)
+    # A sure send reports nothing.
+    with watching() as watch:
+        await bot.send_message(ALICE, "three")
+    assert watch.since is None

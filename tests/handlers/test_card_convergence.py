@@ -409,3 +409,28 @@ async def test_a_card_posted_unheard_before_a_restart_is_found_after_it(
     assert (unheard.text, unheard.markup) == (said.pointer.text, None)
     async with read_sessions(sessions)() as session:
         assert (await session.scalars(sa.select(UnsurePost))).all() == []
+
+
+async def test_two_copies_of_a_card_posted_unheard_are_both_taken_in(
+    tg: Telegram, sessions: Sessions, clock: FixedClock, sender: OutboxSender
+) -> None:
+    # The card's post reaches the group unheard twice; the third is heard. A second
+    # card, behind it in the group's queue, is posted once.
+    time = InstantTime()
+    pace(tg.bot, Limiter(clock=time.clock, sleep=time.sleep), tries=1)
+    tg.session.fail("SendMessage", "lost", chat_id=GROUP, times=2)
+    first = await by(sessions, clock, ALICE, "submit", draft("Street lights out"))
+    second = await by(sessions, clock, ALICE, "submit", draft("Bus stop sign missing"))
+    await tg.drain()
+    await recover(tg, sender, clock)
+    for item_id, ref, copies in [(first, "WZ-2026-0001", 2), (second, "WZ-2026-0002", 0)]:
+        said = await truth(sessions, clock, item_id)
+        shown = [s for s in tg.chat(GROUP) if ref in s.plain]
+        assert len(shown) == copies + 1
+        assert [o.message_id for o in said.older] == [s.message_id for s in shown[:copies]]
+        for copy in shown[:copies]:
+            assert (copy.text, copy.markup) == (said.pointer.text, None)
+        now = shown_in_group(tg)[said.current.message_id]
+        assert (now.text, now.markup) == (said.card.text, said.card.markup)
+    # Only the two current cards have buttons.
+    assert len([s for s in tg.chat(GROUP) if s.buttons()]) == 2
