@@ -173,10 +173,11 @@ _KEEP_AT_MOST = 512
 
 
 @event.listens_for(Session, "loaded_as_persistent")
+@event.listens_for(Session, "pending_to_persistent")
 def _keep_loaded(session: Session, instance: Any) -> None:
-    # The identity map holds rows weakly: a row a service loaded and let go would be
-    # selected again by the next ``session.get`` of the same update. A session lives
-    # for one update (or one short delivery step), so holding what it loaded is cheap.
+    # The identity map holds rows weakly: a row a service loaded (or added) and let go
+    # would be selected again by the next ``session.get`` of the same update. A session
+    # lives for one update (or one short delivery step), so holding its rows is cheap.
     kept = session.info.get(_KEPT)
     if kept is None:
         kept = session.info[_KEPT] = []

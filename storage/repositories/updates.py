@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -42,6 +43,8 @@ class ProcessedUpdateRepository(Repository[ProcessedUpdate]):
 
 
 _MISSING = "outpost_fsm_missing"
+_ADDED = "outpost_fsm_added"
+T = TypeVar("T")
 
 
 class ConversationStateRepository(Repository[ConversationState]):
@@ -55,7 +58,7 @@ class ConversationStateRepository(Repository[ConversationState]):
             missing = self._missing()
             if key in missing:
                 return None
-            row = await self.get(key)
+            row = self._added(key) or await self.get(key)
             if row is None:
                 missing.add(key)
             return row
@@ -68,21 +71,43 @@ class ConversationStateRepository(Repository[ConversationState]):
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    def _added(self, key: str) -> ConversationState | None:
+        """The row of ``key`` this transaction added (written with its commit, or
+        with a flush before), if it is still in the session."""
+        row = self._added_rows().get(key)
+        return row if row is not None and row in self.session else None
+
+    def _added_rows(self) -> dict[str, ConversationState]:
+        rows: dict[str, ConversationState] = self._this_transaction(_ADDED, dict)
+        return rows
+
+    def _this_transaction(self, name: str, make: Callable[[], T]) -> T:
+        """What this transaction keeps under ``name`` (forgotten with it)."""
+        transaction = self.session.sync_session.get_transaction()
+        cached = self.session.info.get(name)
+        if cached is None or cached[0] is not transaction:
+            cached = self.session.info[name] = (transaction, make())
+        kept: T = cached[1]
+        return kept
+
     def _missing(self) -> set[str]:
         """Keys found absent in this transaction (forgotten with it)."""
-        transaction = self.session.sync_session.get_transaction()
-        cached = self.session.info.get(_MISSING)
-        if cached is None or cached[0] is not transaction:
-            cached = self.session.info[_MISSING] = (transaction, set())
-        missing: set[str] = cached[1]
-        return missing
+        return self._this_transaction(_MISSING, set)
 
     async def save(self, key: str, *, state: str | None, data: dict[str, object]) -> None:
-        self._missing().discard(key)
-        row = await self.get(key)
+        missing = self._missing()
+        if key in missing:
+            missing.discard(key)
+            row = None  # found absent in this transaction: no need to look again
+        else:
+            row = self._added(key) or await self.get(key)
         if row is None:
-            self.session.add(ConversationState(key=key, state=state, data=dict(data)))
-            await self.session.flush()  # a row the next ``get`` of this key finds
+            # Not flushed either: aiogram sets the data and then the state of a new
+            # conversation, and the commit writes the row once (the next load of this
+            # key in the transaction finds it among the rows added).
+            row = ConversationState(key=key, state=state, data=dict(data))
+            self.session.add(row)
+            self._added_rows()[key] = row
         else:
             # Not flushed here: aiogram sets the state and the data one after the other,
             # and the commit writes both in one statement.
@@ -92,6 +117,11 @@ class ConversationStateRepository(Repository[ConversationState]):
         missing = self._missing()
         if key in missing:
             return  # found absent in this transaction, or deleted already
+        added = self._added(key)
+        if added is not None and added in self.session.new:
+            self.session.expunge(added)  # never written: nothing to delete
+            missing.add(key)
+            return
         row = self.session.sync_session.identity_map.get(identity_key(ConversationState, key))
         if row is not None:
             # Loaded (and perhaps changed, as aiogram's clear() sets the state first):

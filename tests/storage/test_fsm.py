@@ -113,6 +113,37 @@ async def test_clearing_a_conversation_in_an_update_deletes_its_row_in_one_state
     assert await rows(sessions) == {}
 
 
+async def test_a_conversation_started_in_an_update_is_written_once_and_one_ended_at_once_not_at_all(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """aiogram sets the data, then the state, of a new conversation: one INSERT at the
+    commit, and what the update reads back is what it set. A conversation begun and
+    ended in the same update leaves no statement behind its first look."""
+    storage = DatabaseStorage(sessions)
+    with statements_about(sessions) as sent:
+        async with sessions() as session, session.begin():
+            with storage.bind(session):
+                assert await storage.get_state(KEY) is None
+                await storage.set_data(KEY, {"draft": {"title": "路灯不亮"}})
+                await storage.set_state(KEY, Filing.title)
+                assert await storage.get_state(KEY) == "Filing:title"
+                assert await storage.get_data(KEY) == {"draft": {"title": "路灯不亮"}}
+    assert [s.split()[0].upper() for s in sent] == ["SELECT", "INSERT"]
+    assert await storage.get_state(KEY) == "Filing:title"
+    assert await storage.get_data(KEY) == {"draft": {"title": "路灯不亮"}}
+
+    other = StorageKey(bot_id=KEY.bot_id, chat_id=KEY.chat_id + 1, user_id=KEY.user_id + 1)
+    with statements_about(sessions) as sent:
+        async with sessions() as session, session.begin():
+            with storage.bind(session):
+                await storage.set_data(other, {"draft": {}})
+                await storage.set_state(other, Filing.title)
+                await storage.set_state(other, None)
+                await storage.set_data(other, {})
+    assert [s.split()[0].upper() for s in sent] == ["SELECT"]
+    assert await storage.get_state(other) is None
+
+
 @pytest.fixture
 async def redis_storage(redis_url: str) -> AsyncIterator[tuple[RedisStorage, int]]:
     settings = load_settings(redis_url=redis_url)
