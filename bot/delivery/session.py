@@ -189,21 +189,25 @@ class PacedRetries(BaseRequestMiddleware):
         )
 
 
-def limiter_of(bot: Bot) -> Limiter | None:
-    """The limiter pacing ``bot``'s calls, if :func:`pace` installed one."""
+def _paced(bot: Bot) -> PacedRetries | None:
+    """The middleware :func:`pace` installed on ``bot``'s session, if any."""
     for middleware in bot.session.middleware:
         if isinstance(middleware, PacedRetries):
-            return middleware.limiter
+            return middleware
     return None
+
+
+def limiter_of(bot: Bot) -> Limiter | None:
+    """The limiter pacing ``bot``'s calls, if :func:`pace` installed one."""
+    paced = _paced(bot)
+    return paced.limiter if paced is not None else None
 
 
 def sightings_of(bot: Bot) -> Sightings | None:
-    """What ``bot``'s calls have seen of its chats' message ids, if :func:`pace` installed
-    the middleware that watches them."""
-    for middleware in bot.session.middleware:
-        if isinstance(middleware, PacedRetries):
-            return middleware.sightings
-    return None
+    """What ``bot``'s sends have seen of its chats' message ids, if :func:`pace`
+    installed the middleware that watches them."""
+    paced = _paced(bot)
+    return paced.sightings if paced is not None else None
 
 
 def pace(bot: Bot, limiter: Limiter, **options: Any) -> PacedRetries:

@@ -426,14 +426,12 @@ class SuggestionService(Service):
         item = self._visible(actor, item_id, found)
         held = relations(actor.view, _item_view(item))
         office = Role.ADMIN in held or Role.SYSTEM in held
-        names: dict[int, str | None] = {}
         if office:
             # The office's view names who made each move: read with the events.
             named = await self.store.events.named_for_suggestion(item.id, include_internal=True)
-            events = [event for event, _name in named]
-            names = {e.id: name for e, name in named}
         else:
-            events = list(await self.store.events.for_suggestion(item.id))
+            named = [(e, None) for e in await self.store.events.for_suggestion(item.id)]
+        events = [event for event, _name in named]
         attachments = (
             await self.store.attachments.for_suggestion(item.id) if _may_have_files(events) else ()
         )
@@ -451,7 +449,7 @@ class SuggestionService(Service):
             actions.remove(Action.RATE)
         return SuggestionDetail(
             info=SuggestionInfo.of(item),
-            timeline=tuple(TimelineEntry.of(e, names.get(e.id)) for e in events),
+            timeline=tuple(TimelineEntry.of(e, name) for e, name in named),
             attachments=tuple(AttachmentInfo.of(a) for a in attachments),
             ratings=tuple(RatingInfo.of(r) for r in ratings),
             actions=tuple(actions),
