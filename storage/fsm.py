@@ -88,7 +88,8 @@ class DatabaseStorage(BaseStorage):
 
     async def get_state(self, key: StorageKey) -> str | None:
         async def work(repo: ConversationStateRepository) -> str | None:
-            row = await repo.load(storage_key(key))
+            # aiogram asks first thing in every update: the person is read with it.
+            row = await repo.load(storage_key(key), user_id=key.user_id)
             return row.state if row is not None else None
 
         return await self._run(work, write=False)
@@ -117,6 +118,11 @@ class DatabaseStorage(BaseStorage):
         returns the new data, or None to leave it. Returns whether it was written."""
 
         async def work(repo: ConversationStateRepository) -> bool:
+            if self._bound.get() is None:
+                # After the update that wrote it: in one statement if it is unchanged.
+                done = await repo.change_as_written(storage_key(key), change)
+                if done is not None:
+                    return done
             row = await repo.load(storage_key(key), lock=True)
             data = copy.deepcopy(dict(row.data)) if row is not None else {}
             changed = change(data)

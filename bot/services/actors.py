@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from bot.domain.permissions import ActorView
 from bot.domain.roles import Role
 from bot.domain.statuses import ObserverStatus
-from storage.repositories.people import Rank
+from storage.repositories.arrival import Rank
 from storage.store import Store
 
 # Suspended observers still follow, answer and rate what they filed; filing needs

@@ -32,7 +32,7 @@ from bot.services import notify
 from bot.services.actors import Actor
 from bot.services.context import Service
 from storage.models import Application, Invite, Liaison, Observer, Point
-from storage.repositories.people import Rank
+from storage.repositories.arrival import Rank
 
 # Telegram deep-link payloads allow 64 characters of [A-Za-z0-9_-]; 16 random bytes
 # give 22 of them and cannot be guessed.

@@ -519,7 +519,7 @@ class SuggestionService(Service):
     # ---- the machinery --------------------------------------------------------------
 
     async def _load(self, actor: Actor, item_id: int) -> Suggestion:
-        return self._visible(actor, item_id, await self.store.suggestions.get(item_id))
+        return self._visible(actor, item_id, await self.store.suggestions.with_observer(item_id))
 
     @staticmethod
     def _visible(actor: Actor, item_id: int, item: Suggestion | None) -> Suggestion:

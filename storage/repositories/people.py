@@ -7,7 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.domain.statuses import ApplicationStatus, ObserverStatus
-from storage.models import Application, Invite, Liaison, Observer, Suggestion, TelegramUser
+from storage.models import Application, Invite, Liaison, Observer, Suggestion
+from storage.repositories.arrival import PERSON, Rank, arrived, rank_of
 from storage.repositories.base import Repository
 
 # Run for every update (who is acting): built once (see storage.repositories.cards).
@@ -21,33 +22,18 @@ _STANDING: sa.CompoundSelect[Any] = sa.union_all(
 )
 
 
-# The person who acts, with their standing: the user's row and, joined, their observer
-# record and active liaison departments (a row per department).
-_PERSON = (
-    sa.select(TelegramUser, Observer.id, Observer.status, Liaison.department_id)
-    .outerjoin(Observer, Observer.user_id == TelegramUser.id)
-    .outerjoin(Liaison, sa.and_(Liaison.user_id == TelegramUser.id, Liaison.active.is_(True)))
-    .where(TelegramUser.id == sa.bindparam("user"))
-)
-
-# What a person is: their observer record (id and status), if any, and the departments
-# they are an active liaison of.
-Rank = tuple[tuple[int, ObserverStatus] | None, frozenset[int]]
-
-
 class ObserverRepository(Repository[Observer]):
     model = Observer
 
     async def person(self, user_id: int) -> Rank | None:
         """In one statement, the user's row (loaded into the session, where the next
         ``get`` finds it) and their standing, as :meth:`standing_of` gives it; None for
-        a user not yet recorded (whose standing is then asked apart)."""
-        rows = (await self.session.execute(_PERSON, {"user": user_id})).all()
-        if not rows:
-            return None
-        observer_id, status = rows[0][1], rows[0][2]
-        found = (observer_id, ObserverStatus(status)) if observer_id is not None else None
-        return found, frozenset(r[3] for r in rows if r[3] is not None)
+        a user not yet recorded (whose standing is then asked apart). Read already if
+        the update's conversation was (``storage.repositories.arrival``)."""
+        read, rank = arrived(self.session, user_id)
+        if read:
+            return rank
+        return rank_of((await self.session.execute(PERSON, {"user": user_id})).all(), 0)
 
     async def standing_of(self, user_id: int) -> Rank:
         """In one statement, what a person is: their observer record (id and status),

@@ -19,7 +19,9 @@ from storage.models import (
     Suggestion,
     TelegramUser,
 )
+from storage.repositories.arrival import held
 from storage.repositories.base import Repository
+from storage.repositories.privacy import nameable
 
 # Statements run for every card shown: built once (see storage.repositories.cards).
 # An item with its point, department and observer, in one statement.
@@ -27,6 +29,12 @@ _AROUND = (
     sa.select(Suggestion, Point, Department, Observer)
     .outerjoin(Point, Point.id == Suggestion.point_id)
     .outerjoin(Department, Department.id == Suggestion.department_id)
+    .outerjoin(Observer, Observer.id == Suggestion.observer_id)
+    .where(Suggestion.id == sa.bindparam("item"))
+)
+# An item about to move, with its observer (whom the move may tell): one statement.
+_WITH_OBSERVER = (
+    sa.select(Suggestion, Observer)
     .outerjoin(Observer, Observer.id == Suggestion.observer_id)
     .where(Suggestion.id == sa.bindparam("item"))
 )
@@ -39,9 +47,10 @@ _OPEN_EVENTS = (
 
 
 def _named(events: sa.Select[Any]) -> sa.Select[Any]:
-    """The events with the names of who made them, in one statement."""
+    """The events with the names of who made them (none for an anonymised observer),
+    in one statement."""
     return events.add_columns(TelegramUser.first_name, TelegramUser.last_name).outerjoin(
-        TelegramUser, TelegramUser.id == Event.actor_user_id
+        TelegramUser, sa.and_(TelegramUser.id == Event.actor_user_id, nameable())
     )
 
 
@@ -67,6 +76,15 @@ class SuggestionRepository(Repository[Suggestion]):
         if row is None:
             return None, None, None, None
         return row[0], row[1], row[2], row[3]
+
+    async def with_observer(self, item_id: int) -> Suggestion | None:
+        """The item (None: no such item), its observer read with it into the session,
+        where ``get`` then finds them."""
+        kept: Suggestion | None = held(self.session, Suggestion, item_id)
+        if kept is not None:
+            return kept
+        row = (await self.session.execute(_WITH_OBSERVER, {"item": item_id})).first()
+        return None if row is None else row[0]
 
     async def by_reference(self, reference: str) -> Suggestion | None:
         stmt = sa.select(Suggestion).where(Suggestion.reference == reference)

@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+import copy
+import weakref
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from storage.models import ConversationState, ProcessedUpdate
+from storage.models import ConversationState, ProcessedUpdate, utcnow
+from storage.repositories.arrival import arrive, held, this_transaction
 from storage.repositories.base import Repository
 
 
@@ -44,13 +50,54 @@ class ProcessedUpdateRepository(Repository[ProcessedUpdate]):
 
 _MISSING = "outpost_fsm_missing"
 _ADDED = "outpost_fsm_added"
+_SAVED = "outpost_fsm_saved"
 T = TypeVar("T")
+
+# The conversations this process wrote last, as committed, per database (engine):
+# key -> (updated_at, data). Work done after an update changes the conversation it just
+# wrote (the id of the question it sent): knowing the row, it writes only if the row is
+# still that one.
+Written = dict[str, tuple[datetime, dict[str, Any]]]
+_WRITTEN: weakref.WeakKeyDictionary[Any, Written] = weakref.WeakKeyDictionary()
+# As many as people in a conversation at once, and some.
+_WRITTEN_AT_MOST = 4096
+
+
+@event.listens_for(Session, "after_commit")
+def _remember_written(session: Session) -> None:
+    kept = session.info.pop(_SAVED, None)
+    if kept is None:
+        return
+    written = _written(session.get_bind())
+    for key, row in kept[1].items():
+        written.pop(key, None)
+        if row is not None and row in session and row.updated_at is not None:
+            if len(written) >= _WRITTEN_AT_MOST:
+                written.pop(next(iter(written)))
+            written[key] = (row.updated_at, copy.deepcopy(row.data))
+
+
+def _written(bind: Any) -> Written:
+    engine = getattr(bind, "engine", bind)
+    written = _WRITTEN.get(engine)
+    if written is None:
+        written = _WRITTEN[engine] = {}
+    return written
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_unwritten(session: Session) -> None:
+    session.info.pop(_SAVED, None)
 
 
 class ConversationStateRepository(Repository[ConversationState]):
     model = ConversationState
 
-    async def load(self, key: str, *, lock: bool = False) -> ConversationState | None:
+    async def load(
+        self, key: str, *, lock: bool = False, user_id: int | None = None
+    ) -> ConversationState | None:
+        """The conversation of ``key``; the first load of an update, which names the
+        person (``user_id``), reads them with it (``storage.repositories.arrival``)."""
         if not lock:
             # Most people are in no conversation: remember that within the transaction
             # (aiogram asks for the state and the data of every update), as the session
@@ -58,7 +105,7 @@ class ConversationStateRepository(Repository[ConversationState]):
             missing = self._missing()
             if key in missing:
                 return None
-            row = self._added(key) or await self.get(key)
+            row = self._added(key) or await self._first_or_get(key, user_id)
             if row is None:
                 missing.add(key)
             return row
@@ -71,6 +118,11 @@ class ConversationStateRepository(Repository[ConversationState]):
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def _first_or_get(self, key: str, user_id: int | None) -> ConversationState | None:
+        if user_id is None or held(self.session, ConversationState, key) is not None:
+            return await self.get(key)
+        return await arrive(self.session, key, user_id)
+
     def _added(self, key: str) -> ConversationState | None:
         """The row of ``key`` this transaction added (written with its commit, or
         with a flush before), if it is still in the session."""
@@ -82,13 +134,7 @@ class ConversationStateRepository(Repository[ConversationState]):
         return rows
 
     def _this_transaction(self, name: str, make: Callable[[], T]) -> T:
-        """What this transaction keeps under ``name`` (forgotten with it)."""
-        transaction = self.session.sync_session.get_transaction()
-        cached = self.session.info.get(name)
-        if cached is None or cached[0] is not transaction:
-            cached = self.session.info[name] = (transaction, make())
-        kept: T = cached[1]
-        return kept
+        return this_transaction(self.session, name, make)
 
     def _missing(self) -> set[str]:
         """Keys found absent in this transaction (forgotten with it)."""
@@ -112,6 +158,7 @@ class ConversationStateRepository(Repository[ConversationState]):
             # Not flushed here: aiogram sets the state and the data one after the other,
             # and the commit writes both in one statement.
             row.state, row.data = state, dict(data)
+        self._saved()[key] = row
 
     async def delete(self, key: str) -> None:
         missing = self._missing()
@@ -132,3 +179,40 @@ class ConversationStateRepository(Repository[ConversationState]):
             stmt = sa.delete(ConversationState).where(ConversationState.key == key)
             await self.session.execute(stmt)
         missing.add(key)
+        self._saved()[key] = None
+
+    async def change_as_written(
+        self, key: str, change: Callable[[dict[str, Any]], dict[str, Any] | None]
+    ) -> bool | None:
+        """``change`` the conversation's data as this process last wrote it, in one
+        statement that writes only if the row is still as written: whether it was
+        changed, or None when that cannot be told (not written here, or written since
+        by someone else: the caller reads the row afresh)."""
+        written = _written(self.session.sync_session.get_bind())
+        known = written.get(key)
+        if known is None:
+            return None
+        seen, data = known
+        changed = change(copy.deepcopy(data))
+        if changed is None:
+            # The row is at least as new as what this process wrote: what ``change``
+            # looked for is gone from it too.
+            return False
+        now = utcnow()
+        stmt = (
+            sa.update(ConversationState)
+            .where(ConversationState.key == key, ConversationState.updated_at == seen)
+            .values(data=changed, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        result = await self.session.execute(stmt)
+        if getattr(result, "rowcount", 0) != 1:
+            written.pop(key, None)
+            return None
+        written[key] = (now, copy.deepcopy(changed))
+        return True
+
+    def _saved(self) -> dict[str, ConversationState | None]:
+        """Rows this transaction saved or deleted, remembered once it commits."""
+        saved: dict[str, ConversationState | None] = self._this_transaction(_SAVED, dict)
+        return saved

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 from aiogram.fsm.state import State, StatesGroup
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.dispatcher import conversation_storage
 from bot.settings import load_settings
+from storage.engine import create_engine, session_factory
 from storage.fsm import DatabaseStorage, storage_key
 from storage.models import ConversationState
 from tests.statements import statements_about
@@ -142,6 +144,75 @@ async def test_a_conversation_started_in_an_update_is_written_once_and_one_ended
                 await storage.set_data(other, {})
     assert [s.split()[0].upper() for s in sent] == ["SELECT"]
     assert await storage.get_state(other) is None
+
+
+def _put_prompt(message_id: int, asked: str) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
+    """What remembering a question's message does: only while the flow still asks it."""
+
+    def change(data: dict[str, Any]) -> dict[str, Any] | None:
+        flow = data.get("filing")
+        if not isinstance(flow, dict) or flow.get("ask") != asked:
+            return None
+        return {**data, "filing": {**flow, "prompt": message_id}}
+
+    return change
+
+
+async def _an_update_writes(storage: DatabaseStorage, sessions: Any, ask: str) -> None:
+    async with sessions() as session, session.begin():
+        with storage.bind(session):
+            await storage.get_state(KEY)
+            await storage.set_state(KEY, Filing.title)
+            await storage.set_data(KEY, {"filing": {"ask": ask, "title": "路灯"}})
+
+
+async def test_after_an_update_its_conversation_is_changed_in_one_statement_if_unchanged(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The id of the question an update sent goes into the conversation it wrote: one
+    UPDATE that holds only if the row is as the update left it; nothing at all if the
+    flow had already moved on in what this process wrote."""
+    storage = DatabaseStorage(sessions)
+    await _an_update_writes(storage, sessions, "a1")
+    with statements_about(sessions) as sent:
+        assert await storage.modify(KEY, _put_prompt(77, "a1"))
+    assert [s.split()[0].upper() for s in sent] == ["UPDATE"], sent
+    assert await storage.get_data(KEY) == {"filing": {"ask": "a1", "title": "路灯", "prompt": 77}}
+    assert await storage.get_state(KEY) == "Filing:title"
+    # Again, on what it wrote itself: still one statement.
+    with statements_about(sessions) as sent:
+        assert await storage.modify(KEY, _put_prompt(78, "a1"))
+    assert len(sent) == 1
+    assert (await storage.get_data(KEY))["filing"]["prompt"] == 78
+
+    await _an_update_writes(storage, sessions, "b2")
+    with statements_about(sessions) as sent:
+        assert not await storage.modify(KEY, _put_prompt(79, "a1"))
+    assert sent == []
+    assert "prompt" not in (await storage.get_data(KEY))["filing"]
+
+
+async def test_a_conversation_written_elsewhere_meanwhile_is_read_afresh_and_kept(
+    sessions: async_sessionmaker[AsyncSession], db_url: str
+) -> None:
+    """Another process (its own engine) moved the flow on after this one wrote it: the
+    one-statement write does not hold, the row is read afresh, and what the other
+    process wrote is neither overwritten nor given the old question's id."""
+    storage = DatabaseStorage(sessions)
+    await _an_update_writes(storage, sessions, "a1")
+    other_engine = create_engine(db_url)
+    try:
+        other = DatabaseStorage(session_factory(other_engine))
+        await other.set_data(KEY, {"filing": {"ask": "c3", "title": "换了"}})
+        with statements_about(sessions) as sent:
+            assert not await storage.modify(KEY, _put_prompt(80, "a1"))
+        assert [s.split()[0].upper() for s in sent] == ["UPDATE", "SELECT"], sent
+        assert await storage.get_data(KEY) == {"filing": {"ask": "c3", "title": "换了"}}
+        # The question the other process asked gets its id, read afresh.
+        assert await storage.modify(KEY, _put_prompt(81, "c3"))
+        assert await other.get_data(KEY) == {"filing": {"ask": "c3", "title": "换了", "prompt": 81}}
+    finally:
+        await other_engine.dispose()
 
 
 @pytest.fixture

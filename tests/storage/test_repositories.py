@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from aiogram.fsm.storage.base import StorageKey
 
 from bot.domain.statuses import (
     Behalf,
@@ -194,6 +195,67 @@ async def test_the_acting_person_and_their_standing_are_read_in_one_statement(se
         assert alice[1] == {world.department_id, world.other_department_id}
         assert await store.observers.person(LIAISON) == (None, frozenset({world.department_id}))
         assert await store.observers.person(STRANGER) == (None, frozenset())
+
+
+async def test_an_updates_first_look_at_its_conversation_reads_the_person_with_it(sessions):
+    """aiogram asks for the conversation's state first thing; the person (their row and
+    standing) comes with it, and who is acting is then known without a statement, once.
+    A missing conversation or an unknown person reads as missing all the same."""
+
+    from storage.fsm import DatabaseStorage, storage_key
+    from storage.models import ConversationState, Liaison
+
+    world = await build_world(sessions)
+    async with sessions() as session, session.begin():
+        session.add(Liaison(department_id=world.department_id, user_id=ALICE, name="A"))
+        session.add(ConversationState(key=storage_key(_key(ALICE)), state="Filing:title", data={}))
+    storage = DatabaseStorage(sessions)
+    for uid, state in ((ALICE, "Filing:title"), (STRANGER, None), (4242, None)):
+        async with sessions() as session, session.begin():
+            store = Store(session)
+            with storage.bind(session), statements_about(sessions) as sent:
+                assert await storage.get_state(_key(uid)) == state
+                found = await store.observers.person(uid)
+                user = await store.users.get(uid)
+            # An unknown person's row is looked for when they are recorded, as before.
+            assert len(sent) == (2 if uid == 4242 else 1), sent
+            assert "conversation_states" in sent[0]
+            assert "telegram_users" in sent[0]
+            assert found == (await store.observers.standing_of(uid) if uid != 4242 else None)
+            assert (user is None) == (uid == 4242)
+            # Once: asked again, the standing is read afresh (it may have changed).
+            with statements_about(sessions) as again:
+                assert await store.observers.person(uid) == found
+            assert len(again) == 1
+    async with sessions() as session:
+        alice = await Store(session).observers.person(ALICE)
+    assert alice == ((world.alice_observer_id, ObserverStatus.APPOINTED), {world.department_id})
+
+
+def _key(uid: int) -> StorageKey:
+    return StorageKey(bot_id=42, chat_id=uid, user_id=uid)
+
+
+async def test_an_item_about_to_move_is_read_with_its_observer(sessions):
+    await build_world(sessions)
+    async with sessions() as session, session.begin():
+        store = Store(session)
+        filed = await SuggestionService(store, POLICY, FixedClock()).submit(
+            await actor(store, ALICE), draft()
+        )
+    async with sessions() as session, session.begin():
+        store = Store(session)
+        with statements_about(sessions) as sent:
+            item = await store.suggestions.with_observer(filed.id)
+            observer = await store.observers.get(item.observer_id) if item else None
+            again = await store.suggestions.with_observer(filed.id)
+            missing = await store.suggestions.with_observer(10**9)
+        assert item is not None
+        assert again is item
+        assert observer is not None
+        assert observer.user_id == ALICE
+        assert missing is None
+        assert len(sent) == 2, sent
 
 
 async def test_an_unsure_post_keeps_the_earliest_id_and_is_forgotten_once_looked_at(sessions):
