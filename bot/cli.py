@@ -11,9 +11,12 @@ import argparse
 import asyncio
 import logging
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
@@ -54,6 +57,68 @@ def _settings(command: str) -> Settings | None:
     return settings
 
 
+def _database_settings(command: str) -> Settings | None:
+    """The settings, once DATABASE_URL names a database this process can write to."""
+    settings = _settings(command)
+    if settings is None:
+        return None
+    problem = _unwritable(settings.database_url)
+    if problem is not None:
+        print(f"{PROG} {command}: DATABASE_URL: {problem}", file=sys.stderr)
+        return None
+    return settings
+
+
+def _sqlite_file(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    name = parsed.database
+    if name.startswith("file:"):
+        # A SQLite URI (with ?uri=true): the file is its path.
+        name = urlsplit(name).path
+    return Path(name).absolute()
+
+
+def _unwritable(url: str) -> str | None:
+    """Why SQLite could not write the database ``url`` names, in the operator's terms;
+    None when it can (or the database is not a file here)."""
+    path = _sqlite_file(url)
+    if path is None:
+        return None
+    folder = path.parent
+    if not folder.is_dir():
+        return (
+            f"there is no directory {folder} for the database file {path.name}: "
+            "create it, or point DATABASE_URL at a file in an existing directory"
+        )
+    refused = _refused_writing(folder, path)
+    if refused is not None:
+        return (
+            f"cannot write to {refused}: SQLite keeps the database file and its journal "
+            "there; make it writable, or point DATABASE_URL at a writable directory"
+        )
+    return None
+
+
+def _refused_writing(folder: Path, file: Path | None = None) -> str | None:
+    """What refuses a new file in ``folder``, or changes to ``file`` in it: "the place
+    (the system's reason)"; None when nothing does."""
+    try:
+        # SQLite writes its journal beside the file, so the directory must take new
+        # files. Trying is the only honest test: a read-only mount, another user's
+        # directory, a file system not even root may write to all answer differently.
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+        if file is not None and file.exists():
+            with file.open("r+b"):
+                pass
+    except OSError as exc:
+        where = file if file is not None and exc.filename == str(file) else folder
+        return f"{where} ({exc.strerror or type(exc).__name__})"
+    return None
+
+
 def _reason(exc: Exception) -> str:
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         # The driver's own words, without SQLAlchemy's statement and help link.
@@ -65,7 +130,7 @@ def _reason(exc: Exception) -> str:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    settings = _settings("migrate")
+    settings = _database_settings("migrate")
     if settings is None:
         return 2
     # Imported here: the migration machinery (Alembic) is only needed by this command.
@@ -95,7 +160,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     command: str = args.command
-    settings = _settings(command)
+    settings = _database_settings(command)
     if settings is None:
         return 2
     if settings.bot_token is None:
@@ -114,7 +179,14 @@ def _run(args: argparse.Namespace) -> int:
     from bot.runtime.app import serve
 
     configure(settings.log_level, settings.log_format)
-    return asyncio.run(serve(settings, "webhook" if settings.webhook_url else "polling"))
+    mode: Literal["polling", "webhook"] = "webhook" if settings.webhook_url else "polling"
+    # The first line: an operator with several databases sees which one this bot uses.
+    log.info(
+        "starting on the database at %s",
+        masked_url(settings.database_url),
+        extra={"mode": mode},
+    )
+    return asyncio.run(serve(settings, mode))
 
 
 def _schema_is_current(command: str, url: str) -> bool:
@@ -144,14 +216,39 @@ def _demo(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         print(f"{PROG} demo: --port must be 0 to 65535, not {args.port}", file=sys.stderr)
         return 2
-    options = DemoOptions(
-        data_dir=Path(args.data_dir), host=args.host, port=args.port, reset=args.reset
-    )
+    # The demo keeps its own database but takes the rest of the environment's settings
+    # (time zone, locale, log level), and whoever set DATABASE_URL may well think it is
+    # the one the demo uses: a malformed setting stops it as it stops the bot.
+    if _settings("demo") is None:
+        return 2
+    data_dir = Path(args.data_dir)
+    problem = _unusable_data_dir(data_dir)
+    if problem is not None:
+        print(f"{PROG} demo: --data-dir: {problem}", file=sys.stderr)
+        return 2
+    options = DemoOptions(data_dir=data_dir, host=args.host, port=args.port, reset=args.reset)
     return run_demo(options)
 
 
+def _unusable_data_dir(data_dir: Path) -> str | None:
+    """Why the demo could not keep its database in ``data_dir`` (made if missing)."""
+    folder = data_dir.absolute()
+    if folder.exists() and not folder.is_dir():
+        return f"{folder} is not a directory: choose another --data-dir"
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir():
+        return f"{existing} is not a directory: choose another --data-dir"
+    refused = _refused_writing(existing)
+    if refused is not None:
+        return (
+            f"cannot write to {refused}, where the demo keeps its database: "
+            "choose a writable --data-dir"
+        )
+    return None
+
+
 def _seed_demo(args: argparse.Namespace) -> int:
-    settings = _settings("seed-demo")
+    settings = _database_settings("seed-demo")
     if settings is None:
         return 2
     if not _schema_is_current("seed-demo", settings.database_url):
@@ -184,7 +281,7 @@ def _seed_demo(args: argparse.Namespace) -> int:
 def _documents(args: argparse.Namespace) -> int:
     """``outpost export`` and ``outpost report``: the group's documents, on the server."""
     command: str = args.command
-    settings = _settings(command)
+    settings = _database_settings(command)
     if settings is None:
         return 2
     if not _schema_is_current(command, settings.database_url):
@@ -240,7 +337,7 @@ def _documents(args: argparse.Namespace) -> int:
     except (SQLAlchemyError, OSError) as exc:
         print(f"{PROG} {command}: database at {where}: {_reason(exc)}", file=sys.stderr)
         return 1
-    print(f"wrote {out}: {summary}")
+    print(f"wrote {out} from the database at {where}: {summary}")
     return 0
 
 

@@ -23,6 +23,7 @@ def private_commands() -> list[BotCommand]:
         BotCommand(command="apply", description=_("Apply to become an observer")),
         BotCommand(command="help", description=_("How the scheme and this bot work")),
         BotCommand(command="lang", description=_("Switch language")),
+        BotCommand(command="forget", description=_("Leave and have my personal data erased")),
         BotCommand(command="cancel", description=_("Cancel what you are doing")),
         BotCommand(command="start", description=_("Start over")),
     ]

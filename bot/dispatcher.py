@@ -53,6 +53,7 @@ from bot.services.figures import FiguresService
 from bot.services.outbox import OutboxService
 from bot.services.people import PeopleService
 from bot.services.places import PlaceService
+from bot.services.privacy import PrivacyService
 from bot.services.suggestions import SuggestionService
 from bot.settings import Settings
 from storage.fsm import DatabaseStorage
@@ -71,7 +72,13 @@ def build_bot(
     bot = Bot(
         settings.bot_token.get_secret_value(),
         session=session,
-        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+        # A reply to a message its sender deleted meanwhile still goes (as a plain
+        # message): aiogram builds every reply's reply_parameters from this default.
+        default=DefaultBotProperties(
+            parse_mode=ParseMode.HTML,
+            link_preview_is_disabled=True,
+            allow_sending_without_reply=True,
+        ),
     )
     if limiter is not None:
         pace(bot, limiter)
@@ -87,6 +94,7 @@ def policy_of(settings: Settings) -> Policy:
         tz=settings.tz,
         city_answer_days=settings.city_answer_days,
         digest_hour=settings.digest_hour,
+        applications_kept_days=settings.applications_kept_days,
     )
 
 
@@ -137,6 +145,7 @@ def build_dispatcher(
             "broadcasts": BroadcastService(store, policy, clock),
             "calendar": CalendarService(store, policy, clock),
             "figures": FiguresService(store, policy, clock),
+            "privacy": PrivacyService(store, policy, clock),
         }
 
     # aiogram would put its FSM middleware before ours; we place it ourselves, inside

@@ -369,8 +369,16 @@ class Speaker:
         self, previous: asyncio.Future[None] | None, speech: Speech, effect: Effect
     ) -> None:
         if previous is not None:
-            with contextlib.suppress(BaseException):
+            try:
                 await asyncio.shield(previous)
+            except asyncio.CancelledError:
+                # The previous one's end (even cancelled) is our turn; our own
+                # cancellation (the bot stopping) is not to be swallowed.
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
+            except BaseException:  # its failure was its own to report
+                pass
         try:
             await perform(speech, effect)
         except Exception as exc:

@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import re
 from typing import Annotated, Any, Final, Literal, Self
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
@@ -28,7 +30,10 @@ _BOT_TOKEN_RE: Final = re.compile(r"[0-9]+:[A-Za-z0-9_-]{20,}")
 _WEBHOOK_SECRET_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _JURISDICTION_RE: Final = re.compile(r"[A-Za-z]{2,6}")
 
+DEFAULT_DATABASE_URL: Final = "sqlite+aiosqlite:///outpost.db"
 _DATABASE_SCHEMES: Final = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+# SQLite's names for a database that lives only as long as the connection.
+_SQLITE_IN_MEMORY: Final = frozenset({"", ":memory:"})
 # The synchronous spellings people copy from Heroku-style dashboards or the
 # SQLAlchemy docs; the bot only ships async drivers, so map them over.
 _DATABASE_REWRITES: Final = (
@@ -60,6 +65,30 @@ def _check_http_url(value: str, schemes: tuple[str, ...]) -> str:
     return value
 
 
+def _query_values(url: URL, name: str) -> tuple[str, ...]:
+    value = url.query.get(name, ())
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _check_sqlite_url(url: URL) -> None:
+    database = url.database or ""
+    modes = {mode.lower() for mode in _query_values(url, "mode")}
+    if database in _SQLITE_IN_MEMORY or database.startswith("file::memory:") or "memory" in modes:
+        # Everything filed would vanish with the process, and each connection of the
+        # pool would see a database of its own.
+        raise ValueError(
+            "names an in-memory database, lost when the bot stops: "
+            "name a file instead, e.g. sqlite+aiosqlite:///outpost.db"
+        )
+    immutable = {flag.lower() for flag in _query_values(url, "immutable")} - {"0", "false"}
+    if "ro" in modes or immutable:
+        # The bot writes every update it handles; read-only, the first one would fail.
+        raise ValueError(
+            "opens the database read-only, but the bot must write to it: "
+            "remove mode=ro (or immutable) from the URL"
+        )
+
+
 class Settings(BaseSettings):
     """Every knob the bot reads at start-up; field ``foo`` is env var ``FOO``."""
 
@@ -81,7 +110,7 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     # How long a getChatMember answer about the admin group is trusted.
     admin_cache_seconds: int = Field(default=60, ge=0, le=3600)
-    database_url: str = "sqlite+aiosqlite:///outpost.db"
+    database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
     default_locale: Literal["zh_CN", "en"] = "zh_CN"
     timezone: str = "Asia/Shanghai"
@@ -91,6 +120,8 @@ class Settings(BaseSettings):
     city_answer_days: int = Field(default=20, ge=1, le=250)
     # The local hour (TIMEZONE) of the daily digest, reminders and weekly summary.
     digest_hour: int = Field(default=9, ge=0, le=23)
+    # Days an application not approved is kept before it is erased.
+    applications_kept_days: int = Field(default=90, ge=1, le=3650)
     webhook_url: str | None = None
     webhook_secret: str | None = Field(default=None, repr=False)
     telegram_api_url: str | None = None
@@ -168,6 +199,9 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         url = value.strip()
+        if not url:
+            # As for the optional settings: blank is "not set", so the default file.
+            return DEFAULT_DATABASE_URL
         for old, new in _DATABASE_REWRITES:
             if url.lower().startswith(old):
                 return new + url[len(old) :]
@@ -178,6 +212,19 @@ class Settings(BaseSettings):
     def _check_database_url(cls, value: str) -> str:
         if not value.lower().startswith(_DATABASE_SCHEMES):
             raise ValueError("must start with " + " or ".join(_DATABASE_SCHEMES))
+        if "\x00" in unquote(value):
+            # No file name, database name or password can hold one; the drivers fail
+            # deep inside with a traceback instead of saying so.
+            raise ValueError("contains a NUL byte (%00): remove it")
+        try:
+            url = make_url(value)
+        except (ArgumentError, ValueError):
+            # Not the parser's words: they quote the whole URL, password and all.
+            raise ValueError(
+                "is not a valid database URL (check the host, port and %-escapes)"
+            ) from None
+        if url.get_backend_name() == "sqlite":
+            _check_sqlite_url(url)
         return value
 
     @field_validator("redis_url")

@@ -28,6 +28,7 @@ def routers(i18n: I18n, settings: Settings) -> list[Router]:
         moving,
         office,
         onboarding,
+        privacy,
         queue,
         roster,
         start,
@@ -38,8 +39,11 @@ def routers(i18n: I18n, settings: Settings) -> list[Router]:
         # Blocked and unblocked: updates no other router takes.
         membership.setup(i18n),
         office.setup_help(i18n, settings.admin_chat_id),
+        # Before any move in the group: one made anonymously is refused; ☎️ for anyone.
+        privacy.setup_group(i18n, settings),
         onboarding.setup(i18n),
         start.setup(i18n),
+        privacy.setup_private(i18n),
         # Before "mine": a liaison's /mine lists their department's items.
         department.setup(i18n, settings),
         moving.setup(i18n),

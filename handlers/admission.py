@@ -50,6 +50,7 @@ from handlers.desks import Desks
 from handlers.errors import explain
 from handlers.keyboards import button
 from handlers.office import office_router
+from handlers.privacy import phone_button
 from handlers.replies import Asking, remember_flow
 from handlers.ui import BUTTON_TEXT_MAX, N_, clip, esc, local_time
 from storage.store import Store
@@ -106,7 +107,6 @@ def card_text(view: ApplicationView, policy: Policy) -> str:
         + _("<b>Application #{id}</b> to become an observer").format(id=info.id)
         + f" · {_EMOJI[info.status]} {esc(status_label(info.status))}",
         _("<b>Name:</b> {name}").format(name=esc(clip(info.name, 100))),
-        _("<b>Phone:</b> {phone}").format(phone=esc(info.phone)),
         _("<b>Recommending unit:</b> {unit}").format(
             unit=esc(clip(info.recommending_unit, 200) or "—")
         ),
@@ -161,6 +161,8 @@ def card_markup(
     rows.append([button(_("⛔ Reject"), AppCb(act=REJECT, **ids).pack())])
     if cancel:
         rows.append([button(_("✖️ Cancel rejection"), AppCb(act=CANCEL, **ids).pack())])
+    # Everyone in the group reads the card; the number is for an admin who asks.
+    rows.append(phone_button("a", info.id))
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -197,10 +199,24 @@ def application_render(application_id: int, policy: Policy, clock: Clock) -> Ren
     """The application's card, read afresh (for a re-sync)."""
 
     async def render(store: Store) -> Shown:
-        view = await PeopleService(store, policy, clock).application(SYSTEM, application_id)
+        try:
+            view = await PeopleService(store, policy, clock).application(SYSTEM, application_id)
+        except NotFound:
+            return erased_card(application_id)
         return application_card(view, policy)
 
     return render
+
+
+def erased_card(application_id: int) -> Shown:
+    """What the card of an erased application shows: nothing of the applicant."""
+    return Shown(
+        "📝 "
+        + _("<b>Application #{id}</b> · 🗑 Erased").format(id=application_id)
+        + "\n"
+        + _("The applicant's personal data is no longer kept."),
+        None,
+    )
 
 
 async def post_card(out: Outgoing, chat_id: int, application_id: int) -> None:

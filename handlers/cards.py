@@ -226,9 +226,9 @@ def _head(detail: SuggestionDetail, policy: Policy, today: str | None) -> list[s
 
 
 def _observer(detail: SuggestionDetail) -> str:
-    who = [esc(clip(detail.observer_name or "?", 100))]
-    if detail.observer_phone:
-        who.append(f"☎️ {esc(detail.observer_phone)}")
+    # The observer's number, for /observer (whose ☎️ shows an admin the phone number:
+    # everyone in the group reads this card).
+    who = [esc(clip(detail.observer_name or "?", 100)) + f" #{detail.info.observer_id}"]
     if detail.point_name:
         who.append(f"📍 {esc(clip(detail.point_name, 100))}")
     return _("<b>Observer:</b> {who}").format(who=" · ".join(who))

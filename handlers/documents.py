@@ -597,7 +597,7 @@ def _observer_columns() -> list[Column]:
     return [
         (N_("Observer ID"), 10, None),
         (N_("Name"), 14, None),
-        (N_("Phone"), 14, None),
+        (N_("Phone on file"), 10, _yes_no),
         (N_("Category"), 22, _label(labels.category, ObserverCategory)),
         (N_("Point code"), 10, None),
         (N_("Status"), 10, _label(observer_status, ObserverStatus)),
@@ -607,6 +607,7 @@ def _observer_columns() -> list[Column]:
         (N_("Appointed"), 17, None),
         (N_("Suspended"), 17, None),
         (N_("Telegram username"), 18, None),
+        (N_("Anonymised"), 17, None),
     ]
 
 

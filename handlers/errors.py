@@ -1,24 +1,31 @@
 """The last resort: every failed update gets an answer in the person's language.
 
 The transaction has already been rolled back when this runs, so the person is told
-that nothing was changed; the update is logged for the developers.
+that nothing was changed; the failure is logged for the developers once, by the
+update's ids and kinds and the error, never by what the person wrote (bot.logs).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiogram import Router
-from aiogram.types import CallbackQuery, ErrorEvent, Message, User
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import CallbackQuery, ErrorEvent, Message, TelegramObject, Update, User
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.errors import DomainError
 from bot.i18n import locale_for
+from bot.logs import about_update, describe_error
 from bot.settings import Settings
 from handlers.ui import N_
 
 log = logging.getLogger(__name__)
+
+# How long an update's failure may wait for its apology to be taken.
+APOLOGY_SECONDS = 10.0
 
 _BY_CODE: dict[str, str] = {
     "not_found": N_("That item was not found, or it is not yours."),
@@ -74,27 +81,64 @@ def explain(error: Exception, *, in_group: bool = False) -> str:
 async def on_error(
     event: ErrorEvent, i18n: I18n, settings: Settings, locale: str | None = None
 ) -> None:
-    """Tell the person that nothing was changed; log the update for the developers."""
-    update = event.update
-    if isinstance(event.exception, DomainError):
-        log.info("update %s refused: %r", update.update_id, event.exception)
+    """Tell the person that nothing was changed; log the failure for the developers."""
+    update, error = event.update, event.exception
+    about = about_update(update)
+    if isinstance(error, DomainError):
+        log.info("update %s refused: %r", update.update_id, error, extra=about)
     else:
         log.error(
-            "update %s failed: %s",
+            "update %s failed (%s): %s",
             update.update_id,
-            update.model_dump_json(exclude_none=True),
-            exc_info=event.exception,
+            _kind(about),
+            describe_error(error),
+            exc_info=error,
+            extra=about,
         )
-    who: User | None = update.event.from_user if hasattr(update.event, "from_user") else None
-    chosen = locale or locale_for(None, who.language_code if who else None, settings.default_locale)
+    try:
+        # Within a bound: the update is not confirmed to Telegram until this returns,
+        # and an apology paced behind a flood of the chat's replies would hold every
+        # update after it.
+        async with asyncio.timeout(APOLOGY_SECONDS):
+            await _apologise(update, error, i18n, settings.default_locale, locale)
+    except (TelegramAPIError, TimeoutError) as exc:
+        # Blocked, the chat gone, Telegram unreachable: the failure is logged above, and
+        # raising would only have it logged again, as a failure of the update's.
+        log.warning(
+            "update %s: the apology was not delivered: %s",
+            update.update_id,
+            describe_error(exc),
+            extra=about,
+        )
+
+
+async def _apologise(
+    update: Update, error: Exception, i18n: I18n, default_locale: str, locale: str | None
+) -> None:
+    shown = _event(update)
+    who: User | None = getattr(shown, "from_user", None)
+    chosen = locale or locale_for(None, who.language_code if who else None, default_locale)
     with i18n.context(), i18n.use_locale(chosen):
-        shown = update.event.message if isinstance(update.event, CallbackQuery) else update.event
-        chat = getattr(shown, "chat", None)
-        text = explain(event.exception, in_group=chat is not None and chat.type != "private")
-        if isinstance(update.event, CallbackQuery):
-            await update.event.answer(text, show_alert=True)
-        elif isinstance(update.event, Message):
-            await update.event.answer(text)
+        where = shown.message if isinstance(shown, CallbackQuery) else shown
+        chat = getattr(where, "chat", None)
+        text = explain(error, in_group=chat is not None and chat.type != "private")
+        if isinstance(shown, CallbackQuery):
+            await shown.answer(text, show_alert=True)
+        elif isinstance(shown, Message):
+            await shown.answer(text)
+
+
+def _kind(about: dict[str, object]) -> str:
+    """Say "message /new" or "callback_query card": enough to find the handler."""
+    return " ".join(str(about[k]) for k in ("type", "command", "callback") if k in about) or "?"
+
+
+def _event(update: Update) -> TelegramObject | None:
+    try:
+        return update.event
+    except LookupError:
+        # A kind of update this aiogram does not know: there is nobody to answer.
+        return None
 
 
 def setup(_i18n: I18n, _default_locale: str) -> Router:

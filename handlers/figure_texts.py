@@ -135,11 +135,13 @@ def _more_than(count: int, shown: int) -> list[str]:
     return [_("… and {count} more (/export has them all)").format(count=count - shown)]
 
 
-def stats_messages(f: Figures, tz: ZoneInfo) -> list[str]:
-    """The /stats answer: the figures, then the points, then the observers."""
+def stats_messages(f: Figures, tz: ZoneInfo, unreadable: int = 0) -> list[str]:
+    """The /stats answer: the figures, then the points, then the observers.
+    ``unreadable``: the updates set aside because they could not be read."""
     head = "📊 " + _("<b>Figures for {period}</b>").format(period=esc(period_title(f.period)))
     lines = [
         *_totals(f),
+        *_unreadable(unreadable),
         *_by_domain(f.by_domain),
         *_by_department(f),
         *_satisfaction(f),
@@ -177,6 +179,20 @@ def _totals(f: Figures) -> list[str]:
         _("Implemented: {count}; on time: {rate}").format(
             count=f.implemented, rate=rate_text(f.implemented_on_time)
         ),
+    ]
+
+
+def _unreadable(count: int) -> list[str]:
+    # Not of the period: each one is something someone sent that nobody saw.
+    if not count:
+        return []
+    return [
+        "",
+        "⚠️ "
+        + _(
+            "Updates that could not be read: {count} (since the bot began; set aside "
+            "and recorded, see the bot's log)"
+        ).format(count=count),
     ]
 
 

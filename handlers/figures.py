@@ -148,7 +148,8 @@ async def show_stats(
         await message.reply(_bad_period(words[0], "stats"))
         return
     shown = await figures.stats(actor, period)
-    texts = stats_messages(shown, policy.tz)
+    unreadable = await figures.unreadable_updates(actor)
+    texts = stats_messages(shown, policy.tz, unreadable)
     await message.reply(texts[0])
     for text in texts[1:]:
         await message.answer(text)

@@ -16,6 +16,9 @@ from aiogram.types import BotCommand, CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.middlewares.people import CurrentUser
+from bot.services.context import Clock, Policy
+from handlers.privacy import say_help
 from handlers.ui import N_, esc
 
 # Every office command, its arguments and what it does: /help, the usage messages and
@@ -101,7 +104,13 @@ def office_router(name: str, admin_chat_id: int | None) -> Router:
     return router
 
 
-async def show_help(message: Message) -> None:
+async def show_help(
+    message: Message, policy: Policy, clock: Clock, user: CurrentUser | None = None
+) -> None:
+    if user is not None and user.admin:
+        # With how many members are not admins: Telegram is asked after the commit.
+        say_help(message, help_text(), policy, clock)
+        return
     await message.answer(help_text())
 
 
@@ -151,6 +160,11 @@ async def not_an_admin_button(query: CallbackQuery) -> None:
     )
 
 
+def _not_an_admin(_query: CallbackQuery, office_admin: bool = False) -> bool:
+    # An admin's press nobody took is a stale or forged button: the fallback says so.
+    return not office_admin
+
+
 async def unknown_command(message: Message, bot: Bot) -> None:
     # Only commands meant for us: in a group, "/x@otherbot" belongs to another bot.
     command = (message.text or "/").split()[0]
@@ -168,6 +182,6 @@ def setup_guard(_i18n: I18n, admin_chat_id: int | None) -> Router:
     # Each guard remembers whom it told, for itself.
     router.message.register(_Told().not_an_admin, Command(*OFFICE_ONLY), F.chat.id == chat)
     router.message.register(not_here, Command(*OFFICE_ONLY))
-    router.callback_query.register(not_an_admin_button, F.message.chat.id == chat)
+    router.callback_query.register(not_an_admin_button, F.message.chat.id == chat, _not_an_admin)
     router.message.register(unknown_command, F.chat.id == chat, F.text.startswith("/"))
     return router

@@ -27,6 +27,7 @@ from handlers.card_sync import converge, converge_item
 from handlers.delivering import NoAdminChat, Outgoing
 from handlers.mine import send_files
 from handlers.notices import UnknownNotice, render
+from handlers.privacy import outsiders_text
 from handlers.ui import MESSAGE_MAX, payload_text
 from storage.store import Store
 
@@ -186,6 +187,15 @@ def office_line(kind: str, payload: Mapping[str, Any]) -> str:
         )
     if kind == Notice.OBSERVER_UNREACHABLE:
         return _unreachable(payload)
+    if kind == Notice.OBSERVER_FORGOTTEN:
+        return "🗑 " + _(
+            "Observer #{id} left the scheme and asked to be forgotten: their name, phone "
+            "number, résumé and Telegram account are erased; their items are kept under "
+            "an anonymous name."
+        ).format(id=payload_text(payload, "observer_id", 20))
+    if kind == Notice.GROUP_OUTSIDERS:
+        count = payload.get("count")
+        return outsiders_text(count if isinstance(count, int) else 0)
     raise UnknownNotice(kind)
 
 

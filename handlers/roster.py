@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Generic, Protocol, TypeVar
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
@@ -34,11 +34,21 @@ from bot.services.actors import Actor
 from bot.services.context import Policy
 from bot.services.people import InviteInfo, ObserverInfo, ObserverRecord, PeopleService
 from bot.services.places import DepartmentInfo, PlaceService, PointInfo
+from bot.services.privacy import Kept, PrivacyService
 from bot.settings import Settings
 from handlers import labels
 from handlers.desks import Desks, from_data
 from handlers.errors import explain
+from handlers.keyboards import button
 from handlers.office import office_router, usage
+from handlers.privacy import (
+    REMOVE,
+    REMOVE_KEEP,
+    REMOVE_SURE,
+    PrivacyCb,
+    anonymised_name,
+    phone_button,
+)
 from handlers.ui import MESSAGE_MAX, N_, clip, day, esc, local_time, shown_length
 
 _OBSERVER_STATUS: dict[ObserverStatus, str] = {
@@ -173,7 +183,12 @@ async def deep_link(bot: Bot, code: str) -> str:
 
 def setup(i18n: I18n, settings: Settings) -> Router:
     router = office_router("roster", settings.admin_chat_id)
-    router.message.middleware(Desks(from_data(Desk)))
+    desks = Desks(from_data(Desk))
+    router.message.middleware(desks)
+    router.callback_query.middleware(desks)
+    router.callback_query.register(
+        removing, PrivacyCb.filter(F.act.in_({REMOVE, REMOVE_SURE, REMOVE_KEEP}))
+    )
     commands = {
         "observers": list_observers,
         "observer": show_observer,
@@ -201,6 +216,9 @@ class Desk:
     places: PlaceService
     policy: Policy
     bot: Bot
+    privacy: PrivacyService
+    i18n: I18n
+    settings: Settings
 
 
 # ---- shared steps ---------------------------------------------------------------------
@@ -367,25 +385,89 @@ async def show_observer(message: Message, command: CommandObject, desk: Desk) ->
     if observer_id is None:
         await message.reply(usage("observer"))
         return
+    shown = await _observer_view(desk, observer_id)
+    if shown is None:
+        await message.reply(unknown_observer(observer_id))
+        return
+    await message.reply(shown[0], reply_markup=shown[1])
+
+
+async def _observer_view(
+    desk: Desk, observer_id: int, *, asking: bool = False
+) -> tuple[str, InlineKeyboardMarkup | None] | None:
+    """/observer's text and buttons (``asking``: whether to remove them, for sure?);
+    None for an observer not on file."""
     try:
         record = await desk.people.observer_record(desk.actor, observer_id)
     except NotFound:
-        await message.reply(unknown_observer(observer_id))
-        return
+        return None
+    kept = await desk.privacy.kept(desk.actor, observer_id)
     points = {p.id: p for p in await desk.places.points(active_only=False)}
     point = points.get(record.info.point_id) if record.info.point_id is not None else None
-    await message.reply(_observer_card(record, point, desk.policy))
+    text = _observer_card(record, point, kept, desk.policy)
+    if not asking:
+        return text, _observer_markup(observer_id, kept)
+    question = _(
+        "Remove observer #{id} from the scheme and erase their name, phone number, résumé "
+        "and Telegram account? Their items and the figures stay, under an anonymous name. "
+        "This cannot be undone."
+    ).format(id=observer_id)
+    sure = PrivacyCb(act=REMOVE_SURE, of="o", id=observer_id).pack()
+    keep = PrivacyCb(act=REMOVE_KEEP, of="o", id=observer_id).pack()
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(_("🗑 Yes, remove and anonymise"), sure)],
+            [button(_("✖️ No, keep them"), keep)],
+        ]
+    )
+    return f"{text}\n\n<b>{esc(question)}</b>", markup
 
 
-def _observer_card(record: ObserverRecord, point: PointInfo | None, policy: Policy) -> str:
+def _observer_markup(observer_id: int, kept: Kept) -> InlineKeyboardMarkup | None:
+    rows = [phone_button("o", observer_id)] if kept.phone else []
+    if kept.anonymised_at is None:
+        remove = PrivacyCb(act=REMOVE, of="o", id=observer_id).pack()
+        rows.append([button(_("🗑 Remove and anonymise"), remove)])
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+async def removing(query: CallbackQuery, callback_data: PrivacyCb, desk: Desk) -> None:
+    """A step of removing an observer on their /observer card: asked, kept, done."""
+    observer_id = callback_data.id
+    said: str | None = None
+    if callback_data.act == REMOVE_SURE:
+        try:
+            await desk.privacy.remove(
+                desk.actor, observer_id, name=anonymised_name(desk.i18n, desk.settings)
+            )
+        except (Conflict, NotFound):
+            said = _("Observer #{id} is anonymised already, or no longer on file.").format(
+                id=observer_id
+            )
+        else:
+            said = _("Observer #{id} is removed from the scheme and anonymised.").format(
+                id=observer_id
+            )
+    elif callback_data.act == REMOVE_KEEP:
+        said = _("Nothing was changed.")
+    shown = await _observer_view(desk, observer_id, asking=callback_data.act == REMOVE)
+    await query.answer(said)
+    if shown is not None and isinstance(query.message, Message):
+        await query.message.edit_text(shown[0], reply_markup=shown[1])
+
+
+def _observer_card(
+    record: ObserverRecord, point: PointInfo | None, kept: Kept, policy: Policy
+) -> str:
     info = record.info
     point_text = _point_label(point)
     if point is not None and not point.active:
         point_text += " " + _("(closed)")
+    phone = _("on file, shown by ☎️ below") if kept.phone else "—"
     lines = [
         f"{_OBSERVER_EMOJI[info.status]} <b>#{info.id} {esc(clip(info.name, 100))}</b>",
         _("<b>Status:</b> {status}").format(status=esc(observer_status(info.status))),
-        _("<b>Phone:</b> {phone}").format(phone=esc(info.phone or "—")),
+        _("<b>Phone:</b> {phone}").format(phone=esc(phone)),
         _("<b>Category:</b> {category}").format(category=esc(labels.category(info.category))),
         _("<b>Point:</b> {point}").format(point=esc(point_text)),
         _("<b>Recommending unit:</b> {unit}").format(
@@ -403,9 +485,22 @@ def _observer_card(record: ObserverRecord, point: PointInfo | None, policy: Poli
             )
         )
     lines.append(_("<b>Items filed:</b> {count}").format(count=record.items_filed))
-    if info.user_id is None:
-        lines.append(_("No Telegram account linked."))
+    lines.append(_personal_data(kept, policy))
     return "\n".join(lines)
+
+
+def _personal_data(kept: Kept, policy: Policy) -> str:
+    """What the office holds of the observer's personal data."""
+    if kept.anonymised_at is not None:
+        return _(
+            "<b>Personal data:</b> anonymised {moment}; name, phone number, résumé and "
+            "Telegram account erased, items and figures kept."
+        ).format(moment=local_time(kept.anonymised_at, policy.tz))
+    held = [_("name")]
+    if kept.phone:
+        held.append(_("phone number"))
+    held.append(_("Telegram account") if kept.account else _("no Telegram account linked"))
+    return _("<b>Personal data held:</b> {what}").format(what=esc(" · ".join(held)))
 
 
 def _term(info: ObserverInfo) -> str:

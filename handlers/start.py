@@ -115,19 +115,23 @@ def liaison_help() -> str:
 
 
 def help_text() -> str:
-    return _(
-        "<b>How it works</b>\n\n"
-        "1. <b>New suggestion</b>: choose the domain and kind, give a title and the "
-        "details (text, photos, documents), say on whose behalf, add a place if it helps, "
-        "check the preview and confirm. You can go back or cancel at every step; your "
-        "draft is kept even if you stop halfway.\n"
-        "2. The district office analyses it and decides: adopted, kept for reference, "
-        "not adopted (with reasons) or reported to the city. If it needs more "
-        "information you will be asked here.\n"
-        "3. Adopted items are implemented by a department; you are told of the progress.\n"
-        "4. When it is done, please rate the outcome.\n\n"
-        "<b>My suggestions</b> lists everything you filed with its status and history.\n\n"
-        "Commands: /new, /mine, /lang (中文 / English), /cancel, /help."
+    return (
+        _(
+            "<b>How it works</b>\n\n"
+            "1. <b>New suggestion</b>: choose the domain and kind, give a title and the "
+            "details (text, photos, documents), say on whose behalf, add a place if it helps, "
+            "check the preview and confirm. You can go back or cancel at every step; your "
+            "draft is kept even if you stop halfway.\n"
+            "2. The district office analyses it and decides: adopted, kept for reference, "
+            "not adopted (with reasons) or reported to the city. If it needs more "
+            "information you will be asked here.\n"
+            "3. Adopted items are implemented by a department; you are told of the progress.\n"
+            "4. When it is done, please rate the outcome.\n\n"
+            "<b>My suggestions</b> lists everything you filed with its status and history.\n\n"
+            "Commands: /new, /mine, /lang (中文 / English), /cancel, /help."
+        )
+        + "\n\n"
+        + _("To leave the scheme and have your personal data erased: /forget.")
     )
 
 

@@ -17,6 +17,7 @@ from sandbox.control_input import (
     get_bool,
     get_int,
     get_number,
+    get_object,
     get_required_int,
     get_str,
     path_int,
@@ -89,6 +90,7 @@ def add_control_routes(app: web.Application) -> None:
         ("POST", "/sandbox/redeliver", redeliver),
         ("GET", "/sandbox/requests", requests_log),
         ("GET", "/sandbox/updates", updates_log),
+        ("POST", "/sandbox/updates", inject_update),
         ("GET", "/sandbox/bot", bot_settings),
         ("POST", "/sandbox/reset", reset),
         ("GET", "/sandbox/events", change_events),
@@ -276,6 +278,26 @@ async def updates_log(request: web.Request) -> web.Response:
             "pending": [entry.update_id for entry in world.queue],
         }
     )
+
+
+async def inject_update(request: web.Request) -> web.Response:
+    """An update exactly as given, malformed or not: what an older or misbehaving Bot API
+    server might send. Only its update_id is the sandbox's."""
+    world = world_of(request)
+    body = await read_body(request)
+    unknown = sorted(set(body) - {"update", "ignore_allowed"})
+    if unknown:
+        raise ControlError(
+            400, f"unknown field {', '.join(unknown)}; known: update, ignore_allowed"
+        )
+    fields = get_object(body, "update")
+    if not fields:
+        raise ControlError(400, '"update" must be a non-empty object, e.g. {"message": {...}}')
+    if "update_id" in fields:
+        raise ControlError(400, '"update_id" is the sandbox\'s to give (ids keep increasing)')
+    ignore_allowed = bool(get_bool(body, "ignore_allowed"))
+    record = world.emit_raw(fields, ignore_allowed=ignore_allowed)
+    return reply({"update_id": record.update_id, "type": record.kind, "skipped": record.skipped})
 
 
 async def bot_settings(request: web.Request) -> web.Response:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -22,7 +21,7 @@ import aiohttp
 from sandbox.errors import ApiError, bad_request
 from sandbox.methods import Call, Described, Method
 from sandbox.params import Params, parse_body
-from sandbox.records import QueuedUpdate, UpdateRecord, Webhook
+from sandbox.records import QueuedUpdate, UpdateRecord, Webhook, utf8_json
 from sandbox.world import World
 
 # Runs a Bot API call as the server would: (token, method, params) -> (status, answer).
@@ -218,7 +217,7 @@ class WebhookPusher:
         try:
             async with self._session.post(
                 hook.url,
-                data=json.dumps(record.payload, ensure_ascii=False).encode("utf-8"),
+                data=utf8_json(record.payload),
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=self.world.config.webhook_timeout),
             ) as response:

@@ -46,7 +46,8 @@ class FormattingError(ValueError):
 
 
 def utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    # A lone surrogate (a JSON text can carry "\ud800") is one UTF-16 unit, as in JSON.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 @dataclass

@@ -34,7 +34,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
 
-from sandbox.records import Chat, Message, QueuedUpdate, StoredFile, UpdateRecord, User, Webhook
+from sandbox.records import (
+    Chat,
+    Message,
+    QueuedUpdate,
+    StoredFile,
+    UpdateRecord,
+    User,
+    Webhook,
+    utf8_json,
+)
 from sandbox.world import World
 
 if TYPE_CHECKING:
@@ -149,7 +158,7 @@ class WorldKeeper:
         }
         self._encoded = encoded
         state = snapshot(self.world, encoded)
-        return json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return utf8_json(state, separators=(",", ":"))
 
     def _set_aside(self, reason: str) -> None:
         aside = _free_name(self.path)

@@ -4,6 +4,7 @@ chat member and the size of an image."""
 
 from __future__ import annotations
 
+import json
 import random
 import struct
 from dataclasses import dataclass, field
@@ -367,3 +368,13 @@ def image_size(data: bytes) -> tuple[int, int]:
                 return int(width), int(height)
             i += 2 + length
     return 800, 600
+
+
+def utf8_json(value: Any, **options: Any) -> bytes:
+    """``value`` as UTF-8 JSON. A string holding a lone surrogate (a JSON text can carry
+    ``"\\ud800"``, and an injected update may) has no UTF-8 form: such a value is written
+    with ASCII escapes instead, which any JSON reader decodes to the same strings."""
+    try:
+        return json.dumps(value, ensure_ascii=False, **options).encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, **options).encode("ascii")

@@ -280,16 +280,23 @@ class World:
 
     def emit(self, kind: str, body: dict[str, Any]) -> UpdateRecord:
         """Produce an update; queue it unless the bot's allowed_updates exclude its kind."""
+        return self.emit_raw({kind: body})
+
+    def emit_raw(self, fields: dict[str, Any], *, ignore_allowed: bool = False) -> UpdateRecord:
+        """Produce an update made of ``fields`` as given, whatever they hold, with the next
+        update_id; its kind is its first field. Queued unless the bot's allowed_updates
+        exclude that kind and ``ignore_allowed`` is false (a server that ignores them)."""
         update_id = next(self._update_ids)
+        kind = next(iter(fields))
         record = UpdateRecord(
             update_id=update_id,
             kind=kind,
-            payload={"update_id": update_id, kind: body},
+            payload={"update_id": update_id, **fields},
             created_at=time.time(),
         )
         # One setting for both ways of delivery, as Telegram keeps it per bot.
         wanted = set(self.allowed_updates) if self.allowed_updates else DEFAULT_UPDATE_TYPES
-        record.skipped = kind not in wanted
+        record.skipped = kind not in wanted and not ignore_allowed
         self.updates[update_id] = record
         if not record.skipped:
             self.queue.append(QueuedUpdate(update_id))

@@ -56,6 +56,9 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    # A database error names its statement, never the values bound to it: those are
+    # people's words, names and phone numbers, and errors end up in logs.
+    kwargs.setdefault("hide_parameters", True)
     if not is_sqlite(url):
         # No ping before every transaction (a round trip each, 4 % of the bot's CPU):
         # a connection found dead when used invalidates the pool, and the update's

@@ -460,3 +460,42 @@ def _outbox_queued(_mapper: Any, _connection: Any, target: OutboxMessage) -> Non
     session = sa.orm.object_session(target)
     if session is not None:
         session.info[QUEUED] = True
+
+
+class DeadLetter(Created, Base):
+    """An update that could not be read (it failed validation), confirmed and skipped.
+
+    Kept so that the office learns that something someone sent was lost: its id, its
+    type and where it failed validation, never its content (a person's words)."""
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (sa.UniqueConstraint("bot_id", "update_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bot_id: Mapped[int] = mapped_column(TelegramId)
+    update_id: Mapped[int] = mapped_column(TelegramId)
+    # The update's type: its first field besides update_id ("message", "poll", ...).
+    kind: Mapped[str] = mapped_column(sa.String(64))
+    # Where and how validation failed: field locations and error types only.
+    error: Mapped[str] = mapped_column(sa.Text)
+
+
+class PrivacyRecord(Created, Base):
+    """What was done with someone's personal data, kept as the office's account of it:
+    a phone number shown to an admin (``phone_shown``), an observer anonymised
+    (``anonymised``), an application erased (``erased``), the admin group warned of the
+    members who are not its admins (``outsiders``). Written, never changed.
+
+    ``actor_user_id`` is the admin who acted; None for the scheduler, and for a person
+    who asked to be forgotten (their Telegram id is what they asked us to drop)."""
+
+    __tablename__ = "privacy_log"
+    __table_args__ = (sa.Index("ix_privacy_log_subject", "subject", "subject_id", "action"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    action: Mapped[str] = mapped_column(sa.String(32))
+    # "application", "observer" or "chat" (the admin group, for ``outsiders``).
+    subject: Mapped[str] = mapped_column(sa.String(16))
+    subject_id: Mapped[int] = mapped_column(sa.BigInteger())
+    actor_user_id: Mapped[int | None] = mapped_column(TelegramId)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)

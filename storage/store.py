@@ -21,6 +21,7 @@ from storage.repositories.places import (
     LiaisonRepository,
     PointRepository,
 )
+from storage.repositories.privacy import PrivacyRepository
 from storage.repositories.schedule import LeaseRepository, ReminderRepository
 from storage.repositories.suggestions import (
     AttachmentRepository,
@@ -61,6 +62,7 @@ class Store:
         self.figures = FiguresRepository(session)
         self.leases = LeaseRepository(session)
         self.reminders = ReminderRepository(session)
+        self.privacy = PrivacyRepository(session)
 
     async def flush(self) -> None:
         await self.session.flush()

@@ -32,7 +32,9 @@ from aiogram.methods import (
     DeleteMessage,
     EditMessageReplyMarkup,
     EditMessageText,
+    GetChatAdministrators,
     GetChatMember,
+    GetChatMemberCount,
     GetMe,
     SendChatAction,
     SendDocument,
@@ -161,9 +163,15 @@ class RecordingSession(BaseSession):
         self.members: dict[tuple[int, int], str] = {}
         # Set to make getChatMember fail the way a Telegram outage would.
         self.members_down = False
+        # Members of a group besides those in ``members``: getChatMemberCount counts
+        # them (and the bot), as Telegram counts people it never names.
+        self.unnamed_members: dict[int, int] = {}
         self.deleted: list[tuple[int, int]] = []
         # Chats whose person blocked the bot: anything sent there gets Telegram's 403.
         self.blocked: set[int] = set()
+        # (chat, message) people deleted: a reply to one is refused unless the bot
+        # allows sending without it, in the call or in its defaults.
+        self.gone: set[tuple[int, int]] = set()
         # Injected failures, used up in order (see Fault).
         self.faults: list[Fault] = []
         # Seconds every call takes, and a gate calls wait at while it is closed.
@@ -205,6 +213,7 @@ class RecordingSession(BaseSession):
     ) -> Any:
         self.requests.append(method)
         self._guard(method)
+        self._check_reply(bot, method)
         if not (self.latency or self.gate is not None):
             return self._answer(method)
         chat = getattr(method, "chat_id", None)
@@ -233,6 +242,23 @@ class RecordingSession(BaseSession):
             )
             self.problems.append(problem)
             raise HeldWhileCalling(problem)
+
+    def _check_reply(self, bot: Bot, method: TelegramMethod[Any]) -> None:
+        replied = _reply_to(method)
+        chat = getattr(method, "chat_id", None)
+        if replied is None or (chat, replied) not in self.gone:
+            return
+        parameters = getattr(method, "reply_parameters", None)
+        if parameters is not None and not isinstance(parameters, Default):
+            allowed = parameters.allow_sending_without_reply
+        else:
+            allowed = getattr(method, "allow_sending_without_reply", None)
+        if isinstance(allowed, Default):
+            allowed = bot.default[allowed.name]
+        if not allowed:
+            raise TelegramBadRequest(
+                method=method, message="Bad Request: message to be replied not found"
+            )
 
     def _answer(self, method: TelegramMethod[Any]) -> Any:
         for fault in self.faults:
@@ -306,24 +332,10 @@ class RecordingSession(BaseSession):
                 )
                 for m in method.media
             ]
-        if isinstance(method, GetChatMember):
+        if isinstance(method, (GetChatMember, GetChatMemberCount, GetChatAdministrators)):
             if self.members_down:
                 raise TelegramServerError(method=method, message="Internal Server Error")
-            status = self.members.get((int(method.chat_id), method.user_id), "left")
-            user = User(id=method.user_id, is_bot=False, first_name=str(method.user_id))
-            if status == "creator":
-                return ChatMemberOwner(user=user, is_anonymous=False)
-            if status == "administrator":
-                # Every right a false, whatever this Bot API version requires.
-                rights = {
-                    name: False
-                    for name, spec in ChatMemberAdministrator.model_fields.items()
-                    if spec.is_required() and name not in ("user", "status")
-                }
-                return ChatMemberAdministrator.model_validate({"user": user, **rights})
-            if status == "member":
-                return ChatMemberMember(user=user)
-            return ChatMemberLeft(user=user)
+            return self._membership(method)
         if isinstance(method, DeleteMessage):
             chat = self.chats.get(int(method.chat_id), [])
             for sent in chat:
@@ -367,6 +379,21 @@ class RecordingSession(BaseSession):
         if isinstance(method, GetMe):
             return BOT_USER
         raise NotImplementedError(f"the fake Telegram does not answer {type(method).__name__}")
+
+    def _membership(
+        self, method: GetChatMember | GetChatMemberCount | GetChatAdministrators
+    ) -> Any:
+        chat = int(method.chat_id)
+        if isinstance(method, GetChatMember):
+            return _member(method.user_id, self.members.get((chat, method.user_id), "left"))
+        present = {
+            user: status
+            for (where, user), status in self.members.items()
+            if where == chat and status in ("creator", "administrator", "member")
+        }
+        if isinstance(method, GetChatMemberCount):
+            return len(present) + 1 + self.unnamed_members.get(chat, 0)  # 1: the bot
+        return [_member(u, s) for u, s in present.items() if s != "member"]
 
     # ---- checks ---------------------------------------------------------------------
 
@@ -472,6 +499,23 @@ def _reply_to(method: Any) -> int | None:
         return int(parameters.message_id)
     legacy = getattr(method, "reply_to_message_id", None)
     return int(legacy) if isinstance(legacy, int) else None
+
+
+def _member(user_id: int, status: str) -> Any:
+    user = User(id=user_id, is_bot=False, first_name=str(user_id))
+    if status == "creator":
+        return ChatMemberOwner(user=user, is_anonymous=False)
+    if status == "administrator":
+        # Every right a false, whatever this Bot API version requires.
+        rights = {
+            name: False
+            for name, spec in ChatMemberAdministrator.model_fields.items()
+            if spec.is_required() and name not in ("user", "status")
+        }
+        return ChatMemberAdministrator.model_validate({"user": user, **rights})
+    if status == "member":
+        return ChatMemberMember(user=user)
+    return ChatMemberLeft(user=user)
 
 
 def _chat(chat_id: int) -> Chat:

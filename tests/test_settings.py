@@ -147,7 +147,9 @@ def test_admin_ids_forms(monkeypatch: pytest.MonkeyPatch, raw: str, expected: li
         ("postgres://u:pw@db:5433/outpost", "postgresql+asyncpg://u:pw@db:5433/outpost"),
         ("postgresql+asyncpg://db/outpost", "postgresql+asyncpg://db/outpost"),
         ("sqlite:///data/outpost.db", "sqlite+aiosqlite:///data/outpost.db"),
-        ("sqlite+aiosqlite:///:memory:", "sqlite+aiosqlite:///:memory:"),
+        ("sqlite:///data/outpost.db?mode=rwc", "sqlite+aiosqlite:///data/outpost.db?mode=rwc"),
+        # An escaped percent sign is a percent sign in the name, not a NUL.
+        ("sqlite:///data/100%2500.db", "sqlite+aiosqlite:///data/100%2500.db"),
     ],
 )
 def test_database_url_rewriting(monkeypatch: pytest.MonkeyPatch, raw: str, expected: str) -> None:
@@ -177,6 +179,15 @@ def test_blank_overrides_mean_unset() -> None:
     assert settings.bot_token is None
     assert settings.redis_url is None
     assert settings.admin_chat_id is None
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_database_url_means_the_default_file(
+    monkeypatch: pytest.MonkeyPatch, blank: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", blank)
+    assert load_settings().database_url == "sqlite+aiosqlite:///outpost.db"
+    assert load_settings(database_url=blank).database_url == "sqlite+aiosqlite:///outpost.db"
 
 
 def test_overrides_beat_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -227,6 +238,33 @@ def test_dotenv_errors_are_reported(tmp_path: Path) -> None:
         ("ADMIN_IDS", '{"a": 1}', "ADMIN_IDS"),
         ("DATABASE_URL", "mysql://u@db/outpost", "DATABASE_URL: must start with"),
         ("DATABASE_URL", "outpost.db", "DATABASE_URL: must start with"),
+        ("DATABASE_URL", "sqlite:///out%00post.db", "DATABASE_URL: contains a NUL byte (%00)"),
+        ("DATABASE_URL", "postgresql://db/out%00post", "DATABASE_URL: contains a NUL byte"),
+        ("DATABASE_URL", "sqlite:///:memory:", "DATABASE_URL: names an in-memory database"),
+        ("DATABASE_URL", "sqlite+aiosqlite://", "DATABASE_URL: names an in-memory database"),
+        ("DATABASE_URL", "sqlite:///", "DATABASE_URL: names an in-memory database"),
+        (
+            "DATABASE_URL",
+            "sqlite:///file::memory:?cache=shared&uri=true",
+            "DATABASE_URL: names an in-memory database",
+        ),
+        (
+            "DATABASE_URL",
+            "sqlite:///file:o.db?mode=memory&uri=true",
+            "DATABASE_URL: names an in-memory database",
+        ),
+        ("DATABASE_URL", "sqlite:///o.db?mode=ro", "DATABASE_URL: opens the database read-only"),
+        (
+            "DATABASE_URL",
+            "sqlite:///file:o.db?mode=RO&uri=true",
+            "DATABASE_URL: opens the database read-only",
+        ),
+        (
+            "DATABASE_URL",
+            "sqlite:///file:o.db?immutable=1&uri=true",
+            "DATABASE_URL: opens the database read-only",
+        ),
+        ("DATABASE_URL", "postgresql://u@db:port/x", "DATABASE_URL: is not a valid database URL"),
         ("REDIS_URL", "http://cache:6379", "REDIS_URL: must start with redis://"),
         ("DEFAULT_LOCALE", "fr", "DEFAULT_LOCALE: Input should be 'zh_CN' or 'en'"),
         ("TIMEZONE", "Mars/Olympus_Mons", "TIMEZONE: is not a known IANA time zone"),
@@ -304,6 +342,15 @@ def test_database_password_is_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
     message = error_for(monkeypatch, DATABASE_URL="mysql://outpost:hunter2@db/outpost")
     assert "hunter2" not in message
     assert "mysql://outpost:***@db/outpost" in message
+
+
+def test_an_unparseable_database_url_never_shows_its_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # SQLAlchemy's own complaint quotes the whole URL; ours must not.
+    message = error_for(monkeypatch, DATABASE_URL="postgresql://outpost:hunter2@db:port/x")
+    assert "hunter2" not in message
+    assert message.startswith("DATABASE_URL: is not a valid database URL")
 
 
 def test_webhook_url_without_secret_rejected(monkeypatch: pytest.MonkeyPatch) -> None:

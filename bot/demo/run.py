@@ -126,7 +126,8 @@ async def _demo(options: DemoOptions, settings: Settings, log_path: Path) -> int
         await cast(sandbox.url)
         settings = settings.model_copy(update={"telegram_api_url": sandbox.url})
         print(
-            f"Outpost demo: open {sandbox.url}/ in a browser (Ctrl-C stops it; log: {log_path})",
+            f"Outpost demo: open {sandbox.url}/ in a browser (Ctrl-C stops it; "
+            f"database: {options.data_dir / DATABASE}; log: {log_path})",
             flush=True,
         )
         code = await serve(settings, "polling", stop)

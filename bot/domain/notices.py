@@ -21,6 +21,10 @@ class Notice(StrEnum):
     OBSERVER_MOVED = "observer.moved"
     POINT_CLOSED = "point.closed"
     LIAISON_JOINED = "liaison.joined"
+    # An observer asked to be forgotten: the office hears they left, anonymised.
+    OBSERVER_FORGOTTEN = "observer.forgotten"
+    # Members of the admin group who are not its admins, and see what it shows.
+    GROUP_OUTSIDERS = "group.outsiders"
     # An observer or liaison blocked the bot: their notices are held (told once).
     OBSERVER_UNREACHABLE = "observer.unreachable"
     # A message from the office to observers, and its delivery report to the office.

@@ -6,6 +6,7 @@ presses one of its buttons, can be reached again: their held notices are queued 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,8 @@ from bot.services.actors import identify
 from bot.services.outbox import OutboxService
 from bot.services.people import PeopleService
 from storage.store import Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +46,24 @@ class ActingUser(BaseMiddleware):
     ) -> Any:
         who: User | None = data.get("event_from_user")
         store: Store | None = data.get("store")
-        if who is None or store is None or who.is_bot:
+        if store is None:
+            return await handler(event, data)
+        if who is None:
+            # A channel's post, a poll's tally, a boost: Telegram names a sender for
+            # everything a person does, so there is no one here to answer or record.
+            log.debug("an update with no sender: nothing to do", extra={"type": _kind(event)})
+            return None
+        if who.is_bot:
+            # Telegram shows a bot nothing another bot writes; what comes "from a bot"
+            # is someone writing as their group (an anonymous admin) or as a channel.
+            # Nobody to record or to name: they are met as a stranger is.
+            data["user"] = CurrentUser(
+                id=who.id,
+                first_name=who.first_name,
+                full_name=who.full_name,
+                locale=locale_for(None, who.language_code, self._default_locale),
+            )
+            data["actor"] = await identify(store, who.id, standing=(None, frozenset()))
             return await handler(event, data)
         people: PeopleService = data["people"]
         standing = await people.arriving(who.id)
@@ -70,6 +90,15 @@ class ActingUser(BaseMiddleware):
         )
         data["actor"] = await identify(store, who.id, is_admin=admin, standing=standing)
         return await handler(event, data)
+
+
+def _kind(event: TelegramObject) -> str:
+    if not isinstance(event, Update):
+        return type(event).__name__
+    try:
+        return event.event_type
+    except LookupError:  # a kind this aiogram does not know
+        return "unknown"
 
 
 def _back_in_touch(event: TelegramObject, chat: Chat | None) -> bool:

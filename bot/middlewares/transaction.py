@@ -34,7 +34,7 @@ from aiogram import BaseMiddleware, Bot
 from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.methods import AnswerCallbackQuery, SendMessage
-from aiogram.types import TelegramObject, Update
+from aiogram.types import ReplyParameters, TelegramObject, Update
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -229,7 +229,11 @@ class _Waiting:
         self._owner.waiting.add(who)
         text = self._owner.text(DELAYED, self._event)
         self._spawn(
-            self._bot.send_message(message.chat.id, text, reply_to_message_id=message.message_id)
+            self._bot.send_message(
+                message.chat.id,
+                text,
+                reply_parameters=ReplyParameters(message_id=message.message_id),
+            )
         )
 
     def _answer(self) -> None:

@@ -19,7 +19,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
@@ -27,18 +27,20 @@ from aiogram.exceptions import TelegramNetworkError, TelegramServerError, Telegr
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import Update
 from aiohttp import web
-from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.delivery.limits import Limiter
 from bot.delivery.sender import OutboxSender
 from bot.dispatcher import build_bot, build_dispatcher, policy_of
 from bot.effects import Speaker
 from bot.i18n import build_i18n
+from bot.runtime.intake import Unreadable, read, read_all, update_id_of
 from bot.runtime.polling import HasUpdateId, Poller
 from bot.runtime.scheduler import Scheduler
 from bot.runtime.webhook import NotAnUpdate, webhook_app
+from bot.services.dead_letters import record_unreadable
 from bot.settings import Settings
+from handlers.privacy import group_census
 from storage.engine import create_engine, session_factory
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,8 @@ log = logging.getLogger(__name__)
 Mode = Literal["polling", "webhook"]
 # One update, handled to the end (committed, or its error answered).
 HandleUpdate = Callable[[Update], Awaitable[None]]
+# One update that could not be read, recorded and logged.
+SetAside = Callable[[Unreadable], Awaitable[None]]
 
 # Exit codes, as the CLI documents them.
 OK, FAILED = 0, 1
@@ -58,6 +62,7 @@ class Parts:
     dp: Dispatcher
     sender: OutboxSender
     scheduler: Scheduler
+    sessions: async_sessionmaker[AsyncSession]
 
 
 def build(settings: Settings) -> Parts:
@@ -68,8 +73,9 @@ def build(settings: Settings) -> Parts:
     dp = build_dispatcher(settings, sessions=sessions, i18n=i18n)
     policy = policy_of(settings)
     sender = OutboxSender(bot, sessions, settings=settings, i18n=i18n, policy=policy)
-    scheduler = Scheduler(sessions, policy, on_queued=sender.kick)
-    return Parts(engine, bot, dp, sender, scheduler)
+    census = group_census(bot, settings.admin_chat_id)
+    scheduler = Scheduler(sessions, policy, on_queued=sender.kick, census=census)
+    return Parts(engine, bot, dp, sender, scheduler, sessions)
 
 
 async def serve(settings: Settings, mode: Mode, stop: asyncio.Event | None = None) -> int:
@@ -120,11 +126,24 @@ async def _serve(parts: Parts, settings: Settings, mode: Mode, stop: asyncio.Eve
             },
         )
 
+    async def set_aside(letter: Unreadable) -> None:
+        again = not await record_unreadable(
+            parts.sessions, bot.id, letter.update_id, letter.kind, letter.error
+        )
+        # The error's locations and types only: the update's content is someone's words.
+        log.error(
+            "dead-lettered update %s (%s): %s",
+            letter.update_id,
+            letter.kind,
+            letter.error,
+            extra={"update_id": letter.update_id, "type": letter.kind, "again": again},
+        )
+
     try:
         if mode == "webhook":
-            await _webhook(bot, settings, allowed, handle, stop)
+            await _webhook(bot, settings, allowed, handle, set_aside, stop)
         else:
-            await _polling(bot, allowed, handle, stop)
+            await _polling(bot, allowed, handle, set_aside, stop)
     finally:
         # The scheduler watches ``stop`` too; a round under way finishes and commits.
         stop.set()
@@ -167,10 +186,18 @@ async def _ready(bot: Bot, stop: asyncio.Event) -> bool:
     return False
 
 
+class RawUpdates(GetUpdates):
+    """getUpdates with its answer left as JSON: each update is read on its own
+    (bot.runtime.intake), so one that cannot be read fails only itself."""
+
+    __returning__ = list[Any]
+
+
 async def _polling(
     bot: Bot,
     allowed: list[str],
     handle: HandleUpdate,
+    set_aside: SetAside,
     stop: asyncio.Event,
     poll_seconds: int = 30,
 ) -> None:
@@ -179,10 +206,14 @@ async def _polling(
     request_timeout = int((bot.session.timeout or 60) + poll_seconds)
 
     async def fetch(offset: int | None, wait: int) -> Sequence[HasUpdateId]:
-        method = GetUpdates(offset=offset, timeout=wait, allowed_updates=allowed)
-        return await bot(method, request_timeout=request_timeout)
+        method = RawUpdates(offset=offset, timeout=wait, allowed_updates=allowed)
+        raws = cast(list[Any], await bot(method, request_timeout=request_timeout))
+        return read_all(raws, bot)
 
     async def handle_any(update: HasUpdateId) -> None:
+        if isinstance(update, Unreadable):
+            await set_aside(update)
+            return
         assert isinstance(update, Update)
         await handle(update)
 
@@ -193,7 +224,12 @@ async def _polling(
 
 
 async def _webhook(
-    bot: Bot, settings: Settings, allowed: list[str], handle: HandleUpdate, stop: asyncio.Event
+    bot: Bot,
+    settings: Settings,
+    allowed: list[str],
+    handle: HandleUpdate,
+    set_aside: SetAside,
+    stop: asyncio.Event,
 ) -> None:
     url, secret = settings.webhook_url, settings.webhook_secret
     # The settings insist on both.
@@ -202,11 +238,14 @@ async def _webhook(
     path = urlsplit(url).path or "/"
 
     async def handle_raw(raw: dict[str, Any]) -> None:
-        try:
-            update = Update.model_validate(raw, context={"bot": bot})
-        except ValidationError as exc:
-            raise NotAnUpdate(str(exc)) from None
-        await handle(update)
+        if update_id_of(raw) is None:
+            raise NotAnUpdate("update_id is not a 64-bit integer")
+        update = read(raw, bot)
+        # Answered 200 either way: Telegram would send an unreadable one again forever.
+        if isinstance(update, Unreadable):
+            await set_aside(update)
+        else:
+            await handle(update)
 
     runner = web.AppRunner(webhook_app(path, secret, handle_raw), shutdown_timeout=20.0)
     await runner.setup()

@@ -6,6 +6,12 @@ lease, a row in the database; the one that holds it runs
 the lease, and one that dies loses it when it expires, so another takes over within
 ``ttl``. The lease keeps the work in one place; the reminders' unique keys make sure
 that even two runs that overlap (a lease expiring mid-run) queue each message once.
+
+The holder also keeps house: once a day, with the day's closing of waiting items, it
+erases the applications the office no longer keeps and forgets old update ids
+(:meth:`bot.services.privacy.PrivacyService.housekeeping`); and at its first round and
+every ``census_every`` after, it counts the admin group's members who are not admins
+(``census``, which asks Telegram) and warns the group when that number changed.
 """
 
 from __future__ import annotations
@@ -15,20 +21,26 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.context import Clock, Policy, system_clock
-from bot.services.reminders import Queued, ReminderService
+from bot.services.privacy import PrivacyService
+from bot.services.reminders import KIND_CLOSE, Queued, ReminderService
 from storage.engine import engine_of, writer
 from storage.store import Store
 
 log = logging.getLogger("bot.scheduler")
 
 LEASE = "scheduler"
+
+# The admin group's id and how many of its members are not admins; None when Telegram
+# could not say (see handlers.privacy.outsiders).
+Census = Callable[[], Awaitable[tuple[int, int] | None]]
 
 
 def holder_id() -> str:
@@ -47,6 +59,8 @@ class Scheduler:
         interval: float = 60.0,
         ttl: timedelta = timedelta(minutes=3),
         on_queued: Callable[[], None] | None = None,
+        census: Census | None = None,
+        census_every: float = 3600.0,
     ) -> None:
         self._sessions = sessions
         self._policy = policy
@@ -55,6 +69,9 @@ class Scheduler:
         self._interval = interval
         self._ttl = ttl
         self._on_queued = on_queued
+        self._census = census
+        self._census_every = census_every
+        self._counted: float | None = None  # when the group was last counted (monotonic)
         self._writer = writer(engine_of(sessions))
 
     async def tick(self) -> Queued | None:
@@ -65,14 +82,47 @@ class Scheduler:
             return None
         async with self._sessions() as session, self._writer, session.begin():
             queued = await ReminderService(Store(session), self._policy, self._clock).run_due()
-        if queued.kinds:
+        if KIND_CLOSE in queued.kinds:
+            await self._keep_house()
+        warned = await self._count_outsiders()
+        if queued.kinds or warned:
             log.info(
                 "scheduler queued",
-                extra={"kinds": ",".join(queued.kinds), "closed": len(queued.closed)},
+                extra={
+                    "kinds": ",".join(queued.kinds),
+                    "closed": len(queued.closed),
+                    "outsiders_warned": warned,
+                },
             )
             if self._on_queued is not None:
                 self._on_queued()
         return queued
+
+    async def _keep_house(self) -> None:
+        async with self._sessions() as session, self._writer, session.begin():
+            done = await PrivacyService(Store(session), self._policy, self._clock).housekeeping()
+        log.info(
+            "housekeeping done",
+            extra={"applications_erased": len(done.erased), "updates_pruned": done.pruned},
+        )
+
+    async def _count_outsiders(self) -> bool:
+        """At the first round and every ``census_every`` seconds: the group's members who
+        are not admins counted (Telegram is asked with no transaction open) and the
+        group warned when their number changed. True when a warning was queued."""
+        now = time.monotonic()
+        if self._census is None or (
+            self._counted is not None and now - self._counted < self._census_every
+        ):
+            return False
+        self._counted = now
+        counted = await self._census()
+        if counted is None:
+            return False
+        chat_id, count = counted
+        async with self._sessions() as session, self._writer, session.begin():
+            privacy = PrivacyService(Store(session), self._policy, self._clock)
+            return await privacy.outsiders(chat_id, count)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick until ``stop`` is set; an error is logged, never the end of the loop."""

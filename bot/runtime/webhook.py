@@ -3,8 +3,10 @@
 A 200 tells Telegram the update is delivered and will not be sent again, so it is
 given only after the update's transaction committed (or its error was answered to
 the person). Anything else makes Telegram retry later, which the durable update claim
-makes harmless. A request without the secret header we gave Telegram is refused before
-its body is read: whoever learns the URL cannot forge updates.
+makes harmless. An update that cannot be read is set aside by ``handle`` (recorded as a
+dead letter, bot.runtime.intake) and answered 200 as well: Telegram would otherwise
+send it again and again, for nothing. A request without the secret header we gave
+Telegram is refused before its body is read: whoever learns the URL cannot forge updates.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ _MAX_BODY: Final = 2 * 1024 * 1024
 
 
 class NotAnUpdate(ValueError):
-    """The body is JSON but not an Update: retrying it would not help."""
+    """The body is JSON but not an update with an id we could record: retrying it would
+    not help."""
 
 
 # A raw update (the JSON object Telegram sent) -> handled.

@@ -34,6 +34,9 @@ class Policy:
     remind_days_before: int = 1
     # The local hour of the daily digest, the reminders and the weekly summary.
     digest_hour: int = 9
+    # Days an application not approved is kept (after its rejection, or after it was
+    # filed while nobody decided it) before the scheduler erases it.
+    applications_kept_days: int = 90
 
 
 class Service:

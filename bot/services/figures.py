@@ -36,6 +36,7 @@ from bot.domain.statuses import (
 )
 from bot.services.actors import Actor
 from bot.services.context import Service
+from bot.services.dead_letters import count_unreadable
 
 # Kept apart: a busy district's list of notable items would crowd the report.
 NOTABLE_MAX = 10
@@ -140,6 +141,12 @@ class FiguresService(Service):
             )
         )
 
+    async def unreadable_updates(self, actor: Actor) -> int:
+        """How many updates could not be read and were set aside, since the bot began:
+        each was something someone sent that the office never saw."""
+        require_manage(actor.view, Manage.VIEW_FIGURES)
+        return await count_unreadable(self.store)
+
     async def notable(
         self, actor: Actor, period: Period, limit: int = NOTABLE_MAX
     ) -> list[NotableItem]:
@@ -188,8 +195,9 @@ class FiguresService(Service):
         return self.store.figures.rating_rows(*period.bounds(self.policy.tz))
 
     def observer_rows(self, actor: Actor) -> AsyncIterator[Sequence[Any]]:
-        """id, name, phone, category, point code, status, recommending unit, term start,
-        term end, appointed_at, suspended_at, Telegram username."""
+        """id, name, whether a phone number is on file, category, point code, status,
+        recommending unit, term start, term end, appointed_at, suspended_at, Telegram
+        username, when the observer was anonymised."""
         self._require(actor)
         return self.store.figures.observer_rows()
 

@@ -439,11 +439,9 @@ class SuggestionService(Service):
         # one there is nothing to look up.
         rated = any(e.action in _RATING_MOVES for e in events)
         ratings = await self.store.ratings.for_suggestion(item.id) if rated else ()
-        observer_name = observer_phone = None
+        observer_name = None
         if office or Role.OBSERVER in held:
             observer_name = observer.name if observer else None
-            if office and observer is not None:
-                observer_phone = observer.phone or None
         actions = allowed_actions(item.status, held)
         if Action.RATE in actions and _rated_since_outcome(events, ratings):
             actions.remove(Action.RATE)
@@ -456,7 +454,6 @@ class SuggestionService(Service):
             point_name=point.name if point else None,
             department_name=department.name if department else None,
             observer_name=observer_name,
-            observer_phone=observer_phone,
         )
 
     async def mine(self, actor: Actor, page: int = 1) -> Page:

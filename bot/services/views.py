@@ -145,8 +145,6 @@ class SuggestionDetail:
     department_name: str | None
     # None when the viewer may not know who filed it (a liaison, unless allowed).
     observer_name: str | None
-    # The office alone sees the observer's phone.
-    observer_phone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,11 +4,37 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Base
 
 M = TypeVar("M", bound=Base)
+
+# Each model's primary key column types, looked up once (get runs for every update).
+_KEY_TYPES: dict[type[Base], tuple[sa.types.TypeEngine[object], ...]] = {}
+
+
+def storable(value: object, column_type: sa.types.TypeEngine[object]) -> bool:
+    """Whether ``value`` could be in a column of ``column_type`` at all.
+
+    An id from outside (a button's callback data, a command's argument) may be any
+    integer; asyncpg refuses one beyond the column's range, and SQLite one beyond 64
+    bits, each with its own error. PostgreSQL's ranges hold on both databases, since
+    no row anywhere can have such an id: it is simply not found.
+    """
+    if not isinstance(value, int) or isinstance(value, bool):
+        return True
+    if isinstance(column_type, sa.BigInteger):
+        bits = 64
+    elif isinstance(column_type, sa.SmallInteger):
+        bits = 16
+    elif isinstance(column_type, sa.Integer):
+        bits = 32
+    else:
+        return True
+    limit = 1 << (bits - 1)
+    return -limit <= value < limit
 
 
 class Repository(Generic[M]):
@@ -17,7 +43,23 @@ class Repository(Generic[M]):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    def can_hold(self, id_: object) -> bool:
+        """Whether a row of this model could have ``id_`` as its primary key at all; a
+        lookup of one that could not is "not found" without asking the database."""
+        types = _KEY_TYPES.get(self.model)
+        if types is None:
+            types = _KEY_TYPES[self.model] = tuple(
+                column.type for column in sa.inspect(self.model).primary_key
+            )
+        values = id_ if isinstance(id_, tuple) else (id_,)
+        return len(values) != len(types) or all(
+            storable(value, kind) for value, kind in zip(values, types, strict=True)
+        )
+
     async def get(self, id_: object) -> M | None:
+        """The row with this primary key; None when there is none or there cannot be."""
+        if not self.can_hold(id_):
+            return None
         return await self.session.get(self.model, id_)
 
     async def add(self, row: M) -> M:

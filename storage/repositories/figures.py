@@ -27,10 +27,12 @@ from storage.models import (
     Liaison,
     Observer,
     Point,
+    PrivacyRecord,
     Rating,
     Suggestion,
     TelegramUser,
 )
+from storage.repositories.privacy import nameable
 
 S = SuggestionStatus
 PARTITION = 5000
@@ -302,7 +304,8 @@ class FiguresRepository:
                 Event.created_at,
                 Event.action,
                 Event.actor_role,
-                Event.actor_user_id,
+                # An anonymised observer's Telegram id stays in the event log, not here.
+                sa.case((nameable(), Event.actor_user_id), else_=None),
                 Event.from_status,
                 Event.to_status,
                 Event.text,
@@ -324,11 +327,21 @@ class FiguresRepository:
         return self._stream(stmt)
 
     def observer_rows(self) -> AsyncIterator[Sequence[Any]]:
+        anonymised = (
+            sa.select(sa.func.min(PrivacyRecord.created_at))
+            .where(
+                PrivacyRecord.subject == "observer",
+                PrivacyRecord.subject_id == Observer.id,
+                PrivacyRecord.action == "anonymised",
+            )
+            .scalar_subquery()
+        )
         stmt = (
             sa.select(
                 Observer.id,
                 Observer.name,
-                Observer.phone,
+                # Whether one is on file: the number itself only on request (/observer).
+                Observer.phone != "",
                 Observer.category,
                 Point.code,
                 Observer.status,
@@ -338,6 +351,7 @@ class FiguresRepository:
                 Observer.appointed_at,
                 Observer.suspended_at,
                 TelegramUser.username,
+                anonymised,
             )
             .outerjoin(Point, Point.id == Observer.point_id)
             .outerjoin(TelegramUser, TelegramUser.id == Observer.user_id)

@@ -72,6 +72,8 @@ class SuggestionRepository(Repository[Suggestion]):
     ) -> tuple[Suggestion | None, Point | None, Department | None, Observer | None]:
         """The item (None: no such item) with its point, department and observer, in
         one statement."""
+        if not self.can_hold(item_id):
+            return None, None, None, None
         row = (await self.session.execute(_AROUND, {"item": item_id})).first()
         if row is None:
             return None, None, None, None
@@ -80,6 +82,8 @@ class SuggestionRepository(Repository[Suggestion]):
     async def with_observer(self, item_id: int) -> Suggestion | None:
         """The item (None: no such item), its observer read with it into the session,
         where ``get`` then finds them."""
+        if not self.can_hold(item_id):
+            return None
         kept: Suggestion | None = held(self.session, Suggestion, item_id)
         if kept is not None:
             return kept

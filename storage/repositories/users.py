@@ -4,6 +4,7 @@ from collections.abc import Collection
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.models import TelegramUser, utcnow
 from storage.repositories.base import Repository
@@ -29,22 +30,24 @@ class UserRepository(Repository[TelegramUser]):
         ``at`` dates a new record (the caller's clock; the wall clock if not given)."""
         row = await self.get(user_id)
         if row is None:
-            row = TelegramUser(
-                id=user_id,
-                first_name=first_name,
-                last_name=last_name,
-                username=username,
-                language_code=language_code,
-                blocked=False,
+            # Someone's first updates in two chats at once both find nobody: the second
+            # insert gives way to the first instead of failing its update.
+            when = at if at is not None else utcnow()
+            values = {"id": user_id, "first_name": first_name, "last_name": last_name,
+                      "username": username, "language_code": language_code,
+                      "blocked": False, "created_at": when, "updated_at": when}  # fmt: skip
+            postgres = self.session.get_bind().dialect.name == "postgresql"
+            insert = postgresql.insert if postgres else sqlite.insert
+            await self.session.execute(
+                insert(TelegramUser).values(**values).on_conflict_do_nothing(index_elements=["id"])
             )
-            if at is not None:
-                row.created_at = row.updated_at = at
-            self.session.add(row)
-        else:
-            row.first_name = first_name or row.first_name
-            row.last_name = last_name
-            row.username = username
-            row.language_code = language_code or row.language_code
+            row = await self.get(user_id)
+            assert row is not None, "inserted, or found inserted meanwhile"
+            return row
+        row.first_name = first_name or row.first_name
+        row.last_name = last_name
+        row.username = username
+        row.language_code = language_code or row.language_code
         await self.session.flush()
         return row
 

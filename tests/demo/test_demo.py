@@ -43,8 +43,8 @@ def chat_sizes(demo: Demo) -> dict[int, int]:
 def test_the_demo_starts_seeds_once_keeps_its_chats_and_stops_on_ctrl_c(demo: Demo):
     url = demo.start()
     assert [line for line in demo.output if line.strip()] == [
-        f"Outpost demo: open {url}/ in a browser (Ctrl-C stops it; log: "
-        f"{demo.data_dir / 'demo.log'})"
+        f"Outpost demo: open {url}/ in a browser (Ctrl-C stops it; database: "
+        f"{demo.data_dir / 'outpost.db'}; log: {demo.data_dir / 'demo.log'})"
     ]
     with urllib.request.urlopen(url + "/", timeout=10) as page:
         assert page.status == 200

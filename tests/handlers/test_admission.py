@@ -25,6 +25,7 @@ Sessions = async_sessionmaker[AsyncSession]
 GROUP = -100500
 APPROVE, ELSEWHERE, REJECT = "✅ Approve", "📍 Approve at another point", "⛔ Reject"
 CANCEL = "✖️ Cancel rejection"
+PHONE = "☎️ Show phone number"
 
 
 @pytest.fixture
@@ -95,18 +96,18 @@ async def test_card_posted_and_approved_at_the_desired_point(
     card = card_of(tg)
     lines = card.plain.splitlines()
     assert lines[0] == f"📝 Application #{app_id} to become an observer · 🟡 Awaiting a decision"
-    assert lines[1:7] == [
+    # No phone number where the whole group reads it (☎️ shows it to an admin).
+    assert lines[1:6] == [
         "Name: Stan <Lee>",
-        "Phone: +86 138 0000 5555",
         "Recommending unit: Chamber & Co",
         "Category: Lawyer",
         "Desired point: P01 · 城区便民服务中心",
-        lines[6],
+        lines[5],
     ]
-    assert lines[6].startswith("Applied: 20")
-    assert lines[7:] == ["Résumé:", "Ten years of <b>practice</b>"]
+    assert lines[5].startswith("Applied: 20")
+    assert lines[6:] == ["Résumé:", "Ten years of <b>practice</b>"]
     assert "Stan &lt;Lee&gt;" in card.text
-    assert labels(card) == [APPROVE, ELSEWHERE, REJECT]
+    assert labels(card) == [APPROVE, ELSEWHERE, REJECT, PHONE]
     async with sessions() as session:
         [row] = await session.scalars(sa.select(Card).where(Card.subject == "application"))
         assert (row.subject_id, row.message_id, row.current) == (app_id, card.message_id, True)
@@ -154,13 +155,13 @@ async def test_applied_in_telegram_and_approved_at_another_point(
     await tg.drain()
     card = card_of(tg)
     assert "Desired point: No preference" in card.plain
-    assert labels(card) == [ELSEWHERE, REJECT]  # nowhere to approve "at the desired point"
+    assert labels(card) == [ELSEWHERE, REJECT, PHONE]  # nowhere to approve "at the desired point"
 
     ada, _bo = admins(tg)
     await ada.press(ELSEWHERE)
     assert labels(card) == ["P01 · 城区便民服务中心", "P02 · Chamber of Commerce", "⬅️ Back"]
     await ada.press("⬅️ Back")
-    assert labels(card) == [ELSEWHERE, REJECT]
+    assert labels(card) == [ELSEWHERE, REJECT, PHONE]
     await ada.press(ELSEWHERE)
     await ada.press("P02 · Chamber of Commerce")
     assert card.buttons() == []
@@ -190,7 +191,7 @@ async def test_rejected_with_a_reason_by_reply_to_the_prompt(
     assert f'<a href="tg://user?id={ADMIN}">Ada</a>' in prompt.text
     assert isinstance(prompt.markup, ForceReply)
     assert prompt.markup.selective
-    assert labels(card) == [APPROVE, ELSEWHERE, REJECT, CANCEL]
+    assert labels(card) == [APPROVE, ELSEWHERE, REJECT, CANCEL, PHONE]
 
     # Someone else's reply, an empty photo and a too long text are not taken.
     assert await bo.reply(prompt, "Because") == []
@@ -242,12 +243,12 @@ async def test_a_rejection_cancelled_halfway_changes_nothing(
     )
     await ada.press(CANCEL, message=card)
     assert tg.session.alerts[-1][1] == "Rejection cancelled. Nothing was changed."
-    assert labels(card) == [APPROVE, ELSEWHERE, REJECT]
+    assert labels(card) == [APPROVE, ELSEWHERE, REJECT, PHONE]
 
     [prompt] = [s for s in await ada.press(REJECT, message=card) if s is not card]
     said = await ada.send("/cancel")
     assert said[-1].plain == "Rejection cancelled. Nothing was changed."
-    assert labels(card) == [APPROVE, ELSEWHERE, REJECT]
+    assert labels(card) == [APPROVE, ELSEWHERE, REJECT, PHONE]
     assert await ada.reply(prompt, "Too late") == []
 
     row = await application(sessions, app_id)
@@ -316,7 +317,7 @@ async def test_non_admins_cannot_decide(
         True,
     )
     await nina.press(REJECT, message=card)
-    assert labels(card) == [APPROVE, ELSEWHERE, REJECT]
+    assert labels(card) == [APPROVE, ELSEWHERE, REJECT, PHONE]
     # An observer forging the button in a private chat gets nowhere either.
     alice = tg.person(ALICE, "Alice", "en")
     await alice.send("/start")

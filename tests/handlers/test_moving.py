@@ -197,3 +197,24 @@ async def test_bob_sees_his_point_and_may_move_in_chinese(
     assert await point_of(sessions, world.bob_observer_id) == world.point_id
     # Alice stays where she was: the service moves only the person pressing.
     assert await point_of(sessions, world.alice_observer_id) == world.point_id
+
+
+async def test_a_message_from_an_account_flagged_as_a_bot_is_met_as_a_strangers(
+    tg: Telegram, sessions: Any
+) -> None:
+    """Telegram shows a bot nothing another bot writes, but an update may still say
+    "from a bot" (someone writing as a group or a channel, an odd API server): the bot
+    answers as it would a stranger, and records nobody."""
+    from aiogram.types import User
+
+    from storage.models import TelegramUser
+    from tests.telegram import Person
+
+    robot = Person(tg, User(id=5_550_001, is_bot=True, first_name="Robo", language_code="en"))
+    stan = tg.person(STRANGER, "Stan", "en")
+    [as_stranger] = await stan.send("/point")
+    [answer] = await robot.send("/point")
+    assert answer.plain == as_stranger.plain == "Only observers have an observation point."
+    assert await robot.send("hello") != []
+    async with sessions() as session:
+        assert await session.get(TelegramUser, 5_550_001) is None

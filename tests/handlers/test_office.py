@@ -197,7 +197,8 @@ async def test_a_new_item_is_posted_as_a_card_with_its_files(
     assert card.plain.startswith("🟡 WZ-2026-0001 · Submitted, awaiting review")
     assert "Street <lights> out" in card.plain
     assert "&lt;lights&gt;" in card.text
-    assert "Alice · ☎️ 13800000001 · 📍 城区便民服务中心" in card.plain
+    assert "Observer: Alice #1 · 📍 城区便民服务中心" in card.plain
+    assert "13800000001" not in card.plain  # shown to an admin on request only
     assert "Decision due: 2026-03-09" in card.plain
     assert "Observer Alice filed it" in card.plain
     assert [t for t, _ in card.buttons()] == ["🔍 Take"]

@@ -61,7 +61,8 @@ async def test_from_filing_to_closing_through_the_group_and_the_department(
     await alice.press(confirm_data(preview))
     await tg.drain()
     assert card(tg).plain.startswith("🟡 WZ-2026-0001 · 已提交，待研判")
-    assert "Alice · ☎️ 13800000001 · 📍 城区便民服务中心" in card(tg).plain
+    assert "Alice #1 · 📍 城区便民服务中心" in card(tg).plain
+    assert "13800000001" not in card(tg).plain  # shown to an admin on request only
     assert [d.split(":")[1] for _, d in card(tg).buttons()] == ["take"]
 
     # Taken, then a question: the prompt is a force reply; the answer is a reply to it.

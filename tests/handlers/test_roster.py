@@ -94,13 +94,14 @@ async def test_observers_listed_all_and_by_point_and_one_shown(
     assert shown.plain.splitlines() == [
         f"🟢 #{world.alice_observer_id} Alice",
         "Status: appointed",
-        "Phone: 13800000001",
+        "Phone: on file, shown by ☎️ below",
         "Category: Lawyer",
         "Point: P01 · 城区便民服务中心",
         "Recommending unit: —",
         "Term: —",
         "Appointed: —",
         "Items filed: 1",
+        "Personal data held: name · phone number · Telegram account",
     ]
     assert one(await ada.send("/observer 999")).plain == (
         "There is no observer #999. /observers lists them."

@@ -35,7 +35,10 @@ def test_export_and_report_write_the_districts_documents(tmp_path: Path) -> None
         DATABASE_URL=url,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith(f"wrote {out}: 365d: 15 items, 65 events")
+    # The database it read named first, as by every command that opens one.
+    assert done.stdout.startswith(
+        f"wrote {out} from the database at {url}: 365d: 15 items, 65 events"
+    )
     book = openpyxl.load_workbook(out)
     assert book.sheetnames == ["Items", "Events", "Observers", "Points", "Departments", "Ratings"]
     assert book["Items"].max_row == 16  # the header and the 15 items

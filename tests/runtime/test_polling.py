@@ -7,7 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pytest
+from aiogram import Bot
+from aiogram.types import Update
 
+from bot.runtime.intake import Unreadable, read_all
 from bot.runtime.polling import HasUpdateId, Poller
 
 
@@ -196,3 +199,58 @@ async def test_stop_during_a_long_poll_returns_at_once() -> None:
     stop.set()
     # Far sooner than the 30 s long poll.
     await asyncio.wait_for(running, 2)
+
+
+class RawTelegram(FakeTelegram):
+    """getUpdates answering JSON objects, read one by one as the bot reads them."""
+
+    def __init__(self, raws: dict[int, dict[str, object]]) -> None:
+        super().__init__(*raws)
+        self.raws = raws
+        self.bot = Bot("42:" + "A" * 30)
+
+    async def fetch(self, offset: int | None, wait: int) -> Sequence[HasUpdateId]:
+        got = await super().fetch(offset, wait)
+        return read_all([self.raws[u.update_id] for u in got], self.bot)
+
+
+def text_update(update_id: int, text: str) -> dict[str, object]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1_767_225_600,
+            "chat": {"id": 5, "type": "private"},
+            "text": text,
+        },
+    }
+
+
+async def test_an_unreadable_update_is_set_aside_confirmed_and_blocks_nothing() -> None:
+    poll = text_update(2, "ignored")
+    poll["message"] = {**poll["message"], "poll": {"id": "1", "question": "my words"}}  # type: ignore[dict-item]
+    telegram = RawTelegram({1: text_update(1, "one"), 2: poll, 3: text_update(3, "three")})
+    handled: list[str] = []
+    set_aside: list[Unreadable] = []
+
+    async def handle(update: HasUpdateId) -> None:
+        if isinstance(update, Unreadable):
+            set_aside.append(update)
+        else:
+            assert isinstance(update, Update)
+            assert update.message is not None
+            handled.append(str(update.message.text))
+
+    stop = asyncio.Event()
+    poller = Poller(telegram.fetch, handle, timeout=1, idle_wait=0.01)
+    running = asyncio.create_task(poller.run(stop))
+    await until(lambda: telegram.offsets[-1:] == [4])
+    stop.set()
+    await asyncio.wait_for(running, 5)
+    assert sorted(handled) == ["one", "three"]
+    assert [(u.update_id, u.kind) for u in set_aside] == [(2, "message")]
+    assert "my words" not in set_aside[0].error
+    assert "message.poll.total_voter_count: missing" in set_aside[0].error
+    # Confirmed with the others, and read once.
+    assert telegram.unconfirmed == []
+    assert poller.handled == 3

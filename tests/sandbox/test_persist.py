@@ -172,6 +172,17 @@ async def test_an_unconfirmed_update_is_delivered_after_a_restart(tmp_path: Path
         assert await client.ok("getUpdates", offset=second + 1) == []
 
 
+async def test_an_update_utf8_cannot_hold_is_kept_too(tmp_path: Path) -> None:
+    state = tmp_path / "s.json"
+    odd = {"message": {"text": "lone \ud800 half, 汉字"}}
+    async with running(state) as client:
+        await client.control("/sandbox/updates", {"update": odd})
+
+    async with running(state) as client:
+        (update,) = await client.ok("getUpdates", timeout=0)
+        assert update["message"] == odd["message"]
+
+
 async def test_the_world_is_saved_while_it_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

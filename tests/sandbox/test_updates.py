@@ -245,3 +245,59 @@ async def test_get_updates_is_refused_while_a_webhook_is_set(client: Client) -> 
     status, answer = await client.api("deleteWebhook")
     assert (status, answer["description"]) == (200, "Webhook was deleted")
     assert await client.ok("getUpdates") == []
+
+
+async def test_a_raw_update_is_delivered_exactly_as_given(client: Client) -> None:
+    alice = await client.user()
+    await client.say(alice, "first")
+    broken = {"message": {"message_id": 1, "chat": {"id": 2**70}, "poll": {"id": "1"}}}
+    made = await client.control("/sandbox/updates", {"update": broken})
+    assert made == {"update_id": 2, "type": "message", "skipped": False}
+    odd = {"edited_message": {"text": "a\x00b\ud800"}, "message": None}
+    assert (await client.control("/sandbox/updates", {"update": odd}))["type"] == "edited_message"
+    updates = await client.ok("getUpdates")
+    assert updates[1:] == [{"update_id": 2, **broken}, {"update_id": 3, **odd}]
+    # Nothing in the world changed: no message was kept anywhere.
+    assert [m["text"] for m in await client.messages(alice)] == ["first"]
+
+
+async def test_a_raw_update_follows_allowed_updates_unless_told_to_ignore_them(
+    client: Client,
+) -> None:
+    assert await client.ok("getUpdates", allowed_updates=["message"]) == []
+    post = {"channel_post": {"message_id": 1}}
+    skipped = await client.control("/sandbox/updates", {"update": post})
+    forced = await client.control("/sandbox/updates", {"update": post, "ignore_allowed": True})
+    assert (skipped["skipped"], forced["skipped"]) == (True, False)
+    assert [u["update_id"] for u in await client.ok("getUpdates")] == [forced["update_id"]]
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({}, '"update" must be a non-empty object'),
+        ({"update": {}}, '"update" must be a non-empty object'),
+        ({"update": [1]}, '"update" must be an object'),
+        ({"update": {"update_id": 5, "message": {}}}, '"update_id" is the sandbox\'s to give'),
+        ({"update": {"message": {}}, "force": True}, "unknown field force"),
+    ],
+)
+async def test_a_raw_update_must_be_an_object_without_an_id(
+    client: Client, body: dict[str, Any], error: str
+) -> None:
+    status, answer = await client.post("/sandbox/updates", body)
+    assert status == 400
+    assert error in answer["error"]
+    assert (await client.get("/sandbox/updates"))[1]["updates"] == []
+
+
+async def test_a_lone_surrogate_in_a_persons_text_is_one_utf16_unit(client: Client) -> None:
+    alice = await client.user()
+    said = await client.say(alice, "a\ud800b")
+    (update,) = await client.ok("getUpdates")
+    assert update["message"]["text"] == "a\ud800b"
+    assert said["update_id"] == update["update_id"]
+    status, answer = await client.post(
+        "/sandbox/messages", {"from_id": alice, "text": "\ud800" * 4097}
+    )
+    assert (status, answer["error"]) == (400, '"text" is over 4096 characters')

@@ -194,3 +194,15 @@ async def test_a_redelivered_update_is_pushed_again(client: Client, receiver: Re
     assert receiver.pushes[1] == receiver.pushes[0]
     (record,) = (await client.get("/sandbox/updates"))[1]["updates"]
     assert (record["deliveries"], record["confirmed"]) == (2, True)
+
+
+async def test_a_string_utf8_cannot_hold_is_pushed_as_a_json_escape(
+    client: Client, receiver: Receiver
+) -> None:
+    await client.ok("setWebhook", url=receiver.url)
+    odd = {"message": {"text": "lone \ud800 half, NUL \x00, 汉字"}}
+    await client.control("/sandbox/updates", {"update": odd})
+    await receiver.received(1)
+    assert receiver.pushes[0][0]["message"] == odd["message"]
+    log = (await client.get("/sandbox/updates"))[1]["updates"]
+    assert [(u["confirmed"], u["attempts"]) for u in log] == [(True, 1)]

@@ -272,3 +272,29 @@ async def test_an_unsure_post_keeps_the_earliest_id_and_is_forgotten_once_looked
         await posts.forget(-100, "item", 7)
     async with sessions() as session, session.begin():
         assert [p.subject_id for p in await Store(session).unsure_posts.every()] == [8]
+
+
+async def test_someones_first_updates_in_two_chats_at_once_both_record_them(sessions):
+    """Both transactions find nobody and insert: the second gives way to the first
+    (on PostgreSQL it waits for it) instead of failing its update."""
+    import asyncio
+
+    from storage.models import TelegramUser
+    from storage.repositories.users import UserRepository
+
+    async def first_update(name: str, pause: float) -> int:
+        async with sessions() as session, session.begin():
+            row = await UserRepository(session).upsert(7_770_001, first_name=name)
+            await asyncio.sleep(pause)
+            return row.id
+
+    assert await asyncio.gather(first_update("A", 0.2), first_update("B", 0.0)) == [
+        7_770_001,
+        7_770_001,
+    ]
+    async with sessions() as session:
+        rows = (await session.execute(sa.select(TelegramUser))).scalars().all()
+    assert [(r.id, r.first_name) for r in rows if r.id == 7_770_001] in (
+        [(7_770_001, "A")],
+        [(7_770_001, "B")],
+    )
