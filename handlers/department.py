@@ -43,6 +43,7 @@ from bot.domain.statuses import SuggestionStatus
 from bot.services.actors import SYSTEM, Actor
 from bot.services.cards import ITEM, CardService
 from bot.services.context import Clock, Policy
+from bot.services.notify import BY, BY_NAME
 from bot.services.suggestions import SuggestionService
 from bot.services.views import SuggestionDetail, SuggestionInfo, TimelineEntry
 from bot.settings import Settings
@@ -326,6 +327,13 @@ _LINES: dict[str, tuple[str, str | None]] = {
     ),
     "item.close": (N_("🔒 {subject} has been closed."), None),
 }
+# The same moves, made by a colleague in the department rather than by the office.
+_BY_COLLEAGUE: dict[str, str] = {
+    "item.mark_implemented": N_(
+        "🎯 {name} of your department has marked {subject} implemented. The observer is "
+        "asked to rate the outcome."
+    ),
+}
 _MOVED_ON = N_(
     "{subject} was assigned to your department, but it has moved on since; there is "
     "nothing for you to do."
@@ -346,7 +354,11 @@ def notice_text(kind: str, payload: dict[str, Any]) -> str:
         raise UnknownNotice(kind)
     headline, heading = _LINES[kind]
     due = esc(payload_value(payload, "due", 20) or "?")
-    text = _(headline).format(subject=_subject(payload), due=due)
+    by_colleague = payload.get(BY) == Role.LIAISON.value
+    colleague = payload_value(payload, BY_NAME, 64) if by_colleague else None
+    if colleague and kind in _BY_COLLEAGUE:
+        headline = _BY_COLLEAGUE[kind]
+    text = _(headline).format(subject=_subject(payload), due=due, name=esc(colleague or ""))
     words = payload_value(payload, "text", MESSAGE_MAX)
     return compose([text], None if heading is None else _(heading), words, slack=8)
 

@@ -49,11 +49,22 @@ async def stale(query: CallbackQuery) -> None:
 
 
 async def send_files(
-    bot: Bot, chat_id: int, reference: str, files: Sequence[AttachmentInfo]
+    bot: Bot,
+    chat_id: int,
+    reference: str,
+    files: Sequence[AttachmentInfo],
+    *,
+    from_department: bool = False,
 ) -> None:
     """Photos together and documents together (Telegram does not mix them in an album),
-    ten to an album, the first of each captioned with the item's reference."""
-    caption = clip(_("📎 Attachments of {reference}").format(reference=reference), CAPTION_MAX)
+    ten to an album, the first of each captioned with the item's reference (and, for
+    what the department sent with its progress, saying so: the observer's own files
+    look the same)."""
+    if from_department:
+        label = _("📎 From the responsible department, on {reference}")
+    else:
+        label = _("📎 Attachments of {reference}")
+    caption = clip(label.format(reference=reference), CAPTION_MAX)
     for kind in (AttachmentKind.PHOTO, AttachmentKind.DOCUMENT):
         same = [f for f in files if f.kind is kind]
         for start in range(0, len(same), ATTACHMENTS_MAX):

@@ -16,10 +16,11 @@ from typing import Any
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.notices import Notice
+from bot.domain.roles import Role
 from bot.effects import Speech, later
 from bot.i18n import locale_for
 from bot.services.cards import APPLICATION, CardInfo
-from bot.services.notify import ADMIN_GROUP, LIAISON, USER
+from bot.services.notify import ADMIN_GROUP, BY, LIAISON, USER
 from bot.services.outbox import OutboxItem
 from bot.services.views import AttachmentInfo
 from handlers import admission, broadcast, department, reminders
@@ -72,7 +73,8 @@ async def _to_person(out: Outgoing, chat_id: int, row: OutboxItem) -> None:
     files = await out.outbox.attachments(row)
     if files:
         reference = str(row.payload.get("reference") or "")
-        await send_files(out.bot, chat_id, reference, files)
+        by_department = row.payload.get(BY) == Role.LIAISON.value
+        await send_files(out.bot, chat_id, reference, files, from_department=by_department)
 
 
 async def _to_office(out: Outgoing, chat_id: int, row: OutboxItem) -> None:

@@ -20,6 +20,10 @@ USER = "user"
 LIAISON = "liaison"
 # The key of an item's event and notice payloads saying how many files came with it.
 FILES = "files"
+# Keys of a notice's payload saying that a liaison made the move, and their name (for
+# their department's colleagues; never shown to the observer).
+BY = "by"
+BY_NAME = "by_name"
 
 
 def _row(

@@ -604,7 +604,11 @@ class SuggestionService(Service):
             item,
             row.tell,
             item_notice(action),
-            {**self._payload(item, event), notify.FILES: len(attachments)},
+            {
+                **self._payload(item, event),
+                notify.FILES: len(attachments),
+                **(await self._by_liaison(actor) if role is Role.LIAISON else {}),
+            },
             event_id=event.id,
             skip_user=actor.user_id,
             at=self.now(),
@@ -748,6 +752,13 @@ class SuggestionService(Service):
                 )
             )
         await self.store.flush()
+
+    async def _by_liaison(self, actor: Actor) -> dict[str, Any]:
+        """Who in the department made the move, for their colleagues' notices (the row
+        of the person acting is in the session already: no statement)."""
+        user = await self.store.users.get(actor.user_id)
+        name = " ".join(p for p in (user.first_name, user.last_name) if p) if user else ""
+        return {notify.BY: Role.LIAISON.value, notify.BY_NAME: name[:64]}
 
     @staticmethod
     def _payload(item: Suggestion, event: Event) -> dict[str, Any]:

@@ -232,6 +232,8 @@ async def test_progress_with_text_and_a_photo_reaches_the_observer(
     alice = tg.chat(ALICE)
     assert "Three lamps replaced" in alice[-2].plain
     assert (alice[-1].kind, alice[-1].file_id) == ("photo", "progress-photo")
+    # Labelled as the department's, not like the observer's own files.
+    assert alice[-1].plain == f"📎 From the responsible department, on {info.reference}"
 
 
 async def test_handing_back_with_a_reason_clears_the_department(
@@ -470,3 +472,30 @@ async def test_an_item_handed_back_before_delivery_gets_no_card(
     li = liaison(tg)
     assert cards_of(li, info.reference) == []
     assert "it has moved on since" in li.chat[-1].plain
+
+
+async def test_a_colleague_is_told_who_in_the_department_marked_it_implemented(
+    tg: Telegram, office: Office
+) -> None:
+    """Another liaison of the same department hears that their colleague did it, by
+    name, not that the office did; when the office does it, the office is named."""
+    colleague = 3003
+    await office.add(TelegramUser(id=colleague, first_name="Mei", language_code="en"))
+    await office.add(Liaison(department_id=office.world.department_id, user_id=colleague))
+    info, _card = await card_delivered(tg, office)
+    li = liaison(tg)
+    await li.press("✅ Accept")
+    await li.press("🎯 Implemented")
+    await li.send("All five lamps replaced")
+    await li.press("Continue ➡️")
+    await li.press("🎯 Yes, it is implemented")
+    await tg.drain()
+    told = [s.plain for s in tg.chat(colleague) if "implemented" in s.plain]
+    assert told == [
+        f"🎯 Li of your department has marked {info.reference} «Street lamps out» "
+        "implemented. The observer is asked to rate the outcome.\n\n"
+        "What was done:\nAll five lamps replaced"
+    ]
+    assert not any("The office has marked" in s.plain for s in tg.chat(colleague))
+    # The observer is never told who in the department it was.
+    assert not any("Li of your department" in s.plain for s in tg.chat(ALICE))
