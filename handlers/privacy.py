@@ -26,7 +26,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -137,7 +137,7 @@ async def outsiders(bot: Bot, chat_id: int) -> int | None:
     try:
         members = await bot.get_chat_member_count(chat_id)
         admins = {member.user.id for member in await bot.get_chat_administrators(chat_id)}
-    except (TelegramAPIError, TelegramNetworkError) as exc:
+    except TelegramAPIError as exc:  # TelegramNetworkError among them
         log.warning(
             "could not count the admin group's members: %s", exc, extra={"chat_id": chat_id}
         )

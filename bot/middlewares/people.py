@@ -15,6 +15,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, Update, User
 
 from bot.i18n import locale_for
+from bot.logs import about_update
 from bot.services.actors import identify
 from bot.services.outbox import OutboxService
 from bot.services.people import PeopleService
@@ -51,7 +52,8 @@ class ActingUser(BaseMiddleware):
         if who is None:
             # A channel's post, a poll's tally, a boost: Telegram names a sender for
             # everything a person does, so there is no one here to answer or record.
-            log.debug("an update with no sender: nothing to do", extra={"type": _kind(event)})
+            about = about_update(event) if isinstance(event, Update) else {}
+            log.debug("an update with no sender: nothing to do", extra=about)
             return None
         if who.is_bot:
             # Telegram shows a bot nothing another bot writes; what comes "from a bot"
@@ -90,15 +92,6 @@ class ActingUser(BaseMiddleware):
         )
         data["actor"] = await identify(store, who.id, is_admin=admin, standing=standing)
         return await handler(event, data)
-
-
-def _kind(event: TelegramObject) -> str:
-    if not isinstance(event, Update):
-        return type(event).__name__
-    try:
-        return event.event_type
-    except LookupError:  # a kind this aiogram does not know
-        return "unknown"
 
 
 def _back_in_touch(event: TelegramObject, chat: Chat | None) -> bool:

@@ -7,10 +7,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from bot.domain.lifecycle import Audience
-from storage.models import QUEUED, OutboxMessage, Suggestion
+from storage.models import OutboxMessage, Suggestion
 from storage.store import Store
 
 ADMIN_GROUP = "admins"
@@ -49,9 +47,6 @@ def _row(
         "suggestion_id": suggestion_id,
         "event_id": event_id,
     }
-
-
-_INSERT = sa.insert(OutboxMessage).execution_options(render_nulls=True)
 
 
 async def to_user(
@@ -117,8 +112,4 @@ async def about_item(
             for liaison in await store.liaisons.for_department(item.department_id):
                 if liaison.user_id != skip_user:
                     rows.append(about(LIAISON, liaison.user_id))
-    await store.flush()
-    if rows:
-        # Nulls rendered: rows with and without a chat are one statement, not two.
-        await store.session.execute(_INSERT, rows)
-        store.session.info[QUEUED] = True  # as storage.models tells of rows added one by one
+    await store.outbox.queue(rows)

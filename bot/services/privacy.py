@@ -249,4 +249,4 @@ class PrivacyService(Service):
         return erased
 
     async def prune_updates(self) -> int:
-        return await self.store.privacy.prune_updates(self.now() - UPDATES_KEPT)
+        return await self.store.updates.prune(self.now() - UPDATES_KEPT)

@@ -28,23 +28,26 @@ Rank = tuple[tuple[int, ObserverStatus] | None, frozenset[int]]
 # row (with NULLs) and the other half of the answer.
 _ONE = sa.select(sa.literal(1).label("one")).subquery("one")
 
-# The person who acts, with their standing: the user's row and, joined, their observer
-# record and active liaison departments (a row per department).
-PERSON = (
+
+def _with_standing(stmt: Any) -> Any:
+    """``stmt`` joined, from its telegram_users, to their observer record and their
+    active liaison departments (a row per department)."""
+    return stmt.outerjoin(Observer, Observer.user_id == TelegramUser.id).outerjoin(
+        Liaison, sa.and_(Liaison.user_id == TelegramUser.id, Liaison.active.is_(True))
+    )
+
+
+# The person who acts, with their standing.
+PERSON = _with_standing(
     sa.select(TelegramUser, Observer.id, Observer.status, Liaison.department_id)
-    .outerjoin(Observer, Observer.user_id == TelegramUser.id)
-    .outerjoin(Liaison, sa.and_(Liaison.user_id == TelegramUser.id, Liaison.active.is_(True)))
-    .where(TelegramUser.id == sa.bindparam("user"))
-)
+).where(TelegramUser.id == sa.bindparam("user"))
 
 # The same, with the conversation of ``key``: run for every update, built once.
-_ARRIVAL = (
+_ARRIVAL = _with_standing(
     sa.select(ConversationState, TelegramUser, Observer.id, Observer.status, Liaison.department_id)
     .select_from(_ONE)
     .outerjoin(ConversationState, ConversationState.key == sa.bindparam("key"))
     .outerjoin(TelegramUser, TelegramUser.id == sa.bindparam("user"))
-    .outerjoin(Observer, Observer.user_id == TelegramUser.id)
-    .outerjoin(Liaison, sa.and_(Liaison.user_id == TelegramUser.id, Liaison.active.is_(True)))
 )
 
 _PEOPLE = "outpost_people_arrived"

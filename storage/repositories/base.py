@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Base
 
 M = TypeVar("M", bound=Base)
+T = TypeVar("T")
 
 # Each model's primary key column types, looked up once (get runs for every update).
 _KEY_TYPES: dict[type[Base], tuple[sa.types.TypeEngine[object], ...]] = {}
@@ -37,6 +40,13 @@ def storable(value: object, column_type: sa.types.TypeEngine[object]) -> bool:
     return -limit <= value < limit
 
 
+def per_database(build: Callable[[Any], T]) -> dict[str, T]:
+    """A statement built once for each database, from its dialect's ``insert`` (the two
+    spell ``ON CONFLICT`` apart); :meth:`Repository.ours` picks the session's. Built
+    once: building one costs more than SQLite takes to answer it."""
+    return {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}
+
+
 class Repository(Generic[M]):
     model: type[M]
 
@@ -55,6 +65,11 @@ class Repository(Generic[M]):
         return len(values) != len(types) or all(
             storable(value, kind) for value, kind in zip(values, types, strict=True)
         )
+
+    def ours(self, built: Mapping[str, T]) -> T:
+        """Of statements built :func:`per_database`, the one for this session's."""
+        name = self.session.get_bind().dialect.name
+        return built["postgresql" if name == "postgresql" else "sqlite"]
 
     async def get(self, id_: object) -> M | None:
         """The row with this primary key; None when there is none or there cannot be."""

@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from storage.models import Broadcast, Card, OutboxMessage, UnsurePost
-from storage.repositories.base import Repository
+from storage.repositories.base import Repository, per_database
 
 # Statements run on every update are built once, with their values bound at execution:
 # building one costs more than SQLite takes to answer it.
@@ -103,7 +103,7 @@ def _note(insert: Any) -> Any:
     )
 
 
-_NOTE = {"postgresql": _note(postgresql.insert), "sqlite": _note(sqlite.insert)}
+_NOTE = per_database(_note)
 
 
 class UnsurePostRepository(Repository[UnsurePost]):
@@ -111,8 +111,7 @@ class UnsurePostRepository(Repository[UnsurePost]):
 
     async def note(self, chat_id: int, subject: str, subject_id: int, since: int) -> None:
         """Keep the earliest ``since`` for the card, in one statement."""
-        dialect = self.session.get_bind().dialect.name
-        stmt = _NOTE["postgresql" if dialect == "postgresql" else "sqlite"]
+        stmt = self.ours(_NOTE)
         values = {"chat": chat_id, "kind": subject, "of": subject_id, "since": since,
                   "at": datetime.now(UTC)}  # fmt: skip
         await self.session.execute(stmt, values)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.models import DeadLetter
-from storage.repositories.base import Repository
+from storage.repositories.base import Repository, per_database
 
 
 def _record(insert: Any) -> Any:
@@ -25,7 +24,7 @@ def _record(insert: Any) -> Any:
     )
 
 
-_RECORD = {"postgresql": _record(postgresql.insert), "sqlite": _record(sqlite.insert)}
+_RECORD = per_database(_record)
 
 
 class DeadLetterRepository(Repository[DeadLetter]):
@@ -34,8 +33,7 @@ class DeadLetterRepository(Repository[DeadLetter]):
     async def record(self, bot_id: int, update_id: int, kind: str, error: str) -> bool:
         """Record an unreadable update; False if it was recorded before (Telegram sent
         it again, e.g. when the webhook's answer was lost)."""
-        dialect = self.session.get_bind().dialect.name
-        stmt = _RECORD["postgresql" if dialect == "postgresql" else "sqlite"]
+        stmt = self.ours(_RECORD)
         values = {"bot": bot_id, "update": update_id, "kind": kind, "error": error}
         return (await self.session.execute(stmt, values)).first() is not None
 

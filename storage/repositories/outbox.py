@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from storage.models import Broadcast, OutboxMessage
+from storage.models import QUEUED, Broadcast, OutboxMessage
 from storage.repositories.base import Repository
 
 PENDING, SENT, FAILED, HELD = "pending", "sent", "failed", "held"
@@ -113,8 +113,20 @@ def _due_rows(stmt: sa.Select[Any], busy: Collection[int | None], limit: int) ->
     return stmt.order_by(OutboxMessage.id).limit(limit)
 
 
+# Nulls rendered: rows with and without a chat go in one statement, not two.
+_INSERT = sa.insert(OutboxMessage).execution_options(render_nulls=True)
+
+
 class OutboxRepository(Repository[OutboxMessage]):
     model = OutboxMessage
+
+    async def queue(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Queue ``rows`` (column values) in one statement, after whatever the session
+        has pending (a chat's rows go out in id order)."""
+        await self.session.flush()
+        if rows:
+            await self.session.execute(_INSERT, list(rows))
+            self.session.info[QUEUED] = True  # as storage.models tells of rows added one by one
 
     async def due(
         self,

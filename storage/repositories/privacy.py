@@ -17,7 +17,6 @@ from storage.models import (
     Observer,
     OutboxMessage,
     PrivacyRecord,
-    ProcessedUpdate,
     Suggestion,
 )
 from storage.repositories.base import Repository
@@ -135,11 +134,3 @@ class PrivacyRepository(Repository[PrivacyRecord]):
         )
         rows = (await self.session.execute(stmt)).scalars().all()
         return [r for r in rows if str(r.payload.get("observer_id")) == str(observer_id)]
-
-    # ---- housekeeping ---------------------------------------------------------------
-
-    async def prune_updates(self, before: datetime) -> int:
-        """Forget the updates handled before ``before``: Telegram redelivers an update
-        for a day at most, so older ids only fill the table. How many were removed."""
-        stmt = sa.delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < before)
-        return int(getattr(await self.session.execute(stmt), "rowcount", 0) or 0)

@@ -8,13 +8,12 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from storage.models import ConversationState, ProcessedUpdate, utcnow
 from storage.repositories.arrival import arrive, held, this_transaction
-from storage.repositories.base import Repository
+from storage.repositories.base import Repository, per_database
 
 
 def _claim(insert: Any) -> Any:
@@ -27,7 +26,7 @@ def _claim(insert: Any) -> Any:
 
 
 # Run for every update: built once (see storage.repositories.cards).
-_CLAIM = {"postgresql": _claim(postgresql.insert), "sqlite": _claim(sqlite.insert)}
+_CLAIM = per_database(_claim)
 
 
 class ProcessedUpdateRepository(Repository[ProcessedUpdate]):
@@ -41,11 +40,15 @@ class ProcessedUpdateRepository(Repository[ProcessedUpdate]):
         """
         # One statement, not a savepoint around an insert that may fail: this runs for
         # every update.
-        stmt = _CLAIM[
-            "postgresql" if self.session.get_bind().dialect.name == "postgresql" else "sqlite"
-        ]
+        stmt = self.ours(_CLAIM)
         values = {"bot": bot_id, "update": update_id}
         return (await self.session.execute(stmt, values)).first() is not None
+
+    async def prune(self, before: datetime) -> int:
+        """Forget the updates handled before ``before``: Telegram redelivers an update
+        for a day at most, so older ids only fill the table. How many were removed."""
+        stmt = sa.delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < before)
+        return int(getattr(await self.session.execute(stmt), "rowcount", 0) or 0)
 
 
 _MISSING = "outpost_fsm_missing"

@@ -2,15 +2,36 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.models import TelegramUser, utcnow
-from storage.repositories.base import Repository
+from storage.repositories.base import Repository, per_database
 
 # Run for every card shown: built once (see storage.repositories.cards).
 _SOME = sa.select(TelegramUser).where(TelegramUser.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+def _first_seen(insert: Any) -> Any:
+    names = ("id", "first_name", "last_name", "username", "language_code")
+    return (
+        insert(TelegramUser)
+        .values(
+            {name: sa.bindparam(name) for name in names}
+            | {
+                "blocked": False,
+                "created_at": sa.bindparam("when"),
+                "updated_at": sa.bindparam("when"),
+            }
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+
+
+# Someone's first update: two at once (in two chats) both find nobody, and the second
+# insert gives way to the first instead of failing its update.
+_FIRST_SEEN = per_database(_first_seen)
 
 
 class UserRepository(Repository[TelegramUser]):
@@ -30,17 +51,10 @@ class UserRepository(Repository[TelegramUser]):
         ``at`` dates a new record (the caller's clock; the wall clock if not given)."""
         row = await self.get(user_id)
         if row is None:
-            # Someone's first updates in two chats at once both find nobody: the second
-            # insert gives way to the first instead of failing its update.
-            when = at if at is not None else utcnow()
             values = {"id": user_id, "first_name": first_name, "last_name": last_name,
                       "username": username, "language_code": language_code,
-                      "blocked": False, "created_at": when, "updated_at": when}  # fmt: skip
-            postgres = self.session.get_bind().dialect.name == "postgresql"
-            insert = postgresql.insert if postgres else sqlite.insert
-            await self.session.execute(
-                insert(TelegramUser).values(**values).on_conflict_do_nothing(index_elements=["id"])
-            )
+                      "when": at if at is not None else utcnow()}  # fmt: skip
+            await self.session.execute(self.ours(_FIRST_SEEN), values)
             row = await self.get(user_id)
             assert row is not None, "inserted, or found inserted meanwhile"
             return row
