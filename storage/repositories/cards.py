@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from storage.models import Broadcast, Card, OutboxMessage, UnsurePost
-from storage.repositories.base import Repository, per_database
+from storage.repositories.base import Repository, per_database, storable
 
 # Statements run on every update are built once, with their values bound at execution:
 # building one costs more than SQLite takes to answer it.
@@ -53,6 +53,8 @@ class CardRepository(Repository[Card]):
         self, subject: str, subject_id: int, *, chat_id: int | None = None
     ) -> Sequence[Card]:
         """A subject's cards, oldest first (in one chat, if given)."""
+        if not storable(subject_id, Card.__table__.c.subject_id.type):
+            return []  # a forged id from a button: no card can be of it
         values: dict[str, object] = {"subject": subject, "subject_id": subject_id}
         if chat_id is None:
             return (await self.session.execute(_OF_ANYWHERE, values)).scalars().all()
