@@ -24,7 +24,7 @@ the admin group. Printed:
 - duplicates: observers whose chat shows more than one copy;
 - the delivery report as the admin group received it.
 
-DESIGN.md §6 sets the target: about 30 messages/s with 100 ms round trips, nothing
+docs/design.md §3 sets the target: about 30 messages/s with 100 ms round trips, nothing
 lost. The exit status is 0 when nothing was lost or repeated and the report arrived.
 
 Run from the repository root:
@@ -324,7 +324,7 @@ async def _run(
         policy=policy_of(settings),
     )
     gc.collect()
-    gc.freeze()  # as the runtime does after start-up (DESIGN §6)
+    gc.freeze()  # as the runtime does after start-up (docs/design.md §6)
     try:
         sent = await broadcast(sessions, settings)
         started = time.perf_counter()

@@ -114,7 +114,7 @@ async def run(url: str, database: str, observers: int, latency: float) -> Result
 
     people = [tg.person(FIRST_USER + n, f"O{n}", "en") for n in range(observers)]
     gc.collect()
-    gc.freeze()  # as the bot does after start-up (DESIGN §6)
+    gc.freeze()  # as the bot does after start-up (docs/design.md §6)
     started = time.perf_counter()
     await asyncio.gather(*(conversation(p) for p in people))
     result.seconds = time.perf_counter() - started

@@ -7,8 +7,8 @@ bot's outbox) are decided by admins pressing the cards' buttons in the admin gro
 answering the prompts and the pickers, for ``--moves`` moves in all:
 
 - take, decline (the reason as a reply to the prompt), close;
-- take, adopt (a department, then a due date, on the picker), set the due date, assign
-  another department;
+- take, adopt (a department, then a due date, on the picker; then ⏭, no instruction
+  to the department), set the due date, assign another department;
 - take, keep for reference (the reason), close;
 - take, ask the observer (the question), [the observer answers through the Answer
   button of the notice: the item comes back with a new card], take, report to the
@@ -104,7 +104,7 @@ from bot.services.views import Draft
 from bot.settings import Settings, load_settings
 from handlers.card_sync import pointer
 from handlers.cards import CardCb, item_card
-from handlers.deciding import PickCb
+from handlers.deciding import SKIP, PickCb
 from handlers.notices import render as render_notice
 from handlers.ui import day
 from sandbox.server import Sandbox, SandboxConfig
@@ -734,7 +734,18 @@ class Driver:
             if shown is None:
                 raise Stuck("no due dates")
             first = next(d for d in datas(shown) if d.startswith(due_prefix))
-            await self.people.press(GROUP, admin, picker["message_id"], first)
+            if not await self.people.press(GROUP, admin, picker["message_id"], first):
+                raise Stuck("the due-date picker went")
+            # Then the office's instruction to the department: adopted without one (⏭).
+            skip = PickCb(step=SKIP, item=item.id).pack()
+            beside = await self.screen.wait(GROUP, last, lambda m: skip in datas(m), 20.0)
+            if beside is None:
+                raise Stuck("no ⏭ beside the instruction's prompt")
+            # Sent twice (a timeout after the first): the second is the one.
+            await asyncio.sleep(0.7)
+            beside = self.screen.newest(GROUP, last, lambda m: skip in datas(m)) or beside
+            if not await self.people.press(GROUP, admin, beside["message_id"], skip):
+                raise Stuck("the ⏭ went")
             return
         if act == "due":
             picker = await self.picker(item, f"dk:t:{item.id}:", last)

@@ -289,7 +289,7 @@ async def _operate(url: str, operation: str) -> dict[str, Any]:
     from bot.services.context import Policy
     from bot.services.figures import FiguresService
     from handlers import documents
-    from handlers.figure_texts import stats_messages
+    from handlers.figure_texts import SECTIONS, stats_section, stats_summary
     from storage.engine import read_sessions, session_factory
     from storage.store import Store
 
@@ -314,7 +314,10 @@ async def _operate(url: str, operation: str) -> dict[str, Any]:
                     shown = await figures.stats(SYSTEM, period)
                     out["items"] = shown.total
                     if operation == "stats":
-                        out["messages"] = len(stats_messages(shown, policy.tz))
+                        # The summary and every section a button shows.
+                        texts = [stats_summary(shown)]
+                        texts += [stats_section(name, shown, policy.tz) for name in SECTIONS]
+                        out["messages"] = len(texts)
                     elif operation == "report":
                         drawn = await documents.charts_of(shown)
                         out["bytes"] = sum(len(png) for _name, png in drawn)

@@ -27,9 +27,10 @@ The full bot is fed first, by people acting through it:
   comment: 13 updates a round; what is left of N is made up with /mine;
 - N admin updates in the admin group, on items filed and their cards posted before
   the clock starts: presses on the cards' buttons, built with the real ``CardCb`` and
-  ``PickCb`` — take, then adopt through the department and due-date pickers; take,
-  keep for reference (the reason typed as a reply to the bot's prompt), close; take,
-  decline, the reason, close: 4 updates an item; what is left is made up with takes.
+  ``PickCb`` — take, then adopt through the department and due-date pickers and ⏭ (no
+  instruction to the department): 5 updates; take, keep for reference (the reason
+  typed as a reply to the bot's prompt), close; take, decline, the reason, close: 4
+  updates each; what is left is made up with takes.
 
 ``--people`` people act at once (half observers, half admins), each one's updates in
 order (a person waits for the bot's answer before the next tap), everybody's side by
@@ -121,7 +122,7 @@ from bot.services.views import Draft
 from bot.settings import Settings, load_settings
 from handlers.callbacks import FileCb, MineCb
 from handlers.cards import ADOPT, CLOSE, DECLINE, REFERENCE, TAKE, CardCb
-from handlers.deciding import DEPARTMENT, DUE_DATE, PickCb
+from handlers.deciding import DEPARTMENT, DUE_DATE, SKIP, PickCb
 from handlers.mine import FROM_LIST, RATE, SHOW
 from storage.engine import create_engine, engine_of, session_factory, writer
 from storage.models import (
@@ -166,7 +167,8 @@ class Script:
     ends: SuggestionStatus
 
 
-ADOPTING = Script(ADOPT, 4, 2, S.ADOPTED)  # take; adopt, department, due date
+# take; adopt, department, due date, ⏭ (no instruction to the department)
+ADOPTING = Script(ADOPT, 5, 2, S.ADOPTED)
 REFERRING = Script(REFERENCE, 4, 3, S.CLOSED)  # take; reference, the reason; close
 DECLINING = Script(DECLINE, 4, 3, S.CLOSED)  # take; decline, the reason; close
 TAKING = Script(TAKE, 1, 1, S.IN_REVIEW)
@@ -204,10 +206,11 @@ def make_plan(updates: int, people: int) -> Plan:
     acting at once: half of them observers (one more if odd), the rest admins.
 
     Observer updates are whole rounds (an item filed, one rated), what is left lone
-    /mine; admin updates whole scripts, what is left takes. Each filing, rating, /mine
-    and script goes, biggest first, to whoever has least to do so far, so that nobody's
-    queue outlasts the others' by much: the wall-clock time of the run is the longest
-    queue's, and an idle person would cap the rate of a fast bot."""
+    /mine; admin updates whole scripts in the rotation's turn while the next one fits,
+    what is left takes. Each filing, rating, /mine and script goes (the observers'
+    biggest first) to whoever has least to do so far, so that nobody's queue outlasts
+    the others' by much: the wall-clock time of the run is the longest queue's, and an
+    idle person would cap the rate of a fast bot."""
     if people < 2:
         raise ValueError("the run needs at least two people: an observer and an admin")
     observers = (people + 1) // 2
@@ -223,8 +226,14 @@ def make_plan(updates: int, people: int) -> Plan:
         load, k = heapq.heappop(loads)
         extra_mine[k] += 1
         heapq.heappush(loads, (load + 1, k))
-    whole, rest = divmod(updates, ROTATION[0].updates)
-    all_scripts = [ROTATION[i % len(ROTATION)] for i in range(whole)] + [TAKING] * rest
+    all_scripts: list[Script] = []
+    left = updates
+    for script in itertools.cycle(ROTATION):
+        if script.updates > left:
+            break
+        all_scripts.append(script)
+        left -= script.updates
+    all_scripts += [TAKING] * left
     scripts: list[list[Script]] = [[] for _ in range(admins)]
     loads = [(0, k) for k in range(admins)]
     for script in all_scripts:
@@ -426,7 +435,7 @@ class Feeder:
                 failures.append(f"{type(exc).__name__}: {exc}")
 
         gc.collect()
-        gc.freeze()  # as the runtime does after start-up (DESIGN §6)
+        gc.freeze()  # as the runtime does after start-up (docs/design.md §6)
         try:
             with tracking_tasks():
                 started = time.perf_counter()
@@ -583,6 +592,9 @@ async def decide(person: Person, scripts: Sequence[Script], cards: Sequence[Sent
             due = button(picker, PickCb(step=DUE_DATE, item=item).pack())
             assert due is not None, "the picker turned into the due-date picker"
             await person.press(due, picker)
+            # Then the office's instruction to the department: none.
+            skip = PickCb(step=SKIP, item=item).pack()
+            await person.press(skip, person.newest(pressable(skip)))
             continue
         prompt = person.newest(answering(card, ForceReply))
         await person.send("Outside the district's remit this year.", reply_to=prompt)

@@ -40,8 +40,12 @@ async def set_commands(bot: Bot, i18n: I18n, settings: Settings) -> None:
     # Last: a group the bot is not in yet ("chat not found") must not cost the observers
     # their menu.
     if settings.admin_chat_id is not None:
-        # The admin group speaks the office's language, whatever each admin's client says.
-        with i18n.context(), i18n.use_locale(i18n.default_locale):
-            await bot.set_my_commands(
-                office_commands(), scope=BotCommandScopeChat(chat_id=settings.admin_chat_id)
-            )
+        # The menu is each admin's own to read (bot.middlewares.locale): in the language
+        # their client reports, else the office's.
+        group = BotCommandScopeChat(chat_id=settings.admin_chat_id)
+        with i18n.context():
+            with i18n.use_locale(i18n.default_locale):
+                await bot.set_my_commands(office_commands(), scope=group)
+            for locale, code in LANGUAGE_CODES.items():
+                with i18n.use_locale(locale):
+                    await bot.set_my_commands(office_commands(), scope=group, language_code=code)

@@ -50,6 +50,7 @@ from bot.services.calendar import CalendarService
 from bot.services.cards import CardService
 from bot.services.context import Clock, Policy, system_clock
 from bot.services.figures import FiguresService
+from bot.services.languages import LanguageService
 from bot.services.outbox import OutboxService
 from bot.services.people import PeopleService
 from bot.services.places import PlaceService
@@ -146,6 +147,7 @@ def build_dispatcher(
             "calendar": CalendarService(store, policy, clock),
             "figures": FiguresService(store, policy, clock),
             "privacy": PrivacyService(store, policy, clock),
+            "languages": LanguageService(store, policy, clock),
         }
 
     # aiogram would put its FSM middleware before ours; we place it ourselves, inside

@@ -2,7 +2,7 @@
 
 ``Settings`` is never instantiated at import time: tests and the CLI build it
 through :func:`load_settings`, which turns pydantic's multi-line report into the
-single line that DESIGN.md section 7 promises an operator ("which and why").
+single line that docs/design.md §7 promises an operator ("which and why").
 
 Secrets (the bot token, the webhook secret, passwords inside URLs) are never
 echoed back in error messages, because those lines end up in logs and in

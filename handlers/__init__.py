@@ -21,6 +21,7 @@ def routers(i18n: I18n, settings: Settings) -> list[Router]:
         department,
         errors,
         fallback,
+        feedback,
         figures,
         filing,
         membership,
@@ -28,7 +29,9 @@ def routers(i18n: I18n, settings: Settings) -> list[Router]:
         moving,
         office,
         onboarding,
+        point_change,
         privacy,
+        prompts,
         queue,
         roster,
         start,
@@ -39,6 +42,8 @@ def routers(i18n: I18n, settings: Settings) -> list[Router]:
         # Blocked and unblocked: updates no other router takes.
         membership.setup(i18n),
         office.setup_help(i18n, settings.admin_chat_id),
+        # /lang in the group is the group's language, before the private /lang.
+        start.setup_group(i18n, settings.admin_chat_id),
         # Before any move in the group: one made anonymously is refused; ☎️ for anyone.
         privacy.setup_group(i18n, settings),
         onboarding.setup(i18n),
@@ -51,7 +56,12 @@ def routers(i18n: I18n, settings: Settings) -> list[Router]:
         filing.setup(i18n),
         # The office, in its group: a pending prompt's answer before any command.
         deciding.setup(i18n, settings),
+        # The office's answer to an observer's addition or rating: its prompt's reply.
+        feedback.setup(i18n, settings),
         admission.setup(i18n, settings),
+        # After every router with force-reply prompts: a reply none of them took.
+        prompts.setup(i18n, settings),
+        point_change.setup(i18n, settings),
         queue.setup(i18n, settings),
         roster.setup(i18n, settings),
         broadcast.setup(i18n, settings),

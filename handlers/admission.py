@@ -23,7 +23,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
     CallbackQuery,
-    ForceReply,
     InlineKeyboardMarkup,
     Message,
     TelegramObject,
@@ -39,7 +38,7 @@ from bot.middlewares.people import CurrentUser
 from bot.services.actors import SYSTEM, Actor
 from bot.services.cards import APPLICATION, CardService
 from bot.services.context import Clock, Policy
-from bot.services.people import ApplicationView, PeopleService
+from bot.services.people import AlreadyJoined, ApplicationView, Joined, PeopleService
 from bot.services.places import PlaceService, PointInfo
 from bot.settings import Settings
 from handlers import labels
@@ -51,7 +50,15 @@ from handlers.errors import explain
 from handlers.keyboards import button
 from handlers.office import office_router
 from handlers.privacy import phone_button
-from handlers.replies import Asking, remember_flow
+from handlers.prompts import (
+    ON_APPLICATION,
+    Prompt,
+    Prompting,
+    ask_again,
+    asker,
+    delete_prompts,
+    send_prompt,
+)
 from handlers.ui import BUTTON_TEXT_MAX, N_, clip, esc, local_time
 from storage.store import Store
 
@@ -82,11 +89,32 @@ _STATUS: dict[ApplicationStatus, str] = {
     ApplicationStatus.PENDING: N_("Awaiting a decision"),
     ApplicationStatus.APPROVED: N_("Approved"),
     ApplicationStatus.REJECTED: N_("Rejected"),
+    ApplicationStatus.SETTLED: N_("Joined already: no decision needed"),
 }
 _EMOJI: dict[ApplicationStatus, str] = {
     ApplicationStatus.PENDING: "🟡",
     ApplicationStatus.APPROVED: "✅",
     ApplicationStatus.REJECTED: "⛔",
+    ApplicationStatus.SETTLED: "☑️",
+}
+# How the applicant of a settled application joined, over when, as whom and where.
+_JOINED: dict[str, str] = {
+    Joined.INVITE: N_(
+        "<b>Joined by an invite link</b>, {moment}: observer #{id} at {point}. "
+        "This application needs no decision."
+    ),
+    Joined.APPROVAL: N_(
+        "<b>Joined when another application was approved</b>, {moment}: observer #{id} "
+        "at {point}. This application needs no decision."
+    ),
+    Joined.APPOINTMENT: N_(
+        "<b>Appointed by the office</b>, {moment}: observer #{id} at {point}. This "
+        "application needs no decision."
+    ),
+    Joined.BEFORE: N_(
+        "<b>Already an observer</b> when {who} came to decide, {moment}: observer #{id} "
+        "at {point}. This application needs no decision."
+    ),
 }
 
 
@@ -99,7 +127,7 @@ def status_label(value: ApplicationStatus) -> str:
 
 def card_text(view: ApplicationView, policy: Policy) -> str:
     info = view.info
-    desired = view.desired_point or _("No preference")
+    desired = labels.place(view.desired_point) or _("No preference")
     if view.desired_point and not view.desired_point_active:
         desired += " " + _("(closed)")
     lines = [
@@ -125,18 +153,32 @@ def card_text(view: ApplicationView, policy: Policy) -> str:
                 who=who,
                 moment=when,
                 id=info.observer_id or "?",
-                point=esc(clip(view.appointed_point or "?", 150)),
+                point=esc(clip(labels.place(view.appointed_point, "?"), 150)),
             )
         )
     elif info.status is ApplicationStatus.REJECTED:
         lines.append(_("<b>Rejected</b> by {who}, {moment}.").format(who=who, moment=when))
         lines.append(_("<b>Reason:</b> {reason}").format(reason=esc(clip(info.reason or "", 1500))))
+    elif info.status is ApplicationStatus.SETTLED:
+        lines.append(joined_text(view, policy))
     return "\n".join(lines)
+
+
+def joined_text(view: ApplicationView, policy: Policy) -> str:
+    """How the applicant of a settled application joined, for its card."""
+    info = view.info
+    how = _JOINED.get(info.reason or "", _JOINED[Joined.BEFORE])
+    return _(how).format(
+        who=esc(clip(view.decided_by or "?", 60)),
+        moment=local_time(view.decided_at, policy.tz) if view.decided_at else "?",
+        id=info.observer_id or "?",
+        point=esc(clip(labels.place(view.appointed_point, "?"), 150)),
+    )
 
 
 def _point_button(point: PointInfo, view: ApplicationView) -> Any:
     info = view.info
-    label = clip(f"{point.code} · {point.name}", BUTTON_TEXT_MAX)
+    label = clip(f"{point.code} · {labels.place(point.name)}", BUTTON_TEXT_MAX)
     return button(label, AppCb(act=AT, app=info.id, v=info.version, point=point.id).pack())
 
 
@@ -229,6 +271,18 @@ def decided_text(view: ApplicationView, *, html: bool = False) -> str:
     """How the application stands, for an alert (plain text) or a message (HTML)."""
     info = view.info
     name, status = clip(info.name, 60), status_label(info.status)
+    if info.status is ApplicationStatus.SETTLED:
+        # An alert holds 200 characters.
+        name, point = clip(info.name, 40), clip(labels.place(view.appointed_point, "?"), 50)
+        return _(
+            "Application #{id} ({name}) needs no decision: they are observer #{observer} at "
+            "{point} already. Nothing was changed."
+        ).format(
+            id=info.id,
+            name=esc(name) if html else name,
+            observer=info.observer_id or "?",
+            point=esc(point) if html else point,
+        )
     return _("Application #{id} ({name}) was already decided: {status}.").format(
         id=info.id, name=esc(name) if html else name, status=esc(status) if html else status
     )
@@ -237,19 +291,14 @@ def decided_text(view: ApplicationView, *, html: bool = False) -> str:
 # ---- the handlers --------------------------------------------------------------------
 
 
-class Rejection(Asking):
+class Rejection(Prompting):
     """The rejection an admin is writing the reason for: the application, its version
-    when Reject was pressed, and the prompt the reason must reply to."""
+    when Reject was pressed, and the prompts the reason must reply to."""
 
     key: ClassVar[str] = "admission"
 
     app: int = 0
     v: int = 0
-    prompt: int | None = None
-
-
-def _prompt(pending: Rejection, message_id: int) -> None:
-    pending.prompt = message_id
 
 
 @dataclass
@@ -284,7 +333,15 @@ class Desk:
     async def drop_rejection(self, application_id: int) -> None:
         """End this admin's rejection of the application, if one is in progress."""
         if (await load_flow(self.state, Rejection)).app == application_id:
-            await finish(self.state, Rejection)
+            await self.end_rejection()
+
+    async def end_rejection(self) -> Rejection:
+        """End this admin's rejection in progress, its prompts deleted; returns it."""
+        pending = await load_flow(self.state, Rejection)
+        await finish(self.state, Rejection)
+        if self.chat_id is not None:
+            await delete_prompts(self.bot, self.chat_id, pending)
+        return pending
 
 
 def _desk(event: TelegramObject, data: dict[str, Any]) -> Desk:
@@ -297,14 +354,14 @@ def _desk(event: TelegramObject, data: dict[str, Any]) -> Desk:
 
 
 class RepliesToPrompt(Filter):
-    """A message answering this admin's own open reason prompt."""
+    """A message answering this admin's own open reason prompt (a command, even as a
+    reply, stays a command)."""
 
     async def __call__(self, message: Message, state: FSMContext) -> bool:
         replied = message.reply_to_message
-        if replied is None:
+        if replied is None or (message.text or "").startswith("/"):
             return False
-        pending = await load_flow(state, Rejection)
-        return pending.prompt == replied.message_id
+        return (await load_flow(state, Rejection)).asked_in(replied.message_id)
 
 
 async def _stale(query: CallbackQuery, desk: Desk, view: ApplicationView) -> None:
@@ -331,7 +388,9 @@ async def approve(
         observer = await desk.people.approve_once(
             desk.actor, cb.app, point_id=point_id, version=cb.v
         )
-    except AlreadyMoved:
+    except (AlreadyMoved, AlreadyJoined):
+        # Decided by someone else, or settled (its person joined another way): nobody
+        # is moved or welcomed twice.
         await _stale(query, desk, await desk.view(cb.app))
         return
     except (PointInactive, NotFound):
@@ -341,7 +400,9 @@ async def approve(
     view = await desk.refresh(cb.app)
     await query.answer(
         _("Approved: {name} is now observer #{id} at {point}.").format(
-            name=clip(observer.name, 60), id=observer.id, point=view.appointed_point or "?"
+            name=clip(observer.name, 60),
+            id=observer.id,
+            point=labels.place(view.appointed_point, "?"),
         )[:200]
     )
 
@@ -382,22 +443,23 @@ async def _ask_reason(
     if desk.chat_id is None:
         await query.answer()
         return
-    mention = f'<a href="tg://user?id={user.id}">{esc(clip(user.first_name, 60))}</a>'
-    prompt = await desk.bot.send_message(
-        desk.chat_id,
-        _(
-            "{admin}, why is application #{id} ({name}) rejected? Reply to this message "
-            "with the reason; the applicant will read it. Send /cancel to stop."
-        ).format(admin=mention, id=view.info.id, name=esc(clip(view.info.name, 60))),
-        reply_markup=ForceReply(selective=True, input_field_placeholder=_("The reason")),
-    )
     await desk.state.set_state(Rejecting.reason)
     pending = Rejection(app=view.info.id, v=view.info.version)
     # The prompt's id is known once it is sent, after this update commits.
-    await remember_flow(desk.state, pending, prompt, _prompt)
+    prompt, who = _reason_prompt(user, view), asker(user, ON_APPLICATION)
+    await send_prompt(desk.bot, desk.chat_id, desk.state, pending, prompt, who)
     await save_flow(desk.state, pending)
     await desk.show(view, cancel=True)
     await query.answer()
+
+
+def _reason_prompt(user: CurrentUser, view: ApplicationView) -> Prompt:
+    mention = f'<a href="tg://user?id={user.id}">{esc(clip(user.first_name, 60))}</a>'
+    text = _(
+        "{admin}, why is application #{id} ({name}) rejected? Reply to this message "
+        "with the reason; the applicant will read it. Send /cancel to stop."
+    ).format(admin=mention, id=view.info.id, name=esc(clip(view.info.name, 60)))
+    return Prompt(text, _("The reason"))
 
 
 async def cancel_button(query: CallbackQuery, callback_data: AppCb, desk: Desk) -> None:
@@ -406,36 +468,34 @@ async def cancel_button(query: CallbackQuery, callback_data: AppCb, desk: Desk) 
             _("You have no rejection in progress for this application."), show_alert=True
         )
         return
-    await finish(desk.state, Rejection)
+    await desk.end_rejection()
     if desk.chat_id is not None:
         await desk.refresh(callback_data.app)
     await query.answer(_("Rejection cancelled. Nothing was changed."))
 
 
 async def cancel_command(message: Message, desk: Desk) -> None:
-    pending = await load_flow(desk.state, Rejection)
-    await finish(desk.state, Rejection)
+    pending = await desk.end_rejection()
     if pending.app:
         await desk.refresh(pending.app)
     await message.reply(_("Rejection cancelled. Nothing was changed."))
 
 
-async def reason_given(message: Message, desk: Desk) -> None:
+async def reason_given(message: Message, desk: Desk, user: CurrentUser) -> None:
     pending = await load_flow(desk.state, Rejection)
-    if message.text is None:
-        await message.reply(_("Please reply with the reason as text, or send /cancel."))
-        return
     try:
-        reason = clean_text(message.text, TEXT_MAX, field="reason")
+        reason = clean_text(message.text or "", TEXT_MAX, field="reason")
     except (InvalidInput, MissingInput) as exc:
-        await message.reply(
-            explain(exc) + "\n" + _("Reply to the question again, or send /cancel.")
-        )
+        # Asked again under the answer; a reply to any of the prompts is still taken.
+        problem = explain(exc) if message.text else _("Please reply with text.")
+        prompt = _reason_prompt(user, await desk.view(pending.app))
+        who = asker(user, ON_APPLICATION)
+        await ask_again(desk.bot, desk.state, pending, message, problem, prompt, who)
         return
-    await finish(desk.state, Rejection)
+    await desk.end_rejection()
     try:
         await desk.people.reject_once(desk.actor, pending.app, reason, version=pending.v)
-    except AlreadyMoved:
+    except (AlreadyMoved, AlreadyJoined):
         view = await desk.refresh(pending.app)
         await message.reply(decided_text(view, html=True) + " " + _("Your reason was not used."))
         return

@@ -26,6 +26,7 @@ from bot.middlewares.people import CurrentUser
 from bot.services.actors import Actor
 from bot.services.broadcasts import BroadcastService, NoRecipients
 from bot.settings import Settings
+from handlers import labels
 from handlers.conversation import load_flow, save_flow
 from handlers.errors import explain
 from handlers.keyboards import CANCEL as CANCEL_LABEL
@@ -59,7 +60,8 @@ def _audience(recipients: int, point_code: str | None, point_name: str | None) -
     if point_code is None:
         return _("all active observers ({count})").format(count=recipients)
     return _("the observers of point {point} ({count})").format(
-        point=esc(clip(f"{point_code} · {point_name or ''}", _NAME_LIMIT)), count=recipients
+        point=esc(clip(f"{point_code} · {labels.place(point_name)}", _NAME_LIMIT)),
+        count=recipients,
     )
 
 
@@ -67,7 +69,7 @@ def _where(point_code: str | None, point_name: str | None) -> str:
     if point_code is None:
         return _("all points")
     return _("point {point}").format(
-        point=esc(clip(f"{point_code} · {point_name or ''}", _NAME_LIMIT))
+        point=esc(clip(f"{point_code} · {labels.place(point_name)}", _NAME_LIMIT))
     )
 
 
@@ -91,7 +93,7 @@ def _count(payload: Mapping[str, Any], key: str) -> int:
 
 def report_text(payload: Mapping[str, Any]) -> str:
     """The delivery report the admin group reads once every message is settled."""
-    point = payload.get("point")
+    point = labels.carried_place(payload, "point")
     where = (
         _("point {point}").format(point=esc(clip(str(point), _NAME_LIMIT)))
         if point

@@ -40,3 +40,11 @@ class MineCb(CallbackData, prefix="my"):
     item: int = 0
     page: int = 1
     value: str = ""
+
+
+class StatsCb(CallbackData, prefix="st"):
+    """The office's /stats for the period ``period`` spells (2026, 2026-06, 2026-Q2,
+    30d): one ``section`` of it, or (empty) the summary with the sections' buttons."""
+
+    period: str
+    section: str = ""

@@ -25,9 +25,11 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.lifecycle import Action, allowed_actions
 from bot.domain.roles import Role
-from bot.domain.statuses import SuggestionStatus
+from bot.domain.statuses import RatingValue, SuggestionStatus
 from bot.services.context import Policy
-from bot.services.views import SuggestionDetail, TimelineEntry
+from bot.services.notify import FILES
+from bot.services.suggestions import ANSWER_DUE, INSTRUCTION, RATING, answer_due
+from bot.services.views import SuggestionDetail, SuggestionInfo, TimelineEntry
 from handlers import item_facts as facts
 from handlers import labels
 from handlers.keyboards import button
@@ -51,6 +53,8 @@ class CardCb(CallbackData, prefix="c"):
 # Button codes and the moves they start. "city" opens a picker of the three answers.
 TAKE, ASK, ADOPT, REFERENCE, DECLINE, ESCALATE = "take", "ask", "adopt", "ref", "decl", "esc"
 CITY, DUPLICATE, ASSIGN, DUE, DONE, CLOSE = "city", "dup", "dept", "due", "done", "close"
+# While the item waits on the observer's answer.
+CHASE, ANYWAY, UNANSWERED = "chase", "anyway", "unans"
 ACTS: dict[str, Action] = {
     TAKE: Action.TAKE,
     ASK: Action.ASK_INFO,
@@ -64,6 +68,9 @@ ACTS: dict[str, Action] = {
     DUE: Action.SET_DUE,
     DONE: Action.MARK_IMPLEMENTED,
     CLOSE: Action.CLOSE,
+    CHASE: Action.CHASE,
+    ANYWAY: Action.DECIDE_ANYWAY,
+    UNANSWERED: Action.CLOSE_UNANSWERED,
 }
 _BUTTONS: dict[str, str] = {
     TAKE: N_("🔍 Take"),
@@ -78,6 +85,9 @@ _BUTTONS: dict[str, str] = {
     DUE: N_("📅 Set due date"),
     DONE: N_("🎯 Mark implemented"),
     CLOSE: N_("🔒 Close"),
+    CHASE: N_("🔔 Remind the observer"),
+    ANYWAY: N_("⚖️ Decide anyway"),
+    UNANSWERED: N_("🔒 Close: no answer"),
 }
 
 # How a move reads on the office's card (the observer's timeline says "you").
@@ -105,6 +115,13 @@ _OFFICE_ACTION: dict[Action, str] = {
     Action.REOPEN: N_("was dissatisfied: reopened"),
     Action.CLOSE: N_("closed it"),
     Action.NOTE: N_("📝 internal note"),
+    Action.ADD: N_("➕ added to it"),
+    Action.DISPUTE: N_("was dissatisfied with the decision"),
+    Action.RECONSIDER: N_("reopened it for review"),
+    Action.REPLY: N_("💬 answered the observer"),
+    Action.CHASE: N_("reminded the observer of the question"),
+    Action.DECIDE_ANYWAY: N_("went on to decide without the observer's answer"),
+    Action.CLOSE_UNANSWERED: N_("closed it: the observer did not answer"),
 }
 _ROLE: dict[Role, str] = {
     Role.OBSERVER: N_("Observer"),
@@ -175,17 +192,24 @@ def history_line(entry: TimelineEntry, policy: Policy, words_max: int = WORDS_MA
         Action.CITY_ADOPT,
         Action.ASSIGN,
     ):
-        extra.append(esc(clip(str(payload["department"]), 100)))
+        extra.append(esc(clip(labels.carried_place(payload, "department"), 100)))
     if payload.get("due") and entry.action in (Action.ADOPT, Action.CITY_ADOPT, Action.SET_DUE):
         extra.append(_("due {date}").format(date=esc(clip(str(payload["due"]), 20))))
     if payload.get("duplicate_of") and entry.action is Action.MARK_DUPLICATE:
         extra.append(esc(clip(str(payload["duplicate_of"]), 40)))
     if payload.get("escalated_to") and entry.action is Action.ESCALATE:
         extra.append(esc(clip(str(payload["escalated_to"]), 100)))
+    extra.extend(_from_the_observer(entry))
+    if payload.get(ANSWER_DUE) and entry.action in (Action.ASK_INFO, Action.CHASE):
+        extra.append(_("answer by {date}").format(date=esc(clip(str(payload[ANSWER_DUE]), 20))))
     if extra:
         line += " (" + ", ".join(extra) + ")"
     if entry.text and words_max > 1:
         line += f"\n<blockquote>{esc(clip(entry.text, words_max))}</blockquote>"
+    instruction = payload.get(INSTRUCTION)
+    if instruction and entry.action in (Action.ADOPT, Action.CITY_ADOPT) and words_max > 1:
+        said = esc(clip(str(instruction), words_max))
+        line += "\n" + _("To the department:") + f"\n<blockquote>{said}</blockquote>"
     return line
 
 
@@ -206,9 +230,10 @@ def _head(detail: SuggestionDetail, policy: Policy, today: str | None) -> list[s
         facts.filed(info, policy),
         *_due(
             _("<b>Decision due:</b> {date}"),
-            info.decision_due if info.status in (S.SUBMITTED, S.IN_REVIEW, S.NEEDS_INFO) else None,
+            info.decision_due if info.status in (S.SUBMITTED, S.IN_REVIEW) else None,
             today,
         ),
+        *_answer_due(detail, today),
         *facts.reported_to(info, 200),
         *_due(
             _("<b>The city's answer due:</b> {date}"),
@@ -217,12 +242,59 @@ def _head(detail: SuggestionDetail, policy: Policy, today: str | None) -> list[s
         ),
         *facts.department(detail, 200),
         *facts.implementation_due(info, today),
+        *_no_due(info),
         *facts.attachments(detail),
-        *(
-            _("<b>Rating:</b> {rating}").format(rating=esc(labels.rating(rating.value)))
-            for rating in detail.ratings[-1:]
-        ),
+        *_rating(detail),
     ]
+
+
+def _answer_due(detail: SuggestionDetail, today: str | None) -> list[str]:
+    """While the item waits on the observer: the date their answer is due by (the
+    office's own decision clock stands still meanwhile)."""
+    if detail.info.status is not S.NEEDS_INFO:
+        return []
+    asked = [e.payload for e in detail.timeline if e.action in (Action.ASK_INFO, Action.CHASE)]
+    due = answer_due(asked, detail.info.decision_due)
+    return _due(_("<b>The observer's answer due:</b> {date}"), due, today)
+
+
+def _no_due(info: SuggestionInfo) -> list[str]:
+    """A department's item without a due date (reopened): the office is to set one."""
+    if info.status not in (S.ADOPTED, S.IMPLEMENTING) or info.implementation_due is not None:
+        return []
+    if info.department_id is None:
+        return []
+    return [
+        "⚠️ " + _("<b>Implementation due:</b> none since it was reopened; set a new date with 📅.")
+    ]
+
+
+# Rating moves, and how much of a rating's comment the card's head shows.
+_RATED = (Action.RATE, Action.REOPEN, Action.DISPUTE)
+RATING_COMMENT_MAX = 200
+
+
+def _rating(detail: SuggestionDetail) -> list[str]:
+    """The latest rating, with its comment: the office reads what the observer said."""
+    if not detail.ratings:
+        return []
+    rating = detail.ratings[-1]
+    line = _("<b>Rating:</b> {rating}").format(rating=esc(labels.rating(rating.value)))
+    if rating.comment:
+        line += f" · “{esc(clip(rating.comment, RATING_COMMENT_MAX))}”"
+    return [line]
+
+
+def _from_the_observer(entry: TimelineEntry) -> list[str]:
+    """What a rating or an addition says besides its words: the rating, the files."""
+    payload, shown = entry.payload, []
+    value = payload.get(RATING)
+    if entry.action in _RATED and value in set(RatingValue):
+        shown.append(esc(labels.rating(RatingValue(value))))
+    files = payload.get(FILES)
+    if entry.action is Action.ADD and isinstance(files, int) and files > 0:
+        shown.append(f"📎 {files}")
+    return shown
 
 
 def _observer(detail: SuggestionDetail) -> str:
@@ -230,7 +302,7 @@ def _observer(detail: SuggestionDetail) -> str:
     # everyone in the group reads this card).
     who = [esc(clip(detail.observer_name or "?", 100)) + f" #{detail.info.observer_id}"]
     if detail.point_name:
-        who.append(f"📍 {esc(clip(detail.point_name, 100))}")
+        who.append(f"📍 {esc(clip(labels.place(detail.point_name), 100))}")
     return _("<b>Observer:</b> {who}").format(who=" · ".join(who))
 
 

@@ -25,7 +25,6 @@ from pydantic import Field
 from bot.domain.limits import ATTACHMENTS_MAX, TEXT_MAX
 from handlers.attachments import attachment_of
 from handlers.conversation import (
-    Flow,
     PlainText,
     finish,
     joined,
@@ -37,13 +36,12 @@ from handlers.conversation import (
 from handlers.item_pages import stale
 from handlers.keyboards import CANCEL
 from handlers.ui import esc
+from handlers.used_prompts import Outcome, Prompted, ask, end, told
 
 
-class ItemFlow(Flow):
-    """A conversation about the item ``item`` (shown as ``reference``)."""
-
-    item: int = 0
-    reference: str = ""
+class ItemFlow(Prompted):
+    """A conversation about the item ``item`` (shown as ``reference``), whose prompts
+    lose their buttons once used (handlers.used_prompts)."""
 
     def ongoing(self) -> bool:
         """Whether the data is of a conversation that can go on."""
@@ -97,9 +95,16 @@ async def pressed(
     query: CallbackQuery, state: FSMContext, flow: type[FlowT], step: State, item: int
 ) -> FlowT | None:
     """The conversation a pressed button belongs to, if the chat is still at ``step``
-    of it about ``item``; otherwise the button is stale."""
+    of it about ``item``; otherwise the button is stale, and the person told what
+    became of it, if the chat remembers (handlers.used_prompts)."""
     value = await load_flow(state, flow)
-    if await state.get_state() != step.state or value.item != item or not value.ongoing():
+    on = await state.get_state() == step.state and value.item == item and value.ongoing()
+    message = query.message
+    if on and message is not None and message.message_id == value.prompt:
+        return value
+    if await told(query, state, item):
+        return None
+    if not on:
         await stale(query)
         return None
     return value
@@ -176,13 +181,13 @@ class Writing(Generic[CollectedT]):
         return await ongoing(message, state, self.flow, _(self.gone))
 
     async def cancel_typed(self, message: Message, state: FSMContext) -> None:
-        await finish(state, self.flow)
+        await end(state, self.flow, Outcome(self.cancelled))
         await message.answer(_(self.cancelled))
 
     async def text_piece(self, message: Message, state: FSMContext) -> None:
         flow = await self.current(message, state)
         if flow is not None and await add_text(message, state, flow):
-            await message.answer(self.progress(flow), reply_markup=self.buttons(flow))
+            await ask(state, flow, self.progress(flow), self.buttons(flow))
 
     async def file_piece(self, message: Message, state: FSMContext) -> None:
         flow = await self.current(message, state)
@@ -194,7 +199,7 @@ class Writing(Generic[CollectedT]):
             return
         too_many = _(self.too_many).format(most=ATTACHMENTS_MAX)
         if await add_file(message, state, flow, too_many):
-            await message.answer(self.progress(flow), reply_markup=self.buttons(flow))
+            await ask(state, flow, self.progress(flow), self.buttons(flow))
 
     async def other_piece(self, message: Message) -> None:
         await message.answer(_(self.other))

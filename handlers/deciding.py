@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from aiogram import Bot, F, Router
@@ -36,17 +36,20 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from pydantic import Field
 
 from bot.domain.calendar import due_after
+from bot.domain.dates import BadDate, parse_due
 from bot.domain.errors import AlreadyMoved, InvalidInput, MissingInput, NotFound
 from bot.domain.limits import TEXT_MAX
 from bot.domain.statuses import SuggestionStatus
+from bot.effects import when_sent
 from bot.middlewares.people import CurrentUser
 from bot.services.actors import Actor
 from bot.services.cards import ITEM, CardService
 from bot.services.context import Policy
 from bot.services.places import PlaceService
-from bot.services.suggestions import SuggestionService
+from bot.services.suggestions import AlreadyChased, SuggestionService
 from bot.services.views import SuggestionInfo
 from bot.settings import Settings
 from handlers import labels
@@ -54,8 +57,10 @@ from handlers.card_sync import sync_item
 from handlers.cards import (
     ACTS,
     ADOPT,
+    ANYWAY,
     ASK,
     ASSIGN,
+    CHASE,
     CITY,
     CLOSE,
     DECLINE,
@@ -65,14 +70,16 @@ from handlers.cards import (
     ESCALATE,
     REFERENCE,
     TAKE,
+    UNANSWERED,
     CardCb,
     card_acts,
 )
 from handlers.conversation import finish, load_flow, save_flow
+from handlers.due_dates import calendar_missing, date_problem, due_notes, examples, weekday
 from handlers.errors import explain
 from handlers.keyboards import CANCEL, button
 from handlers.office import office_router
-from handlers.replies import Asking, remember_flow
+from handlers.replies import Asker, Asking, modify_flow, note_asker, remember_flow
 from handlers.ui import BUTTON_TEXT_MAX, N_, clip, day, esc
 
 log = logging.getLogger(__name__)
@@ -81,6 +88,8 @@ S = SuggestionStatus
 KEY = "deciding"  # this flow's part of the admin's FSM data
 TITLE_SHOWN = 60  # of the item's title in a prompt
 DUE_CHOICES = (5, 10, 20)  # working days from today, offered as quick due dates
+EARLIER_KEPT = 5  # prompts of one step still answered after it was asked again
+SAMPLE_AHEAD = timedelta(days=30)  # the date a prompt's examples show, from today
 
 
 class Deciding(StatesGroup):
@@ -91,11 +100,14 @@ class Deciding(StatesGroup):
     department = State()  # the department picker is shown
     due = State()  # the due-date picker is shown
     date = State()  # a force-reply prompt waits for a typed date
+    # Adopting: a force-reply prompt waits for the office's instruction to the department,
+    # with a Skip button on a message beside it.
+    instruction = State()
 
 
 class PickCb(CallbackData, prefix="dk"):
     """A picker's button: ``step`` o (the city's answer), d (department), t (due date),
-    y (type a date), x (cancel); ``val`` the choice."""
+    y (type a date), s (adopt without an instruction), x (cancel); ``val`` the choice."""
 
     step: str
     item: int
@@ -103,8 +115,10 @@ class PickCb(CallbackData, prefix="dk"):
 
 
 OUTCOME, DEPARTMENT, DUE_DATE, TYPE_DATE, CANCEL_STEP = "o", "d", "t", "y", "x"
-IMMEDIATE = (TAKE, DONE, CLOSE)
-WORDS = (ASK, REFERENCE, DECLINE, ESCALATE, DUPLICATE)
+SKIP = "s"
+INSTRUCT = "instr"  # what the prompt after an adoption's due date asks for
+IMMEDIATE = (TAKE, DONE, CLOSE, CHASE, ANYWAY)
+WORDS = (ASK, REFERENCE, DECLINE, ESCALATE, DUPLICATE, UNANSWERED)
 
 # What a force-reply prompt asks for, by move ("city" is the city's answer).
 _ASKS: dict[str, str] = {
@@ -122,6 +136,15 @@ _ASKS: dict[str, str] = {
         "e.g. WZ-2026-0001."
     ),
     CITY: N_("reply to this message with the city's answer about {item}."),
+    UNANSWERED: N_(
+        "reply to this message with the reason for closing {item} without the observer's "
+        "answer (the observer will read it)."
+    ),
+    INSTRUCT: N_(
+        "reply to this message with the office's instruction to the department on {item}: "
+        "what it is to do, whom to contact. The department's card shows it; the observer "
+        "is not shown it."
+    ),
 }
 _PLACEHOLDERS: dict[str, str] = {
     ASK: N_("Your question"),
@@ -130,6 +153,8 @@ _PLACEHOLDERS: dict[str, str] = {
     ESCALATE: N_("A note for the city"),
     DUPLICATE: N_("The original item's reference"),
     CITY: N_("The city's answer"),
+    UNANSWERED: N_("The reason"),
+    INSTRUCT: N_("The instruction to the department"),
 }
 # The toast (or short confirmation) after a move succeeds.
 _DONE: dict[str, str] = {
@@ -145,6 +170,9 @@ _DONE: dict[str, str] = {
     DUE: N_("Due date set."),
     DONE: N_("Marked implemented."),
     CLOSE: N_("Closed."),
+    CHASE: N_("The observer has been reminded of the question."),
+    ANYWAY: N_("Back to the decision: the observer's answer is no longer awaited."),
+    UNANSWERED: N_("Closed for want of an answer; the observer will be told."),
 }
 _OUTCOMES: dict[str, str] = {
     S.ADOPTED.value: N_("✅ Adopted"),
@@ -166,11 +194,20 @@ class Plan(Asking):
     title: str = ""
     card: int | None = None
     prompt: int | None = None
+    # Prompts of the current step asked before ``prompt`` (the answer could not be taken):
+    # a reply to any of them is still an answer.
+    earlier: list[int] = Field(default_factory=list)
+    asks: str = ""  # what the open prompt asks for: "date", or a move code of _ASKS
     current_dept: int | None = None
     dept: int | None = None
     dept_name: str | None = None
     outcome: str | None = None
     text: str | None = None
+    # Adopting: the due date chosen (ISO), the instruction, and the message beside the
+    # instruction's prompt that holds its Skip button.
+    due: str | None = None
+    instruction: str | None = None
+    beside: int | None = None
 
 
 @dataclass
@@ -200,7 +237,8 @@ class Desk:
     async def drop(self) -> Plan:
         """End this admin's pending move, if any, deleting its prompt; returns its plan."""
         plan = await load_flow(self.state, Plan)
-        await self.delete(plan.prompt)
+        for prompt in [*plan.earlier, plan.prompt, plan.beside]:
+            await self.delete(prompt)
         await finish(self.state, Plan)
         return plan
 
@@ -229,7 +267,7 @@ def desk_of(chat_id: int, data: dict[str, Any]) -> Desk:
 
 
 def _item(plan: Plan) -> str:
-    return _("<b>{reference}</b> «{title}»").format(
+    return _("<b>{reference}</b> “{title}”").format(
         reference=esc(plan.ref), title=esc(clip(plan.title, TITLE_SHOWN))
     )
 
@@ -245,7 +283,7 @@ def _status(status: SuggestionStatus) -> str:
 
 def moved_text(info: SuggestionInfo) -> str:
     return _(
-        "{reference} has already moved: it is now «{status}». Nothing was changed; "
+        "{reference} has already moved: it is now “{status}”. Nothing was changed; "
         "the card shows where it stands."
     ).format(reference=info.reference, status=_status(info.status))
 
@@ -268,7 +306,7 @@ async def department_picker(desk: Desk, plan: Plan) -> tuple[str, InlineKeyboard
     rows = []
     for d in departments:
         mark = "• " if d.id == plan.current_dept else ""
-        label = clip(f"{mark}{d.code} · {d.name}", BUTTON_TEXT_MAX)
+        label = clip(f"{mark}{d.code} · {labels.place(d.name)}", BUTTON_TEXT_MAX)
         rows.append([button(label, PickCb(step=DEPARTMENT, item=plan.item, val=str(d.id)).pack())])
     rows.append([_cancel_button(plan.item)])
     text = _("{who}, choose the department that will implement {item}:").format(
@@ -295,6 +333,10 @@ async def due_picker(desk: Desk, plan: Plan) -> tuple[str, InlineKeyboardMarkup]
     text = "\n".join(lines).format(
         who=desk.who(), item=_item(plan), department=esc(clip(plan.dept_name or "", 100))
     )
+    # The choices are counted by the calendar: say so when a year of theirs has none.
+    missing = calendar.missing_years(desk.suggestions.today(), due)
+    if missing:
+        text += "\n\n" + calendar_missing(missing)
     return text, _markup(rows)
 
 
@@ -324,17 +366,25 @@ async def show_picker(
     await _remember(desk, plan, sent)
 
 
-async def show_prompt(desk: Desk, plan: Plan, what: str, reply_to: int | None) -> None:
-    """A force-reply prompt; ``what`` is a move code of ``_ASKS``, or "date"."""
+async def show_prompt(
+    desk: Desk, plan: Plan, what: str, reply_to: int | None, *, problem: str | None = None
+) -> None:
+    """A force-reply prompt; ``what`` is a move code of ``_ASKS``, or "date"; ``problem``
+    says first why the last answer was not taken."""
     if what == "date":
-        ask = _("{who}, reply to this message with the due date for {item} as YYYY-MM-DD.")
-        placeholder = _("YYYY-MM-DD, e.g. 2026-04-30")
+        sample = examples(desk.suggestions.today() + SAMPLE_AHEAD)
+        ask = _("{who}, reply to this message with the due date for {item}, e.g. {examples}.")
+        ask = ask.replace("{examples}", sample)
+        placeholder = _("e.g. {examples}").format(examples=sample)
     else:
         # The address and the question joined as the language joins them.
         ask = _("{who}, {ask}").replace("{ask}", _(_ASKS[what]))
         placeholder = _(_PLACEHOLDERS[what])
     text = ask.format(who=desk.who(), item=_item(plan))
     text += "\n" + _("/cancel to stop; nothing changes until you reply.")
+    plan.asks = what
+    if problem:
+        text = f"⚠️ {problem}\n\n{text}"
     sent = await desk.bot.send_message(
         desk.chat_id,
         text,
@@ -342,6 +392,25 @@ async def show_prompt(desk: Desk, plan: Plan, what: str, reply_to: int | None) -
         reply_parameters=_reply(reply_to),
     )
     await _remember(desk, plan, sent)
+    name = clip(desk.user.full_name or desk.user.first_name or "?", 64)
+    await note_asker(desk.state, sent, Asker(desk.user.id, name))
+
+
+async def ask_again(message: Message, desk: Desk, plan: Plan, problem: str) -> None:
+    """The answer cannot be taken: a new prompt under it says why and asks again, the
+    step going on. A reply to an earlier prompt of the step is still taken, so whichever
+    one the admin answers next, nothing is lost."""
+    what = plan.asks
+    if what != "date" and what not in _ASKS:
+        await message.reply(problem)  # a prompt shown otherwise: it stays open as it is
+        return
+    if plan.prompt:
+        plan.earlier = [*plan.earlier, plan.prompt]
+    for gone in plan.earlier[:-EARLIER_KEPT]:
+        await desk.delete(gone)
+    plan.earlier = plan.earlier[-EARLIER_KEPT:]
+    await show_prompt(desk, plan, what, message.message_id, problem=problem)
+    await save_flow(desk.state, plan)
 
 
 async def _remember(desk: Desk, plan: Plan, sent: Any) -> None:
@@ -375,6 +444,8 @@ async def perform(
     s, actor, item, v = desk.suggestions, desk.actor, plan.item, plan.v
     act = plan.act
     dept = plan.dept or None
+    if act in (CHASE, ANYWAY, UNANSWERED):
+        return await _waiting_move(desk, plan, text)
     if act == TAKE:
         return await s.take(actor, item, version=v)
     if act == DONE:
@@ -392,7 +463,9 @@ async def perform(
     if act == DUPLICATE:
         return await s.mark_duplicate(actor, item, text or "", version=v)
     if act == ADOPT:
-        return await s.adopt(actor, item, department_id=dept, due=due, version=v)
+        return await s.adopt(
+            actor, item, department_id=dept, due=due, instruction=plan.instruction, version=v
+        )
     if act == ASSIGN:
         return await s.assign(actor, item, dept or 0, version=v)
     if act == DUE:
@@ -406,9 +479,20 @@ async def perform(
             plan.text or "",
             department_id=dept,
             due=due,
+            instruction=plan.instruction,
             version=v,
         )
     raise InvalidInput(f"unknown move {act!r}")
+
+
+async def _waiting_move(desk: Desk, plan: Plan, text: str | None) -> SuggestionInfo:
+    """A move of an item waiting on the observer's answer."""
+    s, actor, item, v = desk.suggestions, desk.actor, plan.item, plan.v
+    if plan.act == CHASE:
+        return await s.chase(actor, item, version=v)
+    if plan.act == ANYWAY:
+        return await s.decide_anyway(actor, item, version=v)
+    return await s.close_unanswered(actor, item, text or "", version=v)
 
 
 async def conclude(
@@ -501,6 +585,12 @@ async def _move_at_once(query: CallbackQuery, desk: Desk, plan: Plan, pressed: i
             raise
         await stale(query, desk, await desk.suggestions.get(desk.actor, plan.item), pressed)
         return
+    except AlreadyChased:
+        # Refused before anything was written: the update goes on.
+        await query.answer(
+            _("The observer was already reminded today. Try again tomorrow."), show_alert=True
+        )
+        return
     await desk.refresh(plan.item)
     await query.answer(_(_DONE[plan.act]))
 
@@ -557,7 +647,8 @@ async def on_pick(query: CallbackQuery, callback_data: PickCb, **data: Any) -> N
     desk = desk_of(query.message.chat.id, data)
     plan = await load_flow(desk.state, Plan)
     current = await desk.state.get_state()
-    if not plan.act or plan.item != callback_data.item or plan.prompt != query.message.message_id:
+    pressed = query.message.message_id
+    if not plan.act or plan.item != callback_data.item or pressed not in (plan.prompt, plan.beside):
         await query.answer(
             _(
                 "This choice belongs to another admin's move, or it has expired. "
@@ -600,7 +691,15 @@ async def _picked_department(query: CallbackQuery, desk: Desk, plan: Plan, val: 
             show_alert=True,
         )
         return True
-    plan.dept, plan.dept_name = chosen.id, chosen.name
+    if plan.act == ASSIGN and chosen.id == plan.current_dept:
+        await query.answer(
+            _("{reference} is with {department} already. Choose another department.").format(
+                reference=plan.ref, department=clip(labels.place(chosen.name), 60)
+            ),
+            show_alert=True,
+        )
+        return True
+    plan.dept, plan.dept_name = chosen.id, labels.place(chosen.name)
     if plan.act == ASSIGN:
         await finish_by_button(query, desk, plan)
         return True
@@ -618,7 +717,19 @@ async def _picked_due(query: CallbackQuery, desk: Desk, plan: Plan, val: str) ->
         due = date.fromisoformat(val)
     except ValueError:
         return False
+    if adopting(plan):
+        await ask_instruction(desk, plan, due)
+        await query.answer(_("Reply to the bot's message below, or press ⏭ to go without."))
+        return True
     await finish_by_button(query, desk, plan, due=due)
+    return True
+
+
+async def _picked_skip(query: CallbackQuery, desk: Desk, plan: Plan, val: str) -> bool:
+    """Adopted without an instruction to the department."""
+    if plan.due is None:
+        return False
+    await finish_by_button(query, desk, plan, due=date.fromisoformat(plan.due))
     return True
 
 
@@ -633,6 +744,7 @@ _PICKS: dict[str, tuple[State, Pick]] = {
     DEPARTMENT: (Deciding.department, _picked_department),
     DUE_DATE: (Deciding.due, _picked_due),
     TYPE_DATE: (Deciding.due, _picked_typing),
+    SKIP: (Deciding.instruction, _picked_skip),
 }
 
 
@@ -658,6 +770,28 @@ async def finish_by_button(
         await query.answer(moved, show_alert=True)
         return
     await query.answer(done_text(plan))
+    if due is not None:
+        await warn_of_due(desk, plan, due)
+
+
+async def warn_of_due(desk: Desk, plan: Plan, due: date) -> None:
+    """A due date picked with a button that the office should know more of (a year whose
+    calendar is not loaded): said in the group under the card, for every admin to see,
+    where a toast would be gone in a moment."""
+    notes = due_notes(await desk.suggestions.calendar(), desk.suggestions.today(), due)
+    if not notes:
+        return
+    await desk.bot.send_message(
+        desk.chat_id,
+        "\n".join([_due_line(plan, due), *notes]),
+        reply_parameters=_reply(plan.card),
+    )
+
+
+def _due_line(plan: Plan, due: date) -> str:
+    return "📅 " + _("{reference}: due on {date}, a {weekday}.").format(
+        reference=esc(plan.ref), date=day(due), weekday=weekday(due)
+    )
 
 
 # ---- answers to the prompts -----------------------------------------------------------
@@ -667,31 +801,31 @@ async def on_reply(message: Message, **data: Any) -> None:
     desk = desk_of(message.chat.id, data)
     plan = await load_flow(desk.state, Plan)
     replied = message.reply_to_message
-    if not plan.act or replied is None or replied.message_id != plan.prompt:
+    asked = (plan.prompt, *plan.earlier, plan.beside)
+    if not plan.act or replied is None or replied.message_id not in asked:
         raise SkipHandler  # a reply to something else: not ours
-    if message.text is None:
-        await message.reply(_("Please reply with text."))
-        return
-    if message.text.startswith("/"):
+    if message.text is not None and message.text.startswith("/"):
         raise SkipHandler  # a command, even as a reply, stays a command
-    text = message.text.strip()
+    dating = await desk.state.get_state() == Deciding.date.state
+    text = (message.text or "").strip()
     if not text:
-        await message.reply(_("Please reply with text."))
+        await ask_again(message, desk, plan, _("Please reply with text."))
         return
-    if await desk.state.get_state() == Deciding.date.state:
+    if dating:
         await on_date(message, desk, plan, text)
+    elif await desk.state.get_state() == Deciding.instruction.state:
+        await on_instruction(message, desk, plan, text)
     else:
         await on_words(message, desk, plan, text)
 
 
 async def on_words(message: Message, desk: Desk, plan: Plan, text: str) -> None:
     if plan.act != DUPLICATE and len(text) > TEXT_MAX:
-        await message.reply(
-            _(
-                "That is too long: at most {limit} characters, yours has {count}. "
-                "Reply to my message again with a shorter text."
-            ).format(limit=TEXT_MAX, count=len(text))
-        )
+        too_long = _(
+            "That is too long: at most {limit} characters, yours has {count}. "
+            "Reply to my message again with a shorter text."
+        ).format(limit=TEXT_MAX, count=len(text))
+        await ask_again(message, desk, plan, too_long)
         return
     if plan.act == CITY:
         plan.text = text
@@ -701,7 +835,7 @@ async def on_words(message: Message, desk: Desk, plan: Plan, text: str) -> None:
     try:
         moved = await conclude(desk, plan, text=text)
     except (InvalidInput, MissingInput, NotFound) as exc:
-        await message.reply(input_problem(plan, exc))
+        await ask_again(message, desk, plan, input_problem(plan, exc))
         return
     await told(message, plan, moved)
 
@@ -718,33 +852,121 @@ async def _city_adopted(message: Message, desk: Desk, plan: Plan) -> None:
 
 
 async def on_date(message: Message, desk: Desk, plan: Plan, text: str) -> None:
+    today = desk.suggestions.today()
     try:
-        due = date.fromisoformat(text)
-    except ValueError:
-        await message.reply(
-            _("Please reply with a date as YYYY-MM-DD, e.g. {example}.").format(
-                example=day(desk.suggestions.today())
-            )
-        )
+        due = parse_due(text, today)
+    except BadDate as exc:
+        await ask_again(message, desk, plan, date_problem(exc, text))
         return
-    if due < desk.suggestions.today():
-        await message.reply(_("The due date cannot be in the past. Reply again with a later date."))
+    if adopting(plan):
+        await ask_instruction(desk, plan, due)
         return
+    calendar = await desk.suggestions.calendar()
     try:
         moved = await conclude(desk, plan, due=due)
     except (InvalidInput, MissingInput, NotFound) as exc:
-        await message.reply(explain(exc))
+        await ask_again(message, desk, plan, explain(exc))
         return
-    await told(message, plan, moved)
+    # The date as read (a year-less one gets its year), and what is odd about it.
+    notes = [_due_line(plan, due), *due_notes(calendar, today, due)]
+    await told(message, plan, moved, notes)
 
 
-async def told(message: Message, plan: Plan, moved: str | None) -> None:
+# ---- adopting: the office's instruction to the department -----------------------------
+
+
+def adopting(plan: Plan) -> bool:
+    """Whether the move adopts the item (the office's, or the city's answer)."""
+    return plan.act == ADOPT or (plan.act == CITY and plan.outcome == S.ADOPTED.value)
+
+
+async def ask_instruction(desk: Desk, plan: Plan, due: date) -> None:
+    """The department and the due date are chosen: the office may give the department
+    an instruction. A force-reply prompt asks for it; the message above it says what
+    was chosen (and what is odd about the date) and has ⏭ to adopt without one."""
+    plan.due = due.isoformat()
+    for shown in [*plan.earlier, plan.prompt]:
+        await desk.delete(shown)  # the picker, or the date's prompts
+    plan.earlier, plan.prompt = [], None
+    calendar = await desk.suggestions.calendar()
+    notes = [_due_line(plan, due), *due_notes(calendar, desk.suggestions.today(), due)]
+    chosen = _("{who}, {item} goes to {department}.").format(
+        who=desk.who(),
+        item=_item(plan),
+        department=esc(clip(labels.place(plan.dept_name, "?"), 100)),
+    )
+    skip = _("No instruction needed? Press ⏭ to adopt it without one.")
+    markup = _markup(
+        [
+            [button(_("⏭ No instruction"), PickCb(step=SKIP, item=plan.item).pack())],
+            [_cancel_button(plan.item)],
+        ]
+    )
+    beside = await desk.bot.send_message(
+        desk.chat_id,
+        "\n".join([chosen, *notes, "", skip]),
+        reply_markup=markup,
+        reply_parameters=_reply(plan.card),
+    )
+    await show_prompt(desk, plan, INSTRUCT, plan.card)
+    await _remember_beside(desk, plan, beside)
+    # A reply to it counts as one to the prompt: another admin's is told why it is not.
+    name = clip(desk.user.full_name or desk.user.first_name or "?", 64)
+    await note_asker(desk.state, beside, Asker(desk.user.id, name))
+    await desk.wait(plan, Deciding.instruction)
+
+
+async def _remember_beside(desk: Desk, plan: Plan, sent: Any) -> None:
+    """The id of the message beside the prompt goes into the plan once it is sent, if
+    the plan is still the one whose prompt was asked for with it."""
+    asking = plan.ask
+
+    async def keep(message: Any) -> None:
+        if not isinstance(message, Message):
+            return
+
+        def put(now: Plan) -> Plan | None:
+            if now.ask != asking:
+                return None
+            now.beside = message.message_id
+            return now
+
+        await modify_flow(desk.state, Plan, put)
+
+    await when_sent(sent, keep)
+
+
+async def on_instruction(message: Message, desk: Desk, plan: Plan, text: str) -> None:
+    if len(text) > TEXT_MAX:
+        too_long = _(
+            "That is too long: at most {limit} characters, yours has {count}. "
+            "Reply to my message again with a shorter text."
+        ).format(limit=TEXT_MAX, count=len(text))
+        await ask_again(message, desk, plan, too_long)
+        return
+    if plan.due is None:
+        await message.reply(_("This choice has expired. Use the buttons on the item's card."))
+        return
+    plan.instruction = text
+    due = date.fromisoformat(plan.due)
+    try:
+        moved = await conclude(desk, plan, due=due)
+    except (InvalidInput, MissingInput, NotFound) as exc:
+        await ask_again(message, desk, plan, explain(exc))
+        return
+    calendar = await desk.suggestions.calendar()
+    # The message that said what is odd about the date is gone with the prompt.
+    await told(message, plan, moved, due_notes(calendar, desk.suggestions.today(), due))
+
+
+async def told(
+    message: Message, plan: Plan, moved: str | None, notes: list[str] | None = None
+) -> None:
     if moved is not None:
         await message.reply(moved)
         return
-    await message.reply(
-        _("✅ {reference}: {done}").format(reference=esc(plan.ref), done=done_text(plan))
-    )
+    done = _("✅ {reference}: {done}").format(reference=esc(plan.ref), done=done_text(plan))
+    await message.reply("\n".join([done, *(notes or [])]))
 
 
 def input_problem(plan: Plan, exc: Exception) -> str:
@@ -772,5 +994,10 @@ def setup(i18n: I18n, settings: Settings) -> Router:
     router.message.register(nothing_to_cancel, Command("cancel"), StateFilter(None))
     router.callback_query.register(on_card, CardCb.filter())
     router.callback_query.register(on_pick, PickCb.filter())
-    router.message.register(on_reply, StateFilter(Deciding.text, Deciding.date), F.reply_to_message)
+    router.message.register(
+        on_reply,
+        StateFilter(Deciding.text, Deciding.date, Deciding.instruction),
+        F.reply_to_message,
+    )
+    # A reply to a prompt that is not taken is answered by handlers.prompts.
     return router

@@ -12,6 +12,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.services.cards import CardService
 from bot.services.context import Policy
+from bot.services.languages import LanguageService
 from bot.services.outbox import OutboxService
 from bot.services.people import PeopleService
 from bot.services.places import PlaceService
@@ -36,3 +37,4 @@ class Outgoing:
     people: PeopleService
     places: PlaceService
     cards: CardService
+    languages: LanguageService

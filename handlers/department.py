@@ -3,10 +3,13 @@
 A liaison hears of an item when the office adopts it for their department (or the
 city's answer does, or the office reassigns it): the **department card** arrives with
 the files filed with it. The card shows what the department needs to act — reference,
-status, title, text, kind, domain, point, location, due date, the office's words —
-and never who the observer is. Its buttons are the liaison's moves from the lifecycle
-table: Accept (adopted → implementing), then Progress, Hand back and Implemented. The
-card is edited in place after every move, so it always shows where the item stands.
+status, title, text, kind, domain, point, location, due date, the office's words and
+instruction, the office's questions to the observer and the answers — and never who
+the observer is. Its buttons are the liaison's moves from the lifecycle table: Accept
+(adopted → implementing), then Progress, Hand back and Implemented. The card is edited
+in place after every move, so it always shows where the item stands. When the office
+gives the item to another department, the one it left is told, and its cards say
+where the item went and lose their buttons.
 
 Three short conversations hang off the card, all under one state: a progress report
 (text plus photos and documents over several messages, then Send), a hand-back reason
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -31,30 +34,37 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    TelegramObject,
+)
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.domain.errors import IllegalTransition
+from bot.domain.errors import IllegalTransition, NotFound
 from bot.domain.lifecycle import Action, allowed_actions
 from bot.domain.limits import ATTACHMENTS_MAX, TEXT_MAX
+from bot.domain.notices import Notice
 from bot.domain.roles import Role
 from bot.domain.statuses import SuggestionStatus
 from bot.services.actors import SYSTEM, Actor
 from bot.services.cards import ITEM, CardService
 from bot.services.context import Clock, Policy
 from bot.services.notify import BY, BY_NAME
-from bot.services.suggestions import SuggestionService
+from bot.services.notify import FILES as FILES_SENT
+from bot.services.suggestions import INSTRUCTION, SuggestionService
 from bot.services.views import SuggestionDetail, SuggestionInfo, TimelineEntry
 from bot.settings import Settings
 from handlers import item_facts as facts
-from handlers import labels
+from handlers import labels, mine
 from handlers.attachments import attachments_in
-from handlers.callbacks import MenuCb
 from handlers.card_sync import Render, converge_after, showing
 from handlers.cards import Shown
 from handlers.collecting import Collected, Writing
-from handlers.conversation import finish, label, private_router, save_flow
+from handlers.conversation import label, load_flow, private_router, save_flow
 from handlers.desks import Desks
 from handlers.errors import explain
 from handlers.item_desk import ItemDesk
@@ -63,6 +73,17 @@ from handlers.keyboards import BACK as BACK_LABEL
 from handlers.keyboards import CANCEL, MINE, button
 from handlers.notices import UnknownNotice, compose, payload_value
 from handlers.ui import MESSAGE_MAX, N_, clip, day, esc, local_time, shown_length
+from handlers.used_prompts import (
+    CANCELLED,
+    HANDED_BACK,
+    IMPLEMENTED,
+    MOVED_ON,
+    PROGRESS_SENT,
+    Outcome,
+    end,
+    in_place,
+    pressed_id,
+)
 from storage.store import Store
 
 if TYPE_CHECKING:
@@ -114,6 +135,9 @@ _ACT_OF = {
     Action.MARK_IMPLEMENTED: DONE,
 }
 
+# What a later press of a flow's used button is told (handlers.used_prompts).
+_DONE = {PROGRESS: PROGRESS_SENT, HAND_BACK: HANDED_BACK, DONE: IMPLEMENTED}
+
 # Where the flow keeps its data: ``/cancel`` (handlers.start) drops the key named
 # after the state group, lower-cased.
 REPORT_KEY = "reporting"
@@ -126,6 +150,10 @@ HISTORY_MAX = 6
 LIST_MAX = 30
 _SLACK = 32
 _NAME_MAX = 200
+# What the history keeps, at least, of the room the office's questions may take.
+HISTORY_ROOM = 300
+# An answer's (and a question's) words on the card, cut shorter until all of them fit.
+EXCHANGE_WORDS = (500, 250, 120, 60)
 
 # What the department's history shows: its own work and the office's moves about it.
 _HISTORY = frozenset(
@@ -140,9 +168,13 @@ _HISTORY = frozenset(
         Action.MARK_IMPLEMENTED,
         Action.REOPEN,
         Action.CLOSE,
+        # What the observer added while the department works on it (never who they are).
+        Action.ADD,
     }
 )
 _DECISIONS = (Action.ADOPT, Action.CITY_ADOPT)
+# The office's questions to the observer and the observer's answers.
+_EXCHANGE = (Action.ASK_INFO, Action.ANSWER_INFO)
 
 
 class Reporting(StatesGroup):
@@ -195,11 +227,55 @@ def _decision(detail: SuggestionDetail) -> str:
     )
 
 
+def _instruction(detail: SuggestionDetail) -> str:
+    """The office's instruction to the department, given when it adopted the item."""
+    given = [e.payload.get(INSTRUCTION) for e in detail.timeline if e.action in _DECISIONS]
+    words = [str(w) for w in given if w]
+    if not words:
+        return ""
+    return _("<b>The office's instruction:</b>") + (
+        f"\n<blockquote>{esc(clip(words[-1], WORDS_MAX))}</blockquote>"
+    )
+
+
+def _exchange_entry(entry: TimelineEntry, policy: Policy, words_max: int) -> str:
+    """A question of the office's or an answer of the observer's: never who they are."""
+    when = local_time(entry.at, policy.tz)
+    if entry.action is Action.ASK_INFO:
+        line = "❓ " + _("{moment} · the office asked").format(moment=when)
+    else:
+        line = "💬 " + _("{moment} · the observer answered").format(moment=when)
+    files = entry.payload.get(FILES_SENT)
+    if isinstance(files, int) and not isinstance(files, bool) and files > 0:
+        line += " · " + _("📎 {count} file(s)").format(count=files)
+    if entry.text and words_max > 1:
+        line += f"\n<blockquote>{esc(clip(entry.text, words_max))}</blockquote>"
+    return line
+
+
+def _exchange(detail: SuggestionDetail, policy: Policy, room: int) -> str:
+    """Every question the office asked the observer and every answer, the words cut
+    shorter until they fit ``room``; only when there are very many, the newest."""
+    entries = [e for e in detail.timeline if e.action in _EXCHANGE and not e.internal]
+    if not entries:
+        return ""
+    heading = _("<b>The office's questions and the observer's answers</b>")
+    for words in EXCHANGE_WORDS:
+        text = "\n".join([heading, *(_exchange_entry(e, policy, words) for e in entries)])
+        if shown_length(text) <= room:
+            return text
+    omitted = _("<i>(earlier questions omitted)</i>")
+    left = room - shown_length(heading) - shown_length(omitted) - 2
+    draw = functools.partial(_exchange_entry, policy=policy, words_max=EXCHANGE_WORDS[-1])
+    chosen, _used = facts.newest_that_fit(entries, left, draw, lambda _e: 0)
+    return "\n".join([heading, omitted, *chosen])
+
+
 def _entry(entry: TimelineEntry, policy: Policy, words_max: int = ENTRY_WORDS_MAX) -> str:
     line = f"▫️ {local_time(entry.at, policy.tz)} · {esc(labels.action(entry.action))}"
     payload = entry.payload
     if payload.get("department") and entry.action in (*_DECISIONS, Action.ASSIGN):
-        line += f" ({esc(clip(str(payload['department']), 100))})"
+        line += f" ({esc(clip(labels.carried_place(payload, 'department'), 100))})"
     if payload.get("due") and entry.action in (*_DECISIONS, Action.SET_DUE):
         line += " · " + _("due {date}").format(date=esc(clip(str(payload["due"]), 20)))
     # The decision's words are shown above; the rest carry their own.
@@ -208,8 +284,13 @@ def _entry(entry: TimelineEntry, policy: Policy, words_max: int = ENTRY_WORDS_MA
     return line
 
 
-def _hint(status: SuggestionStatus, ours: bool) -> str:
+def _hint(detail: SuggestionDetail, ours: bool) -> str:
+    status = detail.info.status
     if not ours:
+        if detail.info.department_id is not None and detail.department_name:
+            return _("🔀 Reassigned to {department}: your department no longer handles it.").format(
+                department=clip(labels.place(detail.department_name), 100)
+            )
         if status in (S.ADOPTED, S.IMPLEMENTING):
             return _("This item is no longer with your department.")
         return ""
@@ -226,12 +307,12 @@ def _hint(status: SuggestionStatus, ours: bool) -> str:
 
 
 def card_markup(info: SuggestionInfo, attachments: int, ours: bool) -> InlineKeyboardMarkup | None:
-    rows: list[list[InlineKeyboardButton]] = []
-    if ours:
-        rows.extend(
-            [button(_(_MOVE_BUTTONS[act]), DeptCb(act=act, item=info.id, v=info.version).pack())]
-            for act in liaison_acts(info.status)
-        )
+    if not ours:
+        return None  # the item has left the department: nothing here to press
+    rows: list[list[InlineKeyboardButton]] = [
+        [button(_(_MOVE_BUTTONS[act]), DeptCb(act=act, item=info.id, v=info.version).pack())]
+        for act in liaison_acts(info.status)
+    ]
     if attachments:
         text = _("📎 Files ({count})").format(count=attachments)
         rows.append([button(text, DeptCb(act=FILES, item=info.id).pack())])
@@ -241,21 +322,27 @@ def card_markup(info: SuggestionInfo, attachments: int, ours: bool) -> InlineKey
 def department_card(
     detail: SuggestionDetail, policy: Policy, *, today: str, ours: bool = True
 ) -> Shown:
-    """The liaison's card: no observer name or phone, no internal notes, one message."""
+    """The liaison's card: no observer name or phone, no internal notes, one message.
+    The department's own card shows what it is to do (the office's decision and
+    instruction, the observer's answers to the office's questions) and its work so far;
+    once the item has left the department, the card says where it went, and no more."""
     head = "\n".join(_head(detail, policy, today))
     body = f"<blockquote expandable>{esc(clip(detail.info.body, BODY_MAX))}</blockquote>"
     parts = [head, body]
-    if decision := _decision(detail):
-        parts.append(decision)
-    hint = _hint(detail.info.status, ours)
-    heading = _("<b>Implementation so far</b>")
-    room = MESSAGE_MAX - _SLACK - sum(shown_length(p) + 2 for p in [*parts, hint, heading])
-    entries = [e for e in detail.timeline if not e.internal and e.action in _HISTORY]
-    draw = functools.partial(_entry, policy=policy)
-    cut = max(0, room - 100)
-    chosen, _used = facts.newest_that_fit(entries[-HISTORY_MAX:], room, draw, lambda _e: cut)
-    if chosen:
-        parts.append("\n".join([heading, *chosen]))
+    hint = _hint(detail, ours)
+    if ours:
+        parts.extend(p for p in (_decision(detail), _instruction(detail)) if p)
+        heading = _("<b>Implementation so far</b>")
+        room = MESSAGE_MAX - _SLACK - sum(shown_length(p) + 2 for p in [*parts, hint, heading])
+        if exchange := _exchange(detail, policy, room - HISTORY_ROOM):
+            parts.append(exchange)
+            room -= shown_length(exchange) + 2
+        entries = [e for e in detail.timeline if not e.internal and e.action in _HISTORY]
+        draw = functools.partial(_entry, policy=policy)
+        cut = max(0, room - 100)
+        chosen, _used = facts.newest_that_fit(entries[-HISTORY_MAX:], room, draw, lambda _e: cut)
+        if chosen:
+            parts.append("\n".join([heading, *chosen]))
     if hint:
         parts.append(f"<i>{esc(hint)}</i>")
     markup = card_markup(detail.info, len(detail.attachments), ours)
@@ -305,6 +392,8 @@ def sync_card(
 # ---- notices --------------------------------------------------------------------------
 
 _CARD_KINDS = frozenset({"item.adopt", "item.city_adopt", "item.assign"})
+# The observer's addition: a line, with its files, and the card shows it.
+_ADDED = "item.add"
 _LINES: dict[str, tuple[str, str | None]] = {
     # kind: (headline with {subject}, heading over the words that came with the move)
     "item.set_due": (
@@ -321,11 +410,23 @@ _LINES: dict[str, tuple[str, str | None]] = {
     "item.reopen": (
         N_(
             "🔄 The observer is not satisfied with the outcome of {subject}: it has been "
-            "reopened. Please continue the work and report progress."
+            "reopened. Please continue the work and report progress; the office will set "
+            "a new due date."
         ),
         N_("The observer's comment:"),
     ),
     "item.close": (N_("🔒 {subject} has been closed."), None),
+    _ADDED: (
+        N_("➕ The observer has added to {subject}."),
+        N_("The addition:"),
+    ),
+    Notice.ITEM_REASSIGNED.value: (
+        N_(
+            "🔀 The office has reassigned {subject} to {department}. Your department no "
+            "longer handles it: there is nothing more for you to do."
+        ),
+        None,
+    ),
 }
 # The same moves, made by a colleague in the department rather than by the office.
 _BY_COLLEAGUE: dict[str, str] = {
@@ -344,7 +445,7 @@ def _subject(payload: dict[str, Any]) -> str:
     reference = payload_value(payload, "reference", 40) or "?"
     title = payload_value(payload, "title", 100)
     if title:
-        return _("<b>{reference}</b> «{title}»").format(reference=esc(reference), title=esc(title))
+        return _("<b>{reference}</b> “{title}”").format(reference=esc(reference), title=esc(title))
     return f"<b>{esc(reference)}</b>"
 
 
@@ -358,7 +459,10 @@ def notice_text(kind: str, payload: dict[str, Any]) -> str:
     colleague = payload_value(payload, BY_NAME, 64) if by_colleague else None
     if colleague and kind in _BY_COLLEAGUE:
         headline = _BY_COLLEAGUE[kind]
-    text = _(headline).format(subject=_subject(payload), due=due, name=esc(colleague or ""))
+    department = esc(clip(labels.carried_place(payload, "department", "?"), 100))
+    text = _(headline).format(
+        subject=_subject(payload), due=due, name=esc(colleague or ""), department=department
+    )
     words = payload_value(payload, "text", MESSAGE_MAX)
     return compose([text], None if heading is None else _(heading), words, slack=8)
 
@@ -394,24 +498,33 @@ async def deliver(out: Outgoing, row: OutboxItem) -> None:
         if files:
             await send_files(out.bot, chat_id, info.reference, files)
         return
-    await out.bot.send_message(chat_id, notice_text(row.kind, row.payload))
+    reopened = row.kind == "item.reopen"
+    # A reopened item is work again: the notice opens its card at the bottom of the chat.
+    markup = _open_markup(item_id) if reopened else None
+    await out.bot.send_message(chat_id, notice_text(row.kind, row.payload), reply_markup=markup)
+    if row.kind == _ADDED and (files := await out.outbox.attachments(row)):
+        await send_files(out.bot, chat_id, str(row.payload.get("reference") or ""), files)
     # The card, if the liaison has one, shows the new state; a reopened item needs one.
-    sync_card(chat_id, item_id, out.cards, actor, post=row.kind == "item.reopen")
+    sync_card(chat_id, item_id, out.cards, actor, post=reopened)
+
+
+def _open_markup(item_id: int) -> InlineKeyboardMarkup:
+    opener = button(_("📄 Open the item"), DeptCb(act=OPEN, item=item_id).pack())
+    return InlineKeyboardMarkup(inline_keyboard=[[opener]])
 
 
 # ---- the list -------------------------------------------------------------------------
 
 
 def render_list(
-    items: Sequence[SuggestionInfo], today: str, *, observer: bool
+    items: Sequence[SuggestionInfo], today: str
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    own = [[button(_("📋 My own suggestions"), MenuCb(go="mine").pack())]] if observer else []
     if not items:
         text = _(
             "Your department has no open items at the moment. Items the office assigns to "
             "it will arrive in this chat."
         )
-        return text, InlineKeyboardMarkup(inline_keyboard=own) if own else None
+        return text, None
     lines = [_("<b>Your department's open items</b>: {total}").format(total=len(items)), ""]
     rows: list[list[InlineKeyboardButton]] = []
     for info in items[:LIST_MAX]:
@@ -425,7 +538,7 @@ def render_list(
     if len(items) > LIST_MAX:
         lines.append(_("… and {count} more, due later.").format(count=len(items) - LIST_MAX))
     lines.extend(["", _("Tap an item to open its card.")])
-    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows + own)
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 # ---- the conversations ----------------------------------------------------------------
@@ -552,6 +665,38 @@ async def _is_liaison(_event: object, actor: Actor) -> bool:
     return Role.LIAISON in actor.roles
 
 
+class LeftUs(Exception):
+    """A button about an item that has left the liaison's department was pressed: they
+    have been told where it went (:meth:`Desk.info`), and the handler goes no further."""
+
+
+def gone_text(detail: SuggestionDetail) -> str:
+    """Why a button about an item that has left the department does nothing (plain)."""
+    info = detail.info
+    if info.department_id is not None and detail.department_name:
+        return _(
+            "{reference} has been reassigned to {department}: your department no longer "
+            "handles it. Nothing was done."
+        ).format(
+            reference=info.reference, department=clip(labels.place(detail.department_name), 60)
+        )
+    return _(
+        "{reference} has been handed back to the office: your department no longer "
+        "handles it. Nothing was done."
+    ).format(reference=info.reference)
+
+
+async def _stop_where_it_left(
+    handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+    event: TelegramObject,
+    data: dict[str, Any],
+) -> Any:
+    try:
+        return await handler(event, data)
+    except LeftUs:
+        return None  # answered, and nothing written: the update commits as it is
+
+
 @dataclass
 class Desk(ItemDesk[DeptCb]):
     """A button of a liaison's chat: the press, who pressed it, the services
@@ -561,10 +706,32 @@ class Desk(ItemDesk[DeptCb]):
 
     async def info(self) -> SuggestionInfo:
         """The pressed item, if it is with one of the actor's departments; otherwise "not
-        found"."""
+        found", or :class:`LeftUs` when it was with theirs once."""
         # The observer of the item, or a liaison of another department: not here.
         ours = functools.partial(is_ours, self.actor)
-        return await self.lookup(self.suggestions.get, ours, "with the actor's department")
+        try:
+            return await self.lookup(self.suggestions.get, ours, "with the actor's department")
+        except NotFound:
+            if await self._left_us():
+                raise LeftUs(self.cb.item) from None
+            raise
+
+    async def _left_us(self) -> bool:
+        """Whether the pressed item was shown to this liaison as their department's (the
+        chat holds a card of it) and has left it since: they are told where it went, the
+        conversation about it ends, and the cards show it."""
+        item_id, chat_id = self.cb.item, self.query.from_user.id
+        if Role.LIAISON not in self.actor.roles or not await self.cards.of(ITEM, item_id, chat_id):
+            return False
+        detail = await self.suggestions.detail(SYSTEM, item_id)
+        await self.query.answer(gone_text(detail), show_alert=True)
+        pressed = self.query.message
+        if pressed is not None:
+            await self.cards.doubted(chat_id, pressed.message_id)
+        if (await load_flow(self.state, Report)).item == item_id:
+            await end(self.state, Report, Outcome(MOVED_ON))
+        self.refresh(item_id)
+        return True
 
     def refresh(self, item_id: int) -> None:
         """After commit, the liaison's cards of the item show where it stands."""
@@ -579,10 +746,15 @@ class Desk(ItemDesk[DeptCb]):
 
 
 async def list_items(message: Message, suggestions: SuggestionService, actor: Actor) -> None:
+    """The department's list; for a liaison who is also an observer, their own list
+    first, each headed, each with its buttons as on its own."""
     items = await suggestions.department_items(actor)
-    text, markup = render_list(
-        items, day(suggestions.today()), observer=actor.observer_id is not None
-    )
+    # Both lists are shown: the department's needs no button to the observer's.
+    text, markup = render_list(items, day(suggestions.today()))
+    if actor.observer_id is not None:
+        own, own_buttons = await mine.own_list(suggestions, actor)
+        await message.answer(own, reply_markup=own_buttons)
+        text = _("<b>🏢 My department's items</b>") + "\n" + text
     await message.answer(text, reply_markup=markup)
 
 
@@ -636,7 +808,7 @@ async def flow_begin(query: CallbackQuery, desk: Desk) -> None:
         return
     flow = Report(item=info.id, v=info.version, reference=info.reference, what=desk.cb.act)
     await desk.begin(flow, Reporting.text)
-    await desk.send(_prompt(flow), _flow_buttons(flow))
+    await desk.ask(flow, _prompt(flow), _flow_buttons(flow))
 
 
 # ---- sending --------------------------------------------------------------------------
@@ -649,7 +821,7 @@ async def still_possible(query: CallbackQuery, desk: Desk, flow: Report) -> bool
     info = await desk.info()  # the flow's item: the pressed button is of the flow
     action = _FLOW_ACTION[flow.what]
     if action not in allowed_actions(info.status, {Role.LIAISON}):
-        await finish(desk.state, Report)
+        await end(desk.state, Report, Outcome(MOVED_ON), pressed=pressed_id(query), edited=False)
         desk.refresh(flow.item)
         await query.answer(explain(IllegalTransition("moved on")), show_alert=True)
         return False
@@ -688,7 +860,7 @@ async def hand_in(flow: Report, suggestions: SuggestionService, actor: Actor) ->
 async def sent(query: CallbackQuery, desk: Desk, flow: Report, done: str) -> None:
     """The flow has done its move: it ends, the liaison is told ``done``, and the card
     shows the item's new state."""
-    await finish(desk.state, Report)
+    await end(desk.state, Report, Outcome(_DONE[flow.what]), pressed=pressed_id(query))
     await put(query, desk.bot, done, None)
     desk.refresh(flow.item)
     await query.answer()
@@ -707,6 +879,7 @@ async def send(query: CallbackQuery, desk: Desk) -> None:
         return
     if flow.what == DONE:
         flow.confirm = True
+        await in_place(desk.state, flow, pressed_id(query))
         await save_flow(desk.state, flow)
         await desk.show(*_confirmation(flow))
         return
@@ -718,6 +891,7 @@ async def back(query: CallbackQuery, desk: Desk) -> None:
     if flow is None:
         return
     flow.confirm = False
+    await in_place(desk.state, flow, pressed_id(query))
     await save_flow(desk.state, flow)
     await desk.show(_prompt(flow) + "\n\n" + _collected(flow), _flow_buttons(flow))
 
@@ -747,8 +921,8 @@ async def quit_flow(query: CallbackQuery, desk: Desk) -> None:
     flow = await desk.report()
     if flow is None:
         return
-    await finish(desk.state, Report)
-    await desk.show(_("Cancelled. Nothing was sent."), None)
+    await end(desk.state, Report, Outcome(CANCELLED), pressed=pressed_id(query))
+    await desk.show(_(CANCELLED), None)
 
 
 # ---- the router -----------------------------------------------------------------------
@@ -757,6 +931,7 @@ async def quit_flow(query: CallbackQuery, desk: Desk) -> None:
 def setup(i18n: I18n, settings: Settings) -> Router:
     router = private_router("department")
     router.callback_query.middleware(Desks(Desk.pressed(DeptCb)))
+    router.callback_query.middleware(_stop_where_it_left)
     _register_cards(router, i18n)
     _register_writing(router, i18n)
     return router

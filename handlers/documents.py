@@ -120,7 +120,7 @@ def _per_domain_chart(f: Figures, note: str, empty: str) -> Chart:
 
 def _per_point_chart(f: Figures, note: str, empty: str) -> Chart:
     points = [p for p in f.points if p.items or p.active] if f.total else []
-    names = [f"{p.code} {clip(p.name, 18)}".strip() for p in points]
+    names = [f"{p.code} {clip(labels.place(p.name), 18)}".strip() for p in points]
     adopted = charts.Series(
         labels.outcome(Outcome.ADOPTED),
         [p.adopted for p in points],
@@ -142,7 +142,7 @@ def _per_point_chart(f: Figures, note: str, empty: str) -> Chart:
 
 def _on_time_chart(f: Figures, note: str) -> Chart:
     departments = [d for d in f.departments if d.department_id is not None and d.on_time.whole]
-    names = [clip(d.name, 24) for d in departments]
+    names = [clip(labels.place(d.name), 24) for d in departments]
     on_time = [d.on_time.percent or 0.0 for d in departments]
     notes = [f"{d.on_time.part}/{d.on_time.whole}" for d in departments]
     title = _("Implemented on time, by department")
@@ -291,7 +291,7 @@ def _analysis(f: Figures, pictures: dict[str, bytes], policy: Policy) -> list[an
         days=policy.decision_days,
     )
     return [
-        annual.Heading(_("2. Analysis and judgement")),
+        annual.Heading(_("2. Review and decisions")),
         annual.Paragraph(decisions),
         annual.Paragraph(timing),
         *_picture(pictures, "items-per-month", _("Figure 1. Items filed per month")),
@@ -301,12 +301,12 @@ def _analysis(f: Figures, pictures: dict[str, bytes], policy: Policy) -> list[an
 
 def _implementation(f: Figures, pictures: dict[str, bytes]) -> list[annual.Block]:
     told = _(
-        "Of the adopted items, {implemented} have been implemented by the departments "
-        "responsible, {on_time} of them by their due date."
+        "Of the adopted items, {implemented} have been implemented by the responsible "
+        "departments, {on_time} of them by their due date."
     ).format(implemented=f.implemented, on_time=percent(f.implemented_on_time))
     rows = [
         [
-            d.name or _("(no department)"),
+            labels.place(d.name) or _("(no department)"),
             str(d.assigned),
             str(d.implemented),
             rate_text(d.on_time),
@@ -384,7 +384,7 @@ def _notable(n: int, item: NotableItem, policy: Policy, language: str) -> str:
     )
     parts.append(
         _("Implemented by {department} on {date}.").format(
-            department=item.department or _("the department responsible"), date=when
+            department=item.department or _("the responsible department"), date=when
         )
     )
     if item.report:

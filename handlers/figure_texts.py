@@ -1,14 +1,16 @@
 """The office's figures in words: the /stats answer, in the current locale.
 
 Numbers come from ``bot.domain.figures``; here they get their labels. Names typed by
-people (points, departments, observers) are escaped and shortened; the answer is split
-into messages Telegram accepts, the per-observer lists last, since they are the part
-that grows with the district.
+people (points, departments, observers) are escaped and shortened. /stats answers with
+the headline figures; each section (by status, by domain, timeliness, departments,
+ratings, points, observers) is a button away and fits one message: the lists that grow
+with the district say how many they left out, and /export has every row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -20,14 +22,12 @@ from bot.domain.figures import OUTCOMES, Figures, ObserverActivity, Rate
 from bot.domain.periods import Period, PeriodKind
 from bot.domain.statuses import FocusDomain, RatingValue, SuggestionKind, SuggestionStatus
 from handlers import labels
-from handlers.roster import pages
-from handlers.ui import clip, esc
+from handlers.ui import MESSAGE_MAX, N_, clip, esc, shown_length
 
 _NAME = 40
-# Beyond these, a list says "… and N more": /export has every row.
-POINTS_SHOWN = 25
-OBSERVERS_SHOWN = 60
-IDLE_SHOWN = 80
+# What a section's text may use; a list longer than that says "… and N more": /export
+# has every row.
+_ROOM = MESSAGE_MAX - 400
 
 
 def percent(rate: Rate) -> str:
@@ -61,7 +61,10 @@ def period_title(period: Period) -> str:
     elif period.kind is PeriodKind.MONTH:
         name = month_name(period.year, period.start.month)
     else:
-        name = _("the last {days} days").format(days=period.days)
+        # Not "the last 30 days": the title may begin a caption or a chart's note.
+        return _("{days} days, {start} to {end}").format(
+            days=period.days, start=period.start.isoformat(), end=period.last.isoformat()
+        )
     return _("{name} ({start} to {end})").format(
         name=name, start=period.start.isoformat(), end=period.last.isoformat()
     )
@@ -94,14 +97,6 @@ def _counts_by_domain(by_domain: Mapping[FocusDomain, int]) -> list[str]:
     ]
 
 
-def _counts_by_status(by_status: Mapping[SuggestionStatus, int]) -> str:
-    return _joined(
-        f"{labels.STATUS_EMOJI[s]} {esc(labels.status(s))} {by_status[s]}"
-        for s in SuggestionStatus
-        if by_status.get(s, 0)
-    )
-
-
 def _day(moment: datetime | None, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).date().isoformat() if moment is not None else "—"
 
@@ -128,49 +123,102 @@ def _idle_line(a: ObserverActivity, tz: ZoneInfo) -> str:
     )
 
 
-def _more_than(count: int, shown: int) -> list[str]:
+def _more_than(count: int) -> list[str]:
     """The line that says how many of a list were left out, if any were."""
-    if count <= shown:
+    if not count:
         return []
-    return [_("… and {count} more (/export has them all)").format(count=count - shown)]
+    return [_("… and {count} more (/export has them all)").format(count=count)]
 
 
-def stats_messages(f: Figures, tz: ZoneInfo, unreadable: int = 0) -> list[str]:
-    """The /stats answer: the figures, then the points, then the observers.
+# ---- /stats: a summary, and a section at a time -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of /stats behind a button: its label and what it shows."""
+
+    label: str
+    lines: Callable[[Figures, ZoneInfo], list[str]]
+
+
+def _head(f: Figures) -> str:
+    return "📊 " + _("<b>Figures for {period}</b>").format(period=esc(period_title(f.period)))
+
+
+def stats_summary(f: Figures, unreadable: int = 0) -> str:
+    """The headline figures of the period; the sections are a button away.
     ``unreadable``: the updates set aside because they could not be read."""
-    head = "📊 " + _("<b>Figures for {period}</b>").format(period=esc(period_title(f.period)))
     lines = [
-        *_totals(f),
-        *_unreadable(unreadable),
-        *_by_domain(f.by_domain),
-        *_by_department(f),
-        *_satisfaction(f),
-        *_by_point(f),
-        *_observers(f, tz),
-    ]
-    return pages(head, lines)
-
-
-def _totals(f: Figures) -> list[str]:
-    lines = [
+        _head(f),
         _("<i>Items filed in the period, counted where they stand now.</i>"),
         "",
         _("<b>Received: {count}</b>").format(count=f.total) + " — " + _counts_by_kind(f.by_kind),
+        _("Adoption rate (adopted of decided): {rate}").format(rate=rate_text(f.adoption)),
+        _("First decisions on time: {rate}").format(rate=rate_text(f.decided_on_time)),
+        _("Implemented: {count}; on time: {rate}").format(
+            count=f.implemented, rate=rate_text(f.implemented_on_time)
+        ),
+        _("Satisfied or basically satisfied: {rate}").format(rate=rate_text(f.satisfied)),
+        _("Observers who filed: {count} of {appointed} appointed").format(
+            count=len(f.active_observers), appointed=f.appointed_observers
+        ),
+        *_unreadable(unreadable),
+        "",
+        _("<i>Press a button below for the details.</i>"),
     ]
-    if f.total:
-        lines.append(
-            _("<b>Outcomes:</b> {outcomes}").format(
-                outcomes=_joined(
-                    f"{esc(labels.outcome(o))} {f.by_outcome.get(o, 0)}" for o in OUTCOMES
-                )
-            )
-        )
-        lines.append(
-            _("<b>By status:</b> {statuses}").format(statuses=_counts_by_status(f.by_status))
-        )
+    return "\n".join(lines)
+
+
+def stats_section(name: str, f: Figures, tz: ZoneInfo) -> str:
+    """One section of /stats (a name of :data:`SECTIONS`), within one message: a list
+    too long for it says how many were left out."""
+    return "\n".join(_fit([_head(f), ""], SECTIONS[name].lines(f, tz)))
+
+
+def _fit(fixed: list[str], lines: list[str]) -> list[str]:
+    """``fixed`` and as many of ``lines`` as fit in a message (a list's heading, then its
+    entries); the ones left out are counted."""
+    used = sum(shown_length(line) + 1 for line in fixed)
+    kept: list[str] = []
+    for n, line in enumerate(lines):
+        size = shown_length(line) + 1
+        if used + size > _ROOM:
+            entries = sum(1 for rest in lines[n:] if rest.startswith("•"))
+            return [*fixed, *kept, *_more_than(entries)]
+        kept.append(line)
+        used += size
+    return [*fixed, *kept]
+
+
+def _status_lines(f: Figures, _tz: ZoneInfo) -> list[str]:
+    lines = [
+        _("<b>By status</b>"),
+        _("<b>Received: {count}</b>").format(count=f.total) + " — " + _counts_by_kind(f.by_kind),
+    ]
+    if not f.total:
+        return [*lines, _none()]
     return [
         *lines,
-        _("Adoption rate (adopted of decided): {rate}").format(rate=rate_text(f.adoption)),
+        _("<b>Outcomes:</b> {outcomes}").format(
+            outcomes=_joined(f"{esc(labels.outcome(o))} {f.by_outcome.get(o, 0)}" for o in OUTCOMES)
+        ),
+        "",
+        *(
+            f"• {labels.STATUS_EMOJI[s]} "
+            + _("{name}: {count}").format(name=esc(labels.status(s)), count=f.by_status[s])
+            for s in SuggestionStatus
+            if f.by_status.get(s, 0)
+        ),
+    ]
+
+
+def _domain_lines(f: Figures, _tz: ZoneInfo) -> list[str]:
+    return [_("<b>By domain</b>"), *(_counts_by_domain(f.by_domain) or [_none()])]
+
+
+def _timeliness_lines(f: Figures, _tz: ZoneInfo) -> list[str]:
+    return [
+        _("<b>Timeliness</b>"),
         _(
             "Working days to a first decision: median {median}, 90th percentile {p90} "
             "({count} decided)"
@@ -179,7 +227,94 @@ def _totals(f: Figures) -> list[str]:
         _("Implemented: {count}; on time: {rate}").format(
             count=f.implemented, rate=rate_text(f.implemented_on_time)
         ),
+        _("Overdue in the departments now: {count}").format(
+            count=sum(d.overdue for d in f.departments)
+        ),
     ]
+
+
+def _department_lines(f: Figures, _tz: ZoneInfo) -> list[str]:
+    lines = [_("<b>Implementation by department</b>")]
+    for d in f.departments:
+        name = esc(clip(labels.place(d.name), _NAME)) if d.name else _("(no department)")
+        lines.append(
+            "• "
+            + _(
+                "{name}: adopted {assigned}, implemented {implemented}, on time {rate}, "
+                "overdue now {overdue}"
+            ).format(
+                name=name,
+                assigned=d.assigned,
+                implemented=d.implemented,
+                rate=rate_text(d.on_time),
+                overdue=d.overdue,
+            )
+        )
+    return lines if f.departments else [*lines, _none()]
+
+
+def _rating_lines(f: Figures, _tz: ZoneInfo) -> list[str]:
+    lines = [_("<b>Satisfaction</b> ({count} rated)").format(count=f.rated)]
+    if not f.rated:
+        return [*lines, _none()]
+    return [
+        *lines,
+        *(
+            "• "
+            + _("{name}: {count}").format(
+                name=esc(labels.rating(v)), count=f.satisfaction.get(v, 0)
+            )
+            for v in RatingValue
+        ),
+        _("Satisfied or basically satisfied: {rate}").format(rate=rate_text(f.satisfied)),
+    ]
+
+
+def _point_lines(f: Figures, _tz: ZoneInfo) -> list[str]:
+    lines = [_("<b>Observation points</b> ({count} open)").format(count=f.active_points)]
+    for p in f.points:
+        name = esc(clip(labels.place(p.name), _NAME)) if p.name else _("(no point)")
+        closed = " " + _("(closed)") if not p.active and p.name else ""
+        lines.append(
+            "• "
+            + _(
+                "{code} {name}{closed}: {observers} observers, {items} items, {adopted} adopted"
+            ).format(
+                code=esc(p.code),
+                name=name,
+                closed=closed,
+                observers=p.observers,
+                items=p.items,
+                adopted=p.adopted,
+            )
+        )
+    return lines if f.points else [*lines, _none()]
+
+
+def _filed_lines(f: Figures, tz: ZoneInfo) -> list[str]:
+    active = f.active_observers
+    return [
+        _("<b>Observers who filed</b> ({count} of {appointed} appointed)").format(
+            count=len(active), appointed=f.appointed_observers
+        ),
+        *([] if active else [_none()]),
+        *(_observer_line(a, tz) for a in active),
+    ]
+
+
+def _idle_lines(f: Figures, tz: ZoneInfo) -> list[str]:
+    idle = f.idle_observers
+    return [
+        _("<b>Appointed observers who filed nothing in the period</b> ({count})").format(
+            count=len(idle)
+        ),
+        *([] if idle else [_("None: every appointed observer filed something.")]),
+        *(_idle_line(a, tz) for a in idle),
+    ]
+
+
+def _none() -> str:
+    return _("<i>Nothing in this period.</i>")
 
 
 def _unreadable(count: int) -> list[str]:
@@ -196,81 +331,14 @@ def _unreadable(count: int) -> list[str]:
     ]
 
 
-def _by_domain(by_domain: Mapping[FocusDomain, int]) -> list[str]:
-    domains = _counts_by_domain(by_domain)
-    return ["", _("<b>By domain</b>"), *domains] if domains else []
-
-
-def _by_department(f: Figures) -> list[str]:
-    if not f.departments:
-        return []
-    lines = ["", _("<b>Implementation by department</b>")]
-    for d in f.departments:
-        name = esc(clip(d.name, _NAME)) if d.name else _("(no department)")
-        lines.append(
-            "• "
-            + _(
-                "{name}: adopted {assigned}, implemented {implemented}, on time {rate}, "
-                "overdue now {overdue}"
-            ).format(
-                name=name,
-                assigned=d.assigned,
-                implemented=d.implemented,
-                rate=rate_text(d.on_time),
-                overdue=d.overdue,
-            )
-        )
-    return lines
-
-
-def _satisfaction(f: Figures) -> list[str]:
-    lines = ["", _("<b>Satisfaction</b> ({count} rated)").format(count=f.rated)]
-    if f.rated:
-        lines.append(
-            _joined(f"{esc(labels.rating(v))} {f.satisfaction.get(v, 0)}" for v in RatingValue)
-        )
-        lines.append(
-            _("Satisfied or basically satisfied: {rate}").format(rate=rate_text(f.satisfied))
-        )
-    return lines
-
-
-def _by_point(f: Figures) -> list[str]:
-    lines = ["", _("<b>Observation points</b> ({count} open)").format(count=f.active_points)]
-    for p in f.points[:POINTS_SHOWN]:
-        name = esc(clip(p.name, _NAME)) if p.name else _("(no point)")
-        closed = " " + _("(closed)") if not p.active and p.name else ""
-        lines.append(
-            "• "
-            + _(
-                "{code} {name}{closed}: {observers} observers, {items} items, {adopted} adopted"
-            ).format(
-                code=esc(p.code),
-                name=name,
-                closed=closed,
-                observers=p.observers,
-                items=p.items,
-                adopted=p.adopted,
-            )
-        )
-    return lines + _more_than(len(f.points), POINTS_SHOWN)
-
-
-def _observers(f: Figures, tz: ZoneInfo) -> list[str]:
-    """Who filed, then who did not: the lists that grow with the district, so the last."""
-    active, idle = f.active_observers, f.idle_observers
-    return [
-        "",
-        _("<b>Observers who filed</b> ({count} of {appointed} appointed)").format(
-            count=len(active), appointed=f.appointed_observers
-        ),
-        *(_observer_line(a, tz) for a in active[:OBSERVERS_SHOWN]),
-        *_more_than(len(active), OBSERVERS_SHOWN),
-        "",
-        _("<b>Appointed observers who filed nothing in the period</b> ({count})").format(
-            count=len(idle)
-        ),
-        *([] if idle else [_("None: every appointed observer filed something.")]),
-        *(_idle_line(a, tz) for a in idle[:IDLE_SHOWN]),
-        *_more_than(len(idle), IDLE_SHOWN),
-    ]
+# The sections in the order of their buttons; the names travel in callback data.
+SECTIONS: dict[str, Section] = {
+    "status": Section(N_("📋 By status"), _status_lines),
+    "domain": Section(N_("🗂 By domain"), _domain_lines),
+    "time": Section(N_("⏱ Timeliness"), _timeliness_lines),
+    "dept": Section(N_("🏢 Departments"), _department_lines),
+    "rating": Section(N_("⭐ Ratings"), _rating_lines),
+    "points": Section(N_("📍 Points"), _point_lines),
+    "filed": Section(N_("👤 Observers who filed"), _filed_lines),
+    "idle": Section(N_("💤 Filed nothing"), _idle_lines),
+}

@@ -1,10 +1,12 @@
 """The office's figures in its group: /stats, /report, /export, and /holidays.
 
-/stats answers in the group's language; the documents (/report's charts and Word
-section, /export's workbook) are made in the language of the admin who asked — a
-colleague who reads English gets English headers — unless ``zh`` or ``en`` is given.
-Rendering is CPU work (matplotlib, openpyxl): it runs in a worker thread, so other
-chats are not kept waiting while a year's charts are drawn.
+/stats answers with the headline figures and a button for each section; a press turns
+the message to that section (and "back" to the summary) for any admin, the period
+travelling in the button. It answers in the group's language; the documents
+(/report's charts and Word section, /export's workbook) are made in the language of
+the admin who asked — a colleague who reads English gets English headers — unless
+``zh`` or ``en`` is given. Rendering is CPU work (matplotlib, openpyxl): it runs in a
+worker thread, so other chats are not kept waiting while a year's charts are drawn.
 """
 
 from __future__ import annotations
@@ -16,7 +18,13 @@ from typing import Any
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, Filter
-from aiogram.types import BufferedInputFile, InputMediaPhoto, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Message,
+)
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
@@ -26,7 +34,6 @@ from bot.domain.holidays import BadHolidayLine
 from bot.domain.periods import Period, PeriodKind
 from bot.domain.statuses import DayKind
 from bot.i18n import EN, ZH
-from bot.middlewares.people import CurrentUser
 from bot.reports.charts import MissingFont
 from bot.services.actors import Actor
 from bot.services.calendar import CalendarService, DayEntry
@@ -34,8 +41,10 @@ from bot.services.context import Policy
 from bot.services.figures import FiguresService
 from bot.settings import Settings
 from handlers import documents
+from handlers.callbacks import StatsCb
 from handlers.desks import Desks, from_data
-from handlers.figure_texts import stats_messages
+from handlers.figure_texts import SECTIONS, stats_section, stats_summary
+from handlers.keyboards import button
 from handlers.office import office_router, usage
 from handlers.ui import CAPTION_MAX, N_, clip, esc, shown_length
 
@@ -100,10 +109,11 @@ class Asks(Filter):
     Words that name no period do not match; :func:`bad_period` answers them."""
 
     async def __call__(
-        self, message: Message, command: CommandObject, user: CurrentUser, figures: FiguresService
+        self, message: Message, command: CommandObject, locale: str, figures: FiguresService
     ) -> dict[str, Asked] | bool:
+        # The documents are the group's: in its language unless the words ask otherwise.
         try:
-            return {"asked": _split(_words(command), user.locale, figures)}
+            return {"asked": _split(_words(command), locale, figures)}
         except InvalidInput:
             return False
 
@@ -124,6 +134,7 @@ def setup(i18n: I18n, settings: Settings) -> Router:
     router = office_router("figures", settings.admin_chat_id)
     router.message.middleware(Desks(from_data(Desk)))
     router.message.register(show_stats, Command("stats"))
+    router.callback_query.register(stats_page, StatsCb.filter())
     router.message.register(send_report, Command("report"), Asks())
     router.message.register(send_export, Command("export"), Asks())
     router.message.register(bad_period, Command("report", "export"))
@@ -149,19 +160,67 @@ async def show_stats(
         return
     shown = await figures.stats(actor, period)
     unreadable = await figures.unreadable_updates(actor)
-    texts = stats_messages(shown, policy.tz, unreadable)
-    await message.reply(texts[0])
-    for text in texts[1:]:
-        await message.answer(text)
+    await message.reply(stats_summary(shown, unreadable), reply_markup=_sections(period))
+
+
+def _sections(period: Period) -> InlineKeyboardMarkup:
+    """A button for each section of /stats; the period goes with each press."""
+    buttons = [
+        button(_(section.label), StatsCb(period=period.spec, section=name).pack())
+        for name, section in SECTIONS.items()
+    ]
+    return InlineKeyboardMarkup(
+        inline_keyboard=[buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    )
+
+
+def _back(period: Period) -> InlineKeyboardMarkup:
+    data = StatsCb(period=period.spec).pack()
+    return InlineKeyboardMarkup(inline_keyboard=[[button(_("◀️ Back to the summary"), data)]])
+
+
+async def stats_page(
+    query: CallbackQuery,
+    callback_data: StatsCb,
+    actor: Actor,
+    figures: FiguresService,
+    policy: Policy,
+) -> None:
+    """A section button, or "back", under /stats: the message turns to it, for
+    whichever admin pressed it."""
+    message = query.message
+    name = callback_data.section
+    try:
+        period = figures.period(callback_data.period)
+    except InvalidInput:
+        period = None
+    if period is None or (name and name not in SECTIONS):
+        # Garbled, forged or from a version with other sections.
+        await query.answer(_("This button is out of date: send /stats again."), show_alert=True)
+        return
+    if not isinstance(message, Message):
+        await query.answer(
+            _("This message is too old to change: send /stats again."), show_alert=True
+        )
+        return
+    shown = await figures.stats(actor, period)
+    if name:
+        text, markup = stats_section(name, shown, policy.tz), _back(period)
+    else:
+        unreadable = await figures.unreadable_updates(actor)
+        text, markup = stats_summary(shown, unreadable), _sections(period)
+    # After commit; "not modified" (a double tap) is no failure.
+    await message.edit_text(text, reply_markup=markup)
+    await query.answer()
 
 
 async def bad_period(
-    message: Message, command: CommandObject, user: CurrentUser, figures: FiguresService
+    message: Message, command: CommandObject, locale: str, figures: FiguresService
 ) -> None:
     """/report or /export with words :class:`Asks` could not read: what is wrong."""
     spec = ""
     try:
-        _split(_words(command), user.locale, figures)
+        _split(_words(command), locale, figures)
     except InvalidInput as exc:
         spec = str(exc.context.get("spec", ""))
     await message.reply(_bad_period(spec, command.command))

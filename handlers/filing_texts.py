@@ -372,12 +372,17 @@ def _point_closed(
     text = _(
         "Your observation point <b>{point}</b> has been closed. Please choose "
         "another point first; then you can file."
-    ).format(point=esc(standing.point_name or "—"))
+    ).format(point=esc(labels.place(standing.point_name, "—")))
     if not active:
         return text, None
     # The choice itself is the moving flow's (handlers/moving.py).
     rows = [
-        [button(clip(f"{p.code} · {p.name}", BUTTON_TEXT_MAX), MoveCb(point=p.id).pack())]
+        [
+            button(
+                clip(f"{p.code} · {labels.place(p.name)}", BUTTON_TEXT_MAX),
+                MoveCb(point=p.id).pack(),
+            )
+        ]
         for p in active
     ]
     return text, InlineKeyboardMarkup(inline_keyboard=rows)

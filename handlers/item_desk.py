@@ -28,9 +28,9 @@ from bot.services.actors import Actor
 from bot.services.context import Policy
 from bot.services.suggestions import SuggestionService
 from handlers.collecting import FlowT, pressed
-from handlers.conversation import Flow, save_flow
 from handlers.desks import Make
 from handlers.item_pages import put
+from handlers.used_prompts import Prompted, ask, began_from, start
 
 
 class ItemButton(Protocol):
@@ -103,15 +103,25 @@ class ItemDesk(Generic[ButtonT]):
         await put(self.query, self.bot, text, markup, edit=edit)
         await self.query.answer(said)
 
-    async def send(self, text: str, markup: InlineKeyboardMarkup) -> None:
-        """``text`` as a new message to the person; the press is answered."""
-        await self.bot.send_message(self.query.from_user.id, text, reply_markup=markup)
-        await self.query.answer()
-
-    async def begin(self, flow: Flow, step: State) -> None:
-        """Keep the conversation's data and wait at ``step`` for what the person writes."""
-        await save_flow(self.state, flow)
+    async def begin(self, flow: Prompted, step: State, *, origin: bool = False) -> None:
+        """Keep the conversation's data and wait at ``step`` for what the person writes;
+        one of its kind still on is left (handlers.used_prompts). With ``origin``, the
+        message pressed is remembered as where it began, brought up to date once done."""
+        if origin:
+            began_from(flow, self.query.message, self.query.data, card_page=self.card_page())
+        await start(self.state, flow)
         await self.state.set_state(step)
+
+    def card_page(self) -> int:
+        """The list page of the card pressed, if the pressed message is a card drawn
+        afresh once the conversation is done (handlers.mine); 0 for any other."""
+        return 0
+
+    async def ask(self, flow: Prompted, text: str, markup: InlineKeyboardMarkup) -> None:
+        """``text`` as the conversation's newest prompt, a new message whose buttons are
+        taken off once used; the press is answered."""
+        await ask(self.state, flow, text, markup)
+        await self.query.answer()
 
     async def flow(self, kind: type[FlowT], step: State) -> FlowT | None:
         """The conversation the button belongs to, if the chat is still at ``step`` of it

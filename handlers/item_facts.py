@@ -65,7 +65,8 @@ def place(info: SuggestionInfo, limit: int | None) -> list[str]:
 def point(detail: SuggestionDetail, limit: int | None) -> list[str]:
     if not detail.point_name:
         return []
-    return [_("<b>Observation point:</b> {point}").format(point=_bounded(detail.point_name, limit))]
+    name = _bounded(labels.place(detail.point_name), limit)
+    return [_("<b>Observation point:</b> {point}").format(point=name)]
 
 
 def filed(info: SuggestionInfo, policy: Policy) -> str:
@@ -81,7 +82,7 @@ def reported_to(info: SuggestionInfo, limit: int | None) -> list[str]:
 def department(detail: SuggestionDetail, limit: int | None) -> list[str]:
     if not detail.department_name:
         return []
-    name = _bounded(detail.department_name, limit)
+    name = _bounded(labels.place(detail.department_name), limit)
     return [_("<b>Department:</b> {department}").format(department=name)]
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.figures import Outcome
 from bot.domain.lifecycle import Action
+from bot.domain.names import Name, carried
 from bot.domain.roles import Role
 from bot.domain.statuses import (
     Behalf,
@@ -18,7 +19,7 @@ from bot.domain.statuses import (
     SuggestionKind,
     SuggestionStatus,
 )
-from handlers.ui import N_
+from handlers.ui import N_, reading
 
 S = SuggestionStatus
 K = TypeVar("K")
@@ -40,7 +41,7 @@ STATUS_EMOJI: dict[SuggestionStatus, str] = {
 
 _STATUS: dict[SuggestionStatus, str] = {
     S.SUBMITTED: N_("Submitted, awaiting review"),
-    S.IN_REVIEW: N_("Under analysis and judgement"),
+    S.IN_REVIEW: N_("Under review"),
     S.NEEDS_INFO: N_("More information requested"),
     S.ADOPTED: N_("Adopted"),
     S.REFERENCE: N_("Kept for reference"),
@@ -118,6 +119,13 @@ _ACTION: dict[Action, str] = {
     Action.REOPEN: N_("Reopened after a dissatisfied rating"),
     Action.CLOSE: N_("Closed"),
     Action.NOTE: N_("Internal note"),
+    Action.ADD: N_("Addition from the observer"),
+    Action.DISPUTE: N_("Rated: dissatisfied with the decision"),
+    Action.RECONSIDER: N_("Reopened by the office for review"),
+    Action.REPLY: N_("The office's answer"),
+    Action.CHASE: N_("The office reminded you of its question"),
+    Action.DECIDE_ANYWAY: N_("The office went on without your answer"),
+    Action.CLOSE_UNANSWERED: N_("Closed: the office's question was not answered"),
 }
 
 
@@ -169,3 +177,17 @@ action = _translated(_ACTION)
 
 def status_with_emoji(value: SuggestionStatus) -> str:
     return f"{STATUS_EMOJI[value]} {status(value)}"
+
+
+def place(name: str | None, empty: str = "") -> str:
+    """A point's or a department's name as the reader reads it: its English name for
+    someone reading English, when it has one (``bot.domain.names``). Every name of a
+    place shown to people goes through here."""
+    if not name:
+        return empty
+    return name.name_for(reading()) if isinstance(name, Name) else name
+
+
+def carried_place(payload: Mapping[str, Any], key: str, empty: str = "") -> str:
+    """A place's name that an outbox row or an event carries (``names.carry``)."""
+    return place(carried(payload, key), empty)

@@ -8,19 +8,25 @@ within Telegram's 4096 characters.
 
 Only the observer's (and applicant's) side is rendered here. Rows of the same item
 kinds addressed to liaisons (``item.adopt``, ``item.city_adopt``,
-``item.mark_implemented``) and the liaison-only kinds (``item.assign``,
-``item.set_due``, ``item.reopen``) need texts of their own: these say "your
-suggestion" and offer ratings. Admin-group kinds are rendered elsewhere too.
+``item.assign``, ``item.mark_implemented``) and the liaison-only kinds
+(``item.set_due``, ``item.reopen``, ``item.reassigned``) need texts of their own: these
+say "your suggestion" and offer ratings. Admin-group kinds are rendered elsewhere too.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+)
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.lifecycle import Action
@@ -29,9 +35,9 @@ from bot.domain.notices import Notice
 from bot.domain.statuses import RatingValue, SuggestionStatus
 from handlers import labels
 from handlers.callbacks import MineCb
-from handlers.keyboards import button
+from handlers.keyboards import MINE, NEW, button, main_menu
 from handlers.moving import MoveCb
-from handlers.ui import MESSAGE_MAX, N_, clip, esc, shown_length
+from handlers.ui import MESSAGE_MAX, N_, clip, esc, read_payload, shown_length
 
 S = SuggestionStatus
 
@@ -54,7 +60,8 @@ class UnknownNotice(ValueError):
 @dataclass(frozen=True)
 class Rendered:
     text: str
-    markup: InlineKeyboardMarkup | None
+    # A message carries inline buttons or a keyboard under the text box, never both.
+    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,8 @@ class _ItemText:
     after: str | None = None
     # Whether the observer may now rate the outcome.
     rate: bool = False
+    # In place of the status's emoji, for a move that leaves the status as it was.
+    emoji: str | None = None
 
 
 _COMMENTS = N_("The office's comments:")
@@ -77,10 +86,7 @@ _PROGRESS_NEXT = N_("You will be told of the progress here.")
 _ITEMS: dict[Action, _ItemText] = {
     Action.TAKE: _ItemText(
         S.IN_REVIEW,
-        N_(
-            "Your suggestion {subject} has been taken up by the district office for "
-            "analysis and judgement."
-        ),
+        N_("Your suggestion {subject} has been taken up by the district office for review."),
         _COMMENTS,
         N_("You will be told of the decision here."),
     ),
@@ -145,6 +151,12 @@ _ITEMS: dict[Action, _ItemText] = {
         _RATE_HANDLING,
         rate=True,
     ),
+    Action.ASSIGN: _ItemText(
+        S.ADOPTED,
+        N_("Your suggestion {subject} has been passed to another department."),
+        _COMMENTS,
+        N_("That department will implement it now; you will be told of the progress."),
+    ),
     Action.ACCEPT: _ItemText(
         S.IMPLEMENTING,
         N_("The responsible department has started implementing your suggestion {subject}."),
@@ -173,6 +185,47 @@ _ITEMS: dict[Action, _ItemText] = {
         N_("If you have not rated the outcome yet, you can still do so with the buttons below."),
         rate=True,
     ),
+    # After a dissatisfied rating (or an addition), the office's own word.
+    Action.RECONSIDER: _ItemText(
+        S.IN_REVIEW,
+        N_("The district office has reopened your suggestion {subject} for review."),
+        _COMMENTS,
+        N_("You will be told of the decision here."),
+    ),
+    Action.REPLY: _ItemText(
+        S.IN_REVIEW,
+        N_("The district office has answered you about your suggestion {subject}."),
+        N_("The office's answer:"),
+        emoji="💬",
+    ),
+    # While the office waits on the observer's answer (the reminder repeats the question).
+    Action.CHASE: _ItemText(
+        S.NEEDS_INFO,
+        N_(
+            "Reminder: the district office is still waiting for your answer about your "
+            "suggestion {subject}."
+        ),
+        N_("The office asked:"),
+        N_("Please answer with the button below; you can send text, photos and documents."),
+    ),
+    Action.DECIDE_ANYWAY: _ItemText(
+        S.IN_REVIEW,
+        N_(
+            "The district office will decide on your suggestion {subject} without waiting "
+            "for your answer any longer."
+        ),
+        _COMMENTS,
+        N_("You will be told of the decision here."),
+    ),
+    Action.CLOSE_UNANSWERED: _ItemText(
+        S.CLOSED,
+        N_(
+            "Your suggestion {subject} has been closed: the district office did not receive "
+            "the information it asked for."
+        ),
+        N_("Reason:"),
+        N_("You are welcome to file it again, with those details, whenever you can."),
+    ),
 }
 # When the original's reference is missing from an old payload.
 _DUPLICATE_UNNAMED = N_(
@@ -185,7 +238,7 @@ _DUPLICATE_UNNAMED = N_(
 
 def payload_value(payload: Mapping[str, Any], key: str, limit: int) -> str | None:
     """A payload value as plain, stripped, bounded text; None when missing or odd."""
-    raw = payload.get(key)
+    raw = read_payload(payload, key)
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
         return None
     text = str(raw).strip()
@@ -207,11 +260,12 @@ def _subject(payload: Mapping[str, Any]) -> str:
     title = payload_value(payload, "title", TITLE_MAX)
     ref_html = f"<b>{esc(reference)}</b>" if reference else None
     if ref_html and title:
-        return _("{reference} «{title}»").format(reference=ref_html, title=esc(title))
+        return _("{reference} “{title}”").format(reference=ref_html, title=esc(title))
     if ref_html:
         return ref_html
     if title:
-        return _("«{title}»").format(title=esc(title))
+        # Both languages quote alike (docs/glossary.md): nothing to translate.
+        return f"“{esc(title)}”"
     return _("(no reference)")
 
 
@@ -248,7 +302,7 @@ def _item_markup(action: Action, item: int | None, rate: bool) -> InlineKeyboard
     if item is None or item <= 0:
         return None
     rows: list[list[InlineKeyboardButton]] = []
-    if action is Action.ASK_INFO:
+    if action in (Action.ASK_INFO, Action.CHASE):
         rows.append([button(_("✍️ Answer"), MineCb(act="answer", item=item).pack())])
     if rate:
         rows.extend(
@@ -274,13 +328,15 @@ def _render_item(action: Action, payload: Mapping[str, Any], item: int | None) -
         )
     else:
         headline = _(spec.headline).format(subject=subject)
-    sections = [f"{labels.STATUS_EMOJI[spec.emoji_of]} {headline}"]
+    sections = [f"{spec.emoji or labels.STATUS_EMOJI[spec.emoji_of]} {headline}"]
 
     details = []
     if department := payload_value(payload, "department", _NAME_LIMIT):
         details.append(_("Responsible department: {department}").format(department=esc(department)))
     if due := _day(payload, "due"):
         details.append(_("To be implemented by: {due}").format(due=esc(due)))
+    if answer_by := _day(payload, "answer_due"):
+        details.append(_("Please answer by: {date}").format(date=esc(answer_by)))
     if escalated_to := payload_value(payload, "escalated_to", _NAME_LIMIT):
         details.append(_("Reported to: {to}").format(to=esc(escalated_to)))
     if details:
@@ -293,7 +349,10 @@ def _render_item(action: Action, payload: Mapping[str, Any], item: int | None) -
     tail = [_(spec.after)] if spec.after is not None and (rate or not spec.rate) else []
 
     # The office's words have the most room, so they are measured last.
+    # A reminder repeats the question it reminds of.
     words = payload_value(payload, "text", MESSAGE_MAX)
+    if action is Action.CHASE:
+        words = payload_value(payload, "question", MESSAGE_MAX) or words
     text = compose(sections, _(spec.words), words, tail)
     return Rendered(text, _item_markup(action, item, rate))
 
@@ -311,6 +370,14 @@ def _point(payload: Mapping[str, Any]) -> str:
     return _("an observation point")
 
 
+def _menu_below() -> str:
+    """The new observer's menu comes with their welcome: no /start needed to act."""
+    return _(
+        "Your menu is now under the text box: <b>{new}</b> files what you collect, "
+        "<b>{mine}</b> follows it."
+    ).format(new=esc(_(NEW)), mine=esc(_(MINE)))
+
+
 def _approved(payload: Mapping[str, Any]) -> Rendered:
     text = "\n\n".join(
         [
@@ -318,13 +385,10 @@ def _approved(payload: Mapping[str, Any]) -> Rendered:
             + _(
                 "Your application has been approved. You are now a rule-of-law observer at {point}."
             ).format(point=_point(payload)),
-            _(
-                "Send /start to open the menu: <b>New suggestion</b> files what you "
-                "collect, <b>My suggestions</b> follows it."
-            ),
+            _menu_below(),
         ]
     )
-    return Rendered(text, None)
+    return Rendered(text, main_menu())
 
 
 def _appointed(payload: Mapping[str, Any]) -> Rendered:
@@ -334,13 +398,10 @@ def _appointed(payload: Mapping[str, Any]) -> Rendered:
             + _("You have been appointed a rule-of-law observer at {point}.").format(
                 point=_point(payload)
             ),
-            _(
-                "Send /start to open the menu: <b>New suggestion</b> files what you "
-                "collect, <b>My suggestions</b> follows it."
-            ),
+            _menu_below(),
         ]
     )
-    return Rendered(text, None)
+    return Rendered(text, main_menu())
 
 
 def _rejected(payload: Mapping[str, Any]) -> Rendered:
@@ -375,6 +436,34 @@ def _moved(payload: Mapping[str, Any]) -> Rendered:
     return Rendered(text, None)
 
 
+def _move_approved(payload: Mapping[str, Any]) -> Rendered:
+    text = "\n\n".join(
+        [
+            "📍 "
+            + _(
+                "The district office has approved your request: your observation point is "
+                "now {point}."
+            ).format(point=_point(payload)),
+            _("The items you file from now on belong to this point. /point shows it."),
+        ]
+    )
+    return Rendered(text, None)
+
+
+def _move_refused(payload: Mapping[str, Any]) -> Rendered:
+    text = "\n\n".join(
+        [
+            "📍 "
+            + _(
+                "The district office has not approved your request to move to {point}; "
+                "your observation point stays as it was."
+            ).format(point=_point(payload)),
+            _("Please contact the district office with any questions. /point shows your point."),
+        ]
+    )
+    return Rendered(text, None)
+
+
 def choose_point_button() -> InlineKeyboardButton:
     return button(_("📍 Choose another point"), MoveCb().pack())
 
@@ -399,8 +488,25 @@ _PEOPLE: dict[str, Callable[[Mapping[str, Any]], Rendered]] = {
     Notice.OBSERVER_APPOINTED.value: _appointed,
     Notice.OBSERVER_SUSPENDED.value: _suspended,
     Notice.OBSERVER_MOVED.value: _moved,
+    Notice.POINT_REQUEST_APPROVED.value: _move_approved,
+    Notice.POINT_REQUEST_REFUSED.value: _move_refused,
     Notice.POINT_CLOSED.value: _point_closed,
 }
+
+
+# ---- a reply to a notice ---------------------------------------------------------------
+
+# An item's reference inside a message: every notice about an item names it first.
+_REFERENCE = re.compile(r"\b[A-Za-z]{2,6}-\d{4}-\d{1,9}\b")
+
+
+def reference_in(message: Message | None) -> str | None:
+    """The first item reference a message of the bot's shows (its text, or a file's
+    caption), so that a reply to a notice can be taken as being about that item."""
+    if message is None:
+        return None
+    found = _REFERENCE.search(message.text or message.caption or "")
+    return found.group(0) if found else None
 
 
 # ---- the entry point -------------------------------------------------------------------

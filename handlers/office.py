@@ -25,21 +25,41 @@ from handlers.ui import N_, esc
 # the command menu all come from here.
 COMMANDS: dict[str, tuple[str, str]] = {
     "queue": ("", N_("Items awaiting a decision, oldest first")),
-    "overdue": ("", N_("Items past their decision or implementation deadline")),
+    "overdue": (
+        "",
+        N_(
+            "Items past their deadline, waiting on the observer past their date, or "
+            "reopened without a new due date"
+        ),
+    ),
     "show": (N_("REF"), N_("Show an item's card, e.g. /show WZ-2026-0001")),
-    "find": (N_("TEXT"), N_("Search titles, texts and references")),
+    "find": (
+        N_("TEXT"),
+        N_("Search items by title, text, reference, observer, point or department"),
+    ),
     "assign": (N_("REF DEPT"), N_("Assign an adopted item to a department")),
-    "due": (N_("REF DATE"), N_("Set the due date of an adopted or implementing item (YYYY-MM-DD)")),
+    "due": (
+        N_("REF DATE"),
+        N_("Set the due date of an adopted or implementing item (e.g. 2026-04-30, 4-30, 30.4)"),
+    ),
     "note": (N_("REF TEXT"), N_("Add an internal note (never shown to the observer)")),
     "observers": (N_("[POINT]"), N_("List observers, all or one point's")),
     "observer": (N_("ID"), N_("Show one observer")),
     "invite": (N_("POINT"), N_("A one-time invite link for a new observer at a point")),
     "suspend": (N_("ID [REASON]"), N_("Suspend an observer (the reason is sent to them)")),
     "points": ("", N_("List the observation points")),
-    "point_add": (N_("CODE DOMAIN HOST NAME"), N_("Add an observation point")),
+    "point_add": (N_("CODE DOMAIN HOST NAME [| ENGLISH NAME]"), N_("Add an observation point")),
+    "point_rename": (
+        N_("POINT NAME [| ENGLISH NAME]"),
+        N_("Rename a point, or give it an English name"),
+    ),
     "point_close": (N_("POINT"), N_("Close a point; its observers are asked to move")),
     "departments": ("", N_("List the departments")),
-    "dept_add": (N_("CODE NAME"), N_("Add a department")),
+    "dept_add": (N_("CODE NAME [| ENGLISH NAME]"), N_("Add a department")),
+    "dept_rename": (
+        N_("DEPT NAME [| ENGLISH NAME]"),
+        N_("Rename a department, or give it an English name"),
+    ),
     "liaison": (N_("DEPT"), N_("A one-time invite link for a department's liaison")),
     "broadcast": (
         N_("[POINT] TEXT"),
@@ -58,6 +78,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         N_("[YEAR]"),
         N_("Show the year's holidays and make-up working days; send lines to import them"),
     ),
+    "lang": (N_("[zh|en]"), N_("The language of this group (each admin keeps their own)")),
     "cancel": ("", N_("Cancel the move you are making")),
     "help": ("", N_("This list")),
 }

@@ -2,8 +2,13 @@
 
 ``/start <code>`` redeems an invite (observer or liaison). Anyone else can apply: name,
 phone (Telegram's contact button or typed), recommending unit, category, desired point,
-a short résumé, then a summary to confirm. The answers live under the ``application``
-key of the conversation data until the office has the application.
+a short résumé, then a summary to confirm, where any answer can be changed (the others
+are kept). The answers live under the ``application`` key of the conversation data
+until the office has the application; from then on the applicant's menu shows it.
+
+A typed phone number is taken at once if it is a mainland mobile number; another number
+that could be one (a landline, a number abroad) is taken once the applicant confirms
+it; anything else ("12345") is asked again.
 
 The first two questions are answered by typing (or sharing the contact), so their Back
 and Cancel are reply-keyboard buttons next to the contact button; the later questions
@@ -45,9 +50,17 @@ from bot.domain.errors import (
     PointInactive,
 )
 from bot.domain.limits import NAME_MAX
-from bot.domain.statuses import InviteKind, ObserverCategory, ObserverStatus
+from bot.domain.statuses import ApplicationStatus, InviteKind, ObserverCategory, ObserverStatus
 from bot.middlewares.people import CurrentUser
-from bot.services.people import PeopleService, Redeemed, Standing, clean_phone
+from bot.services.people import (
+    ApplicationInfo,
+    PeopleService,
+    PhoneKind,
+    Redeemed,
+    Standing,
+    clean_phone,
+    phone_kind,
+)
 from bot.services.places import PlaceService
 from handlers import labels
 from handlers.callbacks import ApplyCb, MenuCb
@@ -62,8 +75,8 @@ from handlers.conversation import (
     save_flow,
 )
 from handlers.errors import explain
-from handlers.keyboards import BACK, CANCEL, SKIP, button, main_menu
-from handlers.ui import BUTTON_TEXT_MAX, clip, esc
+from handlers.keyboards import BACK, CANCEL, HELP, SKIP, button, main_menu
+from handlers.ui import BUTTON_TEXT_MAX, N_, clip, esc
 
 # Telegram's deep-link payload alphabet and length; anything else cannot be a code.
 _CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -89,6 +102,17 @@ QUESTIONS = len(STEPS) - 1  # the summary is not a question
 _FREE_TEXT_MAX = {"unit": UNIT_MAX, "resume": RESUME_MAX}
 TEXT_STEPS = frozenset({"name", "phone", "unit", "resume"})
 NO_POINT = "none"
+# The answers the summary's Edit can change, as its buttons name them.
+EDITABLE = {
+    "name": N_("✏️ Name"),
+    "phone": N_("✏️ Phone"),
+    "unit": N_("✏️ Recommending unit"),
+    "category": N_("✏️ Category"),
+    "point": N_("✏️ Desired point"),
+    "resume": N_("✏️ Résumé"),
+}
+# The applicant's reply-keyboard button that shows their application.
+MY_APPLICATION = N_("📄 My application")
 
 
 def _share_label() -> str:
@@ -97,11 +121,13 @@ def _share_label() -> str:
 
 class Application(Flow):
     """The answers so far. ``menu``: the person had the main menu before applying (a
-    liaison), so it comes back when the conversation ends."""
+    liaison), so it comes back when the conversation ends. ``editing``: one answer is
+    being changed from the summary, which comes back once it is given."""
 
     key: ClassVar[str] = "application"
 
     menu: bool = False
+    editing: bool = False
     name: str = ""
     phone: str = ""
     unit: str = ""
@@ -144,6 +170,11 @@ def following(step: str) -> str:
     return STEPS[min(index + 1, len(STEPS) - 1)]
 
 
+def after(step: str, flow: Application) -> str:
+    """The question that follows an answer to ``step``."""
+    return "confirm" if flow.editing else following(step)
+
+
 def state_of(step: str) -> State:
     state = getattr(Applying, step)
     assert isinstance(state, State)
@@ -183,12 +214,13 @@ def _nav(step: str, *, skip: bool = False) -> list[InlineKeyboardButton]:
     return row
 
 
-def _typing_keyboard(*, contact: bool) -> ReplyKeyboardMarkup:
+def _typing_keyboard(*, contact: bool, share: bool = True) -> ReplyKeyboardMarkup:
     """The reply keyboard of the typed questions: the contact button where it helps,
-    Back where there is a question to go back to, and always Cancel."""
+    Back where there is a question (or the summary) to go back to, and always Cancel."""
     rows: list[list[KeyboardButton]] = []
     if contact:
-        rows.append([KeyboardButton(text=_share_label(), request_contact=True)])
+        if share:
+            rows.append([KeyboardButton(text=_share_label(), request_contact=True)])
         rows.append([KeyboardButton(text=_(BACK)), KeyboardButton(text=_(CANCEL))])
     else:
         rows.append([KeyboardButton(text=_(CANCEL))])
@@ -205,8 +237,10 @@ async def question(step: str, flow: Application, places: PlaceService) -> tuple[
             "Six short questions; you can go back or cancel at any time. The district "
             "office vets every application and tells you the result here."
         )
-        ask = _("What is your full name, as on your ID card?")
-        return intro + "\n\n" + _numbered(step, ask), _typing_keyboard(contact=False)
+        ask = _numbered(step, _("What is your full name, as on your ID card?"))
+        if flow.editing:
+            return ask, _typing_keyboard(contact=True, share=False)
+        return intro + "\n\n" + ask, _typing_keyboard(contact=False)
     if step == "phone":
         ask = _(
             "Your mobile phone number, so that the office can reach you: tap "
@@ -230,7 +264,12 @@ async def question(step: str, flow: Application, places: PlaceService) -> tuple[
     if step == "point":
         points = await places.points()
         rows = [
-            [button(clip(p.name, BUTTON_TEXT_MAX), ApplyCb(step="point", value=str(p.id)).pack())]
+            [
+                button(
+                    clip(labels.place(p.name), BUTTON_TEXT_MAX),
+                    ApplyCb(step="point", value=str(p.id)).pack(),
+                )
+            ]
             for p in points
         ]
         rows.append([button(_("No preference"), ApplyCb(step="point", value=NO_POINT).pack())])
@@ -245,12 +284,35 @@ async def question(step: str, flow: Application, places: PlaceService) -> tuple[
         ).format(limit=RESUME_MAX, skip=esc(_(SKIP)))
         return _numbered(step, ask), _inline(_nav(step, skip=True))
     return summary(flow), _inline(
-        [button(_("✅ Send application"), ApplyCb(step="confirm").pack())], _nav(step)
+        [button(_("✅ Send application"), ApplyCb(step="confirm").pack())],
+        [button(_("✏️ Edit"), ApplyCb(step="edit", value=step).pack())],
+        _nav(step),
     )
 
 
+def edit_choices() -> tuple[str, InlineKeyboardMarkup]:
+    """Which answer to change, under the summary."""
+    choices = [
+        button(_(text), ApplyCb(step="fix", value=field).pack()) for field, text in EDITABLE.items()
+    ]
+    back = button(_("⬅️ Back to the summary"), ApplyCb(step="fix", value="confirm").pack())
+    pairs = [choices[i : i + 2] for i in range(0, len(choices), 2)]
+    text = _("Which answer would you like to change? The other answers are kept.")
+    return text, _inline(*pairs, [back])
+
+
 def summary(flow: Application) -> str:
-    answers = {
+    return "\n\n".join(
+        [
+            _("<b>Please check your application</b>"),
+            answers(flow),
+            _("If everything is right, send it to the district office."),
+        ]
+    )
+
+
+def answers(flow: Application) -> str:
+    given = {
         "name": flow.name,
         "phone": flow.phone,
         "unit": flow.unit or "—",
@@ -259,21 +321,61 @@ def summary(flow: Application) -> str:
         "resume": flow.resume or "—",
     }
     return _(
-        "<b>Please check your application</b>\n\n"
         "<b>Name:</b> {name}\n"
         "<b>Phone:</b> {phone}\n"
         "<b>Recommending unit:</b> {unit}\n"
         "<b>Category:</b> {category}\n"
         "<b>Desired point:</b> {point}\n"
-        "<b>Résumé:</b> {resume}\n\n"
-        "If everything is right, send it to the district office."
-    ).format(**{name: esc(value) for name, value in answers.items()})
+        "<b>Résumé:</b> {resume}"
+    ).format(**{name: esc(value) for name, value in given.items()})
 
 
 def _menu_or_remove(flow: Application) -> ReplyKeyboardMarkup | ReplyKeyboardRemove:
     """What stays under the text box when the conversation's own keyboard goes: the
     main menu for those who had it (a liaison applying), nothing for a stranger."""
     return main_menu() if flow.menu else ReplyKeyboardRemove()
+
+
+def applicant_menu() -> ReplyKeyboardMarkup:
+    """The menu under the text box of someone whose application the office has: what
+    they can do while they wait."""
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=_(MY_APPLICATION)), KeyboardButton(text=_(HELP))]],
+        resize_keyboard=True,
+        is_persistent=True,
+    )
+
+
+def menu_for(standing: Standing) -> ReplyKeyboardMarkup | None:
+    """The menu someone is given where they stand: the main menu in the scheme, the
+    applicant's while the office has their application, none for a stranger."""
+    if not standing.stranger:
+        return main_menu()
+    return applicant_menu() if standing.pending_application is not None else None
+
+
+def elsewhere() -> str:
+    """Where residents turn with their own problems: this chat is for observers."""
+    return _(
+        "To report a problem, ask for help or make a complaint yourself, call the 12345 "
+        "citizens' service hotline."
+    )
+
+
+def for_strangers(standing: Standing) -> tuple[str, InlineKeyboardMarkup | ReplyKeyboardMarkup]:
+    """What someone outside the scheme can do here: apply, or follow their application;
+    and where else to turn."""
+    if standing.pending_application is not None:
+        text = _(
+            "Your application is with the district office; you will be told here as soon as "
+            "it is decided. <b>{button}</b> shows what you sent."
+        ).format(button=esc(_(MY_APPLICATION)))
+        return text + "\n\n" + elsewhere(), applicant_menu()
+    text = _(
+        "This chat is for the district's rule-of-law observers, who collect the problems, "
+        "opinions and suggestions of residents and businesses. You can apply to become one."
+    )
+    return text + "\n\n" + elsewhere(), _apply_button()
 
 
 def _apply_button() -> InlineKeyboardMarkup:
@@ -291,7 +393,7 @@ def already_in(standing: Standing) -> str | None:
     if observer is not None and observer.status is ObserverStatus.APPOINTED:
         return _(
             "You are already an observer at <b>{point}</b>, so there is no need to apply."
-        ).format(point=esc(standing.point_name or "—"))
+        ).format(point=esc(labels.place(standing.point_name, "—")))
     if observer is not None and observer.status is ObserverStatus.SUSPENDED:
         return _(
             "You are already on file as an observer; your appointment is suspended. Please "
@@ -324,14 +426,23 @@ class Interview:
     async def ask(self, step: str, *, note: str | None = None) -> None:
         """Put ``step``'s question on screen and make it the current one."""
         flow = await load_flow(self.state, Application)
+        if step == "confirm" and flow.editing:
+            flow.editing = False  # back at the summary: the change is over
+            await save_flow(self.state, flow)
         await self.state.set_state(state_of(step))
         text, markup = await question(step, flow, self.places)
         await self.say(note + "\n\n" + text if note else text, markup)
 
     async def advance(self, step: str, flow: Application) -> None:
-        """Keep the answer to ``step`` and ask the next question."""
+        """Keep the answer to ``step`` and ask the next question (the summary again, if
+        the answer was changed from there)."""
         await save_flow(self.state, flow)
-        await self.ask(following(step))
+        await self.ask(after(step, flow))
+
+    async def back(self, step: str) -> None:
+        """The question before ``step``; the summary, if ``step`` was opened from it."""
+        flow = await load_flow(self.state, Application)
+        await self.ask("confirm" if flow.editing else previous(step))
 
     async def end(self, text: str, markup: Markup | None) -> None:
         """Drop the application's data and say how it ended."""
@@ -405,7 +516,7 @@ async def _keep_phone(interview: Interview, phone: str) -> None:
     # keyboard, so a short acknowledgement takes the old one away.
     noted = _("📱 Phone number noted: {phone}").format(phone=esc(flow.phone))
     await interview.say(noted, _menu_or_remove(flow))
-    await interview.ask(following("phone"))
+    await interview.ask(after("phone", flow))
 
 
 async def _keep_free_text(interview: Interview, step: str, text: str) -> None:
@@ -469,13 +580,15 @@ def refusal(error: DomainError) -> str:
 async def welcome(redeemed: Redeemed, user: CurrentUser, places: PlaceService) -> str:
     if redeemed.kind is InviteKind.LIAISON:
         departments = await places.departments(active_only=False)
-        department = next((d.name for d in departments if d.id == redeemed.department_id), "—")
+        department = next(
+            (labels.place(d.name) for d in departments if d.id == redeemed.department_id), "—"
+        )
         return _(
             "Welcome, {name}! You are now the liaison of <b>{department}</b>. Items the "
             "district office assigns to your department will arrive in this chat."
         ).format(name=esc(user.first_name), department=esc(department))
     points = await places.points(active_only=False)
-    point = next((p.name for p in points if p.id == redeemed.point_id), "—")
+    point = next((labels.place(p.name) for p in points if p.id == redeemed.point_id), "—")
     return _(
         "Welcome, {name}! You are now an observer at <b>{point}</b>.\n\n"
         "Use <b>New suggestion</b> to file the problems, opinions and suggestions you "
@@ -519,6 +632,56 @@ async def apply(
     await begin(_interview(event, bot, state, places), people, user)
 
 
+async def my_application(
+    message: Message, people: PeopleService, places: PlaceService, user: CurrentUser
+) -> None:
+    """The applicant's menu button: how their application stands."""
+    standing = await people.standing(user.id)
+    pending = standing.pending_application
+    if pending is not None:
+        await message.answer(await sent_text(pending, places), reply_markup=menu_for(standing))
+        return
+    joined = already_in(standing)
+    if joined is not None:
+        # Approved (or joined another way) since the menu was given: theirs now.
+        await message.answer(joined, reply_markup=main_menu())
+        return
+    if not standing.stranger:  # a liaison
+        await message.answer(_("You have no application with the district office."))
+        return
+    latest = await people.latest_application(user.id)
+    if latest is not None and latest.status is ApplicationStatus.REJECTED:
+        text = _(
+            "Your application #{id} was not approved. The district office's reason: "
+            "{reason}\n\nYou may apply again."
+        ).format(id=latest.id, reason=esc(latest.reason or "—"))
+        await message.answer(text, reply_markup=_apply_button())
+        return
+    text, markup = for_strangers(standing)
+    await message.answer(text, reply_markup=markup)
+
+
+async def sent_text(application: ApplicationInfo, places: PlaceService) -> str:
+    """What the applicant sent, and that it waits for the office."""
+    points = await places.points(active_only=False)
+    desired = next(
+        (labels.place(p.name) for p in points if p.id == application.desired_point_id), ""
+    )
+    flow = Application(
+        name=application.name,
+        phone=application.phone,
+        unit=application.recommending_unit,
+        category=application.category,
+        point_name=desired,
+        resume=application.resume,
+    )
+    head = _(
+        "<b>Your application #{id}</b> is with the district office; you will be told here "
+        "as soon as it is decided."
+    ).format(id=application.id)
+    return head + "\n\n" + answers(flow)
+
+
 # ---- the typed answers, and Back and Cancel from the reply keyboard -------------------
 
 
@@ -530,7 +693,7 @@ async def back_typed(
     message: Message, bot: Bot, state: FSMContext, places: PlaceService, raw_state: str
 ) -> None:
     step = step_of(raw_state) or "name"
-    await _interview(message, bot, state, places).ask(previous(step))
+    await _interview(message, bot, state, places).back(step)
 
 
 async def got_name(message: Message, bot: Bot, state: FSMContext, places: PlaceService) -> None:
@@ -559,22 +722,56 @@ async def got_contact(
             _("Please share your own phone number with the button below, or type your number.")
         )
         return
-    await _phone_given(message, _interview(message, bot, state, places), contact.phone_number)
+    interview = _interview(message, bot, state, places)
+    try:
+        # Telegram vouches for the number: no question about its form.
+        phone = clean_phone(contact.phone_number)
+    except InvalidInput:
+        await interview.ask("phone", note=_bad_phone())
+        return
+    await _keep_phone(interview, phone)
 
 
 async def got_typed_phone(
     message: Message, bot: Bot, state: FSMContext, places: PlaceService
 ) -> None:
-    await _phone_given(message, _interview(message, bot, state, places), message.text or "")
+    interview = _interview(message, bot, state, places)
+    typed = (message.text or "").strip()
+    kind = phone_kind(typed)
+    if kind is PhoneKind.MOBILE:
+        await _keep_phone(interview, clean_phone(typed))
+    elif kind is PhoneKind.OTHER:
+        await interview.say(*_unsure_phone(clean_phone(typed)))
+    elif any(ch.isdigit() for ch in typed):
+        await interview.ask("phone", note=_not_a_number(typed))
+    else:
+        await interview.ask("phone", note=_bad_phone())
 
 
-async def _phone_given(message: Message, interview: Interview, number: str) -> None:
-    try:
-        phone = clean_phone(number)
-    except InvalidInput:
-        await message.answer(_bad_phone())
+def _unsure_phone(phone: str) -> tuple[str, InlineKeyboardMarkup]:
+    """A number that is not a mainland mobile's: taken once the applicant says so. The
+    button carries the number (at most 32 characters), so it takes the one it shows."""
+    text = _(
+        "<b>{phone}</b> is not a mainland mobile number. If the office can reach you on "
+        "it (a landline, a number abroad), use it anyway; otherwise type your mobile number."
+    ).format(phone=esc(phone))
+    return text, _inline(
+        [button(_("✅ Use it anyway"), ApplyCb(step="anyway", value=phone).pack())],
+        [button(_("✏️ Type another number"), ApplyCb(step="retype", value="phone").pack())],
+    )
+
+
+async def phone_anyway(
+    query: CallbackQuery, callback_data: ApplyCb, bot: Bot, state: FSMContext, places: PlaceService
+) -> None:
+    """Under a number that is not a mobile's: Use it anyway, or Type another number."""
+    await pressed(query)
+    interview = _interview(query, bot, state, places)
+    number = callback_data.value
+    if callback_data.step == "retype" or phone_kind(number) is PhoneKind.INVALID:
+        await interview.ask("phone")
         return
-    await _keep_phone(interview, phone)
+    await _keep_phone(interview, clean_phone(number))
 
 
 async def got_unit_or_resume(
@@ -622,7 +819,7 @@ async def navigate(
     if callback_data.step == "cancel":
         await interview.cancel()
     elif callback_data.step == "back":
-        await interview.ask(previous(step))
+        await interview.back(step)
     elif step in _FREE_TEXT_MAX:
         await _keep_free_text(interview, step, "")
     else:
@@ -655,7 +852,7 @@ async def chose_point(
         if chosen is None:
             await query.answer(_point_gone(), show_alert=True)
             return
-        flow.point, flow.point_name = chosen.id, chosen.name
+        flow.point, flow.point_name = chosen.id, labels.place(chosen.name)
     await pressed(query)
     await _interview(query, bot, state, places).advance("point", flow)
 
@@ -687,15 +884,41 @@ async def confirm(
     except Conflict:
         await pressed(query)
         await finish(state, Application)
-        told = already_in(await people.standing(user.id)) or explain(Conflict())
-        await interview.say(told, _menu_or_remove(flow))
+        standing = await people.standing(user.id)
+        told = already_in(standing) or explain(Conflict())
+        waiting = standing.pending_application is not None and not flow.menu
+        await interview.say(told, applicant_menu() if waiting else _menu_or_remove(flow))
         return
     await pressed(query)
     sent = _(
         "Your application has been sent to the district office; you will be told "
         "here when it is decided."
     )
-    await interview.end(sent, main_menu() if flow.menu else None)
+    await interview.end(sent, main_menu() if flow.menu else applicant_menu())
+
+
+async def edit(query: CallbackQuery, bot: Bot, state: FSMContext, places: PlaceService) -> None:
+    """The summary's Edit: which answer to change."""
+    await pressed(query)
+    await _interview(query, bot, state, places).say(*edit_choices())
+
+
+async def fix(
+    query: CallbackQuery, callback_data: ApplyCb, bot: Bot, state: FSMContext, places: PlaceService
+) -> None:
+    """One answer chosen to change (its question, then the summary again), or Back to
+    the summary."""
+    field = callback_data.value
+    if field not in EDITABLE and field != "confirm":
+        await stale(query, "confirm")
+        return
+    await pressed(query)
+    interview = _interview(query, bot, state, places)
+    if field != "confirm":
+        flow = await load_flow(state, Application)
+        flow.editing = True
+        await save_flow(state, flow)
+    await interview.ask(field)
 
 
 async def confirm_again(
@@ -720,17 +943,18 @@ async def other_button(query: CallbackQuery, raw_state: str | None) -> None:
 
 def setup(i18n: I18n) -> Router:
     router = private_router("onboarding")
-    _register_joining(router)
+    _register_joining(router, i18n)
     _register_typed(router, i18n)
     _register_buttons(router)
     return router
 
 
-def _register_joining(router: Router) -> None:
+def _register_joining(router: Router, i18n: I18n) -> None:
     router.message.register(start_with_code, CommandStart(deep_link=True))
     router.message.register(apply, Command("apply"))
     router.callback_query.register(apply, MenuCb.filter(F.go == "apply"))
     router.callback_query.register(apply, ApplyCb.filter(F.step == "begin"))
+    router.message.register(my_application, label(i18n, MY_APPLICATION))
 
 
 def _register_typed(router: Router, i18n: I18n) -> None:
@@ -749,6 +973,11 @@ def _register_typed(router: Router, i18n: I18n) -> None:
 def _register_buttons(router: Router) -> None:
     router.callback_query.register(navigate, ApplyCb.filter(F.step.in_({"back", "skip", "cancel"})))
     router.callback_query.register(
+        phone_anyway, Applying.phone, ApplyCb.filter(F.step.in_({"anyway", "retype"}))
+    )
+    router.callback_query.register(edit, Applying.confirm, ApplyCb.filter(F.step == "edit"))
+    router.callback_query.register(fix, Applying.confirm, ApplyCb.filter(F.step == "fix"))
+    router.callback_query.register(
         chose_category, Applying.category, ApplyCb.filter(F.step == "cat")
     )
     router.callback_query.register(chose_point, Applying.point, ApplyCb.filter(F.step == "point"))
@@ -762,6 +991,14 @@ def _bad_phone() -> str:
         "That does not look like a phone number. Please type digits only (for example "
         "13800000000), or tap the button below to share your number."
     )
+
+
+def _not_a_number(typed: str) -> str:
+    return _(
+        "<b>{typed}</b> is not a phone number the office can call. A mainland mobile "
+        "number has 11 digits and starts with 1 (for example 138 0000 0000); a landline "
+        "needs its area code (for example 0571-8888 8888)."
+    ).format(typed=esc(clip(typed, 40)))
 
 
 def _point_gone() -> str:

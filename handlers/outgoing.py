@@ -22,8 +22,9 @@ from bot.i18n import locale_for
 from bot.services.cards import APPLICATION, CardInfo
 from bot.services.notify import ADMIN_GROUP, BY, LIAISON, USER
 from bot.services.outbox import OutboxItem
+from bot.services.people import POINT_REQUEST
 from bot.services.views import AttachmentInfo
-from handlers import admission, broadcast, department, reminders
+from handlers import admission, broadcast, department, feedback, point_change, reminders
 from handlers.card_sync import converge, converge_item
 from handlers.delivering import NoAdminChat, Outgoing
 from handlers.mine import send_files
@@ -45,7 +46,8 @@ async def deliver(out: Outgoing, row: OutboxItem) -> None:
     if row.audience == ADMIN_GROUP:
         if out.admin_chat_id is None:
             raise NoAdminChat("ADMIN_CHAT_ID is not set")
-        with out.i18n.context(), out.i18n.use_locale(out.default_locale):
+        locale = await group_locale(out, out.admin_chat_id)
+        with out.i18n.context(), out.i18n.use_locale(locale):
             await _to_office(out, out.admin_chat_id, row)
         return
     if row.chat_id is None or row.audience not in (USER, LIAISON):
@@ -67,6 +69,11 @@ async def deliver(out: Outgoing, row: OutboxItem) -> None:
             await _to_person(out, row.chat_id, row)
 
 
+async def group_locale(out: Outgoing, chat_id: int) -> str:
+    """The language the office's group reads: its admins' choice, else the default."""
+    return await out.languages.of_group(chat_id) or out.default_locale
+
+
 async def _to_person(out: Outgoing, chat_id: int, row: OutboxItem) -> None:
     shown = render(row.kind, row.payload, suggestion_id=row.suggestion_id)
     await out.bot.send_message(chat_id, shown.text, reply_markup=shown.markup)
@@ -80,6 +87,8 @@ async def _to_person(out: Outgoing, chat_id: int, row: OutboxItem) -> None:
 async def _to_office(out: Outgoing, chat_id: int, row: OutboxItem) -> None:
     if row.kind.startswith(_ITEM) and row.suggestion_id is not None:
         files = await out.outbox.attachments(row) if row.kind in _FILES_TO_OFFICE else []
+        # What the observer said (an addition, a rating to read) follows the card.
+        word = await feedback.for_office(out, row)
         later(
             chat_id,
             functools.partial(
@@ -92,12 +101,17 @@ async def _to_office(out: Outgoing, chat_id: int, row: OutboxItem) -> None:
                 event=row.event_id,
                 files=files,
                 reference=str(row.payload.get("reference") or ""),
+                word=word,
             ),
             name="item card",
         )
         return
     if row.kind == Notice.APPLICATION_NEW:
         await admission.post_card(out, chat_id, int(row.payload.get("application_id") or 0))
+        return
+    if row.kind in (Notice.POINT_REQUESTED, Notice.POINT_REQUEST_WITHDRAWN):
+        request_id = int(row.payload.get("request_id") or 0)
+        point_change.show(chat_id, request_id, out.cards, create=row.kind == Notice.POINT_REQUESTED)
         return
     if row.kind == Notice.BROADCAST_REPORT:
         await out.bot.send_message(chat_id, broadcast.report_text(row.payload))
@@ -119,6 +133,7 @@ async def _item_card(
     event: int | None,
     files: Sequence[AttachmentInfo],
     reference: str,
+    word: feedback.Word | None = None,
 ) -> None:
     """The item's card brought up to date (posted anew when it returns to the office),
     with the files filed with it below a new card."""
@@ -133,6 +148,8 @@ async def _item_card(
     )
     if files and posted is not None:
         await send_files(speech.bot, chat_id, reference, files)
+    if word is not None:
+        await feedback.say(speech, chat_id, item_id, word, out.policy, out.suggestions.clock)
 
 
 async def resync(
@@ -144,7 +161,7 @@ async def resync(
         out = build(store)
         group = out.admin_chat_id is not None and card.chat_id == out.admin_chat_id
         if group:
-            locale = default_locale
+            locale = await group_locale(out, card.chat_id)
         else:
             recipient = await out.outbox.recipient(card.chat_id)
             locale = locale_for(
@@ -157,6 +174,8 @@ async def resync(
     with out.i18n.context(), out.i18n.use_locale(locale):
         if card.subject == APPLICATION:
             render = admission.application_render(card.subject_id, policy, clock)
+        elif card.subject == POINT_REQUEST:
+            render = point_change.card_render(card.subject_id, policy, clock)
         elif actor is None:
             await converge_item(
                 speech, chat_id=card.chat_id, item_id=card.subject_id, policy=policy, clock=clock

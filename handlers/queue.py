@@ -1,7 +1,9 @@
 """The office's item commands: /queue /overdue /show /find /assign /due /note.
 
 Lists are one message each, within Telegram's 4096 characters, with a button per item
-(up to ten) that posts the item's card at the bottom of the group. A search keeps its
+(up to ten) that posts the item's card at the bottom of the group. /find looks in
+titles, texts and references and for an observer, a point or a department by name (a
+point or department also by its code); each result says what matched. A search keeps its
 words in the group's own FSM record (not in the callback data, which holds 64 bytes),
 keyed by the list's message, so any admin may page through it and another
 conversation's state cannot wipe it. The three moves refresh the card at once and
@@ -10,10 +12,9 @@ confirm in one line.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from functools import partial
 from typing import Any, TypeVar
 
@@ -26,6 +27,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.domain.dates import AMBIGUOUS, UNREADABLE, BadDate, parse_due
 from bot.domain.errors import AlreadyMoved, DomainError, InvalidInput, NotFound
 from bot.domain.lifecycle import Action, find
 from bot.domain.references import parse_reference
@@ -33,11 +35,13 @@ from bot.domain.statuses import SuggestionStatus
 from bot.effects import when_sent
 from bot.services.actors import Actor
 from bot.services.places import DepartmentInfo, PlaceService
-from bot.services.suggestions import SuggestionService
-from bot.services.views import Page, SuggestionInfo
+from bot.services.suggestions import SuggestionService, Waiting
+from bot.services.views import Found, FoundPage, Match, SuggestionInfo
 from bot.settings import Settings
 from handlers import labels
 from handlers.card_sync import sync_item
+from handlers.deciding import SAMPLE_AHEAD
+from handlers.due_dates import date_problem, due_notes, examples, weekday
 from handlers.errors import explain
 from handlers.keyboards import button
 from handlers.office import office_router, usage
@@ -46,12 +50,11 @@ from handlers.ui import MESSAGE_MAX, N_, clip, day, esc, shown_length
 S = SuggestionStatus
 
 TITLE_MAX = 60  # of a title in a list line
+SNIPPET_AROUND = 24  # characters either side of where a search's words stand in a text
 FETCH = 60  # list lines fetched: more than fit in one message
 BUTTONS_MAX = 10  # "open the card" buttons under a list
 SEARCHES_KEPT = 50  # searches whose pages can still be turned
-FUTURE_MAX = timedelta(days=3 * 366)  # a due date further ahead is a typing mistake
 _ROOM = MESSAGE_MAX - 200  # what a list may use, leaving room for its last line
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FIND_DESTINY = "queue.find"
 _UNDECIDED = (S.SUBMITTED, S.IN_REVIEW)
 _IN_DEPARTMENT = (S.ADOPTED, S.IMPLEMENTING)
@@ -116,8 +119,38 @@ def overdue_line(
     return f"{line}\n      ⚠️ {missed}"
 
 
-def find_line(info: SuggestionInfo, points: dict[int, str]) -> str:
-    return f"{_head_of(info, points)} · {esc(labels.status(info.status))}"
+def find_line(found: Found, points: dict[int, str], needle: str) -> str:
+    """The item's line, and under it what the words matched."""
+    info = found.info
+    head = f"{_head_of(info, points)} · {esc(labels.status(info.status))}"
+    if not found.matched:
+        return head
+    what = " · ".join(_matched(found, m, needle) for m in found.matched)
+    return f"{head}\n      🔹 " + _("matched: {what}").format(what=what)
+
+
+def _matched(found: Found, match: Match, needle: str) -> str:
+    if match is Match.OBSERVER:
+        return _("observer {name}").format(name=esc(clip(found.observer_name or "?", 40)))
+    if match is Match.POINT:
+        point = f"{found.point_code or '?'} {clip(found.point_name or '', 40)}".strip()
+        return _("point {point}").format(point=esc(point))
+    if match is Match.DEPARTMENT:
+        name = clip(found.department_name or "?", 60)
+        return _("department {department}").format(department=esc(name))
+    if match is Match.TEXT:
+        return _("text") + f" “{esc(snippet(found.info.body, needle))}”"
+    return _("title") if match is Match.TITLE else _("reference")
+
+
+def snippet(text: str, needle: str, around: int = SNIPPET_AROUND) -> str:
+    """The words around the first place ``needle`` stands in ``text``, on one line."""
+    flat = " ".join(text.split())
+    at = flat.lower().find(" ".join(needle.split()).lower())
+    if at < 0:
+        return clip(flat, 2 * around)
+    start, end = max(0, at - around), at + len(needle) + around
+    return ("…" if start else "") + flat[start:end].strip() + ("…" if end < len(flat) else "")
 
 
 def compose(head: str, lines: Sequence[str], total: int, foot: str = "") -> tuple[str, int]:
@@ -151,14 +184,14 @@ def _open_hint() -> str:
 
 
 def render_search(
-    text: str, page: Page, points: dict[int, str]
+    text: str, page: FoundPage, points: dict[int, str]
 ) -> tuple[str, InlineKeyboardMarkup]:
     head = _("🔎 <b>{text}</b>: {total} found · page {page}/{pages}").format(
         text=esc(clip(text, 60)), total=page.total, page=page.page, pages=page.pages
     )
-    lines = [find_line(i, points) for i in page.items]
-    body, _shown = compose(head, lines, len(lines), _open_hint())
-    rows = open_buttons(page.items)
+    lines = [find_line(found, points, text) for found in page.items]
+    body, shown = compose(head, lines, len(lines), _open_hint())
+    rows = open_buttons([found.info for found in page.items[:shown]])
     nav = []
     if page.page > 1:
         nav.append(button("◀️", FindCb(page=page.page - 1).pack()))
@@ -174,7 +207,7 @@ async def point_codes(places: PlaceService) -> dict[int, str]:
 
 
 async def department_names(places: PlaceService) -> dict[int, str]:
-    return {d.id: d.name for d in await places.departments(active_only=False)}
+    return {d.id: labels.place(d.name) for d in await places.departments(active_only=False)}
 
 
 # ---- arguments ------------------------------------------------------------------------
@@ -241,6 +274,7 @@ _SET_DUE = _Move(
         "A due date can be set only on an adopted item or one being "
         "implemented; {reference} is: {status}."
     ),
+    rest=True,  # a date may be words: 25 Dec 2026
 )
 _NOTE = _Move(
     "note", Action.NOTE, N_("{reference} takes no notes in its state: {status}."), rest=True
@@ -297,34 +331,18 @@ async def _department(message: Message, places: PlaceService, code: str) -> Depa
 
 
 async def _due_date(message: Message, text: str, today: date) -> date | None:
-    """The due date typed, today or later and not too far ahead; the admin is told
-    what is wrong with it otherwise."""
-    due: date | None = None
-    if _DATE.match(text):
-        try:
-            due = date.fromisoformat(text)
-        except ValueError:
-            due = None
-    if due is None:
-        await message.reply(
-            _("“{text}” is not a date: write it as YYYY-MM-DD, e.g. 2026-04-30.").format(
-                text=esc(clip(text, 40))
-            )
-            + "\n"
-            + usage("due")
-        )
+    """The due date typed, in any form the office's date prompts take, today or later
+    and not too far ahead; the admin is told why it is not taken otherwise."""
+    try:
+        return parse_due(text, today)
+    except BadDate as exc:
+        problem = date_problem(exc, text)
+        if exc.reason in (UNREADABLE, AMBIGUOUS):
+            sample = examples(today + SAMPLE_AHEAD)
+            problem += "\n" + _("Write the date e.g. as {examples}.").format(examples=sample)
+            problem += "\n" + usage("due")
+        await message.reply(problem)
         return None
-    if due < today:
-        await message.reply(
-            _("{date} is in the past: the due date must be today or later.").format(date=day(due))
-        )
-        return None
-    if due > today + FUTURE_MAX:
-        await message.reply(
-            _("{date} is too far ahead: please check the year.").format(date=day(due))
-        )
-        return None
-    return due
 
 
 # ---- making a move -------------------------------------------------------------------
@@ -432,15 +450,91 @@ async def queue(
 async def overdue(
     message: Message, suggestions: SuggestionService, places: PlaceService, actor: Actor
 ) -> None:
+    """What is late, in sections: the office's and the departments' deadlines, then the
+    observers' answers, then reopened items still without a due date."""
     total = await suggestions.overdue_size(actor)
+    waiting = await suggestions.waiting_on_observer(actor)
+    reopened = await suggestions.reopened_without_due(actor)
+    if not (total or waiting or reopened):
+        await message.reply(_(_OVERDUE.empty))
+        return
     points, departments = await point_codes(places), await department_names(places)
     today = suggestions.today()
+    late = await suggestions.overdue(actor, limit=FETCH) if total else []
+    sections = [
+        _Section(
+            _(_OVERDUE.head).format(count=total),
+            [(i, overdue_line(i, points, departments, today)) for i in late],
+            total,
+        ),
+        _Section(
+            _(_WAITING_HEAD).format(count=len(waiting)),
+            [(w.info, waiting_line(w, points, today)) for w in waiting],
+            len(waiting),
+        ),
+        _Section(
+            _(_REOPENED_HEAD).format(count=len(reopened)),
+            [(i, reopened_line(i, points, departments)) for i in reopened],
+            len(reopened),
+        ),
+    ]
+    text, shown = compose_sections([s for s in sections if s.total], _open_hint())
+    await message.reply(
+        text, reply_markup=InlineKeyboardMarkup(inline_keyboard=open_buttons(shown))
+    )
 
-    def line(info: SuggestionInfo) -> str:
-        return overdue_line(info, points, departments, today)
 
-    fetch = partial(suggestions.overdue, actor, limit=FETCH)
-    await _reply_list(message, _OVERDUE, total, fetch, line)
+_WAITING_HEAD = N_("<b>Waiting on the observer past the date to answer by: {count}</b>")
+_REOPENED_HEAD = N_("<b>Reopened, waiting for a new due date: {count}</b>")
+
+
+@dataclass(frozen=True)
+class _Section:
+    """One part of a list: its head, its items with their lines, how many in all."""
+
+    head: str
+    lines: list[tuple[SuggestionInfo, str]]
+    total: int
+
+
+def compose_sections(sections: Sequence[_Section], foot: str) -> tuple[str, list[SuggestionInfo]]:
+    """The sections within one message, each with as many lines as fit, and the items
+    shown (for their buttons)."""
+    parts: list[str] = []
+    shown: list[SuggestionInfo] = []
+    used = shown_length(foot) + 2
+    for section in sections:
+        parts.append(("\n" if parts else "") + section.head)
+        used += shown_length(section.head) + 2
+        count = 0
+        for info, line in section.lines:
+            size = shown_length(line) + 1
+            if used + size > _ROOM:
+                break
+            parts.append(line)
+            used += size
+            shown.append(info)
+            count += 1
+        if count < section.total:
+            more = _("… and {count} more").format(count=section.total - count)
+            parts.append(more)
+            used += shown_length(more) + 1
+    return "\n".join(parts) + "\n\n" + foot, shown
+
+
+def waiting_line(waiting: Waiting, points: dict[int, str], today: date) -> str:
+    due = waiting.answer_due
+    missed = _("The observer's answer was due {date}, {late}").format(
+        date=day(due), late=labels.late((today - due).days)
+    )
+    return f"{_head_of(waiting.info, points)}\n      ⏳ {missed}"
+
+
+def reopened_line(info: SuggestionInfo, points: dict[int, str], departments: dict[int, str]) -> str:
+    what = _("Reopened; no due date set")
+    if info.department_id is not None and info.department_id in departments:
+        what += f" · 🏢 {esc(clip(departments[info.department_id], 60))}"
+    return f"{_head_of(info, points)}\n      🔄 {what}"
 
 
 # ---- one item's card ------------------------------------------------------------------
@@ -549,11 +643,21 @@ async def assign(
     if found is None:
         return
     info, department = found
-    names = {"reference": esc(info.reference), "department": esc(department.name)}
+    names = {"reference": esc(info.reference), "department": esc(labels.place(department.name))}
     if info.department_id == department.id:
         await message.reply(_("{reference} is already assigned to {department}.").format(**names))
         return
-    done = _("🏢 {reference} is assigned to {department}; its liaison is told.").format(**names)
+    former = labels.place((await department_names(places)).get(info.department_id or 0))
+    if not former:  # handed back: no department has it now
+        done = _(
+            "🏢 {reference} is assigned to {department}; its liaisons and the observer are told."
+        )
+    else:
+        done = _(
+            "🏢 {reference} is reassigned from {former} to {department}; the liaisons of "
+            "both and the observer are told."
+        )
+    done = done.format(**names, former=esc(former))
     await _move(message, info, suggestions.assign(actor, info.id, department.id), suggestions, done)
 
 
@@ -569,8 +673,14 @@ async def set_due(
     if info.implementation_due == due:
         await message.reply(_("{reference} is already due on {date}.").format(**names))
         return
-    done = _("📅 {reference} is now due on {date}.").format(**names)
-    await _move(message, info, suggestions.set_due(actor, info.id, due), suggestions, done)
+    # The date as read (a year-less one gets its year), and what is odd about it: the
+    # same warnings as a date picked on the card.
+    done = _("📅 {reference} is now due on {date}, a {weekday}.").format(
+        **names, weekday=weekday(due)
+    )
+    notes = due_notes(await suggestions.calendar(), suggestions.today(), due)
+    move = suggestions.set_due(actor, info.id, due)
+    await _move(message, info, move, suggestions, "\n".join([done, *notes]))
 
 
 async def note(

@@ -16,6 +16,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.notices import Notice
 from handlers import labels
+from handlers.due_dates import calendar_missing
 from handlers.notices import UnknownNotice
 from handlers.queue import compose
 from handlers.ui import clip, esc, payload_text
@@ -41,6 +42,15 @@ def _item_line(line: Any) -> str:
     if late > 0:
         text += " · ⚠️ " + labels.late(late)
     return text
+
+
+def _calendars(payload: Mapping[str, Any]) -> str:
+    """The warning that years in use have no working-day calendar, or ""."""
+    years = payload.get("calendars_missing")
+    if not isinstance(years, Sequence) or isinstance(years, str):
+        return ""
+    shown = sorted({y for y in years if isinstance(y, int) and 1900 <= y <= 2200})[:5]
+    return calendar_missing(shown) if shown else ""
 
 
 def _lines(items: Any) -> list[str]:
@@ -89,6 +99,9 @@ def _overdue(payload: Mapping[str, Any]) -> str:
         body += ["", f"<b>{esc(heading)}</b>", *lines]
         listed += len(lines)
     foot = _("<i>/overdue lists them all with buttons.</i>")
+    calendars = _calendars(payload)
+    if calendars:
+        foot = f"{calendars}\n\n{foot}"
     return _fitted(head, body, _int(payload, "total") - listed, foot)
 
 
@@ -107,6 +120,9 @@ def _weekly(payload: Mapping[str, Any]) -> str:
         "",
         _("<i>/stats 30d and /report give the figures and charts.</i>"),
     ]
+    calendars = _calendars(payload)
+    if calendars:
+        rows += ["", calendars]
     return "\n".join([head, "", *rows])
 
 

@@ -12,10 +12,12 @@ import copy
 import logging
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import InlineKeyboardMarkup, Message
 from pydantic import ValidationError
 
@@ -24,6 +26,9 @@ from handlers.conversation import Flow
 from storage.fsm import DatabaseStorage
 
 log = logging.getLogger(__name__)
+
+_ASKERS = "prompts.askers"  # the chat's own record of whom its force-reply prompts ask
+ASKERS_KEPT = 100  # prompts remembered per chat, the newest
 
 
 class Asking(Flow):
@@ -88,6 +93,12 @@ async def modify(
         data[key] = changed
         return data
 
+    await _modify_data(state, whole)
+
+
+async def _modify_data(
+    state: FSMContext, whole: Callable[[dict[str, Any]], dict[str, Any] | None]
+) -> None:
     storage = state.storage
     if isinstance(storage, DatabaseStorage):
         await storage.modify(state.key, whole)
@@ -142,3 +153,55 @@ def edit_or_send(
             await keep(sent)
 
     later(send_to or chat_id, work, name="edit or send")
+
+
+# ---- whom a prompt asks ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Asker:
+    """The person a force-reply prompt asks, and where the move it is part of is started
+    (``where``: "" for the item's card; see ``handlers.prompts``)."""
+
+    user_id: int
+    name: str
+    where: str = ""
+
+
+def _askers(state: FSMContext) -> FSMContext:
+    # Kept by the chat, not by the person asked: whoever replies can be told whose it is.
+    chat_id = state.key.chat_id
+    key = StorageKey(bot_id=state.key.bot_id, chat_id=chat_id, user_id=chat_id, destiny=_ASKERS)
+    return FSMContext(storage=state.storage, key=key)
+
+
+async def note_asker(state: FSMContext, sent: Any, asker: Asker) -> None:
+    """Once the prompt ``sent`` is sent, the chat remembers whom it asks, so that a reply
+    to it by anyone else can be told why it is not taken (see :func:`asker_of`)."""
+    askers = _askers(state)
+
+    async def keep(message: Any) -> None:
+        if not isinstance(message, Message):
+            return
+        prompt = str(message.message_id)
+
+        def put(data: dict[str, Any]) -> dict[str, Any]:
+            data[prompt] = [asker.user_id, asker.name, asker.where]
+            for old in list(data)[: max(0, len(data) - ASKERS_KEPT)]:
+                del data[old]
+            return data
+
+        await _modify_data(askers, put)
+
+    await when_sent(sent, keep)
+
+
+async def asker_of(state: FSMContext, message_id: int) -> Asker | None:
+    """Whom the prompt ``message_id`` of this chat asks, if it is one the bot noted."""
+    found = (await _askers(state).get_data()).get(str(message_id))
+    # Noted before ``where`` was kept: two items.
+    if isinstance(found, list) and len(found) in (2, 3):
+        user_id, name, where = [*found, ""][:3]
+        if isinstance(user_id, int) and isinstance(name, str) and isinstance(where, str):
+            return Asker(user_id, name, where)
+    return None

@@ -29,6 +29,7 @@ from bot.domain.errors import (
     PointInactive,
 )
 from bot.domain.limits import TEXT_MAX, clean_text
+from bot.domain.names import Name, split_names
 from bot.domain.statuses import FocusDomain, HostKind, ObserverStatus
 from bot.services.actors import Actor
 from bot.services.context import Policy
@@ -103,7 +104,12 @@ def pages(head: str, lines: Sequence[str]) -> list[str]:
 def _point_label(point: PointInfo | None) -> str:
     if point is None:
         return "—"
-    return f"{point.code} · {clip(point.name, 60)}"
+    return f"{point.code} · {clip(labels.place(point.name), 60)}"
+
+
+def _both_names(name: Name) -> str:
+    """A place's name and its English name, as the office's lists show them."""
+    return f"{name} / {name.en}" if name.en else str(name)
 
 
 def _observer_line(
@@ -156,10 +162,19 @@ def point_add_usage() -> str:
             _("DOMAIN is one of: {values}").format(values=domains),
             _("HOST is one of: {values}").format(values=hosts),
             _("CODE is up to 16 letters, digits, _ or -; NAME may contain spaces."),
+            english_name_hint(),
             _("Example: {example}").format(
-                example="<code>/point_add P03 business chamber 区工商联法治观测点</code>"
+                example="<code>/point_add P03 business chamber 区工商联法治观测点 | "
+                "District Federation of Industry and Commerce</code>"
             ),
         ]
+    )
+
+
+def english_name_hint() -> str:
+    return _(
+        "After the name, “| English name” gives it an English name, which people who "
+        "read the bot in English see."
     )
 
 
@@ -200,6 +215,8 @@ def setup(i18n: I18n, settings: Settings) -> Router:
         "point_close": close_point,
         "departments": list_departments,
         "dept_add": add_department,
+        "point_rename": rename_point,
+        "dept_rename": rename_department,
     }
     for name, handler in commands.items():
         router.message.register(handler, Command(name))
@@ -613,7 +630,7 @@ def _point_line(point: PointInfo, appointed: dict[int, int]) -> str:
     line = "{mark} <b>{code}</b> · {name} · {domain} · {host} · {count}".format(
         mark="🟢" if point.active else "⚪",
         code=esc(point.code),
-        name=esc(clip(point.name, 100)),
+        name=esc(clip(_both_names(point.name), 200)),
         domain=esc(labels.domain(point.domain)),
         host=esc(host_kind(point.host_kind)),
         count=esc(_("observers: {count}").format(count=appointed.get(point.id, 0))),
@@ -625,7 +642,8 @@ async def add_point(message: Message, command: CommandObject, desk: Desk) -> Non
     parts = await _arguments(message, command, 4, point_add_usage())
     if parts is None:
         return
-    code, domain_value, host_value, name = parts
+    code, domain_value, host_value, names = parts
+    name, name_en = split_names(names)
     domains = {d.value: d for d in FocusDomain}
     hosts = {h.value: h for h in HostKind}
     domain, host = domains.get(domain_value.lower()), hosts.get(host_value.lower())
@@ -640,7 +658,13 @@ async def add_point(message: Message, command: CommandObject, desk: Desk) -> Non
         )
         return
     add = partial(
-        desk.places.add_point, desk.actor, code=code, name=name, domain=domain, host_kind=host
+        desk.places.add_point,
+        desk.actor,
+        code=code,
+        name=name,
+        name_en=name_en,
+        domain=domain,
+        host_kind=host,
     )
     taken = _("A point with the code {code} already exists.").format(
         code=f"<code>{esc(code.upper())}</code>"
@@ -697,7 +721,7 @@ def _department_line(department: DepartmentInfo, counts: Mapping[int, int]) -> s
     line = "{mark} <b>{code}</b> · {name} · {count}".format(
         mark="🏢" if department.active else "⚪",
         code=esc(department.code),
-        name=esc(clip(department.name, 150)),
+        name=esc(clip(_both_names(department.name), 250)),
         count=esc(_("liaisons: {count}").format(count=counts.get(department.id, 0))),
     )
     return line if department.active else _noted(line, _("inactive"))
@@ -711,8 +735,9 @@ async def add_department(message: Message, command: CommandObject, desk: Desk) -
     parts = await _arguments(message, command, 2, usage("dept_add"))
     if parts is None:
         return
-    code, name = parts
-    add = partial(desk.places.add_department, desk.actor, code=code, name=name)
+    code, names = parts
+    name, name_en = split_names(names)
+    add = partial(desk.places.add_department, desk.actor, code=code, name=name, name_en=name_en)
     taken = _("A department with the code {code} already exists.").format(
         code=f"<code>{esc(code.upper())}</code>"
     )
@@ -733,7 +758,7 @@ def _department_added(department: DepartmentInfo) -> str:
 
 
 def _department_label(department: DepartmentInfo) -> str:
-    return f"{department.code} · {clip(department.name, 100)}"
+    return f"{department.code} · {clip(labels.place(department.name), 100)}"
 
 
 def point_closed(point: PointInfo) -> str:
@@ -743,6 +768,63 @@ def point_closed(point: PointInfo) -> str:
 def department_inactive(department: DepartmentInfo) -> str:
     return _("Department {department} is no longer active.").format(
         department=esc(_department_label(department))
+    )
+
+
+# ---- names ------------------------------------------------------------------------------
+
+
+async def rename_point(message: Message, command: CommandObject, desk: Desk) -> None:
+    parts = await _arguments(message, command, 2, _rename_usage("point_rename"))
+    if parts is None:
+        return
+    code, names = parts
+    try:
+        point = await desk.places.point_by_code(code)
+    except NotFound:
+        await message.reply(unknown_point(code))
+        return
+    name, name_en = split_names(names)
+    try:
+        renamed = await desk.places.rename_point(desk.actor, point.id, name=name, name_en=name_en)
+    except (InvalidInput, MissingInput) as exc:
+        await message.reply(explain(exc) + "\n" + _rename_usage("point_rename"))
+        return
+    await message.reply("✅ " + _named(renamed.code, renamed.name))
+
+
+async def rename_department(message: Message, command: CommandObject, desk: Desk) -> None:
+    parts = await _arguments(message, command, 2, _rename_usage("dept_rename"))
+    if parts is None:
+        return
+    code, names = parts
+    try:
+        department = await desk.places.department_by_code(code)
+    except NotFound:
+        await message.reply(unknown_department(code))
+        return
+    name, name_en = split_names(names)
+    try:
+        renamed = await desk.places.rename_department(
+            desk.actor, department.id, name=name, name_en=name_en
+        )
+    except (InvalidInput, MissingInput) as exc:
+        await message.reply(explain(exc) + "\n" + _rename_usage("dept_rename"))
+        return
+    await message.reply("✅ " + _named(renamed.code, renamed.name))
+
+
+def _rename_usage(command: str) -> str:
+    return usage(command) + "\n" + english_name_hint()
+
+
+def _named(code: str, name: Name) -> str:
+    if name.en is None:
+        return _("{code} is now named {name}, with no English name.").format(
+            code=f"<b>{esc(code)}</b>", name=f"<b>{esc(name)}</b>"
+        )
+    return _("{code} is now named {name}; in English, {name_en}.").format(
+        code=f"<b>{esc(code)}</b>", name=f"<b>{esc(name)}</b>", name_en=f"<b>{esc(name.en)}</b>"
     )
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
-from aiogram.filters import Command, CommandStart
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     CallbackQuery,
@@ -19,11 +19,16 @@ from bot.domain.statuses import ObserverStatus
 from bot.i18n import EN, ZH
 from bot.middlewares.people import CurrentUser
 from bot.services.actors import Actor
+from bot.services.languages import LanguageService
 from bot.services.people import PeopleService, Standing
+from handlers import labels
 from handlers.callbacks import ApplyCb, LangCb
-from handlers.conversation import finish, label, private_router
+from handlers.conversation import label, private_router
 from handlers.keyboards import HELP, button, main_menu
+from handlers.office import office_router
+from handlers.onboarding import menu_for
 from handlers.ui import esc
+from handlers.used_prompts import CANCELLED, Outcome, end
 
 LANGUAGE_NAMES = {ZH: "中文", EN: "English"}
 # Where each conversation keeps its data (see handlers.conversation).
@@ -56,7 +61,7 @@ def greeting(standing: Standing, user: CurrentUser) -> tuple[str, InlineKeyboard
                 "Welcome back, {name}. You are an observer at <b>{point}</b>.\n\n"
                 "Use <b>New suggestion</b> to file what you have collected and "
                 "<b>My suggestions</b> to follow it."
-            ).format(name=esc(observer.name), point=esc(standing.point_name or "—")),
+            ).format(name=esc(observer.name), point=esc(labels.place(standing.point_name, "—"))),
             None,
         )
     if observer is not None and observer.status is ObserverStatus.SUSPENDED:
@@ -74,7 +79,8 @@ def greeting(standing: Standing, user: CurrentUser) -> tuple[str, InlineKeyboard
                 "Welcome, {name}. You are the liaison of <b>{departments}</b>. Items the "
                 "office assigns to your department will arrive in this chat."
             ).format(
-                name=esc(user.first_name), departments=esc(", ".join(standing.liaison_departments))
+                name=esc(user.first_name),
+                departments=esc(", ".join(labels.place(d) for d in standing.liaison_departments)),
             ),
             None,
         )
@@ -138,9 +144,9 @@ def help_text() -> str:
 async def start(message: Message, user: CurrentUser, people: PeopleService) -> None:
     standing = await people.standing(user.id)
     text, keyboard = greeting(standing, user)
-    # The menu for people in the scheme; a stranger gets the Apply button instead.
-    menu = ReplyKeyboardRemove() if standing.stranger else main_menu()
-    await message.answer(text, reply_markup=keyboard or menu)
+    # The menu for people in the scheme (or waiting on their application); a stranger
+    # gets the Apply button instead.
+    await message.answer(text, reply_markup=keyboard or menu_for(standing) or ReplyKeyboardRemove())
 
 
 async def show_help(message: Message, actor: Actor) -> None:
@@ -175,9 +181,7 @@ async def set_language(
         text = _("Language set: {language}.").format(language=LANGUAGE_NAMES[callback_data.locale])
         await query.answer()
         if isinstance(query.message, Message):
-            await query.message.answer(
-                text, reply_markup=None if standing.stranger else main_menu()
-            )
+            await query.message.answer(text, reply_markup=menu_for(standing))
 
 
 async def cancel(message: Message, state: FSMContext) -> None:
@@ -187,7 +191,8 @@ async def cancel(message: Message, state: FSMContext) -> None:
         return
     # Only the flow on screen ends: a filing draft survives cancelling an answer.
     flow = current.split(":", 1)[0]
-    await finish(state, _FLOW_DATA.get(flow, flow.lower()))
+    # Its prompt's buttons go too (handlers.used_prompts).
+    await end(state, _FLOW_DATA.get(flow, flow.lower()), Outcome(CANCELLED))
     if flow == "Filing":
         text = _("Cancelled. Nothing was sent; your draft has been discarded.")
     else:
@@ -204,4 +209,84 @@ def setup(i18n: I18n) -> Router:
     router.message.register(choose_language, Command("lang"))
     router.callback_query.register(set_language, LangCb.filter(F.locale.in_(LANGUAGE_NAMES)))
     router.message.register(cancel, Command("cancel"))
+    return router
+
+
+# ---- the admin group's own language ----------------------------------------------------
+
+# What an admin may type after /lang in the group.
+GROUP_LANGUAGE_WORDS = {"zh": ZH, "zh_cn": ZH, "cn": ZH, "中文": ZH, "en": EN, "english": EN}
+
+
+def group_language_set(locale: str) -> str:
+    """Said in the group, in its new language."""
+    return _(
+        "This group now speaks {language}: cards, prompts, lists and documents are "
+        "written in it. What the bot says to one admin alone (the answer to a button, a "
+        "private message) stays in that admin's own language (/lang in a private chat)."
+    ).format(language=LANGUAGE_NAMES[locale])
+
+
+async def choose_group_language(
+    message: Message,
+    command: CommandObject,
+    actor: Actor,
+    languages: LanguageService,
+    i18n: I18n,
+) -> None:
+    word = (command.args or "").strip().lower()
+    if not word:
+        await message.reply(
+            _(
+                "Choose the language of this group (cards, prompts, lists and documents); "
+                "each admin's own messages stay in their own language:"
+            ),
+            reply_markup=InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [
+                        button(name, LangCb(locale=code).pack())
+                        for code, name in LANGUAGE_NAMES.items()
+                    ]
+                ]
+            ),
+        )
+        return
+    locale = GROUP_LANGUAGE_WORDS.get(word)
+    if locale is None:
+        await message.reply(
+            _("{word} is not a language the bot speaks: /lang zh or /lang en.").format(
+                word=f"<code>{esc(word[:20])}</code>"
+            )
+        )
+        return
+    await languages.set_for_group(actor, message.chat.id, locale)
+    with i18n.use_locale(locale):
+        await message.reply(group_language_set(locale))
+
+
+async def set_group_language(
+    query: CallbackQuery,
+    callback_data: LangCb,
+    bot: Bot,
+    actor: Actor,
+    languages: LanguageService,
+    i18n: I18n,
+) -> None:
+    assert query.message is not None
+    await languages.set_for_group(actor, query.message.chat.id, callback_data.locale)
+    await query.answer()
+    with i18n.use_locale(callback_data.locale):
+        # In place of the picker: its buttons have done their work.
+        await bot.edit_message_text(
+            group_language_set(callback_data.locale),
+            chat_id=query.message.chat.id,
+            message_id=query.message.message_id,
+        )
+
+
+def setup_group(_i18n: I18n, admin_chat_id: int | None) -> Router:
+    """/lang in the admin group, for its admins: the group's own language."""
+    router = office_router("group-language", admin_chat_id)
+    router.message.register(choose_group_language, Command("lang"))
+    router.callback_query.register(set_group_language, LangCb.filter(F.locale.in_(LANGUAGE_NAMES)))
     return router

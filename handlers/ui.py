@@ -9,6 +9,9 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aiogram.utils.i18n import I18n
+
+from bot.domain.names import carried
 from bot.i18n import N_ as N_  # the handlers' gettext marker, kept where they find it
 
 MESSAGE_MAX = 4096  # characters of a message after entity parsing
@@ -53,8 +56,21 @@ def clip(text: str, limit: int) -> str:
 def payload_text(payload: Mapping[str, Any], key: str, limit: int = 200) -> str:
     """A value from a notice's payload (old, partial or hostile), escaped and bounded;
     "?" when it is missing."""
-    value = payload.get(key)
+    value = read_payload(payload, key)
     return esc(clip(str(value), limit)) if value not in (None, "") else "?"
+
+
+def reading() -> str:
+    """The language of what is being written now."""
+    i18n = I18n.get_current(no_error=True)
+    return i18n.current_locale if i18n is not None else "zh_CN"
+
+
+def read_payload(payload: Mapping[str, Any], key: str) -> Any:
+    """A payload's value; a name it carries in both languages (``key`` and ``key_en``,
+    ``bot.domain.names.carry``) in the reader's."""
+    name = carried(payload, key)
+    return name.name_for(reading()) if name is not None else payload.get(key)
 
 
 def local_time(moment: datetime, tz: ZoneInfo) -> str:

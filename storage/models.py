@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.domain.lifecycle import Action
+from bot.domain.names import Name
+from bot.domain.point_requests import RequestStatus
 from bot.domain.roles import Role
 from bot.domain.statuses import (
     ApplicationStatus,
@@ -74,14 +76,37 @@ class TelegramUser(Created, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class Point(Created, Base):
+class Named:
+    """A place's name in Chinese and, optionally, in English (``bot.domain.names``): points
+    and departments have one, and so will the offices."""
+
+    name: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str | None] = mapped_column(sa.String(200))
+
+    @property
+    def naming(self) -> Name:
+        return Name(self.name, self.name_en)
+
+
+class ChatLanguage(Base):
+    """The language the bot speaks in a group (the admin group), which its admins chose
+    with /lang; a group without one speaks the deployment's default language."""
+
+    __tablename__ = "chat_languages"
+
+    chat_id: Mapped[int] = mapped_column(TelegramId, primary_key=True, autoincrement=False)
+    locale: Mapped[str] = mapped_column(sa.String(16))
+    set_by: Mapped[int | None] = mapped_column(TelegramId)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Point(Created, Named, Base):
     """An observation point (法治观测点)."""
 
     __tablename__ = "points"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(16), unique=True)
-    name: Mapped[str] = mapped_column(sa.String(200))
     domain: Mapped[FocusDomain] = mapped_column(enum_column(FocusDomain))
     host_kind: Mapped[HostKind] = mapped_column(enum_column(HostKind))
     host_organisation: Mapped[str] = mapped_column(sa.String(200), default="")
@@ -140,14 +165,13 @@ class Application(Created, Base):
     __mapper_args__ = {"version_id_col": version}
 
 
-class Department(Created, Base):
+class Department(Created, Named, Base):
     """A district department (区级有关部门) that implements adopted items."""
 
     __tablename__ = "departments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(16), unique=True)
-    name: Mapped[str] = mapped_column(sa.String(200))
     active: Mapped[bool] = mapped_column(default=True)
 
 
@@ -499,3 +523,24 @@ class PrivacyRecord(Created, Base):
     subject_id: Mapped[int] = mapped_column(sa.BigInteger())
     actor_user_id: Mapped[int | None] = mapped_column(TelegramId)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PointRequest(Created, Base):
+    """An observer's request to move to another observation point, which the office
+    approves or refuses (``bot.domain.point_requests``); only approval moves them."""
+
+    __tablename__ = "point_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    observer_id: Mapped[int] = mapped_column(sa.ForeignKey("observers.id"), index=True)
+    # Where they were when they asked (None: nowhere), and where they asked to go.
+    from_point_id: Mapped[int | None] = mapped_column(sa.ForeignKey("points.id"))
+    to_point_id: Mapped[int] = mapped_column(sa.ForeignKey("points.id"))
+    status: Mapped[RequestStatus] = mapped_column(
+        enum_column(RequestStatus, 16), default=RequestStatus.PENDING, index=True
+    )
+    decided_by: Mapped[int | None] = mapped_column(TelegramId)
+    decided_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}

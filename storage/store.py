@@ -10,11 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.repositories.calendar import CalendarRepository
 from storage.repositories.cards import BroadcastRepository, CardRepository, UnsurePostRepository
 from storage.repositories.figures import FiguresRepository
+from storage.repositories.languages import ChatLanguageRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import (
     ApplicationRepository,
     InviteRepository,
     ObserverRepository,
+    PointRequestRepository,
 )
 from storage.repositories.places import (
     DepartmentRepository,
@@ -47,6 +49,7 @@ class Store:
         self.observers = ObserverRepository(session)
         self.applications = ApplicationRepository(session)
         self.invites = InviteRepository(session)
+        self.point_requests = PointRequestRepository(session)
         self.suggestions = SuggestionRepository(session)
         self.events = EventRepository(session)
         self.attachments = AttachmentRepository(session)
@@ -63,6 +66,7 @@ class Store:
         self.leases = LeaseRepository(session)
         self.reminders = ReminderRepository(session)
         self.privacy = PrivacyRepository(session)
+        self.languages = ChatLanguageRepository(session)
 
     async def flush(self) -> None:
         await self.session.flush()

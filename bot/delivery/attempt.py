@@ -36,6 +36,7 @@ from bot.effects import Effects, Speech, defer_to_commit, perform_all
 from bot.i18n import Catalogs
 from bot.services.cards import CardService
 from bot.services.context import Clock, Policy
+from bot.services.languages import LanguageService
 from bot.services.outbox import OutboxItem, OutboxService
 from bot.services.people import PeopleService
 from bot.services.places import PlaceService
@@ -96,6 +97,7 @@ def outgoing(
         people=PeopleService(store, policy, clock),
         places=PlaceService(store, policy, clock),
         cards=CardService(store, policy, clock),
+        languages=LanguageService(store, policy, clock),
     )
 
 

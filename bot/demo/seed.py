@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.demo import district
 from bot.demo.district import ItemSpec, Step
 from bot.domain.calendar import WorkingCalendar
+from bot.domain.known_holidays import schedule
 from bot.domain.lifecycle import Action
 from bot.domain.notices import Notice
 from bot.domain.statuses import TERMINAL, ApplicationStatus, ObserverStatus, SuggestionStatus
@@ -35,6 +36,7 @@ from storage.engine import engine_of, writer
 from storage.models import (
     Application,
     Base,
+    CalendarDay,
     Department,
     Event,
     Liaison,
@@ -106,6 +108,7 @@ async def seed_district(
     async with sessions() as session, writer(engine_of(sessions)), session.begin():
         store = Store(session)
         await _refuse_if_seeded(session)
+        await _load_known_calendars(store, now.astimezone(policy.tz).year)
         outbox_before = await session.scalar(sa.select(sa.func.max(OutboxMessage.id))) or 0
         story = await _Story.begin(store, policy, now)
         await story.play()
@@ -121,6 +124,19 @@ async def _refuse_if_seeded(session: AsyncSession) -> None:
             held.append(_count(n, noun))
     if held:
         raise AlreadySeeded("the database already holds " + ", ".join(held))
+
+
+async def _load_known_calendars(store: Store, this_year: int) -> None:
+    """The holiday schedules the project ships (``bot.domain.known_holidays``) for last
+    year (the story may begin in it), this year and the next, each where the database
+    has no day of that year yet: what the office loaded stays. A year the project has
+    no schedule for stays unloaded, so the bot warns of it, as it would the office."""
+    for year in (this_year - 1, this_year, this_year + 1):
+        lines = schedule(year)
+        if not lines or await store.calendar.between(date(year, 1, 1), date(year + 1, 1, 1)):
+            continue
+        store.session.add_all(CalendarDay(day=x.day, kind=x.kind, name=x.name) for x in lines)
+    await store.session.flush()
 
 
 class _StoryClock:
@@ -259,6 +275,7 @@ class _Story:
             await self._admin(),
             code=spec.code,
             name=spec.name,
+            name_en=spec.name_en,
             domain=spec.domain,
             host_kind=spec.host_kind,
             host_organisation=spec.host_organisation,
@@ -269,7 +286,7 @@ class _Story:
 
     async def _add_department(self, spec: district.DepartmentSpec) -> None:
         department = await self.places.add_department(
-            await self._admin(), code=spec.code, name=spec.name
+            await self._admin(), code=spec.code, name=spec.name, name_en=spec.name_en
         )
         self.department_ids[spec.code] = department.id
 

@@ -11,11 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain.errors import InvalidInput
 
 _SATURDAY = 5
+
+
+class DayOff(StrEnum):
+    WEEKEND = "weekend"
+    HOLIDAY = "holiday"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +63,25 @@ class WorkingCalendar:
             if self.is_working_day(current):
                 remaining -= 1
         return current
+
+    @property
+    def years(self) -> frozenset[int]:
+        """The years the office has recorded days for. A year without any is not loaded:
+        every year has days off besides weekends (New Year's Day at least)."""
+        return frozenset(d.year for d in self.holidays | self.workdays)
+
+    def missing_years(self, first: date, last: date) -> list[int]:
+        """The years from ``first`` to ``last`` whose calendar is not loaded: working days
+        in them are counted Monday to Friday, without holidays or make-up days."""
+        loaded = self.years
+        return [y for y in range(first.year, last.year + 1) if y not in loaded]
+
+    def day_off(self, day: date) -> DayOff | None:
+        """Why ``day`` is not a working day (a holiday, or a weekend not worked), or None
+        when it is one."""
+        if self.is_working_day(day):
+            return None
+        return DayOff.HOLIDAY if day in self.holidays else DayOff.WEEKEND
 
     def working_days_between(self, start: date, end: date) -> int:
         """Working days in (start, end]; negative if ``end`` is before ``start``."""

@@ -39,6 +39,17 @@ class Action(StrEnum):
     REOPEN = "reopen"
     CLOSE = "close"
     NOTE = "note"
+    # The observer's addition to an open item, and their dissatisfaction with a decision
+    # not to adopt; the office's reopening of such a decision, and its answer to them.
+    ADD = "add"
+    DISPUTE = "dispute"
+    RECONSIDER = "reconsider"
+    REPLY = "reply"
+    # While the office waits on the observer's answer: it reminds them, goes on to its
+    # decision without the answer, or closes the item for want of one.
+    CHASE = "chase"
+    DECIDE_ANYWAY = "decide_anyway"
+    CLOSE_UNANSWERED = "close_unanswered"
 
 
 class Need(StrEnum):
@@ -93,6 +104,12 @@ TO_OBS, TO_ADM, TO_LIA = Audience.OBSERVER, Audience.ADMINS, Audience.LIAISONS
 # Statuses in which an admin may leave an internal note: all but withdrawn, which the
 # observer took back. Closed items still gather notes for the yearly review.
 _NOTE_SOURCES = tuple(s for s in S if s is not S.WITHDRAWN)
+# Statuses in which the observer may add text and files: while the office or the
+# department still works on it. Not while the office waits for an answer (the answer
+# carries it), nor once it came to an outcome (a rating's comment carries it then).
+_ADD_SOURCES = (S.SUBMITTED, S.IN_REVIEW, S.ESCALATED, S.ADOPTED, S.IMPLEMENTING)
+# The office answers the observer (an addition, a rating's comment) wherever it notes.
+_REPLY_SOURCES = _NOTE_SOURCES
 
 TRANSITIONS: tuple[Transition, ...] = (
     # Filing and the first decision.
@@ -101,6 +118,13 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(S.IN_REVIEW, Action.ASK_INFO, S.NEEDS_INFO, [ADM], [TEXT], [TO_OBS, TO_ADM]),
     _t(S.NEEDS_INFO, Action.ANSWER_INFO, S.SUBMITTED, [OBS], [TEXT], [TO_ADM]),
     _t(S.NEEDS_INFO, Action.WITHDRAW, S.WITHDRAWN, [OBS], tell=[TO_ADM]),
+    # No answer by the date the observer was given: the office reminds them (a new
+    # date), decides without the answer, or closes the item with a reason.
+    _t(S.NEEDS_INFO, Action.CHASE, S.NEEDS_INFO, [ADM], tell=[TO_OBS, TO_ADM]),
+    _t(S.NEEDS_INFO, Action.DECIDE_ANYWAY, S.IN_REVIEW, [ADM], tell=[TO_OBS, TO_ADM]),
+    _t(S.NEEDS_INFO, Action.CLOSE_UNANSWERED, S.CLOSED, [ADM], [TEXT], [TO_OBS, TO_ADM]),
+    # Withdrawing is possible until the office decides: under review too.
+    _t(S.IN_REVIEW, Action.WITHDRAW, S.WITHDRAWN, [OBS], tell=[TO_ADM]),
     _t(S.IN_REVIEW, Action.ADOPT, S.ADOPTED, [ADM], [DEPT, DUE], [TO_OBS, TO_ADM, TO_LIA]),
     _t(S.IN_REVIEW, Action.KEEP_REFERENCE, S.REFERENCE, [ADM], [TEXT], [TO_OBS, TO_ADM]),
     _t(S.IN_REVIEW, Action.DECLINE, S.DECLINED, [ADM], [TEXT], [TO_OBS, TO_ADM]),
@@ -125,7 +149,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(S.ESCALATED, Action.CITY_REFERENCE, S.REFERENCE, [ADM], [TEXT], [TO_OBS, TO_ADM]),
     _t(S.ESCALATED, Action.CITY_DECLINE, S.DECLINED, [ADM], [TEXT], [TO_OBS, TO_ADM]),
     # Implementation by the responsible department.
-    _t(S.ADOPTED, Action.ASSIGN, S.ADOPTED, [ADM], [DEPT], [TO_ADM, TO_LIA]),
+    # The observer hears which department has the item now (the one it left is told
+    # by the service: bot.services.notify.to_former_department).
+    _t(S.ADOPTED, Action.ASSIGN, S.ADOPTED, [ADM], [DEPT], [TO_OBS, TO_ADM, TO_LIA]),
     _t(S.ADOPTED, Action.SET_DUE, S.ADOPTED, [ADM], [DUE], [TO_ADM, TO_LIA]),
     _t(S.ADOPTED, Action.ACCEPT, S.IMPLEMENTING, [LIA], tell=[TO_OBS, TO_ADM]),
     _t(S.IMPLEMENTING, Action.PROGRESS, S.IMPLEMENTING, [LIA, ADM], [TEXT], [TO_OBS, TO_ADM]),
@@ -140,6 +166,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     # The observer's verdict, and closing.
     _t(S.IMPLEMENTED, Action.RATE, S.CLOSED, [OBS], [Need.RATING], [TO_ADM]),
+    # Reopening drops the due date the department missed or met: the item comes back
+    # to the office, which sets a new one (set_due) before it can be overdue again.
     _t(S.IMPLEMENTED, Action.REOPEN, S.IMPLEMENTING, [OBS], [Need.RATING], [TO_ADM, TO_LIA]),
     _t(S.IMPLEMENTED, Action.CLOSE, S.CLOSED, [ADM, SYS], tell=[TO_OBS, TO_ADM]),
     _t(S.REFERENCE, Action.RATE, S.CLOSED, [OBS], [Need.RATING], [TO_ADM]),
@@ -149,6 +177,15 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(S.DUPLICATE, Action.CLOSE, S.CLOSED, [ADM, SYS], tell=[TO_OBS, TO_ADM]),
     # A rating may still come after the office or the clock closed the item.
     _t(S.CLOSED, Action.RATE, S.CLOSED, [OBS], [Need.RATING], [TO_ADM]),
+    # A dissatisfied rating of a decision not to adopt keeps the item open for the
+    # office, which may reopen it for review (or answer, then close it).
+    _t(S.REFERENCE, Action.DISPUTE, S.REFERENCE, [OBS], [Need.RATING], [TO_ADM]),
+    _t(S.DECLINED, Action.DISPUTE, S.DECLINED, [OBS], [Need.RATING], [TO_ADM]),
+    _t(S.REFERENCE, Action.RECONSIDER, S.IN_REVIEW, [ADM], tell=[TO_OBS, TO_ADM]),
+    _t(S.DECLINED, Action.RECONSIDER, S.IN_REVIEW, [ADM], tell=[TO_OBS, TO_ADM]),
+    # The observer's additions, and the office's answers to the observer.
+    *(_t(s, Action.ADD, s, [OBS], tell=[TO_ADM, TO_LIA]) for s in _ADD_SOURCES),
+    *(_t(s, Action.REPLY, s, [ADM], [TEXT], [TO_OBS, TO_ADM]) for s in _REPLY_SOURCES),
     # Internal notes, for the office only.
     *(_t(s, Action.NOTE, s, [ADM], [TEXT], internal=True) for s in _NOTE_SOURCES),
 )

@@ -13,12 +13,20 @@ from bot.domain.lifecycle import Action
 
 class Notice(StrEnum):
     ITEM_SUBMITTED = "item.submit"
+    # An item was given to another department: the liaisons of the one it left hear.
+    ITEM_REASSIGNED = "item.reassigned"
     APPLICATION_NEW = "application.new"
     APPLICATION_APPROVED = "application.approved"
     APPLICATION_REJECTED = "application.rejected"
     OBSERVER_APPOINTED = "observer.appointed"
     OBSERVER_SUSPENDED = "observer.suspended"
     OBSERVER_MOVED = "observer.moved"
+    # An observer asks to move to another point (a card for the office), withdraws it
+    # (the card says so), and is told of the office's decision.
+    POINT_REQUESTED = "point_request.new"
+    POINT_REQUEST_WITHDRAWN = "point_request.withdrawn"
+    POINT_REQUEST_APPROVED = "point_request.approved"
+    POINT_REQUEST_REFUSED = "point_request.refused"
     POINT_CLOSED = "point.closed"
     LIAISON_JOINED = "liaison.joined"
     # An observer asked to be forgotten: the office hears they left, anonymised.

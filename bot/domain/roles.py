@@ -1,4 +1,4 @@
-"""Who acts: the roles of DESIGN.md section 1, plus the scheduler acting as ``system``."""
+"""Who acts: the roles of docs/design.md part A, plus the scheduler acting as ``system``."""
 
 from __future__ import annotations
 

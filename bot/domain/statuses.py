@@ -95,6 +95,8 @@ class ApplicationStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+    # The applicant became an observer another way (an invite, say): nothing to decide.
+    SETTLED = "settled"
 
 
 class InviteKind(StrEnum):

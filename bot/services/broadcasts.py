@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.errors import InvalidInput, MissingInput, NotFound
+from bot.domain.names import Name
 from bot.domain.notices import Notice
 from bot.domain.permissions import Manage, require_manage
 from bot.domain.statuses import ObserverStatus
@@ -35,7 +36,7 @@ class Prepared:
     text: str
     point_id: int | None
     point_code: str | None
-    point_name: str | None
+    point_name: Name | None
     recipients: int
 
 
@@ -47,7 +48,7 @@ class Sent:
     text: str
     point_id: int | None
     point_code: str | None
-    point_name: str | None
+    point_name: Name | None
     recipients: int
 
 
@@ -85,7 +86,7 @@ class BroadcastService(Service):
             text,
             point_id,
             point.code if point else None,
-            point.name if point else None,
+            point.naming if point else None,
             len(await self._recipients(point_id)),
         )
 
@@ -127,7 +128,7 @@ class BroadcastService(Service):
             cleaned,
             point_id,
             point.code if point else None,
-            point.name if point else None,
+            point.naming if point else None,
             len(chats),
         )
 

@@ -14,6 +14,7 @@ from bot.domain.permissions import Manage, require_manage
 from bot.domain.statuses import DayKind
 from bot.services.actors import Actor
 from bot.services.context import Service
+from storage.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,3 +80,11 @@ class CalendarService(Service):
 
     async def working_calendar(self) -> WorkingCalendar:
         return await self.calendar()
+
+
+async def missing_calendars(store: Store, calendar: WorkingCalendar, today: date) -> list[int]:
+    """The years in use whose working-day calendar is not loaded: this year's, and those
+    of the deadlines open items still count towards. Their working days are counted
+    Monday to Friday, without holidays or make-up days, until the office loads them."""
+    in_use = {today.year, *await store.calendar.due_years(date(today.year, 1, 1))}
+    return sorted(in_use - calendar.years)

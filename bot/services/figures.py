@@ -25,6 +25,7 @@ from bot.domain.figures import (
     PlaceRow,
     compute,
 )
+from bot.domain.names import Name
 from bot.domain.periods import Period, parse_period, utc_midnight
 from bot.domain.permissions import Manage, require_manage
 from bot.domain.statuses import (
@@ -136,8 +137,8 @@ class FiguresService(Service):
                     ObserverRow(i, name, point, ObserverStatus(status), last)
                     for i, name, point, status, last in await repo.observers()
                 ],
-                points=[PlaceRow(*row) for row in await repo.points()],
-                departments=[PlaceRow(*row) for row in await repo.departments()],
+                points=[_place(*row) for row in await repo.points()],
+                departments=[_place(*row) for row in await repo.departments()],
             )
         )
 
@@ -211,3 +212,7 @@ class FiguresService(Service):
         """code, name, active, active liaisons."""
         self._require(actor)
         return self.store.figures.department_rows()
+
+
+def _place(id_: int, code: str, name: str, active: bool, name_en: str | None) -> PlaceRow:
+    return PlaceRow(id_, code, Name(name, name_en), active)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.lifecycle import Audience
+from bot.domain.notices import Notice
 from storage.models import OutboxMessage, Suggestion
 from storage.store import Store
 
@@ -112,4 +113,26 @@ async def about_item(
             for liaison in await store.liaisons.for_department(item.department_id):
                 if liaison.user_id != skip_user:
                     rows.append(about(LIAISON, liaison.user_id))
+    await store.outbox.queue(rows)
+
+
+async def to_former_department(
+    store: Store,
+    item: Suggestion,
+    department_id: int,
+    payload: dict[str, Any],
+    *,
+    event_id: int,
+    skip_user: int | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Tell the liaisons of the department an item was taken from that it has gone to
+    another one (the table's audiences are the item's department of now)."""
+    gone = functools.partial(_row, kind=Notice.ITEM_REASSIGNED.value, payload=payload,
+                             suggestion_id=item.id, event_id=event_id, at=at)  # fmt: skip
+    rows = [
+        gone(LIAISON, liaison.user_id)
+        for liaison in await store.liaisons.for_department(department_id)
+        if liaison.user_id != skip_user
+    ]
     await store.outbox.queue(rows)

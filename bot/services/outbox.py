@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.domain.names import carry
 from bot.domain.notices import Notice
 from bot.domain.statuses import ObserverStatus
 from bot.services import notify
@@ -258,7 +259,7 @@ class OutboxService(Service):
                 "recipients": broadcast.recipients,
                 "delivered": tally.get(SENT, 0),
                 "failed": tally.get(FAILED, 0) + tally.get(HELD, 0),
-                "point": point.name if point else None,
+                **carry("point", point.naming if point else None),
             },
             at=self.now(),
         )
@@ -303,7 +304,7 @@ class OutboxService(Service):
                 "user_id": user_id,
                 "observer_id": observer.id,
                 "name": observer.name,
-                "point": point.name if point else None,
+                **carry("point", point.naming if point else None),
             }
         for liaison in await self.store.liaisons.for_user(user_id):
             department = await self.store.departments.get(liaison.department_id)
@@ -313,7 +314,7 @@ class OutboxService(Service):
             return {
                 "user_id": user_id,
                 "name": liaison.name or (user.first_name if user else "") or str(user_id),
-                "department": department.name,
+                **carry("department", department.naming),
             }
         return None
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -16,11 +18,14 @@ from bot.domain.errors import (
     InviteInvalid,
     InviteUsed,
     NotFound,
+    NotPermitted,
     PointInactive,
 )
 from bot.domain.limits import NAME_MAX, TEXT_MAX, clean_text
+from bot.domain.names import Name, carry
 from bot.domain.notices import Notice
 from bot.domain.permissions import Manage, require_manage
+from bot.domain.point_requests import RequestMove, RequestStatus, settle
 from bot.domain.roles import Role
 from bot.domain.statuses import (
     ApplicationStatus,
@@ -30,8 +35,9 @@ from bot.domain.statuses import (
 )
 from bot.services import notify
 from bot.services.actors import Actor
+from bot.services.cards import APPLICATION, RESYNC_GRACE, CardService
 from bot.services.context import Service
-from storage.models import Application, Invite, Liaison, Observer, Point
+from storage.models import Application, Invite, Liaison, Observer, Point, PointRequest
 from storage.repositories.arrival import Rank
 
 # Telegram deep-link payloads allow 64 characters of [A-Za-z0-9_-]; 16 random bytes
@@ -40,6 +46,34 @@ _INVITE_BYTES = 16
 _PHONE_CHARS = set("0123456789+- ()")
 _PHONE_MAX = 32  # the width of the phone columns
 _RESUME_MAX = 1000
+# A mainland mobile number: 11 digits from 13x to 19x, after an optional +86 / 0086.
+_MOBILE = re.compile(r"(?:\+?86|0086)?1[3-9]\d{9}")
+_ACTIVE = (ObserverStatus.APPOINTED, ObserverStatus.SUSPENDED)
+
+
+class Joined(StrEnum):
+    """How the person of a settled application became an observer (kept as its
+    ``reason``)."""
+
+    INVITE = "invite"
+    APPROVAL = "approval"  # another application of theirs was approved
+    APPOINTMENT = "appointment"  # the office appointed them on file
+    BEFORE = "before"  # found an observer already when the office came to decide
+
+
+class AlreadyJoined(Conflict):
+    """The applicant is an observer already: there is nothing to approve."""
+
+    def __init__(self, observer_id: int) -> None:
+        super().__init__("the applicant is an observer already", observer_id=observer_id)
+        self.observer_id = observer_id
+
+
+class PhoneKind(StrEnum):
+    MOBILE = "mobile"
+    # Could be a number (a landline, a number abroad), but not a mainland mobile.
+    OTHER = "other"
+    INVALID = "invalid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,9 +196,9 @@ class Standing:
     """Where a Telegram user stands in the scheme, for greeting them."""
 
     observer: ObserverInfo | None
-    point_name: str | None
+    point_name: Name | None
     pending_application: ApplicationInfo | None
-    liaison_departments: tuple[str, ...]
+    liaison_departments: tuple[Name, ...]
 
     @property
     def stranger(self) -> bool:
@@ -175,12 +209,71 @@ class Standing:
         return not active and not self.liaison_departments
 
 
+def phone_kind(value: str) -> PhoneKind:
+    """What a typed phone number is: a mainland mobile, another plausible number (a
+    landline with its area code, a local landline, a number abroad), or none at all
+    (too short, "12345", letters)."""
+    phone = value.strip()
+    if not phone or set(phone) - _PHONE_CHARS or len(phone) > _PHONE_MAX:
+        return PhoneKind.INVALID
+    if "+" in phone[1:]:
+        return PhoneKind.INVALID
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    plus = phone.startswith("+")
+    if _MOBILE.fullmatch(("+" if plus else "") + digits):
+        return PhoneKind.MOBILE
+    abroad = plus or digits.startswith("00")
+    if abroad and 8 <= len(digits) <= 17:
+        return PhoneKind.OTHER
+    if digits.startswith("0") and 10 <= len(digits) <= 12:  # area code and number
+        return PhoneKind.OTHER
+    if digits[:1] not in ("", "0", "1") and 7 <= len(digits) <= 8:  # no area code
+        return PhoneKind.OTHER
+    return PhoneKind.INVALID
+
+
 def clean_phone(value: str) -> str:
     phone = value.strip()
     digits = sum(ch.isdigit() for ch in phone)
     if not phone or set(phone) - _PHONE_CHARS or not 5 <= digits <= 20 or len(phone) > _PHONE_MAX:
         raise InvalidInput(f"not a phone number: {value!r}", field="phone")
     return phone
+
+
+# The subject of a point change request's card in the admin group.
+POINT_REQUEST = "point_request"
+
+
+class AlreadyAsked(Conflict):
+    """The observer's pending request is for that very point."""
+
+
+@dataclass(frozen=True, slots=True)
+class PointRequestView:
+    """A request to move to another point, as its card and the observer see it."""
+
+    id: int
+    observer_id: int
+    observer_name: str
+    # "P01 · name" of the point left (None: none) and of the one asked for.
+    from_point: str | None
+    to_point: str
+    to_point_id: int
+    to_point_active: bool
+    status: RequestStatus
+    asked_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What asking to move came to: a request for the office to decide, or (from a
+    closed point, or none) the move itself, made at once."""
+
+    request: PointRequestView | None = None
+    moved: ObserverInfo | None = None
 
 
 class PeopleService(Service):
@@ -226,10 +319,10 @@ class PeopleService(Service):
         for liaison in await self.store.liaisons.for_user(user_id):
             department = await self.store.departments.get(liaison.department_id)
             if department is not None and department.active:
-                departments.append(department.name)
+                departments.append(department.naming)
         return Standing(
             observer,
-            point.name if point else None,
+            point.naming if point else None,
             ApplicationInfo.of(pending) if pending else None,
             tuple(departments),
         )
@@ -281,12 +374,13 @@ class PeopleService(Service):
         point = await self._active_point(point_id or observer.point_id or 0)
         self._appoint(observer, point, term_start, term_end)
         await self.store.flush()
+        await self._joined(observer, Joined.APPOINTMENT, by=actor.user_id)
         if observer.user_id is not None:
             await notify.to_user(
                 self.store,
                 observer.user_id,
                 Notice.OBSERVER_APPOINTED,
-                {"point": point.name, "code": point.code},
+                {**carry("point", point.naming), "code": point.code},
                 at=self.now(),
             )
         return ObserverInfo.of(observer)
@@ -381,11 +475,11 @@ class PeopleService(Service):
                 if observer is not None and observer.point_id
                 else None
             )
-            appointed = f"{point.code} · {point.name}" if point else None
+            appointed = point.naming.coded(point.code) if point else None
         return ApplicationView(
             ApplicationInfo.of(row),
             row.created_at,
-            f"{desired.code} · {desired.name}" if desired else None,
+            desired.naming.coded(desired.code) if desired else None,
             bool(desired and desired.active),
             row.decided_at,
             (decider.first_name or str(decider.id)) if decider else None,
@@ -401,16 +495,28 @@ class PeopleService(Service):
         version: int | None = None,
     ) -> ObserverInfo:
         """:meth:`approve` in a savepoint: a decision lost to another admin's leaves the
-        transaction usable, so the caller can show the application as it now stands."""
-        async with self.store.session.begin_nested():
-            return await self.approve(actor, application_id, point_id=point_id, version=version)
+        transaction usable, so the caller can show the application as it now stands.
+        An applicant found an observer already is not moved: the application is settled
+        (kept when the caller answers the refusal) and :class:`AlreadyJoined` raised."""
+        try:
+            async with self.store.session.begin_nested():
+                return await self.approve(actor, application_id, point_id=point_id, version=version)
+        except AlreadyJoined as joined:
+            observer = await self._observer(joined.observer_id)
+            await self._settle(application_id, observer, Joined.BEFORE, by=actor.user_id)
+            raise
 
     async def reject_once(
         self, actor: Actor, application_id: int, reason: str, *, version: int | None = None
     ) -> ApplicationInfo:
         """:meth:`reject` in a savepoint (see :meth:`approve_once`)."""
-        async with self.store.session.begin_nested():
-            return await self.reject(actor, application_id, reason, version=version)
+        try:
+            async with self.store.session.begin_nested():
+                return await self.reject(actor, application_id, reason, version=version)
+        except AlreadyJoined as joined:
+            observer = await self._observer(joined.observer_id)
+            await self._settle(application_id, observer, Joined.BEFORE, by=actor.user_id)
+            raise
 
     async def apply(
         self,
@@ -461,8 +567,9 @@ class PeopleService(Service):
     ) -> ObserverInfo:
         require_manage(actor.view, Manage.DECIDE_APPLICATION)
         application = await self._pending_application(application_id, version)
+        # Joined meanwhile (an invite): approving would move them and welcome twice.
+        observer = await self._not_joined(application)
         point = await self._active_point(point_id or application.desired_point_id or 0)
-        observer = await self.store.observers.by_user(application.user_id)
         if observer is None:
             observer = Observer(
                 name=application.name,
@@ -488,10 +595,11 @@ class PeopleService(Service):
             self.store,
             application.user_id,
             Notice.APPLICATION_APPROVED,
-            {"point": point.name, "code": point.code},
+            {**carry("point", point.naming), "code": point.code},
             at=self.now(),
         )
         await self._flush_application()
+        await self._joined(observer, Joined.APPROVAL, by=actor.user_id, keep=application.id)
         return ObserverInfo.of(observer)
 
     async def reject(
@@ -499,6 +607,7 @@ class PeopleService(Service):
     ) -> ApplicationInfo:
         require_manage(actor.view, Manage.DECIDE_APPLICATION)
         application = await self._pending_application(application_id, version)
+        await self._not_joined(application)
         application.status = ApplicationStatus.REJECTED
         application.reason = clean_text(reason, TEXT_MAX, field="reason")
         application.decided_by = actor.user_id
@@ -517,6 +626,11 @@ class PeopleService(Service):
     async def pending_applications(self, actor: Actor) -> list[ApplicationInfo]:
         require_manage(actor.view, Manage.DECIDE_APPLICATION)
         return [ApplicationInfo.of(a) for a in await self.store.applications.pending()]
+
+    async def latest_application(self, user_id: int) -> ApplicationInfo | None:
+        """The person's newest application, whatever became of it (for themselves)."""
+        row = await self.store.applications.latest_for_user(user_id)
+        return ApplicationInfo.of(row) if row is not None else None
 
     # ---- invites --------------------------------------------------------------------
 
@@ -563,6 +677,143 @@ class PeopleService(Service):
                 raise InviteUsed("invite already used")
         return result
 
+    # ---- changes of point ------------------------------------------------------------
+
+    async def ask_to_move(self, actor: Actor, point_id: int) -> Asked:
+        """An observer asks to move to another open point: a request for the office,
+        which replaces one still pending. From a closed point (or none) they are not
+        leaving a point: the move is made at once."""
+        if actor.observer_id is None:
+            raise NotPermitted("only observers have a point", action="ask_to_move")
+        observer = await self._observer(actor.observer_id)
+        target = await self._active_point(point_id)
+        current = await self.store.points.get(observer.point_id) if observer.point_id else None
+        pending = await self.store.point_requests.pending_for(observer.id)
+        if current is None or not current.active:
+            moved = await self.move(actor, observer.id, target.id)
+            if pending is not None:
+                await self._settle_request(actor, pending, RequestMove.WITHDRAW)
+            return Asked(moved=moved)
+        if current.id == target.id:
+            raise Conflict("already at that point")
+        if pending is not None and pending.to_point_id == target.id:
+            raise AlreadyAsked("that request is waiting already", request_id=pending.id)
+        if pending is not None:
+            await self._settle_request(actor, pending, RequestMove.WITHDRAW)
+        row = PointRequest(
+            observer_id=observer.id,
+            from_point_id=current.id,
+            to_point_id=target.id,
+            status=RequestStatus.PENDING,
+            created_at=self.now(),
+        )
+        self.store.session.add(row)
+        await self.store.flush()
+        await notify.to_admins(
+            self.store, Notice.POINT_REQUESTED, {"request_id": row.id}, at=self.now()
+        )
+        return Asked(request=await self._request_view(row))
+
+    async def pending_point_request(self, actor: Actor) -> PointRequestView | None:
+        """The acting observer's request still awaiting the office, if any."""
+        if actor.observer_id is None:
+            return None
+        row = await self.store.point_requests.pending_for(actor.observer_id)
+        return await self._request_view(row) if row is not None else None
+
+    async def withdraw_point_request(self, actor: Actor) -> PointRequestView:
+        """The acting observer takes back their pending request."""
+        row = (
+            await self.store.point_requests.pending_for(actor.observer_id)
+            if actor.observer_id is not None
+            else None
+        )
+        if row is None:
+            raise NotFound("no request is waiting")
+        await self._settle_request(actor, row, RequestMove.WITHDRAW)
+        return await self._request_view(row)
+
+    async def point_request(self, actor: Actor, request_id: int) -> PointRequestView:
+        """A request as its card shows it; the office's, or the system's."""
+        if Role.SYSTEM not in actor.roles:
+            require_manage(actor.view, Manage.MANAGE_OBSERVERS)
+        row = await self.store.point_requests.get(request_id)
+        if row is None:
+            raise NotFound("no such request", request_id=request_id)
+        return await self._request_view(row)
+
+    async def decide_point_request(
+        self, actor: Actor, request_id: int, *, approve: bool, version: int | None = None
+    ) -> PointRequestView:
+        """The office approves (the observer moves) or refuses a request; the observer is
+        told either way. In a savepoint: a decision lost to another admin's leaves the
+        transaction usable."""
+        require_manage(actor.view, Manage.MANAGE_OBSERVERS)
+        async with self.store.session.begin_nested():
+            row = await self.store.point_requests.get(request_id)
+            if row is None:
+                raise NotFound("no such request", request_id=request_id)
+            if version is not None and version != row.version:
+                raise AlreadyMoved("the request was decided already", status=row.status)
+            observer = await self._observer(row.observer_id)
+            point = await self.store.points.get(row.to_point_id)
+            if approve:
+                point = await self._active_point(row.to_point_id)
+                if observer.status is ObserverStatus.DISMISSED:
+                    raise Conflict("the observer has been dismissed")
+                observer.point_id = point.id
+            move = RequestMove.APPROVE if approve else RequestMove.REFUSE
+            await self._settle_request(actor, row, move)
+        if observer.user_id is not None and point is not None:
+            kind = Notice.POINT_REQUEST_APPROVED if approve else Notice.POINT_REQUEST_REFUSED
+            await notify.to_user(
+                self.store,
+                observer.user_id,
+                kind,
+                {**carry("point", point.naming), "code": point.code},
+                at=self.now(),
+            )
+        return await self._request_view(row)
+
+    async def _settle_request(self, actor: Actor, row: PointRequest, move: RequestMove) -> None:
+        row.status = settle(row.status, move, actor.roles)
+        row.decided_by = actor.user_id
+        row.decided_at = self.now()
+        try:
+            await self.store.flush()
+        except StaleDataError as exc:
+            raise AlreadyMoved("the request was decided by someone else") from exc
+        # Its card in the group shows the decision: now by whoever speaks next, or by
+        # the sender if nobody does.
+        await CardService(self.store, self.policy, self.clock).resync(
+            POINT_REQUEST, row.id, later=RESYNC_GRACE
+        )
+        if move is RequestMove.WITHDRAW:
+            # The observer speaks in private: the group's card hears of it by the outbox.
+            await notify.to_admins(
+                self.store, Notice.POINT_REQUEST_WITHDRAWN, {"request_id": row.id}, at=self.now()
+            )
+
+    async def _request_view(self, row: PointRequest) -> PointRequestView:
+        observer = await self.store.observers.get(row.observer_id)
+        left = await self.store.points.get(row.from_point_id) if row.from_point_id else None
+        asked = await self.store.points.get(row.to_point_id)
+        decider = await self.store.users.get(row.decided_by) if row.decided_by else None
+        return PointRequestView(
+            id=row.id,
+            observer_id=row.observer_id,
+            observer_name=observer.name if observer is not None else "?",
+            from_point=left.naming.coded(left.code) if left else None,
+            to_point=asked.naming.coded(asked.code) if asked else "?",
+            to_point_id=row.to_point_id,
+            to_point_active=bool(asked and asked.active),
+            status=row.status,
+            asked_at=row.created_at,
+            decided_by=(decider.first_name or str(decider.id)) if decider else None,
+            decided_at=row.decided_at,
+            version=row.version,
+        )
+
     # ---- helpers --------------------------------------------------------------------
 
     async def _redeem_liaison(self, invite: Invite, user_id: int, name: str) -> Redeemed:
@@ -586,7 +837,7 @@ class PeopleService(Service):
         await notify.to_admins(
             self.store,
             Notice.LIAISON_JOINED,
-            {"department": department.name, "name": name[:NAME_MAX]},
+            {**carry("department", department.naming), "name": name[:NAME_MAX]},
             at=self.now(),
         )
         return Redeemed(InviteKind.LIAISON, liaison_id=liaison.id, department_id=department.id)
@@ -612,11 +863,21 @@ class PeopleService(Service):
                 user_id=user_id,
                 created_at=self.now(),
             )
+            applied = await self.store.applications.pending_for_user(user_id)
+            if applied is not None:
+                # What they told the office when applying, rather than a Telegram name.
+                observer.name, observer.phone = applied.name, applied.phone
+                observer.category = applied.category
+                observer.recommending_unit, observer.resume = (
+                    applied.recommending_unit,
+                    applied.resume,
+                )
             self.store.session.add(observer)
         if observer.status is ObserverStatus.DISMISSED:
             raise InviteInvalid("dismissed observers need a new nomination")
         self._appoint(observer, point, None, None)
         await self.store.flush()
+        await self._joined(observer, Joined.INVITE, by=None)
         await notify.to_admins(
             self.store,
             Notice.OBSERVER_APPOINTED,
@@ -662,6 +923,49 @@ class PeopleService(Service):
         observer.term_end = term_end or observer.term_end or _years_later(today, 2)
         if observer.term_end < observer.term_start:
             raise InvalidInput("the term ends before it starts")
+
+    async def _joined(
+        self, observer: Observer, how: Joined, *, by: int | None, keep: int | None = None
+    ) -> None:
+        """The person has become an observer: whatever they applied for is settled with
+        it, in the same transaction (but ``keep``, the application just approved)."""
+        if observer.user_id is None:
+            return
+        settled = await self.store.applications.settle_pending(
+            observer.user_id, observer_id=observer.id, how=how.value, by=by, at=self.now(),
+            keep=keep,
+        )  # fmt: skip
+        await self._redraw(settled)
+
+    async def _not_joined(self, application: Application) -> Observer | None:
+        """The applicant's observer record, if any; :class:`AlreadyJoined` if they are
+        an observer already (an application from before settling existed)."""
+        observer = await self.store.observers.by_user(application.user_id)
+        if observer is not None and observer.status in _ACTIVE:
+            raise AlreadyJoined(observer.id)
+        return observer
+
+    async def _settle(
+        self, application_id: int, observer: Observer, how: Joined, *, by: int | None
+    ) -> None:
+        """Settle one application of an observer's, unless another admin decided it
+        meanwhile (then it is read again as it now stands)."""
+        assert observer.user_id is not None
+        settled = await self.store.applications.settle_pending(
+            observer.user_id, observer_id=observer.id, how=how.value, by=by, at=self.now(),
+            only=application_id,
+        )  # fmt: skip
+        application = await self.store.applications.get(application_id)
+        if application is not None and not settled:
+            await self.store.session.refresh(application)
+        await self._redraw(settled)
+
+    async def _redraw(self, application_ids: list[int]) -> None:
+        """The cards of settled applications lose their buttons: the outbox sender
+        redraws them (in the group's language) right after the commit."""
+        cards = CardService(self.store, self.policy, self.clock)
+        for application_id in application_ids:
+            await cards.resync(APPLICATION, application_id)
 
     async def _observer(self, observer_id: int) -> Observer:
         observer = await self.store.observers.get(observer_id)

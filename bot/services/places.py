@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.domain.errors import Conflict, InvalidInput, NotFound
 from bot.domain.limits import NAME_MAX, clean_text
+from bot.domain.names import Name, carry
 from bot.domain.notices import Notice
 from bot.domain.permissions import Manage, require_manage
 from bot.domain.statuses import FocusDomain, HostKind, ObserverStatus
@@ -23,7 +24,7 @@ _CODE_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,15}")
 class PointInfo:
     id: int
     code: str
-    name: str
+    name: Name
     domain: FocusDomain
     host_kind: HostKind
     host_organisation: str
@@ -36,7 +37,7 @@ class PointInfo:
         return cls(
             row.id,
             row.code,
-            row.name,
+            row.naming,
             row.domain,
             row.host_kind,
             row.host_organisation,
@@ -50,12 +51,16 @@ class PointInfo:
 class DepartmentInfo:
     id: int
     code: str
-    name: str
+    name: Name
     active: bool
 
     @classmethod
     def of(cls, row: Department) -> DepartmentInfo:
-        return cls(row.id, row.code, row.name, row.active)
+        return cls(row.id, row.code, row.naming, row.active)
+
+
+def _english(value: str | None, limit: int) -> str | None:
+    return clean_text(value, limit, field="name_en", required=False) or None
 
 
 def _code(value: str) -> str:
@@ -79,6 +84,7 @@ class PlaceService(Service):
         host_organisation: str = "",
         town: str = "",
         street: str = "",
+        name_en: str | None = None,
     ) -> PointInfo:
         require_manage(actor.view, Manage.MANAGE_POINTS)
         code = _code(code)
@@ -88,6 +94,7 @@ class PlaceService(Service):
             Point(
                 code=code,
                 name=clean_text(name, 200, field="name"),
+                name_en=_english(name_en, 200),
                 domain=domain,
                 host_kind=host_kind,
                 host_organisation=clean_text(host_organisation, 200, field="host", required=False),
@@ -131,13 +138,15 @@ class PlaceService(Service):
                     self.store,
                     observer.user_id,
                     Notice.POINT_CLOSED,
-                    {"point": point.name, "code": point.code},
+                    {**carry("point", point.naming), "code": point.code},
                     at=self.now(),
                 )
         await self.store.flush()
         return told
 
-    async def add_department(self, actor: Actor, *, code: str, name: str) -> DepartmentInfo:
+    async def add_department(
+        self, actor: Actor, *, code: str, name: str, name_en: str | None = None
+    ) -> DepartmentInfo:
         require_manage(actor.view, Manage.MANAGE_DEPARTMENTS)
         code = _code(code)
         if await self.store.departments.by_code(code) is not None:
@@ -146,6 +155,7 @@ class PlaceService(Service):
             Department(
                 code=code,
                 name=clean_text(name, NAME_MAX * 2, field="name"),
+                name_en=_english(name_en, NAME_MAX * 2),
                 active=True,
                 created_at=self.now(),
             )
@@ -173,5 +183,31 @@ class PlaceService(Service):
         if row is None:
             raise NotFound("no such department", department_id=department_id)
         row.active = False
+        await self.store.flush()
+        return DepartmentInfo.of(row)
+
+    async def rename_point(
+        self, actor: Actor, point_id: int, *, name: str, name_en: str | None
+    ) -> PointInfo:
+        """The point's name and English name (None: it has none), as the office now
+        writes them; items and figures show the new names from now on."""
+        require_manage(actor.view, Manage.MANAGE_POINTS)
+        row = await self.store.points.get(point_id)
+        if row is None:
+            raise NotFound("no such point", point_id=point_id)
+        row.name = clean_text(name, 200, field="name")
+        row.name_en = _english(name_en, 200)
+        await self.store.flush()
+        return PointInfo.of(row)
+
+    async def rename_department(
+        self, actor: Actor, department_id: int, *, name: str, name_en: str | None
+    ) -> DepartmentInfo:
+        require_manage(actor.view, Manage.MANAGE_DEPARTMENTS)
+        row = await self.store.departments.get(department_id)
+        if row is None:
+            raise NotFound("no such department", department_id=department_id)
+        row.name = clean_text(name, NAME_MAX * 2, field="name")
+        row.name_en = _english(name_en, NAME_MAX * 2)
         await self.store.flush()
         return DepartmentInfo.of(row)

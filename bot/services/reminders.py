@@ -6,7 +6,9 @@ working day it queues, through the outbox:
 
 - to the admin group: the items whose first decision is due on the next working day;
   the daily overdue digest (decisions, implementations, the city's answers); on the
-  first working day of a week, the summary of the week before;
+  first working day of a week, the summary of the week before. The digest and the
+  summary name the years in use whose working-day calendar is not loaded, so that a
+  deadline counted over an unknown New Year or Spring Festival does not go unnoticed;
 - to each department's liaisons: the items due within ``remind_days_before`` working
   days, and a chase for those past due (on the first working day after the due date
   and every five working days after that, not every day: a chase that comes daily is
@@ -30,10 +32,12 @@ from typing import Any
 
 from bot.domain.calendar import WorkingCalendar
 from bot.domain.limits import TITLE_MAX
+from bot.domain.names import carry
 from bot.domain.notices import Notice
 from bot.domain.periods import utc_midnight
 from bot.domain.statuses import SuggestionStatus
 from bot.services import notify
+from bot.services.calendar import missing_calendars
 from bot.services.closing import ClosingService
 from bot.services.context import Service
 from bot.services.notify import LIAISON
@@ -82,10 +86,13 @@ class ReminderService(Service):
             queued.kinds.append(KIND_CLOSE)
         if not calendar.is_working_day(today) or local.hour < self.policy.digest_hour:
             return queued
+        # Years whose deadlines are counted without their holidays: said in the digests
+        # until the office loads them.
+        missing = await missing_calendars(self.store, calendar, today)
         await self._decision_due(calendar, today, now, queued)
-        await self._overdue(today, now, queued)
+        await self._overdue(today, now, queued, missing)
         await self._departments(calendar, today, now, queued)
-        await self._weekly(calendar, today, now, queued)
+        await self._weekly(calendar, today, now, queued, missing)
         return queued
 
     async def _claim(self, notice: Notice, key: str, now: datetime) -> bool:
@@ -105,7 +112,9 @@ class ReminderService(Service):
         await notify.to_admins(self.store, Notice.DECISION_DUE_SOON, payload, at=now)
         queued.kinds.append(Notice.DECISION_DUE_SOON.value)
 
-    async def _overdue(self, today: date, now: datetime, queued: Queued) -> None:
+    async def _overdue(
+        self, today: date, now: datetime, queued: Queued, missing: list[int]
+    ) -> None:
         if not await self._claim(Notice.OVERDUE_DIGEST, today.isoformat(), now):
             return
         total = await self.store.suggestions.count_overdue(today)
@@ -126,6 +135,7 @@ class ReminderService(Service):
             "decisions": decisions,
             "implementations": implementations,
             "city": city,
+            "calendars_missing": missing,
         }
         await notify.to_admins(self.store, Notice.OVERDUE_DIGEST, payload, at=now)
         queued.kinds.append(Notice.OVERDUE_DIGEST.value)
@@ -158,7 +168,7 @@ class ReminderService(Service):
                 liaisons = await self.store.liaisons.for_department(department_id)
                 payload = {
                     "day": today.isoformat(),
-                    "department": department.name if department else None,
+                    **carry("department", department.naming if department else None),
                     **_listing(lines),
                 }
                 for liaison in liaisons:
@@ -174,7 +184,12 @@ class ReminderService(Service):
                     queued.kinds.append(notice.value)
 
     async def _weekly(
-        self, calendar: WorkingCalendar, today: date, now: datetime, queued: Queued
+        self,
+        calendar: WorkingCalendar,
+        today: date,
+        now: datetime,
+        queued: Queued,
+        missing: list[int],
     ) -> None:
         monday = today - timedelta(days=today.weekday())
         # The week's first working day: a holiday Monday moves the summary to Tuesday.
@@ -200,6 +215,7 @@ class ReminderService(Service):
             "implemented": await repo.count_between("implemented_at", lo, hi),
             "awaiting": await repo.count_with_status([S.SUBMITTED, S.IN_REVIEW, S.ESCALATED]),
             "overdue": await repo.count_overdue(today),
+            "calendars_missing": missing,
         }
         await notify.to_admins(self.store, Notice.WEEKLY_SUMMARY, payload, at=now)
         queued.kinds.append(Notice.WEEKLY_SUMMARY.value)

@@ -9,17 +9,19 @@ the table asks for — all in the caller's transaction.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.domain.calendar import due_after, on_time
+from bot.domain.calendar import due_after, local_date, on_time
 from bot.domain.errors import (
     AlreadyMoved,
     AlreadyRated,
+    Conflict,
     InvalidInput,
     MissingInput,
     NotAppointed,
@@ -47,6 +49,7 @@ from bot.domain.limits import (
     TITLE_MAX,
     clean_text,
 )
+from bot.domain.names import carry
 from bot.domain.notices import Notice, item_notice
 from bot.domain.permissions import (
     ItemView,
@@ -67,6 +70,8 @@ from bot.services.views import (
     AttachmentIn,
     AttachmentInfo,
     Draft,
+    Found,
+    FoundPage,
     Page,
     RatingInfo,
     SuggestionDetail,
@@ -78,6 +83,9 @@ from storage.models import Attachment, Event, Rating, Suggestion
 PAGE_SIZE = 8
 _FILE_ID_MAX, _FILE_UNIQUE_ID_MAX, _FILE_NAME_MAX, _MIME_MAX = 256, 64, 256, 128
 ESCALATED_TO_MAX = 200  # the width of suggestions.escalated_to
+# The key of an adoption's event payload holding the office's instruction to the
+# department (never part of what the observer is shown).
+INSTRUCTION = "instruction"
 # The outcomes an observer is asked to rate.
 _RATEABLE = frozenset(
     {SuggestionStatus.IMPLEMENTED, SuggestionStatus.REFERENCE, SuggestionStatus.DECLINED}
@@ -95,8 +103,50 @@ def _may_have_files(events: Sequence[Event]) -> bool:
     return any(e.payload.get(notify.FILES) for e in events)
 
 
+# Keys of event payloads: the date the observer is to answer the office's question by
+# (asking, chasing), the question a reminder repeats, and the due date a reopening
+# dropped.
+ANSWER_DUE = "answer_due"
+QUESTION = "question"
+PREVIOUS_DUE = "previous_due"
+
+
+class AlreadyChased(Conflict):
+    """The observer was reminded of the office's question today already."""
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """An item waiting on its observer's answer, and the date it was due by."""
+
+    info: SuggestionInfo
+    answer_due: date
+
+
+def answer_due(payloads: Iterable[Mapping[str, Any]], fallback: date) -> date:
+    """The date the observer is to answer by: the latest question's or reminder's (of
+    their payloads, oldest first); ``fallback`` (the decision deadline the item had) for
+    a question asked before the dates were recorded."""
+    for payload in reversed(list(payloads)):
+        raw = payload.get(ANSWER_DUE)
+        if isinstance(raw, str):
+            try:
+                return date.fromisoformat(raw)
+            except ValueError:
+                continue
+    return fallback
+
+
 # The moves that record a rating.
-_RATING_MOVES = frozenset({Action.RATE, Action.REOPEN})
+_RATING_MOVES = frozenset({Action.RATE, Action.REOPEN, Action.DISPUTE})
+# What "dissatisfied" does, by the outcome rated (elsewhere it is a rating like any).
+_DISSATISFIED = {
+    SuggestionStatus.IMPLEMENTED: Action.REOPEN,
+    SuggestionStatus.REFERENCE: Action.DISPUTE,
+    SuggestionStatus.DECLINED: Action.DISPUTE,
+}
+# The key of a rating move's event payload naming the rating (cards show it).
+RATING = "rating"
 
 
 def _rated_since_outcome(events: Sequence[Event], ratings: Sequence[Rating]) -> bool:
@@ -230,8 +280,11 @@ class SuggestionService(Service):
         department_id: int | None,
         due: date | None,
         text: str | None = None,
+        instruction: str | None = None,
         version: int | None = None,
     ) -> SuggestionInfo:
+        """Adopt it for a department, by a date; ``instruction`` is the office's word to
+        the department (kept in the event's payload: the observer is not shown it)."""
         return await self._move(
             actor,
             item_id,
@@ -240,6 +293,7 @@ class SuggestionService(Service):
             text=text,
             department_id=department_id,
             due=due,
+            instruction=instruction,
         )
 
     async def keep_for_reference(
@@ -276,6 +330,7 @@ class SuggestionService(Service):
         *,
         department_id: int | None = None,
         due: date | None = None,
+        instruction: str | None = None,
         version: int | None = None,
     ) -> SuggestionInfo:
         actions = {
@@ -293,6 +348,7 @@ class SuggestionService(Service):
             text=answer,
             department_id=department_id,
             due=due,
+            instruction=instruction,
         )
 
     async def mark_duplicate(
@@ -340,6 +396,79 @@ class SuggestionService(Service):
         self, actor: Actor, item_id: int, *, version: int | None = None
     ) -> SuggestionInfo:
         return await self._move(actor, item_id, Action.CLOSE, version=version)
+
+    # ---- waiting on the observer ------------------------------------------------------
+
+    async def chase(
+        self, actor: Actor, item_id: int, *, version: int | None = None
+    ) -> SuggestionInfo:
+        """Remind the observer of the office's question, with a new date to answer by;
+        once a day at most (raises :class:`AlreadyChased`)."""
+        return await self._move(actor, item_id, Action.CHASE, version=version)
+
+    async def decide_anyway(
+        self, actor: Actor, item_id: int, *, version: int | None = None
+    ) -> SuggestionInfo:
+        """Stop waiting on the observer's answer: back to the office's decisions."""
+        return await self._move(actor, item_id, Action.DECIDE_ANYWAY, version=version)
+
+    async def close_unanswered(
+        self, actor: Actor, item_id: int, reason: str, *, version: int | None = None
+    ) -> SuggestionInfo:
+        """Close an item whose observer never answered the office's question."""
+        return await self._move(
+            actor, item_id, Action.CLOSE_UNANSWERED, version=version, text=reason
+        )
+
+    async def waiting_on_observer(self, actor: Actor) -> list[Waiting]:
+        """Items whose observer has not answered the office's question by the date they
+        were given, the longest overdue first."""
+        require_manage(actor.view, Manage.OVERSEE)
+        today = self.today()
+        waiting = []
+        for item, asked in await self.store.suggestions.waiting_on_observer():
+            due = answer_due([asked.payload] if asked is not None else [], item.decision_due)
+            if due < today:
+                waiting.append(Waiting(SuggestionInfo.of(item), due))
+        return sorted(waiting, key=lambda w: (w.answer_due, w.info.id))
+
+    async def reopened_without_due(self, actor: Actor) -> list[SuggestionInfo]:
+        """Reopened items the office has not given a new implementation due date yet."""
+        require_manage(actor.view, Manage.OVERSEE)
+        rows = await self.store.suggestions.without_due(_IN_DEPARTMENT)
+        return [SuggestionInfo.of(r) for r in rows]
+
+    async def _waiting_facts(
+        self, item: Suggestion, row: Transition, payload: dict[str, Any]
+    ) -> None:
+        """What asking, chasing, deciding anyway and reopening change besides the status."""
+        now = self.now()
+        if row.action is Action.CHASE:
+            events = await self.store.events.for_suggestion(item.id)
+            today = self.today()
+            if any(
+                e.action is Action.CHASE and local_date(e.created_at, self.policy.tz) == today
+                for e in events
+            ):
+                raise AlreadyChased("the observer was reminded today already")
+            question = next((e.text for e in reversed(events) if e.action is Action.ASK_INFO), None)
+            payload[QUESTION] = question
+        if row.action in (Action.ASK_INFO, Action.CHASE):
+            # The observer is given as long to answer as the office has to decide.
+            due = due_after(await self.calendar(), now, self.policy.decision_days, self.policy.tz)
+            payload[ANSWER_DUE] = due.isoformat()
+        if row.action is Action.DECIDE_ANYWAY:
+            # The office stops waiting on the observer: its own clock restarts now.
+            item.decision_due = due_after(
+                await self.calendar(), now, self.policy.decision_days, self.policy.tz
+            )
+            payload["decision_due"] = item.decision_due.isoformat()
+        if row.action is Action.REOPEN:
+            # The date met or missed is gone with the outcome: the office sets a new one,
+            # and until it does the item cannot be overdue.
+            due_was = item.implementation_due
+            payload[PREVIOUS_DUE] = due_was.isoformat() if due_was else None
+            item.implementation_due = None
 
     # ---- the department -------------------------------------------------------------
 
@@ -401,14 +530,37 @@ class SuggestionService(Service):
     async def rate(
         self, actor: Actor, item_id: int, value: RatingValue, comment: str | None = None
     ) -> SuggestionInfo:
-        """Record satisfaction. "Dissatisfied" with an implementation reopens it."""
+        """Record satisfaction. "Dissatisfied" with an implementation reopens it; with a
+        decision not to adopt, it leaves the item open for the office to answer."""
         item = await self._load(actor, item_id)
-        action = (
-            Action.REOPEN
-            if value is RatingValue.DISSATISFIED and item.status is SuggestionStatus.IMPLEMENTED
-            else Action.RATE
-        )
+        action = Action.RATE
+        if value is RatingValue.DISSATISFIED:
+            action = _DISSATISFIED.get(item.status, Action.RATE)
         return await self._move(actor, item_id, action, text=comment, rating=value, item=item)
+
+    async def add(
+        self,
+        actor: Actor,
+        item_id: int,
+        text: str | None,
+        attachments: Sequence[AttachmentIn] = (),
+    ) -> SuggestionInfo:
+        """The observer's addition to their open item: words, files or both."""
+        if not (text or "").strip() and not attachments:
+            raise MissingInput("an addition needs words or files", field="text")
+        return await self._move(actor, item_id, Action.ADD, text=text, attachments=attachments)
+
+    # ---- the office's word to the observer ------------------------------------------
+
+    async def reply(self, actor: Actor, item_id: int, text: str) -> SuggestionInfo:
+        """The office's answer to the observer (to an addition, a rating's comment)."""
+        return await self._move(actor, item_id, Action.REPLY, text=text)
+
+    async def reconsider(
+        self, actor: Actor, item_id: int, *, version: int | None = None
+    ) -> SuggestionInfo:
+        """Reopen a decision not to adopt for review; the decision deadline restarts."""
+        return await self._move(actor, item_id, Action.RECONSIDER, version=version)
 
     # ---- reading --------------------------------------------------------------------
 
@@ -443,16 +595,17 @@ class SuggestionService(Service):
         if office or Role.OBSERVER in held:
             observer_name = observer.name if observer else None
         actions = allowed_actions(item.status, held)
-        if Action.RATE in actions and _rated_since_outcome(events, ratings):
-            actions.remove(Action.RATE)
+        if _RATING_MOVES & set(actions) and _rated_since_outcome(events, ratings):
+            # One rating per outcome, whichever move it would be.
+            actions = [a for a in actions if a not in _RATING_MOVES]
         return SuggestionDetail(
             info=SuggestionInfo.of(item),
             timeline=tuple(TimelineEntry.of(e, name) for e, name in named),
             attachments=tuple(AttachmentInfo.of(a) for a in attachments),
             ratings=tuple(RatingInfo.of(r) for r in ratings),
             actions=tuple(actions),
-            point_name=point.name if point else None,
-            department_name=department.name if department else None,
+            point_name=point.naming if point else None,
+            department_name=department.naming if department else None,
             observer_name=observer_name,
         )
 
@@ -492,17 +645,18 @@ class SuggestionService(Service):
         require_manage(actor.view, Manage.OVERSEE)
         return await self.store.suggestions.count_overdue(self.today())
 
-    async def search(self, actor: Actor, text: str, page: int = 1) -> Page:
-        """Items whose title, text or reference contains ``text``, newest first."""
+    async def search(self, actor: Actor, text: str, page: int = 1) -> FoundPage:
+        """Items whose title, text or reference contains ``text``, or whose observer,
+        point or department it names; newest first, each with what matched."""
         require_manage(actor.view, Manage.OVERSEE)
         needle = clean_text(text, TITLE_MAX, field="text")
-        total = await self.store.suggestions.count_search(needle)
+        total = await self.store.suggestions.count_matching(needle)
         pages = max(1, math.ceil(total / PAGE_SIZE))
         page = min(max(1, page), pages)
-        rows = await self.store.suggestions.search(
+        rows = await self.store.suggestions.find_matching(
             needle, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
         )
-        return Page(tuple(SuggestionInfo.of(r) for r in rows), page, pages, total)
+        return FoundPage(tuple(Found.of(r) for r in rows), page, pages, total)
 
     async def department_items(self, actor: Actor) -> list[SuggestionInfo]:
         """The open items of the liaison's departments, the earliest due first."""
@@ -541,6 +695,7 @@ class SuggestionService(Service):
         rating: RatingValue | None = None,
         attachments: Sequence[AttachmentIn] = (),
         item: Suggestion | None = None,
+        instruction: str | None = None,
     ) -> SuggestionInfo:
         item = item or await self._load(actor, item_id)
         if version is not None and version != item.version:
@@ -550,8 +705,9 @@ class SuggestionService(Service):
         if not roles and find(source, action) is not None:
             raise NotPermitted(f"{action} on {item.reference}", action=action)
 
-        limit = COMMENT_MAX if action in (Action.RATE, Action.REOPEN) else TEXT_MAX
+        limit = COMMENT_MAX if action in _RATING_MOVES else TEXT_MAX
         text = clean_text(text, limit, field="text", required=False) or None
+        instruction = clean_text(instruction, TEXT_MAX, field="instruction", required=False)
         if len(attachments) > ATTACHMENTS_MAX:
             raise InvalidInput("too many attachments", limit=ATTACHMENTS_MAX)
         provided = {
@@ -568,7 +724,9 @@ class SuggestionService(Service):
         row = transition(source, action, roles, provided)
         if rating is not None:
             await self._ensure_unrated(item)
-        payload: dict[str, Any] = {}
+        payload: dict[str, Any] = {INSTRUCTION: instruction} if instruction else {}
+        if rating is not None:
+            payload[RATING] = rating.value
         await self._apply(item, row, payload, department_id, due, duplicate_of, escalated_to)
         item.status = row.target
         if rating is not None:
@@ -613,6 +771,17 @@ class SuggestionService(Service):
             skip_user=actor.user_id,
             at=self.now(),
         )
+        former = payload.get("previous_department_id")
+        if row.action is Action.ASSIGN and former is not None:
+            await notify.to_former_department(
+                self.store,
+                item,
+                former,
+                self._payload(item, event),
+                event_id=event.id,
+                skip_user=actor.user_id,
+                at=self.now(),
+            )
         # Every card of the item (the office's, the departments') must come to show
         # this; whoever speaks next brings them up to date, the sender if nobody does.
         await CardService(self.store, self.policy, self.clock).resync(
@@ -636,10 +805,13 @@ class SuggestionService(Service):
             department = await self.store.departments.get(department_id)
             if department is None or not department.active:
                 raise NotFound("no such department", department_id=department_id)
+            if row.action is Action.ASSIGN and department.id == item.department_id:
+                # Nothing would change, yet its liaisons and the observer would be told.
+                raise InvalidInput("the item is with that department already")
             payload["previous_department_id"] = item.department_id
             item.department_id = department.id
             payload["department_id"] = department.id
-            payload["department"] = department.name
+            payload.update(carry("department", department.naming))
         if Need.DUE_DATE in row.needs and due is not None:
             if due < self.today():
                 raise InvalidInput("the due date is in the past", due=due.isoformat())
@@ -662,8 +834,8 @@ class SuggestionService(Service):
             # The first decision: the figure the office is judged on.
             item.decided_at = now
             item.decided_on_time = on_time(now, item.decision_due, self.policy.tz)
-        if row.action is Action.ANSWER_INFO:
-            # The office asked, so its clock restarts from the answer.
+        if row.action in (Action.ANSWER_INFO, Action.RECONSIDER):
+            # The office asked, or took its decision back: its clock restarts now.
             item.decision_due = due_after(
                 await self.calendar(), now, self.policy.decision_days, self.policy.tz
             )
@@ -679,6 +851,7 @@ class SuggestionService(Service):
             item.implemented_on_time = None
         if row.target is SuggestionStatus.CLOSED and item.closed_at is None:
             item.closed_at = now
+        await self._waiting_facts(item, row, payload)
 
     async def _outcome_rated(self, item: Suggestion) -> bool:
         """One rating per outcome: a new outcome (implemented again after a reopening, say)

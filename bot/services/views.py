@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from bot.domain.lifecycle import Action
+from bot.domain.names import Name
 from bot.domain.roles import Role
 from bot.domain.statuses import (
     AttachmentKind,
@@ -17,6 +19,7 @@ from bot.domain.statuses import (
     SuggestionStatus,
 )
 from storage.models import Attachment, Event, Rating, Suggestion
+from storage.repositories.suggestions import Finding
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +144,8 @@ class SuggestionDetail:
     ratings: tuple[RatingInfo, ...]
     # What the viewer may do now: the buttons to show.
     actions: tuple[Action, ...]
-    point_name: str | None
-    department_name: str | None
+    point_name: Name | None
+    department_name: Name | None
     # None when the viewer may not know who filed it (a liaison, unless allowed).
     observer_name: str | None
 
@@ -150,6 +153,48 @@ class SuggestionDetail:
 @dataclass(frozen=True, slots=True)
 class Page:
     items: tuple[SuggestionInfo, ...]
+    page: int
+    pages: int
+    total: int
+
+
+class Match(StrEnum):
+    """What /find matched an item by."""
+
+    REFERENCE = "reference"
+    TITLE = "title"
+    TEXT = "body"
+    OBSERVER = "observer"
+    POINT = "point"
+    DEPARTMENT = "department"
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """An item /find found: what matched, and the names it was compared with."""
+
+    info: SuggestionInfo
+    matched: tuple[Match, ...]
+    observer_name: str | None
+    point_code: str | None
+    point_name: str | None
+    department_name: str | None
+
+    @classmethod
+    def of(cls, row: Finding) -> Found:
+        return cls(
+            SuggestionInfo.of(row.item),
+            tuple(m for m in Match if m.value in row.matched),
+            row.observer_name,
+            row.point_code,
+            row.point_name,
+            row.department_name,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FoundPage:
+    items: tuple[Found, ...]
     page: int
     pages: int
     total: int

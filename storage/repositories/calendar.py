@@ -5,8 +5,8 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from bot.domain.statuses import DayKind
-from storage.models import CalendarDay
+from bot.domain.statuses import DayKind, SuggestionStatus
+from storage.models import CalendarDay, Suggestion
 from storage.repositories.base import Repository
 
 
@@ -49,3 +49,24 @@ class CalendarRepository(Repository[CalendarDay]):
         await self.session.delete(row)
         await self.session.flush()
         return True
+
+    async def due_years(self, since: date) -> list[int]:
+        """The years of the deadlines open items still count towards, from ``since`` on
+        (a decision awaited, an implementation or the city's answer), from the earliest
+        to the latest of each kind: the calendars the reminders and the overdue figures
+        need."""
+        s = SuggestionStatus
+        pending = (
+            ((s.SUBMITTED, s.IN_REVIEW, s.NEEDS_INFO), Suggestion.decision_due),
+            ((s.ADOPTED, s.IMPLEMENTING), Suggestion.implementation_due),
+            ((s.ESCALATED,), Suggestion.city_answer_due),
+        )
+        years: set[int] = set()
+        for statuses, due in pending:
+            stmt = sa.select(sa.func.min(due), sa.func.max(due)).where(
+                Suggestion.status.in_(statuses), due >= since
+            )
+            first, last = (await self.session.execute(stmt)).one()
+            if first is not None and last is not None:
+                years.update(range(first.year, last.year + 1))
+        return sorted(years)

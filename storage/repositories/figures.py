@@ -189,12 +189,14 @@ class FiguresRepository:
         return [tuple(r) for r in (await self.session.execute(stmt)).all()]
 
     async def points(self) -> list[tuple[Any, ...]]:
-        stmt = sa.select(Point.id, Point.code, Point.name, Point.active).order_by(Point.code)
+        stmt = sa.select(Point.id, Point.code, Point.name, Point.active, Point.name_en).order_by(
+            Point.code
+        )
         return [tuple(r) for r in (await self.session.execute(stmt)).all()]
 
     async def departments(self) -> list[tuple[Any, ...]]:
         stmt = sa.select(
-            Department.id, Department.code, Department.name, Department.active
+            Department.id, Department.code, Department.name, Department.active, Department.name_en
         ).order_by(Department.code)
         return [tuple(r) for r in (await self.session.execute(stmt)).all()]
 

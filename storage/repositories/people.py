@@ -6,8 +6,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.domain.point_requests import RequestStatus
 from bot.domain.statuses import ApplicationStatus, ObserverStatus
-from storage.models import Application, Invite, Liaison, Observer, Suggestion
+from storage.models import (
+    Application,
+    Invite,
+    Liaison,
+    Observer,
+    PointRequest,
+    Suggestion,
+)
 from storage.repositories.arrival import PERSON, Rank, arrived, rank_of
 from storage.repositories.base import Repository
 
@@ -85,6 +93,50 @@ class ApplicationRepository(Repository[Application]):
         )
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def latest_for_user(self, user_id: int) -> Application | None:
+        stmt = (
+            sa.select(Application)
+            .where(Application.user_id == user_id)
+            .order_by(Application.created_at.desc(), Application.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalars().first()
+
+    async def settle_pending(
+        self,
+        user_id: int,
+        *,
+        observer_id: int,
+        how: str,
+        by: int | None,
+        at: datetime,
+        keep: int | None = None,
+        only: int | None = None,
+    ) -> list[int]:
+        """Settle, in one statement, every application of the user still pending (but
+        ``keep``; or just ``only``): they are an observer now. One an admin decided
+        meanwhile is left as decided. Returns the ids settled."""
+        stmt = sa.update(Application).where(
+            Application.user_id == user_id, Application.status == ApplicationStatus.PENDING
+        )
+        if keep is not None:
+            stmt = stmt.where(Application.id != keep)
+        if only is not None:
+            stmt = stmt.where(Application.id == only)
+        stmt = stmt.values(
+            status=ApplicationStatus.SETTLED,
+            reason=how,
+            observer_id=observer_id,
+            decided_by=by,
+            decided_at=at,
+            # A card's buttons carry the version: a press on one drawn before is stale.
+            version=Application.version + 1,
+        ).returning(Application.id)
+        result = await self.session.execute(
+            stmt, execution_options={"synchronize_session": "fetch"}
+        )
+        return sorted(int(row_id) for row_id in result.scalars().all())
+
 
 class InviteRepository(Repository[Invite]):
     model = Invite
@@ -104,3 +156,19 @@ class InviteRepository(Repository[Invite]):
         result = await self.session.execute(stmt)
         await self.session.flush()
         return bool(getattr(result, "rowcount", 0) == 1)
+
+
+class PointRequestRepository(Repository[PointRequest]):
+    model = PointRequest
+
+    async def pending_for(self, observer_id: int) -> PointRequest | None:
+        """The observer's request still awaiting the office, if any (at most one)."""
+        stmt = (
+            sa.select(PointRequest)
+            .where(
+                PointRequest.observer_id == observer_id,
+                PointRequest.status == RequestStatus.PENDING,
+            )
+            .order_by(PointRequest.id.desc())
+        )
+        return (await self.session.execute(stmt)).scalars().first()

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from bot.domain.lifecycle import Action
 from bot.domain.statuses import SuggestionStatus
 from storage.models import (
     Attachment,
@@ -132,32 +133,6 @@ class SuggestionRepository(Repository[Suggestion]):
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    @staticmethod
-    def _matching(text: str) -> sa.ColumnElement[bool]:
-        # LIKE with escaped wildcards behaves the same on SQLite and PostgreSQL; lower()
-        # makes it case-blind for Latin text (Chinese has no case).
-        needle = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{needle}%"
-        return sa.or_(
-            sa.func.lower(Suggestion.title).like(pattern, escape="\\"),
-            sa.func.lower(Suggestion.body).like(pattern, escape="\\"),
-            sa.func.lower(Suggestion.reference).like(pattern, escape="\\"),
-        )
-
-    async def search(self, text: str, *, offset: int = 0, limit: int = 10) -> Sequence[Suggestion]:
-        stmt = (
-            sa.select(Suggestion)
-            .where(self._matching(text))
-            .order_by(Suggestion.submitted_at.desc(), Suggestion.id.desc())
-            .offset(offset)
-            .limit(limit)
-        )
-        return (await self.session.execute(stmt)).scalars().all()
-
-    async def count_search(self, text: str) -> int:
-        stmt = sa.select(sa.func.count()).select_from(Suggestion).where(self._matching(text))
-        return int((await self.session.execute(stmt)).scalar_one())
-
     async def with_status(
         self, statuses: Sequence[SuggestionStatus], *, limit: int = 50
     ) -> Sequence[Suggestion]:
@@ -243,6 +218,42 @@ class SuggestionRepository(Repository[Suggestion]):
         )
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def waiting_on_observer(self) -> list[tuple[Suggestion, Event | None]]:
+        """Items waiting on the observer's answer, each with the office's latest question
+        or reminder of it (None if the log has neither)."""
+        waiting = sa.select(Suggestion.id).where(Suggestion.status == SuggestionStatus.NEEDS_INFO)
+        latest = (
+            sa.select(Event.suggestion_id, sa.func.max(Event.id).label("event_id"))
+            .where(
+                Event.suggestion_id.in_(waiting),
+                Event.action.in_([Action.ASK_INFO, Action.CHASE]),
+            )
+            .group_by(Event.suggestion_id)
+            .subquery()
+        )
+        stmt = (
+            sa.select(Suggestion, Event)
+            .outerjoin(latest, latest.c.suggestion_id == Suggestion.id)
+            .outerjoin(Event, Event.id == latest.c.event_id)
+            .where(Suggestion.status == SuggestionStatus.NEEDS_INFO)
+            .order_by(Suggestion.id)
+        )
+        return [(row[0], row[1]) for row in (await self.session.execute(stmt)).all()]
+
+    async def without_due(self, statuses: Sequence[SuggestionStatus]) -> Sequence[Suggestion]:
+        """Items with a department in the given statuses that have no due date (a
+        reopened one, until the office sets a new date), the longest waiting first."""
+        stmt = (
+            sa.select(Suggestion)
+            .where(
+                Suggestion.status.in_(statuses),
+                Suggestion.department_id.is_not(None),
+                Suggestion.implementation_due.is_(None),
+            )
+            .order_by(Suggestion.updated_at, Suggestion.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
     async def count_between(self, column: str, lo: datetime, hi: datetime) -> int:
         """How many items have ``column`` (a moment: submitted_at, decided_at,
         implemented_at) in [lo, hi)."""
@@ -262,6 +273,87 @@ class SuggestionRepository(Repository[Suggestion]):
             )
         )
         return int((await self.session.execute(stmt)).scalar_one())
+
+    async def find_matching(self, text: str, *, offset: int = 0, limit: int = 10) -> list[Finding]:
+        """Items whose reference, title or text contains ``text``, or whose observer,
+        point or department it names (see :func:`_finding`), newest first; each with
+        those names and what matched."""
+        found, hits = _finding(text)
+        stmt = (
+            sa.select(Suggestion, Observer.name, Point.code, Point.name, Department.name, *hits)
+            .select_from(_WITH_NAMES)
+            .where(found)
+            .order_by(Suggestion.submitted_at.desc(), Suggestion.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        rows: Sequence[Any] = (await self.session.execute(stmt)).all()
+        return [
+            Finding(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                frozenset(name for name, hit in zip(MATCHES, row[5:], strict=True) if hit),
+            )
+            for row in rows
+        ]
+
+    async def count_matching(self, text: str) -> int:
+        """How many items :meth:`find_matching` would list without its limit."""
+        found, _hits = _finding(text)
+        stmt = sa.select(sa.func.count()).select_from(_WITH_NAMES).where(found)
+        return int((await self.session.execute(stmt)).scalar_one())
+
+
+# What /find compares its words with, in the order a result names them.
+MATCHES = ("reference", "title", "body", "observer", "point", "department")
+
+
+class Finding(NamedTuple):
+    """An item /find found, the names it was compared with, and which matched."""
+
+    item: Suggestion
+    observer_name: str | None
+    point_code: str | None
+    point_name: str | None
+    department_name: str | None
+    matched: frozenset[str]
+
+
+def _contains(column: Any, needle: str) -> sa.ColumnElement[bool]:
+    # LIKE with escaped wildcards behaves the same on SQLite and PostgreSQL: % and _
+    # typed by the office are literal. lower() makes it case-blind for Latin text.
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return sa.func.lower(column).like(f"%{escaped}%", escape="\\")
+
+
+def _finding(text: str) -> tuple[sa.ColumnElement[bool], list[sa.Label[int]]]:
+    """Whether an item matches ``text`` (the observer by a part of their name, the point
+    and the department by their code or a part of their name), and one 1/0 column per
+    name in :data:`MATCHES` saying which matched."""
+    needle = text.strip().lower()
+    tests = {
+        "reference": _contains(Suggestion.reference, needle),
+        "title": _contains(Suggestion.title, needle),
+        "body": _contains(Suggestion.body, needle),
+        "observer": _contains(Observer.name, needle),
+        "point": sa.or_(sa.func.lower(Point.code) == needle, _contains(Point.name, needle)),
+        "department": sa.or_(
+            sa.func.lower(Department.code) == needle, _contains(Department.name, needle)
+        ),
+    }
+    hits = [sa.case((tests[name], 1), else_=0).label(f"by_{name}") for name in MATCHES]
+    return sa.or_(*tests.values()), hits
+
+
+# Items with their observer, point and department (each may be missing).
+_WITH_NAMES = (
+    sa.outerjoin(Suggestion, Observer, Observer.id == Suggestion.observer_id)
+    .outerjoin(Point, Point.id == Suggestion.point_id)
+    .outerjoin(Department, Department.id == Suggestion.department_id)
+)
 
 
 def _overdue(

@@ -26,19 +26,19 @@ async def test_a_tiny_run_files_moves_and_delivers_everything(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # One observer and one admin. 13 observer updates: one whole round (one item filed,
-    # one rated). 13 admin updates: three four-step scripts (adopt, reference, decline:
-    # 2+3+3 moves) and a take.
+    # one rated). 13 admin updates: three scripts, adopt in five steps (⏭ without an
+    # instruction the last), reference and decline in four (2+3+3 moves).
     argv = ["--updates", "13", "--people", "2", "--db", "sqlite", "--latency-ms", "0"]
     [result] = await throughput.measure(argv)
     assert result.database == "sqlite"
     assert (result.filed, result.filed_expected) == (1, 1)
     assert (result.rated, result.rated_expected) == (1, 1)
-    assert (result.moves, result.moves_expected) == (9, 9)
+    assert (result.moves, result.moves_expected) == (8, 8)
     assert result.misplaced == 0
     assert result.fed == result.full.updates == 26
     assert result.floor.updates == result.echo.updates == result.full.updates
     # Every press answered: 7 by the observer (domain, kind, Done, behalf, Confirm, then
-    # open and rate), 11 by the admin (4 to adopt, 3 to refer, 3 to decline, a take).
+    # open and rate), 11 by the admin (5 to adopt, 3 to refer, 3 to decline).
     assert result.full.callbacks == len(result.full.answered) == 18
     assert result.delivered > 0
     assert result.lost == 0
@@ -47,7 +47,7 @@ async def test_a_tiny_run_files_moves_and_delivers_everything(
     printed = capsys.readouterr().out
     assert "13 observer and 13 admin updates; 2 people at once (1 observers, 1 admins)" in printed
     assert f"outbox: {result.delivered} delivered, 0 lost" in printed
-    assert "filed 1/1, rated 1/1, admin moves 9/9, items astray 0" in printed
+    assert "filed 1/1, rated 1/1, admin moves 8/8, items astray 0" in printed
     [ratio] = RATIO.findall(printed)
     database, latency, people, full, floor, full_floor, _answer = ratio
     assert (database, latency, people) == ("sqlite", "0", "2")

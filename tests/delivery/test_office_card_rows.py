@@ -84,7 +84,7 @@ async def test_a_row_whose_move_the_card_shows_draws_nothing_again(
     card, take = await card_and_take(sessions, item_id)
     # The press's own effect brought the card up to date, and the card says so.
     assert card.shown_event == take
-    assert "Under analysis and judgement" in tg.chat(GROUP)[-1].plain
+    assert "Under review" in tg.chat(GROUP)[-1].plain
 
     before = len(tg.session.requests)
     with timeline_reads(engine) as reads:
@@ -110,4 +110,4 @@ async def test_a_move_nobody_showed_is_shown_by_its_row(
     assert len(reads) == 1
     card, take = await card_and_take(sessions, item_id)
     assert card.shown_event == take
-    assert "Under analysis and judgement" in tg.chat(GROUP)[-1].plain
+    assert "Under review" in tg.chat(GROUP)[-1].plain

@@ -29,6 +29,7 @@ from bot.demo.district import (
     PEOPLE,
     STRANGER,
 )
+from bot.domain.limits import ATTACHMENTS_MAX, TEXT_MAX
 from tests.conftest import unavailable
 from tests.demo.harness import WAIT, Demo, eventually
 from tests.demo.labels import zh, zh_part
@@ -52,13 +53,23 @@ TITLE = "个体工商户年报系统频繁掉线"
 DETAILS = "本月市场主体年报系统多次无法登录，商户反映填报到一半就掉线，数据要重新录入。"
 PROGRESS = "已联系系统运维单位，扩容了服务器。"
 DONE = "年报系统已恢复稳定，并开通了电话辅导专线。"
+INSTRUCTION = "请联系系统运维单位排查掉线原因，一周内反馈。"
 PREVIEW = (
     "<b>Preview</b>. Check everything, then press <b>Confirm</b> to send it to "
     "the district rule-of-law office."
 )
-TAKEN = (
-    "Your suggestion {subject} has been taken up by the district office for analysis and judgement."
+# The liaison's prompts (handlers.department), as the catalog has them.
+REPORT_ASKED = (
+    "Progress report on {subject}: write what has been done; you may send several "
+    "messages (at most {limit} characters in all) and add photos or documents (at "
+    "most {most}). The observer and the office receive it. Then press <b>{send}</b>."
 )
+SUMMARY_ASKED = (
+    "Marking {subject} implemented: if you like, describe what was done (at most "
+    "{limit} characters) and add photos or documents (at most {most}). Then press "
+    "<b>{send}</b>."
+)
+TAKEN = "Your suggestion {subject} has been taken up by the district office for review."
 
 
 def chromium() -> str:
@@ -201,10 +212,40 @@ class ChatPage:
         expect(button).to_be_visible(timeout=TIMEOUT_MS)
         button.click()
 
+    def about(self, reference: str, text: str) -> Locator:
+        """The newest bot message about an item that says ``text``, once it is shown."""
+        found = self.bot_messages(text).filter(has_text=reference).last
+        expect(found).to_be_visible(timeout=TIMEOUT_MS)
+        return found
+
+    def pinned(self, message: Locator) -> Locator:
+        """The same message for good, whatever its text becomes when edited."""
+        message_id = message.get_attribute("data-message-id")
+        return self.page.locator(f'[data-testid=message][data-message-id="{message_id}"]')
+
     def press_reply(self, label: str) -> None:
         button = self.page.locator("[data-testid=reply-button]").get_by_text(label, exact=True)
         expect(button).to_be_visible(timeout=TIMEOUT_MS)
         button.click()
+
+
+def buttons(message: Locator) -> Locator:
+    return message.locator("[data-testid=inline-button]")
+
+
+def tally(written: str, send: str) -> str:
+    """What a liaison's conversation answers each message with (handlers.department):
+    how much is written so far, and the button that goes on (its zh_CN label)."""
+    text = zh(
+        "So far: {chars} of {limit} characters, {files} of {most} files. Send more, or "
+        "press <b>{send}</b> when you are done.",
+        chars=len(written),
+        limit=TEXT_MAX,
+        files=0,
+        most=ATTACHMENTS_MAX,
+        send=send,
+    )
+    return re.sub(r"<[^>]+>", "", text)
 
 
 def settled(demo: Demo) -> bool:
@@ -274,13 +315,16 @@ def test_the_whole_loop_by_clicking_and_typing_in_the_page(
         return chat.card(ref, TITLE)
 
     chat.press(zh("🔍 Take"), on=card())
-    expect(card()).to_contain_text(zh("Under analysis and judgement"))
+    expect(card()).to_contain_text(zh("Under review"))
     chat.press(zh("✅ Adopt"), on=card())
     picker = chat.expect(zh_part("{who}, choose the department that will implement {item}:"))
     market = picker.locator("[data-testid=inline-button]").filter(has_text="MARKET")
     market.click()
     due = chat.bot_messages().filter(has=page.get_by_text(re.compile(r"^5 .*·"))).last
     due.locator("[data-testid=inline-button]").filter(has_text=re.compile(r"^5 ")).click()
+    # The office's instruction to the department, typed as the reply to its prompt.
+    chat.expect(zh_part("{who}, {item} goes to {department}."))
+    chat.say(INSTRUCTION)
     expect(card()).to_contain_text(zh("Adopted"))
     card().evaluate("card => card.scrollIntoView({block: 'start'})")
     page.screenshot(path=str(shots / "admin-group.png"))
@@ -289,17 +333,43 @@ def test_the_whole_loop_by_clicking_and_typing_in_the_page(
     # ---- the liaison accepts it, reports progress and marks it implemented ------------
     chat.open(DEMO_LIAISON)
     assignment = chat.card(ref, TITLE)
-    # The department never learns who filed it.
+    # The department never learns who filed it, and reads the office's instruction.
     expect(assignment).not_to_contain_text(name_of(DEMO_OBSERVER))
+    expect(assignment).to_contain_text(INSTRUCTION)
     chat.press(zh("✅ Accept"), on=assignment)
     # The chat holds other items' cards too: each press is on this item's card.
     chat.press(zh("📝 Report progress"), on=chat.card(ref, TITLE))
+    asked = chat.pinned(chat.about(ref, zh_part(REPORT_ASKED)))
     chat.say(PROGRESS)
-    chat.press(zh("✅ Send the report"))
+    # Each message written is answered with the report's buttons; only the newest
+    # message keeps them, and the liaison presses them there.
+    report = chat.pinned(chat.expect(tally(PROGRESS, zh("✅ Send the report"))))
+    expect(buttons(asked)).to_have_count(0)
+    chat.press(zh("✅ Send the report"), on=report)
+    expect(report).to_contain_text(
+        zh_part(
+            "✅ Your progress report on <b>{reference}</b> has been sent to the observer "
+            "and the office."
+        )
+    )
+    expect(buttons(report)).to_have_count(0)
+    # Marking it implemented: what was done, then a step on to confirm it in place.
     chat.press(zh("🎯 Implemented"), on=chat.card(ref, TITLE))
+    asked = chat.pinned(chat.about(ref, zh_part(SUMMARY_ASKED)))
     chat.say(DONE)
-    chat.press(zh("✅ Send the report"))
-    chat.press(zh("🎯 Yes, it is implemented"))
+    summary = chat.pinned(chat.expect(tally(DONE, zh("Continue ➡️"))))
+    expect(buttons(asked)).to_have_count(0)
+    chat.press(zh("Continue ➡️"), on=summary)
+    expect(summary).to_contain_text(zh_part("<b>What was done:</b>"))
+    expect(summary).to_contain_text(DONE)
+    chat.press(zh("🎯 Yes, it is implemented"), on=summary)
+    expect(summary).to_contain_text(
+        zh_part(
+            "🎯 <b>{reference}</b> has been marked implemented. The observer is asked to "
+            "rate the outcome."
+        )
+    )
+    expect(buttons(summary)).to_have_count(0)
     expect(chat.card(ref, TITLE)).to_contain_text(zh("Implemented"))
 
     # ---- the observer hears of every step and rates the outcome -----------------------

@@ -1,7 +1,7 @@
 """The lifecycle table, checked against an expected table written out by hand.
 
 ``EXPECTED`` below is deliberately *not* derived from ``TRANSITIONS``: it is the
-lifecycle of DESIGN.md section 3 as this test understands it, and every status x
+lifecycle of docs/design.md part C as this test understands it, and every status x
 action x role combination is checked against the code.
 """
 
@@ -75,7 +75,7 @@ EXPECTED_MOVES = {
     (S.ESCALATED, A.CITY_REFERENCE): row(S.REFERENCE, {ADM}, {TEXT}, {TO_OBS, TO_ADM}),
     (S.ESCALATED, A.CITY_DECLINE): row(S.DECLINED, {ADM}, {TEXT}, {TO_OBS, TO_ADM}),
     # Implementation.
-    (S.ADOPTED, A.ASSIGN): row(S.ADOPTED, {ADM}, {DEPT}, {TO_ADM, TO_LIA}),
+    (S.ADOPTED, A.ASSIGN): row(S.ADOPTED, {ADM}, {DEPT}, {TO_OBS, TO_ADM, TO_LIA}),
     (S.ADOPTED, A.SET_DUE): row(S.ADOPTED, {ADM}, {DUE}, {TO_ADM, TO_LIA}),
     (S.ADOPTED, A.ACCEPT): row(S.IMPLEMENTING, {LIA}, tell={TO_OBS, TO_ADM}),
     (S.IMPLEMENTING, A.PROGRESS): row(S.IMPLEMENTING, {LIA, ADM}, {TEXT}, {TO_OBS, TO_ADM}),
@@ -94,7 +94,30 @@ EXPECTED_MOVES = {
     (S.DECLINED, A.CLOSE): row(S.CLOSED, {ADM, SYS}, tell={TO_OBS, TO_ADM}),
     (S.DUPLICATE, A.CLOSE): row(S.CLOSED, {ADM, SYS}, tell={TO_OBS, TO_ADM}),
     (S.CLOSED, A.RATE): row(S.CLOSED, {OBS}, {RATING}, {TO_ADM}),
+    # Until the office decides, the observer may withdraw: under review too.
+    (S.IN_REVIEW, A.WITHDRAW): row(S.WITHDRAWN, {OBS}, tell={TO_ADM}),
+    # Dissatisfied with a decision not to adopt: the item stays for the office, which
+    # may reopen it for review.
+    (S.REFERENCE, A.DISPUTE): row(S.REFERENCE, {OBS}, {RATING}, {TO_ADM}),
+    (S.DECLINED, A.DISPUTE): row(S.DECLINED, {OBS}, {RATING}, {TO_ADM}),
+    (S.REFERENCE, A.RECONSIDER): row(S.IN_REVIEW, {ADM}, tell={TO_OBS, TO_ADM}),
+    (S.DECLINED, A.RECONSIDER): row(S.IN_REVIEW, {ADM}, tell={TO_OBS, TO_ADM}),
 }
+
+# The observer adds to an item while the office or the department works on it; the
+# office (and the department, if one has it) hears of it, and the status stays.
+ADD_STATUSES = (S.SUBMITTED, S.IN_REVIEW, S.ESCALATED, S.ADOPTED, S.IMPLEMENTING)
+EXPECTED_MOVES.update({(s, A.ADD): row(s, {OBS}, tell={TO_ADM, TO_LIA}) for s in ADD_STATUSES})
+
+# Waiting on the observer's answer past its date: the office reminds them, decides
+# without the answer, or closes the item for want of one (issue 19).
+EXPECTED_MOVES.update(
+    {
+        (S.NEEDS_INFO, A.CHASE): row(S.NEEDS_INFO, {ADM}, tell={TO_OBS, TO_ADM}),
+        (S.NEEDS_INFO, A.DECIDE_ANYWAY): row(S.IN_REVIEW, {ADM}, tell={TO_OBS, TO_ADM}),
+        (S.NEEDS_INFO, A.CLOSE_UNANSWERED): row(S.CLOSED, {ADM}, {TEXT}, {TO_OBS, TO_ADM}),
+    }
+)
 
 # Internal notes: an admin may note on an item in every status but withdrawn.
 NOTE_STATUSES = (
@@ -109,6 +132,10 @@ NOTE_STATUSES = (
     S.IMPLEMENTING,
     S.IMPLEMENTED,
     S.CLOSED,
+)
+# The office answers the observer wherever it may note; the status stays.
+EXPECTED_MOVES.update(
+    {(s, A.REPLY): row(s, {ADM}, {TEXT}, {TO_OBS, TO_ADM}) for s in NOTE_STATUSES}
 )
 EXPECTED = {
     **EXPECTED_MOVES,
@@ -189,10 +216,10 @@ def test_submit_is_never_a_table_move():
 @pytest.mark.parametrize(
     ("status", "roles", "expected"),
     [
-        (S.SUBMITTED, [OBS], [A.WITHDRAW]),
-        (S.SUBMITTED, [ADM], [A.TAKE, A.NOTE]),
+        (S.SUBMITTED, [OBS], [A.WITHDRAW, A.ADD]),
+        (S.SUBMITTED, [ADM], [A.TAKE, A.REPLY, A.NOTE]),
         (S.SUBMITTED, [LIA], []),
-        (S.IN_REVIEW, [OBS], []),
+        (S.IN_REVIEW, [OBS], [A.WITHDRAW, A.ADD]),
         (
             S.IN_REVIEW,
             [ADM],
@@ -203,14 +230,22 @@ def test_submit_is_never_a_table_move():
                 A.DECLINE,
                 A.ESCALATE,
                 A.MARK_DUPLICATE,
+                A.REPLY,
                 A.NOTE,
             ],
         ),
+        # While the office waits for an answer, the answer is the observer's addition.
         (S.NEEDS_INFO, [OBS], [A.ANSWER_INFO, A.WITHDRAW]),
+        (S.NEEDS_INFO, [LIA, SYS], []),
+        (S.ADOPTED, [OBS], [A.ADD]),
         (S.ADOPTED, [LIA], [A.ACCEPT]),
         (S.IMPLEMENTING, [LIA], [A.PROGRESS, A.HAND_BACK, A.MARK_IMPLEMENTED]),
+        (S.IMPLEMENTING, [OBS], [A.ADD]),
         (S.IMPLEMENTED, [OBS], [A.RATE, A.REOPEN]),
         (S.IMPLEMENTED, [SYS], [A.CLOSE]),
+        (S.DECLINED, [OBS], [A.RATE, A.DISPUTE]),
+        (S.DECLINED, [ADM], [A.CLOSE, A.RECONSIDER, A.REPLY, A.NOTE]),
+        (S.DUPLICATE, [OBS], []),
         (S.CLOSED, [OBS], [A.RATE]),
         (S.CLOSED, [LIA, SYS], []),
         (S.WITHDRAWN, list(Role), []),
@@ -253,7 +288,7 @@ def test_nothing_provided_reports_everything_missing(source: S, action: A):
 @pytest.mark.parametrize(
     ("source", "action", "roles"),
     [
-        # DESIGN: a reason/answer is mandatory for reference, declined, needs_info,
+        # docs/design.md part C: a reason/answer is mandatory for reference, declined, needs_info,
         # escalated and hand-back.
         (S.IN_REVIEW, A.KEEP_REFERENCE, [ADM]),
         (S.IN_REVIEW, A.DECLINE, [ADM]),
@@ -263,6 +298,7 @@ def test_nothing_provided_reports_everything_missing(source: S, action: A):
         (S.ESCALATED, A.CITY_REFERENCE, [ADM]),
         (S.ESCALATED, A.CITY_DECLINE, [ADM]),
         (S.NEEDS_INFO, A.ANSWER_INFO, [OBS]),
+        (S.NEEDS_INFO, A.CLOSE_UNANSWERED, [ADM]),
     ],
     ids=_case_id,
 )
@@ -289,9 +325,9 @@ def test_extra_inputs_do_no_harm():
     assert transition(S.SUBMITTED, A.TAKE, [ADM], ALL_NEEDS).target is S.IN_REVIEW
 
 
-# ---- DESIGN.md section 3 --------------------------------------------------------------
+# ---- docs/design.md part C ------------------------------------------------------------
 
-# Every arrow of DESIGN.md's diagram, with who may draw it (None: not named there).
+# The scheme's arrows (docs/design.md part C), with who may draw it (None: not named there).
 DESIGN_EDGES = [
     (S.SUBMITTED, S.IN_REVIEW, ADM),
     (S.SUBMITTED, S.WITHDRAWN, OBS),
@@ -345,8 +381,11 @@ def test_closed_and_withdrawn_are_terminal():
     for t in TRANSITIONS:
         if t.source in TERMINAL:
             assert t.target is t.source, f"{t.action} leaves terminal {t.source}"
-    # The only move on a closed item the observer hears of is a late rating.
-    assert {t.action for t in TRANSITIONS if t.source is S.CLOSED and not t.internal} == {A.RATE}
+    # On a closed item the observer may only rate late, and the office only answer them.
+    assert {t.action for t in TRANSITIONS if t.source is S.CLOSED and not t.internal} == {
+        A.RATE,
+        A.REPLY,
+    }
     assert not [t for t in TRANSITIONS if t.source is S.WITHDRAWN]
     assert transition(S.CLOSED, A.RATE, [OBS], [RATING]).target is S.CLOSED
 
@@ -359,7 +398,7 @@ def test_only_terminal_statuses_have_no_way_out():
 
 # ---- who is told --------------------------------------------------------------------
 
-# The office's and the department's decisions DESIGN says the observer hears of.
+# The office's and the department's decisions docs/design.md says the observer hears of.
 OBSERVER_HEARS = [
     A.TAKE,
     A.ASK_INFO,
@@ -371,10 +410,16 @@ OBSERVER_HEARS = [
     A.CITY_ADOPT,
     A.CITY_REFERENCE,
     A.CITY_DECLINE,
+    A.ASSIGN,  # the item passed to another department (issue 19)
     A.ACCEPT,
     A.PROGRESS,
     A.MARK_IMPLEMENTED,
     A.CLOSE,
+    A.RECONSIDER,
+    A.REPLY,
+    A.CHASE,
+    A.DECIDE_ANYWAY,
+    A.CLOSE_UNANSWERED,
 ]
 
 
@@ -481,7 +526,7 @@ def test_replay_rejects_an_illegal_log(log):
     needs=st.sets(st.sampled_from(list(Need))),
 )
 def test_random_moves_never_reach_an_illegal_state(steps, needs):
-    """DESIGN section 8: any sequence of attempts leaves a log that replays to the status."""
+    """docs/design.md §8: any sequence of attempts leaves a log that replays to the status."""
     status = INITIAL_STATUS
     log: list[tuple[S | None, A, S]] = [(None, A.SUBMIT, status)]
     for action, roles in steps:
@@ -522,3 +567,127 @@ def test_mermaid_draws_every_non_internal_row():
     arrows = [line for line in drawn if "[*]" not in line and "-->" in line]
     assert len(arrows) == len(EXPECTED_MOVES)
     assert not [line for line in drawn if " note by " in line]
+
+
+# ---- the observer's word after filing, and the office's answer (issue 19) ----------------
+
+# Before the office decides: what counts as "a decision" is DECISIONS, taken from these.
+BEFORE_DECISION = (S.SUBMITTED, S.IN_REVIEW, S.NEEDS_INFO)
+
+
+@pytest.mark.parametrize("status", list(S), ids=_case_id)
+def test_withdrawing_is_possible_exactly_until_a_decision(status: S):
+    from bot.domain.lifecycle import DECISIONS
+
+    offered = A.WITHDRAW in allowed_actions(status, [OBS])
+    assert offered is (status in BEFORE_DECISION)
+    # Every status a decision leads to is past withdrawing.
+    decided = {t.target for t in TRANSITIONS if t.action in DECISIONS}
+    assert not offered or status not in decided
+
+
+@pytest.mark.parametrize("status", list(S), ids=_case_id)
+def test_an_addition_never_moves_the_item_and_reaches_whoever_works_on_it(status: S):
+    row = find(status, A.ADD)
+    if status not in ADD_STATUSES:
+        assert row is None
+        return
+    assert row is not None
+    assert row.target is status
+    assert row.roles == frozenset({OBS})
+    assert row.tell == frozenset({TO_ADM, TO_LIA})
+    # Files alone are an addition too: no words are required by the table.
+    assert row.needs == frozenset()
+
+
+def test_a_dispute_keeps_the_item_open_for_the_office_to_reopen_or_close():
+    for status in (S.REFERENCE, S.DECLINED):
+        disputed = transition(status, A.DISPUTE, [OBS], [RATING])
+        assert disputed.target is status
+        assert A.RECONSIDER in allowed_actions(disputed.target, [ADM])
+        assert A.CLOSE in allowed_actions(disputed.target, [ADM])
+        assert transition(status, A.RECONSIDER, [ADM]).target is S.IN_REVIEW
+    # An item implemented is reopened by the observer's own rating, not the office's;
+    # a closed one stays closed (the office may still answer).
+    for status in (S.IMPLEMENTED, S.IMPLEMENTING, S.CLOSED, S.DUPLICATE):
+        assert find(status, A.RECONSIDER) is None
+        assert find(status, A.DISPUTE) is None
+    assert transition(S.CLOSED, A.REPLY, [ADM], [TEXT]).target is S.CLOSED
+
+
+def test_the_office_answers_with_words_wherever_it_may_note():
+    for status in S:
+        note, reply = find(status, A.NOTE), find(status, A.REPLY)
+        assert (note is None) is (reply is None), status
+        if reply is not None:
+            assert reply.target is status
+            assert reply.needs == frozenset({TEXT})
+            assert TO_OBS in reply.tell
+    with pytest.raises(MissingInput):
+        transition(S.DECLINED, A.REPLY, [ADM])
+    with pytest.raises(NotPermitted):
+        transition(S.DECLINED, A.REPLY, [OBS], [TEXT])
+
+
+def test_replay_of_an_exchange_after_filing():
+    log = [
+        (None, A.SUBMIT, S.SUBMITTED),
+        (S.SUBMITTED, A.ADD, S.SUBMITTED),
+        (S.SUBMITTED, A.REPLY, S.SUBMITTED),
+        (S.SUBMITTED, A.TAKE, S.IN_REVIEW),
+        (S.IN_REVIEW, A.ADD, S.IN_REVIEW),
+        (S.IN_REVIEW, A.DECLINE, S.DECLINED),
+        (S.DECLINED, A.DISPUTE, S.DECLINED),
+        (S.DECLINED, A.REPLY, S.DECLINED),
+        (S.DECLINED, A.RECONSIDER, S.IN_REVIEW),
+        (S.IN_REVIEW, A.WITHDRAW, S.WITHDRAWN),
+    ]
+    assert replay(log) is S.WITHDRAWN
+    with pytest.raises(IllegalTransition):
+        replay([(None, A.SUBMIT, S.SUBMITTED), (S.SUBMITTED, A.ADD, S.IN_REVIEW)])
+
+
+# ---- waiting on the observer (issue 19, point 9) -----------------------------------------
+
+
+def test_the_office_has_a_way_on_from_an_item_waiting_on_the_observer():
+    offered = allowed_actions(S.NEEDS_INFO, [ADM])
+    for action in (A.CHASE, A.DECIDE_ANYWAY, A.CLOSE_UNANSWERED):
+        assert action in offered
+    # A reminder leaves the item waiting; deciding anyway is back to the decisions.
+    assert transition(S.NEEDS_INFO, A.CHASE, [ADM]).target is S.NEEDS_INFO
+    back = transition(S.NEEDS_INFO, A.DECIDE_ANYWAY, [ADM]).target
+    assert back is S.IN_REVIEW
+    assert {A.ADOPT, A.KEEP_REFERENCE, A.DECLINE} <= set(allowed_actions(back, [ADM]))
+    # Closing for no answer needs the office's reason; only the office may.
+    with pytest.raises(MissingInput):
+        transition(S.NEEDS_INFO, A.CLOSE_UNANSWERED, [ADM])
+    assert transition(S.NEEDS_INFO, A.CLOSE_UNANSWERED, [ADM], [TEXT]).target is S.CLOSED
+    for who in (OBS, LIA, SYS):
+        for action in (A.CHASE, A.DECIDE_ANYWAY, A.CLOSE_UNANSWERED):
+            with pytest.raises(NotPermitted):
+                transition(S.NEEDS_INFO, action, [who], ALL_NEEDS)
+    # Nowhere else: these are moves of an item the office waits on.
+    for status in S:
+        if status is not S.NEEDS_INFO:
+            for action in (A.CHASE, A.DECIDE_ANYWAY, A.CLOSE_UNANSWERED):
+                assert find(status, action) is None
+
+
+def test_replay_of_a_question_never_answered():
+    asked = [
+        (None, A.SUBMIT, S.SUBMITTED),
+        (S.SUBMITTED, A.TAKE, S.IN_REVIEW),
+        (S.IN_REVIEW, A.ASK_INFO, S.NEEDS_INFO),
+        (S.NEEDS_INFO, A.CHASE, S.NEEDS_INFO),
+        (S.NEEDS_INFO, A.CHASE, S.NEEDS_INFO),
+    ]
+    assert replay([*asked, (S.NEEDS_INFO, A.CLOSE_UNANSWERED, S.CLOSED)]) is S.CLOSED
+    decided = [
+        *asked,
+        (S.NEEDS_INFO, A.DECIDE_ANYWAY, S.IN_REVIEW),
+        (S.IN_REVIEW, A.DECLINE, S.DECLINED),
+    ]
+    assert replay(decided) is S.DECLINED
+    with pytest.raises(IllegalTransition):
+        replay([*asked, (S.NEEDS_INFO, A.DECIDE_ANYWAY, S.NEEDS_INFO)])

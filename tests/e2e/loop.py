@@ -2,10 +2,11 @@
 
 An admin group with two admins and a member who is not one; the office adds a point
 and a department, invites an observer and a liaison; the observer files a problem with
-a photo; an admin takes it and adopts it for the department; the liaison accepts it,
-reports progress and marks it implemented; the observer rates it and it closes. Every
-step is a message typed or a button pressed in the sandbox, and the feedback each
-party sees is checked where they would see it.
+a photo; an admin takes it and adopts it for the department, with an instruction to
+the department or without; the liaison accepts it, reports progress and marks it
+implemented; the observer rates it and it closes. Every step is a message typed or a
+button pressed in the sandbox, and the feedback each party sees is checked where they
+would see it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tests.e2e.harness import GROUP, Control, Person, bot_said, buttons, text_of
 ADA, BEN, MAX = 9001, 9002, 9003
 OLGA, LI = 7001, 7002
 TITLE = "Street lights out on People's Road"
+INSTRUCTION = "Replace all three lamps & check the cabling <before winter>"
 PHOTO = base64.b64encode(b"\xff\xd8\xff\xe0 a photo of the dark lamp").decode()
 
 
@@ -140,7 +142,37 @@ async def press_on_card(ada: Person, ref: str, label: str) -> None:
     await ada.press(label, message_id=int(card["message_id"]))  # type: ignore[call-overload]
 
 
-async def decide_and_implement(people: Cast, ref: str) -> None:
+async def adopt(ada: Person, ref: str, instruction: str | None) -> None:
+    """Adopt the taken item for the Market bureau, due in 5 working days; then give the
+    department ``instruction`` in reply to the bot's prompt, or go without it (⏭)."""
+    await press_on_card(ada, ref, "✅ Adopt")
+    picker = await ada.expect("choose the department that will implement")
+    await ada.press("MARKET · Market bureau", message_id=picker["message_id"])
+    due = await ada.expect_button("working days ·")
+    label = next(t for t, _ in buttons(due) if t.startswith("5 working days"))
+    await ada.press(label, message_id=due["message_id"])
+
+    # Nothing is decided yet: the bot asks for the office's instruction to the department.
+    beside = await ada.expect_button("⏭ No instruction")
+    assert f"{ref} “{TITLE}” goes to Market bureau." in text_of(beside)
+    assert [t for t, _ in buttons(beside)] == ["⏭ No instruction", "✖️ Cancel"]
+    prompt = await ada.expect(f"instruction to the department on {ref}")
+    assert (prompt.get("reply_markup") or {}).get("force_reply"), prompt
+    if instruction is None:
+        await ada.press("⏭ No instruction", message_id=beside["message_id"])
+    else:
+        await ada.say(instruction, reply_to_message_id=prompt["message_id"])
+        await ada.expect(f"✅ {ref}: Adopted.")
+
+    # The prompt and the message beside it go once the item is adopted.
+    def gone(messages: list[dict[str, object]]) -> bool:
+        left = {m["message_id"] for m in bot_said(messages)}
+        return beside["message_id"] not in left and prompt["message_id"] not in left
+
+    await ada.control.wait_for(GROUP, gone, "the instruction's prompts removed")
+
+
+async def decide_and_implement(people: Cast, ref: str, instruction: str | None) -> None:
     ada, olga, li = people.ada, people.olga, people.li
     card = await ada.expect(f"{ref} · Submitted, awaiting review")
     assert TITLE in text_of(card)
@@ -151,17 +183,18 @@ async def decide_and_implement(people: Cast, ref: str) -> None:
     await press_on_card(ada, ref, "🔍 Take")
     await olga.expect("has been taken up by the district office")
 
-    await press_on_card(ada, ref, "✅ Adopt")
-    picker = await ada.expect("choose the department that will implement")
-    await ada.press("MARKET · Market bureau", message_id=picker["message_id"])
-    due = await ada.expect_button("working days ·")
-    label = next(t for t, _ in buttons(due) if t.startswith("5 working days"))
-    await ada.press(label, message_id=due["message_id"])
+    await adopt(ada, ref, instruction)
     await olga.expect("Market bureau")
 
-    # The liaison's chat: the item arrives without the observer's name.
+    # The liaison's chat: the item arrives without the observer's name, with the
+    # office's instruction; the observer is never shown the instruction.
     card = await li.expect(ref)
     assert "Olga" not in text_of(card)
+    if instruction is None:
+        assert "The office's instruction" not in text_of(card)
+    else:
+        assert f"The office's instruction:\n{instruction}" in text_of(card)
+        assert not any(instruction in text_of(m) for m in await olga.bot_messages())
     await li.press("✅ Accept", message_id=card["message_id"])
     await li.expect(f"{ref} · Being implemented")  # the card, edited
     await olga.expect("has started implementing your suggestion")
@@ -175,9 +208,9 @@ async def decide_and_implement(people: Cast, ref: str) -> None:
 
     done = await li.expect_button("🎯 Implemented")
     await li.press("🎯 Implemented", message_id=done["message_id"])
-    await li.expect_button("✅ Send the report")
+    await li.expect_button("Continue ➡️")
     await li.say("All three lamps work again.")
-    await li.press("✅ Send the report")
+    await li.press("Continue ➡️")
     confirm = await li.expect_button("🎯 Yes, it is implemented")
     await li.press("🎯 Yes, it is implemented", message_id=confirm["message_id"])
     await li.expect(f"{ref} · Implemented")
@@ -192,11 +225,13 @@ async def rate(olga: Person) -> None:
     await olga.expect("Thank you")
 
 
-async def whole_loop(control: Control) -> tuple[Cast, str]:
+async def whole_loop(control: Control, instruction: str | None = INSTRUCTION) -> tuple[Cast, str]:
+    """The loop; the office adopts with ``instruction`` to the department, or without
+    one (None)."""
     people = await cast(control)
     await set_up_the_office(people)
     ref = await file_a_problem(people.olga)
-    await decide_and_implement(people, ref)
+    await decide_and_implement(people, ref, instruction)
     await rate(people.olga)
     return people, ref
 

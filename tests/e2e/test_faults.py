@@ -24,7 +24,8 @@ async def test_the_loop_survives_429s_5xx_and_delays(control: Control, bot: BotP
     await control.fault(method="editMessageText", status=500, times=1)
     await control.fault(method="sendMessage", chat_id=OLGA, status=429, retry_after=1, times=2)
 
-    _, ref = await whole_loop(control)
+    # Adopted with ⏭, without an instruction (test_loop gives one).
+    _, ref = await whole_loop(control, instruction=None)
 
     # A reply is sent before its update's transaction commits: the database may lag it.
     status = "SELECT status FROM suggestions"

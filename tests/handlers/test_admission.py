@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
-from aiogram.types import ForceReply
+from aiogram.types import ForceReply, ReplyKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.statuses import ApplicationStatus, ObserverCategory, ObserverStatus
@@ -17,7 +17,7 @@ from bot.services.people import PeopleService
 from storage.models import Application, Card, Observer, OutboxMessage
 from storage.store import Store
 from tests.handlers.conftest import make_settings, new_telegram
-from tests.handlers.test_onboarding import SEND, to_summary
+from tests.handlers.test_onboarding import SEND, conversation, to_summary
 from tests.telegram import Person, Sent, Telegram
 from tests.world import ADMIN, ALICE, POLICY, STRANGER, FixedClock, World
 
@@ -83,8 +83,9 @@ def card_of(tg: Telegram) -> Sent:
 
 def admins(tg: Telegram) -> tuple[Person, Person]:
     return (
-        tg.member(ADMIN, "Ada", GROUP, "administrator"),
-        tg.member(9002, "Bo", GROUP, "administrator"),
+        # Toasts and alerts are in the admin's own language.
+        tg.member(ADMIN, "Ada", GROUP, "administrator", language_code="en"),
+        tg.member(9002, "Bo", GROUP, "administrator", language_code="en"),
     )
 
 
@@ -193,13 +194,17 @@ async def test_rejected_with_a_reason_by_reply_to_the_prompt(
     assert prompt.markup.selective
     assert labels(card) == [APPROVE, ELSEWHERE, REJECT, CANCEL, PHONE]
 
-    # Someone else's reply, an empty photo and a too long text are not taken.
-    assert await bo.reply(prompt, "Because") == []
-    too_long = await ada.reply(prompt, "x" * 1501)
-    assert too_long[-1].plain == (
-        "That text is too long: at most 1500 characters, please.\n"
-        "Reply to the question again, or send /cancel."
+    # Someone else's reply and a too long text are not taken, and say why.
+    [told] = await bo.reply(prompt, "Because")
+    assert told.plain == (
+        "That prompt is for Ada, so your reply was not taken. To make this move yourself, "
+        "press the button on the application's card."
     )
+    [again] = await ada.reply(prompt, "x" * 1501)
+    assert again.plain == (
+        "⚠️ That text is too long: at most 1500 characters, please.\n\n" + prompt.plain
+    )
+    assert isinstance(again.markup, ForceReply)
     assert (await application(sessions, app_id)).status is ApplicationStatus.PENDING
 
     done = await ada.reply(prompt, "Not enough <experience> yet")
@@ -224,8 +229,10 @@ async def test_rejected_with_a_reason_by_reply_to_the_prompt(
     told = tg.chat(STRANGER)[-1]
     assert "Not enough <experience> yet" in told.plain
 
-    # The prompt answered again decides nothing.
-    assert await ada.reply(prompt, "Again") == []
+    # The prompt answered again decides nothing, and says so.
+    [told] = await ada.reply(prompt, "Again")
+    assert told.plain.startswith("That prompt is closed (its move was finished, cancelled")
+    assert again not in tg.chat(GROUP)
 
 
 async def test_a_rejection_cancelled_halfway_changes_nothing(
@@ -249,7 +256,9 @@ async def test_a_rejection_cancelled_halfway_changes_nothing(
     said = await ada.send("/cancel")
     assert said[-1].plain == "Rejection cancelled. Nothing was changed."
     assert labels(card) == [APPROVE, ELSEWHERE, REJECT, PHONE]
-    assert await ada.reply(prompt, "Too late") == []
+    [told] = await ada.reply(prompt, "Too late")
+    assert "Press the button on the application's card to start again." in told.plain
+    assert prompt not in tg.chat(GROUP)
 
     row = await application(sessions, app_id)
     assert (row.status, row.reason, row.decided_by) == (ApplicationStatus.PENDING, None, None)
@@ -310,7 +319,7 @@ async def test_non_admins_cannot_decide(
     app_id = await apply(sessions, clock, world.point_id)
     await tg.drain()
     card = card_of(tg)
-    nina = tg.member(9003, "Nina", GROUP, "member")
+    nina = tg.member(9003, "Nina", GROUP, "member", language_code="en")
     await nina.press(APPROVE, message=card)
     assert tg.session.alerts[-1][1:] == (
         "Only the district office's admins can do this. Nothing was changed.",
@@ -327,3 +336,66 @@ async def test_non_admins_cannot_decide(
     assert (row.status, row.decided_by) == (ApplicationStatus.PENDING, None)
     assert await observers_of(sessions, STRANGER) == []
     assert await outbox(sessions, "application.approved") == []
+
+
+# ---- the new observer's menu (issue 19, point 17) ---------------------------------------
+
+MENU = ["📝 New suggestion", "📋 My suggestions", "❓ Help"]
+
+
+async def test_the_approved_applicant_is_welcomed_with_the_observers_menu(
+    tg: Telegram, sessions: Sessions, world: World
+) -> None:
+    stan = tg.person(STRANGER, "Stan", "en")
+    await to_summary(stan)
+    [*_, sent] = await stan.press(SEND)
+    assert sent.keys() == ["📄 My application", "❓ Help"]  # the applicant's, while waiting
+    await tg.drain()
+    ada, _bo = admins(tg)
+    await ada.press(ELSEWHERE, message=card_of(tg))
+    await ada.press("P02 · Chamber of Commerce", message=card_of(tg))
+    await tg.drain()
+
+    welcome = tg.chat(STRANGER)[-1]
+    assert welcome.plain == (
+        "🎉 Your application has been approved. You are now a rule-of-law observer at "
+        "Chamber of Commerce (P02).\n\n"
+        "Your menu is now under the text box: 📝 New suggestion files what you collect, "
+        "📋 My suggestions follows it."
+    )
+    assert "/start" not in welcome.plain
+    assert isinstance(welcome.markup, ReplyKeyboardMarkup)
+    assert welcome.markup.is_persistent
+    assert welcome.keys() == MENU
+
+    # The menu works at once, without /start.
+    [domain_q] = await stan.send("📝 New suggestion")
+    assert "step 1 of 6" in domain_q.plain
+    assert "Choose the focus domain" in domain_q.plain
+    assert (await conversation(tg, STRANGER))[0] == "Filing:domain"
+    await stan.press("✖️ Cancel", message=domain_q)
+    [mine] = await stan.send("📋 My suggestions")
+    assert mine.plain.startswith("You have not filed anything yet.")
+
+
+async def test_the_welcome_menu_speaks_the_applicants_language(
+    tg: Telegram, sessions: Sessions, clock: FixedClock, world: World
+) -> None:
+    wang = tg.person(STRANGER, "王", "zh-hans")
+    await wang.send("/start")  # the bot knows whom it speaks to
+    app_id = await apply(sessions, clock, world.point_id, name="王伟")
+    await tg.drain()
+    ada, _bo = admins(tg)
+    await ada.press(APPROVE, message=card_of(tg))
+    await tg.drain()
+
+    welcome = tg.chat(STRANGER)[-1]
+    assert welcome.plain.startswith("🎉 ")
+    assert welcome.plain.endswith(
+        "菜单已显示在输入框下方：点击📝 提交建议提交您收集的情况，点击📋 我的建议跟踪办理进度。"
+    )
+    assert welcome.keys() == ["📝 提交建议", "📋 我的建议", "❓ 帮助"]
+    [domain_q] = await wang.send("📝 提交建议")
+    assert "涉及哪方面工作？请选择关注领域。" in domain_q.plain
+    assert (await conversation(tg, STRANGER))[0] == "Filing:domain"
+    assert (await application(sessions, app_id)).status is ApplicationStatus.APPROVED

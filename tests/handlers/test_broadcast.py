@@ -81,7 +81,7 @@ async def test_preview_then_send_to_all_then_report(
     tg: Telegram, sessions: Sessions, world: World
 ) -> None:
     await english(sessions, ALICE, BOB)
-    ada = tg.member(ADMIN, "Ada", GROUP, "administrator")
+    ada = tg.member(ADMIN, "Ada", GROUP, "administrator", language_code="en")
     [preview] = await ada.send("/broadcast Training on Friday <9:00>\nBring your ID & badge.")
     assert "Broadcast preview: to all active observers (2)." in preview.plain
     assert "📢 Message from the district office" in preview.plain
@@ -138,7 +138,7 @@ async def test_point_broadcast_leaves_out_suspended_dismissed_and_unlinked(
 ) -> None:
     await more_observers(sessions, world)
     await english(sessions, ALICE, BOB, CAROL)
-    ada = tg.member(ADMIN, "Ada", GROUP, "administrator")
+    ada = tg.member(ADMIN, "Ada", GROUP, "administrator", language_code="en")
     [preview] = await ada.send("/broadcast p01 Water cut tomorrow")
     assert (
         "Broadcast preview: to the observers of point P01 · 城区便民服务中心 (2)." in preview.plain
@@ -166,7 +166,7 @@ async def test_a_blocked_observer_counts_as_not_delivered(
     tg: Telegram, sessions: Sessions, world: World
 ) -> None:
     await english(sessions, ALICE, BOB)
-    ada = tg.member(ADMIN, "Ada", GROUP, "administrator")
+    ada = tg.member(ADMIN, "Ada", GROUP, "administrator", language_code="en")
     await ada.send("/broadcast Meeting moved to 3 pm")
     await ada.press("✅ Send")
     tg.session.blocked.add(BOB)
@@ -185,7 +185,7 @@ async def test_a_blocked_observer_counts_as_not_delivered(
 
 
 async def test_cancel_queues_nothing(tg: Telegram, sessions: Sessions) -> None:
-    ada = tg.member(ADMIN, "Ada", GROUP, "administrator")
+    ada = tg.member(ADMIN, "Ada", GROUP, "administrator", language_code="en")
     [preview] = await ada.send("/broadcast Never mind")
     [done] = await ada.press("✖️ Cancel")
     assert done.message_id == preview.message_id
@@ -202,7 +202,7 @@ async def test_cancel_queues_nothing(tg: Telegram, sessions: Sessions) -> None:
 
 
 async def test_a_second_send_sends_nothing_more(tg: Telegram, sessions: Sessions) -> None:
-    ada = tg.member(ADMIN, "Ada", GROUP, "administrator")
+    ada = tg.member(ADMIN, "Ada", GROUP, "administrator", language_code="en")
     [preview] = await ada.send("/broadcast Once only")
     data = BroadcastCb(act=SEND, by=ADMIN).pack()
     await ada.callback(data, message=preview)
@@ -217,7 +217,7 @@ async def test_a_second_send_sends_nothing_more(tg: Telegram, sessions: Sessions
 
 
 async def test_a_newer_preview_makes_the_older_stale(tg: Telegram, sessions: Sessions) -> None:
-    ada = tg.member(ADMIN, "Ada", GROUP, "administrator")
+    ada = tg.member(ADMIN, "Ada", GROUP, "administrator", language_code="en")
     [old] = await ada.send("/broadcast First draft")
     [new] = await ada.send("/broadcast Second draft")
     [stale] = await ada.press("✅ Send", message=old)
@@ -237,8 +237,8 @@ async def test_only_the_author_sends_their_preview(
     tg = new_telegram(
         sessions, clock, settings=make_settings(default_locale="en", admin_ids=[ADMIN, BO])
     )
-    ada = tg.member(ADMIN, "Ada", GROUP, "administrator")
-    bo = tg.member(BO, "Bo", GROUP, "administrator")
+    ada = tg.member(ADMIN, "Ada", GROUP, "administrator", language_code="en")
+    bo = tg.member(BO, "Bo", GROUP, "administrator", language_code="en")
     [preview] = await ada.send("/broadcast From Ada")
     assert await bo.press("✅ Send", message=preview) == []
     assert tg.session.alerts[-1][1] == (
@@ -260,7 +260,7 @@ async def test_zero_recipients_says_so_without_buttons(
             .where(Observer.id == world.bob_observer_id)
             .values(status="suspended")
         )
-    ada = tg.member(ADMIN, "Ada", GROUP, "administrator")
+    ada = tg.member(ADMIN, "Ada", GROUP, "administrator", language_code="en")
     [reply] = await ada.send("/broadcast P02 Hello chamber")
     assert reply.plain == (
         "Nobody would receive this: the observers of point P02 · Chamber of Commerce (0). "
@@ -272,7 +272,7 @@ async def test_zero_recipients_says_so_without_buttons(
 
 
 async def test_bad_arguments_get_usage_or_the_limit(tg: Telegram, sessions: Sessions) -> None:
-    ada = tg.member(ADMIN, "Ada", GROUP, "administrator")
+    ada = tg.member(ADMIN, "Ada", GROUP, "administrator", language_code="en")
     for text in ("/broadcast", "/broadcast   ", "/broadcast P01"):
         [reply] = await ada.send(text)
         assert reply.plain.startswith("Usage: /broadcast [POINT] TEXT"), text
@@ -286,7 +286,7 @@ async def test_bad_arguments_get_usage_or_the_limit(tg: Telegram, sessions: Sess
 
 
 async def test_others_are_refused(tg: Telegram, sessions: Sessions) -> None:
-    ada = tg.member(ADMIN, "Ada", GROUP, "administrator")
+    ada = tg.member(ADMIN, "Ada", GROUP, "administrator", language_code="en")
     [preview] = await ada.send("/broadcast Hello")
     nina = tg.member(NINA, "Nina", GROUP, "member", language_code="en")
     [no] = await nina.send("/broadcast Hi all")

@@ -316,7 +316,7 @@ async def test_a_card_deleted_by_hand_is_posted_again_at_the_next_move(
     said = await assert_converged(tg, sessions, clock, item_id)
     assert said.current.message_id != gone.message_id
     assert [o.message_id for o in said.older] == [gone.message_id]
-    assert "Under analysis" in shown_in_group(tg)[said.current.message_id].plain
+    assert "Under review" in shown_in_group(tg)[said.current.message_id].plain
 
 
 async def test_a_card_deleted_while_a_prompt_is_open_is_posted_again_by_the_reply(

@@ -143,7 +143,7 @@ async def test_take_edits_the_card_in_place_with_who_did_it(
     assert len(cards(tg)) == 1  # edited, not posted again
     shown = card(tg)
     assert shown.edited
-    assert "Under analysis" in shown.plain
+    assert "Under review" in shown.plain
     assert "Office Ada took it for review" in shown.plain
     assert acts(shown) == ["ask", "adopt", "ref", "decl", "esc", "dup"]
     assert alerts(tg)[-1] == ("Taken for review.", False)
@@ -207,7 +207,8 @@ async def test_ask_prompts_and_the_reply_reaches_the_observer(
         "Which lamps, <exactly>?",
     )
     assert "Which lamps, &lt;exactly&gt;?" in card(tg).text
-    assert acts(card(tg)) == []
+    # Waiting on the observer: the office may remind them, decide anyway or close it.
+    assert acts(card(tg)) == ["chase", "anyway", "unans"]
     await tg.drain()
     assert "Which lamps, <exactly>?" in alice.last.plain
 
@@ -340,11 +341,16 @@ async def test_the_city_adopts_with_department_and_typed_date(
     prompt = ada.last
     assert is_prompt(prompt)
     await ada.reply(prompt, "next month")
-    assert "YYYY-MM-DD" in ada.last.plain
+    assert "I cannot read “next month” as a date." in ada.last.plain
+    assert is_prompt(ada.last)  # asked again (tests/handlers/test_date_prompts.py)
     await ada.reply(prompt, "2026-02-01")
-    assert "cannot be in the past" in ada.last.plain
+    assert "2026-02-01 is in the past" in ada.last.plain
     assert (await item(sessions, item_id)).status is S.ESCALATED
     await ada.reply(prompt, "2026-04-30")
+    # Adopting asks for the office's instruction to the department (tests/handlers/
+    # test_adopt_instruction.py): none is needed here.
+    assert (await item(sessions, item_id)).status is S.ESCALATED
+    await ada.press("⏭ No instruction")
     row = await item(sessions, item_id)
     assert row.status is S.ADOPTED
     assert (row.department_id, row.implementation_due) == (world.department_id, date(2026, 4, 30))
@@ -378,6 +384,9 @@ async def test_adopt_with_department_and_due_pickers(
     ]
     await ada.press("10 working days · 2026-03-16")
     assert picker not in tg.chat(GROUP)
+    # The office's instruction to the department is asked for; it may be skipped.
+    assert (await item(sessions, item_id)).status is S.IN_REVIEW
+    await ada.press("⏭ No instruction")
     assert alerts(tg)[-1] == ("Adopted.", False)
     row = await item(sessions, item_id)
     assert row.status is S.ADOPTED
@@ -496,7 +505,7 @@ async def test_two_admins_press_at_once(
     await ada.callback(data, message=shown)
     await bo.callback(data, message=shown)
     assert alerts(tg)[-1] == (
-        "WZ-2026-0001 has already moved: it is now «Under analysis and judgement». "
+        "WZ-2026-0001 has already moved: it is now “Under review”. "
         "Nothing was changed; the card shows where it stands.",
         True,
     )
@@ -525,7 +534,7 @@ async def test_two_admins_press_in_the_same_instant(
     assert len(refused) == 1
     assert refused[0] in (
         # Seen before writing (SQLite's one writer serialises the two updates) ...
-        "WZ-2026-0001 has already moved: it is now «Under analysis and judgement». "
+        "WZ-2026-0001 has already moved: it is now “Under review”. "
         "Nothing was changed; the card shows where it stands.",
         # ... or caught by the database's version check (PostgreSQL, truly at once).
         "Another admin moved this item a moment ago. Nothing was changed; the card shows "
@@ -544,7 +553,7 @@ async def test_a_stale_card_answers_with_the_state_and_refreshes(
     assert acts(card(tg)) == ["take"]
     await ada.press("🔍 Take")
     assert alerts(tg)[-1][1] is True
-    assert "Under analysis" in (alerts(tg)[-1][0] or "")
+    assert "Under review" in (alerts(tg)[-1][0] or "")
     assert acts(card(tg)) == ["ask", "adopt", "ref", "decl", "esc", "dup"]
     assert len(await events(sessions, item_id)) == 2
 
@@ -578,7 +587,7 @@ async def test_a_prompt_answered_after_someone_else_moved_the_item(
     [bos] = await bo.press("📁 Keep for reference", message=card(tg))
     await bo.reply(bos, "Kept for the annual plan.")
     await ada.reply(prompt, "Not within our remit.")
-    assert "has already moved: it is now «Kept for reference»" in ada.last.plain
+    assert "has already moved: it is now “Kept for reference”" in ada.last.plain
     assert prompt not in tg.chat(GROUP)
     row = await item(sessions, item_id)
     assert row.status is S.REFERENCE

@@ -204,7 +204,7 @@ async def test_a_press_is_answered_only_once_its_update_has_committed(
     gate.set()
     await pressing
     assert alerts(tg) == [("Taken for review.", False)]
-    assert "Under analysis" in card(tg).plain
+    assert "Under review" in card(tg).plain
     [row] = await card_rows(sessions, item_id)
     assert row.resync_at is None
 
@@ -345,7 +345,7 @@ async def test_a_card_edit_that_fails_leaves_the_move_and_a_resync(
         clock=clock,
     )
     await sender.resync_cards()
-    assert "Under analysis" in card(tg).plain
+    assert "Under review" in card(tg).plain
     [row] = await card_rows(sessions, item_id)
     assert row.resync_at is None
 
@@ -599,7 +599,7 @@ async def test_an_alert_for_a_press_kept_waiting_comes_as_a_message(
     assert alerts(tg) == [("⏳ Working on it…", False)]
     # The alert the handler gave could no longer be given: it is said in the group.
     assert tg.chat(GROUP)[-1].plain == (
-        "WZ-2026-0001 has already moved: it is now «Not adopted». Nothing was changed; "
+        "WZ-2026-0001 has already moved: it is now “Not adopted”. Nothing was changed; "
         "the card shows where it stands."
     )
     assert await state_of(sessions, item_id) == (S.DECLINED, 3)

@@ -271,13 +271,16 @@ async def test_the_card_shows_the_history_with_the_offices_words_and_no_notes(
     assert "INTERNAL" not in card.text
     assert "Internal note" not in shown
     assert "earlier entries omitted" not in shown
-    # Only what an implementing item allows the observer: nothing but going back.
-    assert card.buttons() == [("« Back to list", "my:list:0:1:")]
+    # Only what an implementing item allows the observer: adding to it, going back.
+    assert card.buttons() == [
+        ("➕ Add to it", MineCb(act="add", item=info.id).pack()),
+        ("⬅️ Back to list", "my:list:0:1:"),
+    ]
     # The note is in the database all the same.
     notes = [e for e in await office.events(info.id) if e.internal]
     assert [n.text for n in notes] == ["INTERNAL: check with the police first"]
 
-    [listing_again] = await alice.press("« Back to list")
+    [listing_again] = await alice.press("⬅️ Back to list")
     assert listing_again.message_id == card.message_id
     assert listing_again.plain.startswith("My suggestions: 1 in all.")
 
@@ -315,7 +318,7 @@ async def test_the_card_from_a_notification_comes_as_a_new_message(
     assert not card.edited
     assert card.plain.startswith("WZ-2026-0001 · 🟡 Submitted, awaiting review")
     assert "Decision due: 2026-03-09" in card.plain
-    assert [t for t, _ in card.buttons()] == ["↩️ Withdraw", "« Back to list"]
+    assert [t for t, _ in card.buttons()] == ["➕ Add to it", "↩️ Withdraw", "⬅️ Back to list"]
 
 
 async def test_attachments_are_sent_again_by_file_id(tg: Telegram, office: Office) -> None:
@@ -351,7 +354,7 @@ async def test_withdrawing_asks_first_then_tells_the_office(tg: Telegram, office
 
     [question] = await alice.press("↩️ Withdraw")
     assert question.message_id == card.message_id
-    assert question.plain.startswith("Withdraw WZ-2026-0001 «Street lamps out»?")
+    assert question.plain.startswith("Withdraw WZ-2026-0001 “Street lamps out”?")
     [card] = await alice.press("No, keep it")
     assert card.plain.startswith("WZ-2026-0001 · 🟡")
     assert await office.status(info.id) is S.SUBMITTED
@@ -401,24 +404,25 @@ async def test_answering_with_text_and_photos_sends_it_back_to_the_office(
     assert [t for t, _ in card.buttons()] == [
         "✍️ Answer the office's question",
         "↩️ Withdraw",
-        "« Back to list",
+        "⬅️ Back to list",
     ]
 
     [prompt] = await alice.press("✍️ Answer the office's question")
     assert "The office asks:\nWhich street exactly?" in prompt.plain
     assert [t for t, _ in prompt.buttons()] == ["✅ Send the answer", "✖️ Cancel"]
 
-    # Files alone are not an answer.
-    [ack] = await alice.photo("ph-1")
+    # Files alone are not an answer. Only the newest message has the buttons.
+    [stripped, ack] = await alice.photo("ph-1")
+    assert (stripped.message_id, stripped.buttons()) == (prompt.message_id, [])
     assert ack.plain.startswith("Added to your answer: 0 of 1500 characters, 1 of 10 files.")
     await alice.press("✅ Send the answer")
     assert last_alert(tg).startswith("Please write your answer")
     assert await office.status(info.id) is S.NEEDS_INFO
 
-    [ack] = await alice.send("Renmin Road <12>")
+    [_, ack] = await alice.send("Renmin Road <12>")
     assert ack.plain.startswith("Added to your answer: 16 of 1500 characters, 1 of 10 files.")
-    # An album gets one reply, not one per photo.
-    assert len(await alice.photo("ph-2", caption="the lamp", media_group_id="g1")) == 1
+    # An album gets one reply, not one per photo (the reply before it loses its buttons).
+    assert len(await alice.photo("ph-2", caption="the lamp", media_group_id="g1")) == 2
     assert await alice.photo("ph-3", media_group_id="g1") == []
     # Too much text is refused and the answer so far is kept.
     [refusal] = await alice.send("x" * 1490)
@@ -427,10 +431,12 @@ async def test_answering_with_text_and_photos_sends_it_back_to_the_office(
     # The list in the middle of it changes nothing about the answer.
     [listing] = await alice.send(MENU)
     assert listing.plain.startswith("My suggestions: 1 in all.")
-    [ack] = await alice.send("Near the school")
+    [_, ack] = await alice.send("Near the school")
     assert "43 of 1500 characters, 3 of 10 files" in ack.plain
 
-    [done] = await alice.press("✅ Send the answer")
+    # The card it began from is drawn afresh, without the Answer button.
+    [card, done] = await alice.press("✅ Send the answer")
+    assert "✍️ Answer the office's question" not in [t for t, _ in card.buttons()]
     assert done.message_id == ack.message_id
     assert done.plain.startswith("✅ Your answer about WZ-2026-0001 has been sent to the office.")
     assert done.buttons() == [("📄 Open WZ-2026-0001", MineCb(act="show", item=info.id).pack())]
@@ -451,9 +457,10 @@ async def test_answering_with_text_and_photos_sends_it_back_to_the_office(
     assert await context.get_state() is None
     assert "answer" not in await context.get_data()
 
-    # The flow is over: its buttons are stale now.
-    await alice.press("✅ Send the answer", message=prompt)
-    assert alerts(tg)[-1] == STALE
+    # The flow is over: its buttons are gone, and an old one pressed says so.
+    assert prompt.buttons() == []
+    await alice.callback(MineCb(act="send", item=info.id).pack(), message=prompt)
+    assert alerts(tg)[-1] == "Your answer about WZ-2026-0001 has already been sent to the office."
 
 
 async def test_answering_can_be_cancelled_and_keeps_the_filing_draft(
@@ -466,9 +473,9 @@ async def test_answering_can_be_cancelled_and_keeps_the_filing_draft(
     [hello] = await alice.send("/start")
     # The notification's button starts the flow from any message.
     [prompt] = await alice.callback(MineCb(act="answer", item=info.id).pack(), message=hello)
-    assert prompt.plain.startswith("WZ-2026-0001 «Street lamps out»")
+    assert prompt.plain.startswith("WZ-2026-0001 “Street lamps out”")
     await alice.send("never mind")
-    [gone] = await alice.press("✖️ Cancel", message=prompt)
+    [gone] = await alice.press("✖️ Cancel")
     assert gone.plain == "Your answer was discarded; nothing was sent."
     assert await context.get_state() is None
     assert await context.get_data() == {"draft": {"title": "kept"}}
@@ -498,8 +505,14 @@ async def test_rating_satisfied_with_a_comment_closes_the_item(
     assert prompt.plain.startswith("You chose 😊 Satisfied for WZ-2026-0001.")
     [refusal] = await alice.send("y" * 501)
     assert refusal.plain.startswith("That would make it 501 characters long, and at most 500")
-    [thanks] = await alice.send("Quick & <good> work")
-    assert thanks.plain == "Thank you for rating WZ-2026-0001: 😊 Satisfied."
+    # The prompt says what was rated, and the card no longer offers ratings.
+    [card, rated, thanks] = await alice.send("Quick & <good> work")
+    assert (rated.message_id, rated.buttons()) == (prompt.message_id, [])
+    assert rated.plain == "✅ Rated 😊 Satisfied on WZ-2026-0001."
+    assert "😊 Satisfied" not in [t for t, _ in card.buttons()]
+    assert thanks.plain == (
+        "Thank you for rating WZ-2026-0001: 😊 Satisfied. The office will read your comment."
+    )
 
     assert await office.status(info.id) is S.CLOSED
     [rating] = await office.ratings(info.id)
@@ -537,11 +550,12 @@ async def test_dissatisfied_reopens_the_item_for_the_department(
     reopened = {r.audience for r in rows if r.kind == item_notice(Action.REOPEN)}
     assert reopened == {"admins", "liaison"}
 
-    # The old Skip button is stale; rating again is refused.
+    # The old Skip button is gone, and says what it did; rating again is refused.
+    assert thanks.buttons() == [("📄 Open WZ-2026-0001", MineCb(act="show", item=info.id).pack())]
     await alice.callback(MineCb(act="skip", item=info.id).pack())
-    assert alerts(tg)[-1] == STALE
+    assert alerts(tg)[-1] == "You have already rated WZ-2026-0001: 🙁 Dissatisfied."
     await alice.callback(MineCb(act="rate", item=info.id, value="satisfied").pack())
-    assert alerts(tg)[-1] == "You have already rated this outcome. Thank you!"
+    assert alerts(tg)[-1] == "You have already rated WZ-2026-0001: 🙁 Dissatisfied."
     assert len(await office.ratings(info.id)) == 1
 
 
@@ -646,7 +660,7 @@ async def test_the_list_and_card_speak_chinese(tg: Telegram, office: Office) -> 
         "反映主体：代表群众反映",
         "法治观测点：城区便民服务中心",
         "办理记录",
-        "承办单位：区市场监管局",
+        "责任单位：区市场监管局",
         "落实期限：2026-03-31",
     ]:
         assert fact in card.plain, fact

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from bot.domain.statuses import FocusDomain, HostKind
 from bot.i18n import EN, ZH, build_i18n
 from bot.services.places import PlaceService
-from handlers.moving import MoveCb
+from handlers.moving import AskCb, MoveCb
 from handlers.notices import render
 from storage.models import Observer, OutboxMessage, Point
 from tests.harness import Harness
@@ -17,6 +17,7 @@ from tests.telegram import Telegram
 from tests.world import ALICE, BOB, STRANGER, FixedClock, World
 
 I18N = build_i18n(ZH)
+CANCEL = AskCb(act="x").pack()
 
 
 class Places(Harness):
@@ -60,7 +61,8 @@ async def test_alice_chooses_a_new_point_after_hers_closes(
     [where] = await alice.send("/point")
     assert "Your observation point 城区便民服务中心 has been closed" in where.plain
     assert where.buttons() == [
-        ("P02 · Chamber of Commerce", MoveCb(point=world.other_point_id).pack())
+        ("P02 · Chamber of Commerce", MoveCb(point=world.other_point_id).pack()),
+        ("✖️ Cancel", CANCEL),
     ]
 
     # The notice's button, pressed on a message in the chat.
@@ -93,7 +95,7 @@ async def test_alice_chooses_a_new_point_after_hers_closes(
 
     # Where she stands now; there is nowhere else open to go.
     [now] = await alice.send("/point")
-    assert "Your observation point is Chamber of Commerce." in now.plain
+    assert "Your observation point is P02 · Chamber of Commerce." in now.plain
     assert "no other open observation point" in now.plain
     assert now.buttons() == []
 
@@ -141,6 +143,7 @@ async def test_a_point_that_closes_while_listed_is_taken_off_the_list(
     assert [text for text, _ in where.buttons()] == [
         "P02 · Chamber of Commerce",
         "P03 · Youth <School> & Co",
+        "✖️ Cancel",
     ]
     await close(sessions, world, clock, third_id)
 
@@ -148,7 +151,8 @@ async def test_a_point_that_closes_while_listed_is_taken_off_the_list(
     assert tg.session.alerts[-1][1] == "That point is not open any more. Please choose another one."
     assert redrawn.message_id == where.message_id
     assert redrawn.buttons() == [
-        ("P02 · Chamber of Commerce", MoveCb(point=world.other_point_id).pack())
+        ("P02 · Chamber of Commerce", MoveCb(point=world.other_point_id).pack()),
+        ("✖️ Cancel", CANCEL),
     ]
     assert await point_of(sessions, world.alice_observer_id) == world.point_id
 
@@ -183,18 +187,24 @@ async def test_only_observers_have_a_point(
     assert await outbox(sessions, "observer.moved") == []
 
 
-async def test_bob_sees_his_point_and_may_move_in_chinese(
+async def test_bob_sees_his_point_and_asks_to_move_in_chinese(
     tg: Telegram, sessions: Any, world: World, clock: FixedClock
 ) -> None:
     bob = tg.person(BOB, "Bob", "zh-hans")
     [where] = await bob.send("/point")
     assert "Chamber of Commerce" in where.plain
     assert "观测点" in where.plain
-    assert where.buttons() == [("P01 · 城区便民服务中心", MoveCb(point=world.point_id).pack())]
-    [done] = await bob.press("P01 · 城区便民服务中心")
-    assert "城区便民服务中心" in done.plain
-    assert "观测点" in done.plain
-    assert await point_of(sessions, world.bob_observer_id) == world.point_id
+    assert where.buttons() == [
+        ("P01 · 城区便民服务中心", MoveCb(point=world.point_id).pack()),
+        ("✖️ 取消", CANCEL),
+    ]
+    # His point is open: leaving it is a request, confirmed first (tests/handlers/
+    # test_point_change.py follows it to the office).
+    [asking] = await bob.press("P01 · 城区便民服务中心")
+    assert asking.message_id == where.message_id
+    assert "城区便民服务中心" in asking.plain
+    assert "观测点" in asking.plain
+    assert await point_of(sessions, world.bob_observer_id) == world.other_point_id
     # Alice stays where she was: the service moves only the person pressing.
     assert await point_of(sessions, world.alice_observer_id) == world.point_id
 

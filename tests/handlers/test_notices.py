@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from aiogram.types import InlineKeyboardMarkup
 
 from bot.domain.lifecycle import TRANSITIONS, Action, Audience
 from bot.domain.notices import Notice, item_notice
@@ -48,6 +49,8 @@ PEOPLE_KINDS = frozenset(
         Notice.OBSERVER_SUSPENDED.value,
         Notice.OBSERVER_MOVED.value,
         Notice.POINT_CLOSED.value,
+        Notice.POINT_REQUEST_APPROVED.value,
+        Notice.POINT_REQUEST_REFUSED.value,
     }
 )
 OBSERVER_KINDS = ITEM_KINDS | PEOPLE_KINDS
@@ -87,7 +90,8 @@ def shown(rendered: Rendered) -> str:
 
 
 def buttons(rendered: Rendered) -> list[tuple[str, str]]:
-    if rendered.markup is None:
+    # A welcome carries the menu under the text box instead: keys, no callback data.
+    if not isinstance(rendered.markup, InlineKeyboardMarkup):
         return []
     return [(b.text, b.callback_data or "") for row in rendered.markup.inline_keyboard for b in row]
 
@@ -132,8 +136,8 @@ def test_every_kind_that_reaches_an_observer_has_a_text(kind: str, locale: str) 
         "item.note",
         "item.hand_back",
         # Only liaisons and the office hear of these: their texts come later.
-        "item.assign",
         "item.set_due",
+        "item.reassigned",
         "item.reopen",
         "application.new",
         "liaison.joined",
@@ -188,12 +192,21 @@ async def produce_every_notice(sessions: Any, world: World, clock: FixedClock) -
     await liaison.mark_implemented(a.id, "已全部修复 <ok>")
     await admin.close(a.id)
 
+    # Passed to another department: the one it left hears of it too (issue 19).
+    d = await under_review("人民路路灯归属住建局")
+    await admin.adopt(d.id, department_id=world.department_id, due=DUE)
+    await admin.assign(d.id, world.other_department_id)
+
     b = await under_review("菜市场占道经营")
     await admin.keep_for_reference(b.id, "已纳入明年城市管理计划")
     await admin.close(b.id)
 
     c = await under_review("希望增设夜间公交")
     await admin.decline(c.id, "线路规划属市级事权，本区无权调整")
+    # Not satisfied with the decision: the office answers, then reopens it (issue 19).
+    await alice.rate(c.id, RatingValue.DISSATISFIED, "能否先试点？")
+    await admin.reply(c.id, "试点需报市级 <b> & 批准")
+    await admin.reconsider(c.id)
 
     escalated = {}
     for outcome in (S.ADOPTED, S.REFERENCE, S.DECLINED):
@@ -204,6 +217,16 @@ async def produce_every_notice(sessions: Any, world: World, clock: FixedClock) -
         )
         await admin.record_city_answer(info.id, outcome, "市级研究意见如下 & 说明", **extra)
         escalated[outcome] = info
+
+    # Waiting on the observer's answer: reminded, then decided without it; another
+    # closed for want of one (issue 19).
+    w = await under_review("井盖缺失")
+    await admin.ask_info(w.id, "请说明具体路段")
+    await admin.chase(w.id)
+    await admin.decide_anyway(w.id)
+    u = await under_review("夜间噪音扰民")
+    await admin.ask_info(u.id, "请说明时间段")
+    await admin.close_unanswered(u.id, "未收到补充信息 <b>")
 
     g = await under_review("路灯问题（重复）")
     await admin.mark_duplicate(g.id, a.reference, text="与前项相同")
@@ -224,6 +247,13 @@ async def produce_every_notice(sessions: Any, world: World, clock: FixedClock) -
     await people.admin.reject(refused.id, "名额已满 <script>alert(1)</script>")
     await people.admin.suspend(world.bob_observer_id, "任期考核 & 暂停")
     await people.admin.appoint(world.bob_observer_id)
+    # Bob asks to move to another point: refused, then asked again and approved; the
+    # office moves him back.
+    bob = people.by(BOB)
+    for approve in (False, True):
+        asked = await bob.ask_to_move(world.point_id)
+        await people.admin.decide_point_request(asked.request.id, approve=approve)
+    await people.admin.move(world.bob_observer_id, world.other_point_id)
     await people.admin.move(world.alice_observer_id, world.other_point_id)
     await Places(sessions, world, clock).admin.close_point(world.other_point_id)
     return {"a": a, "b": b, "c": c, "g": g, "escalated": escalated}
@@ -247,8 +277,12 @@ async def test_every_real_notice_renders_in_both_languages(
     observer_rows = [r for r in rows if r.chat_id != LIAISON]
     # The scenario reaches every kind, so each one is checked on a real payload.
     assert {r.kind for r in observer_rows} == OBSERVER_KINDS
-    # Liaisons hear of these, and get no observer text for them (a later issue).
-    assert {r.kind for r in rows if r.chat_id == LIAISON} == {"item.adopt", "item.city_adopt"}
+    # Liaisons hear of these, and get no observer text for them (handlers.department).
+    assert {r.kind for r in rows if r.chat_id == LIAISON} == {
+        "item.adopt",
+        "item.city_adopt",
+        "item.reassigned",
+    }
 
     for row in observer_rows:
         texts = {}
@@ -271,7 +305,8 @@ async def test_every_real_notice_renders_in_both_languages(
                 assert (set(rating_data(row.suggestion_id)) <= set(data)) is rated, row.kind
                 if rated:
                     assert rating_labels <= {t for t, _ in buttons(rendered)}
-                assert (row.kind == "item.ask_info") is (
+                # Asked, or reminded of the question: the observer may answer.
+                assert (row.kind in ("item.ask_info", "item.chase")) is (
                     MineCb(act="answer", item=row.suggestion_id).pack() in data
                 )
         assert texts[ZH] != texts[EN], row.kind
@@ -496,6 +531,8 @@ async def produce_liaison_notices(sessions: Any, world: World, clock: FixedClock
     await admin.assign(a.id, world.department_id)
     await admin.set_due(a.id, DUE.replace(day=20))
     await items.by(LIAISON).accept(a.id)
+    # The observer adds to it while the department works on it (issue 19).
+    await alice.add(a.id, "补充：南侧 <b> & 也有两盏")
     await admin.mark_implemented(a.id, "已全部修复 <ok> & 验收")
     await alice.rate(a.id, RatingValue.DISSATISFIED, "还有两盏不亮 <i>")
     c = await alice.submit(draft("跨区执法协作"))

@@ -96,9 +96,10 @@ async def test_a_plain_member_is_refused_and_nothing_changes(
 ) -> None:
     await file_item(tg)
     await tg.drain()
-    nina = tg.member(NINA, "Nina", GROUP, "member")
+    nina = tg.member(NINA, "Nina", GROUP, "member", language_code="en")
     [reply] = await nina.send("/queue")
     assert reply.plain == REFUSED
+    # The alert is hers alone: in her own language (the group's is English here too).
     await nina.press("🔍 Take")
     assert tg.session.alerts[-1][1] == (
         "Only the district office's admins can do this. Nothing was changed."
@@ -274,7 +275,7 @@ async def test_a_card_deleted_in_the_group_is_posted_again(
     await office(sessions, clock, ADMIN, "take", item_id)
     await tg.drain()
     [again] = tg.chat(GROUP)
-    assert again.plain.startswith("🔵 WZ-2026-0001 · Under analysis and judgement")
+    assert again.plain.startswith("🔵 WZ-2026-0001 · Under review")
 
 
 async def test_office_news_are_one_line_each(

@@ -4,7 +4,10 @@ rates; every party sees each step, and the database holds the story."""
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
+from aiogram.types import ForceReply
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.lifecycle import Action
@@ -17,6 +20,8 @@ from tests.world import ADMIN, ALICE, LIAISON, FixedClock, World
 
 Sessions = async_sessionmaker[AsyncSession]
 GROUP = -100500
+INSTRUCTION = "请于月底前更换全部三盏路灯。"
+CARD_HEAD = re.compile(r"\S+ WZ-2026-0001 · ")
 
 
 def data_of(message: Sent, prefix: str) -> str:
@@ -25,9 +30,9 @@ def data_of(message: Sent, prefix: str) -> str:
 
 
 def card(tg: Telegram) -> Sent:
-    """The group's current item card: the newest message with card buttons, or the
-    newest text message."""
-    texts = [s for s in tg.chat(GROUP) if s.kind == "text" and "WZ-2026-0001" in s.plain]
+    """The group's current item card: the newest text message that opens with the
+    item's status line (not a reply that merely names the item)."""
+    texts = [s for s in tg.chat(GROUP) if s.kind == "text" and CARD_HEAD.match(s.plain)]
     return texts[-1]
 
 
@@ -87,21 +92,31 @@ async def test_from_filing_to_closing_through_the_group_and_the_department(
     assert answered.plain.startswith("🟡 WZ-2026-0001")
     assert "12 号至 16 号门前的三盏。" in answered.plain
 
-    # Taken again and adopted with the department and due-date pickers.
+    # Taken again and adopted with the department and due-date pickers, then the
+    # office's instruction to the department, typed in reply to its prompt.
     clock.advance(hours=2)
     await press_on_card(ada, tg, "take")
     [picker] = await press_on_card(ada, tg, "adopt")
     await ada.press(next(d for t, d in picker.buttons() if "MARKET" in t), message=picker)
-    await ada.press(data_of(picker, "dk:t:"), message=picker)
+    *_, beside, prompt = await ada.press(data_of(picker, "dk:t:"), message=picker)
+    assert isinstance(prompt.markup, ForceReply)
+    assert [t for t, _ in beside.buttons()] == ["⏭ 无交办意见", "✖️ 取消"]
+    assert (await item(sessions)).status is SuggestionStatus.IN_REVIEW  # not yet
+    await ada.reply(prompt, INSTRUCTION)
+    assert beside not in tg.chat(GROUP)
+    assert prompt not in tg.chat(GROUP)
     adopted = await item(sessions)
     assert adopted.status is SuggestionStatus.ADOPTED
     assert adopted.department_id == world.department_id
     assert "区市场监管局" in card(tg).plain
+    assert f"交办意见：\n{INSTRUCTION}" in card(tg).plain  # what the department was told
     await tg.drain()
     assert "区市场监管局" in alice.last.plain
 
     # The department's chat: a card without Alice's name or phone; accept, progress, done.
     dept_card = next(s for s in li.chat if "WZ-2026-0001" in s.plain and s.buttons())
+    assert f"依法治区办交办意见：\n{INSTRUCTION}" in dept_card.plain
+    assert all(INSTRUCTION not in s.plain for s in alice.chat)  # the department's only
     for sent in li.chat:
         assert "Alice" not in sent.plain
         assert "13800000001" not in sent.plain

@@ -24,6 +24,8 @@ Sessions = async_sessionmaker[AsyncSession]
 NEWCOMER, OTHER = 6001, 6002
 APPLY = "📝 Apply to become an observer"
 SEND = "✅ Send application"
+EDIT = "✏️ Edit"
+MY_APPLICATION = "📄 My application"
 BACK, CANCEL, SKIP = "⬅️ Back", "✖️ Cancel", "Skip"
 SHARE = "📱 Share my phone number"
 
@@ -149,13 +151,15 @@ async def test_whole_application_in_english_with_the_contact_button(
     )
     assert "Stan &lt;Lee&gt; &amp; Co" in summary.text
     assert "&lt;b&gt;practice&lt;/b&gt;" in summary.text
-    assert [text for text, _ in summary.buttons()] == [SEND, BACK, CANCEL]
+    assert [text for text, _ in summary.buttons()] == [SEND, EDIT, BACK, CANCEL]
 
     sent = await stan.press(SEND)
     assert sent[-1].plain == (
         "Your application has been sent to the district office; you will be told here "
         "when it is decided."
     )
+    # The applicant's own menu, at once: no /start needed.
+    assert sent[-1].keys() == [MY_APPLICATION, "❓ Help"]
     assert summary.buttons() == []  # the summary cannot be confirmed again
 
     [row] = await applications(sessions, STRANGER)

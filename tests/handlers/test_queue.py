@@ -313,14 +313,18 @@ async def test_assign_moves_the_item_and_tells_the_new_liaison(
     before = len(await outbox(sessions, item_id))
 
     done = await ada.send(f"/assign {ref.lower()} market")
-    assert done[-1].plain == f"🏢 {ref} is assigned to 区市场监管局; its liaison is told."
+    assert done[-1].plain == (
+        f"🏢 {ref} is reassigned from District Housing Bureau to 区市场监管局; the liaisons "
+        "of both and the observer are told."
+    )
     row = await item(sessions, item_id)
     assert row.department_id == world.department_id
     rows = (await outbox(sessions, item_id))[before:]
     assert {(r.kind, r.chat_id) for r in rows if r.audience == "liaison"} == {
         ("item.assign", LIAISON)
     }
-    assert not [r for r in rows if r.chat_id == ALICE]
+    # The observer hears whose hands it is in now (issue 19).
+    assert [r.kind for r in rows if r.chat_id == ALICE] == ["item.assign"]
     card = card_of(tg, ref)
     assert "Department: 区市场监管局" in card.plain
     assert "assigned a department (区市场监管局)" in card.plain
@@ -370,7 +374,7 @@ async def test_due_sets_the_date_and_tells_the_liaison(
     before = len(await outbox(sessions, item_id))
 
     done = await ada.send(f"/due {ref} 2026-04-15")
-    assert done[-1].plain == f"📅 {ref} is now due on 2026-04-15."
+    assert done[-1].plain.startswith(f"📅 {ref} is now due on 2026-04-15, a Wednesday.")
     assert (await item(sessions, item_id)).implementation_due == date(2026, 4, 15)
     rows = (await outbox(sessions, item_id))[before:]
     assert {(r.kind, r.chat_id) for r in rows if r.audience == "liaison"} == {
@@ -391,13 +395,23 @@ async def test_due_refuses_nonsense_and_past_dates(
     )
     submitted, ref2 = await file(sessions, clock, "Undecided")
     ada = admin(tg)
-    for args in ("", ref, f"{ref} 2026-04-15 extra"):
+    for args in ("", ref):
         [said] = await ada.send(f"/due {args}".strip())
         assert said.plain.startswith("Usage: /due REF DATE")
-    for bad in ("tomorrow", "2026-13-01", "2026-02-30", "15.04.2026"):
+    # The date prompts' reasons, with the forms to write a date in when it was unreadable.
+    for bad in ("tomorrow", "2026-04-15 extra", "next Friday"):
         [said] = await ada.send(f"/due {ref} {bad}")
-        assert f"“{bad}” is not a date: write it as YYYY-MM-DD" in said.plain
+        assert said.plain.startswith(f"I cannot read “{bad}” as a date.\n")
+        assert "Write the date e.g. as 2026-04-01, 4-1 or 1.4." in said.plain
         assert "Usage: /due REF DATE" in said.plain
+    [said] = await ada.send(f"/due {ref} 04/15/2026")
+    assert said.plain.startswith("“04/15/2026” can be read two ways (month/day or day/month).")
+    assert "Write the date e.g. as" in said.plain
+    for no_such_day in ("2026-02-30", "2026-13-01", "31.4"):
+        [said] = await ada.send(f"/due {ref} {no_such_day}")
+        assert said.plain == (
+            f"There is no such day as “{no_such_day}”: please check the month and the day."
+        )
     [said] = await ada.send(f"/due {ref} 2026-03-01")
     assert said.plain == "2026-03-01 is in the past: the due date must be today or later."
     [said] = await ada.send(f"/due {ref} 2099-01-01")
@@ -411,6 +425,52 @@ async def test_due_refuses_nonsense_and_past_dates(
     )
     assert (await item(sessions, item_id)).implementation_due == date(2026, 3, 31)
     assert (await item(sessions, submitted)).implementation_due is None
+
+
+MISSING_2026 = (
+    "📅 No holiday calendar is loaded for 2026: its working days are counted Monday to "
+    "Friday, without public holidays or make-up working days. Load it with /holidays "
+    "(send /holidays 2026 to see the format)."
+)
+
+
+async def test_due_takes_the_forms_the_date_prompts_take_and_warns_as_they_do(
+    tg: Telegram, sessions: Sessions, world: World, clock: FixedClock
+) -> None:
+    item_id, ref = await adopted(
+        sessions, clock, "Market stalls", world.department_id, date(2026, 3, 31)
+    )
+    ada = admin(tg)
+
+    async def due(typed: str, expected: date) -> str:
+        # The answer to the command, beside the card refreshed.
+        [said] = [s for s in await ada.send(f"/due {ref} {typed}") if s.reply_to]
+        assert (await item(sessions, item_id)).implementation_due == expected, typed
+        return said.plain
+
+    # Day first with dots is 15 April, not a refusal; the calendar's year is not loaded.
+    said = await due("15.04.2026", date(2026, 4, 15))
+    assert said == f"📅 {ref} is now due on 2026-04-15, a Wednesday.\n{MISSING_2026}"
+    assert "Implementation due: 2026-04-15" in card_of(tg, ref).plain
+
+    await ada.send("/holidays\n2026-05-01..2026-05-05 off 劳动节\n2026-05-09 work 劳动节调休")
+    # A year-less date gets its year, shown back with its weekday.
+    assert await due("4-20", date(2026, 4, 20)) == f"📅 {ref} is now due on 2026-04-20, a Monday."
+    said = await due("5月1日", date(2026, 5, 1))
+    assert "2026-05-01 is a holiday in the office's calendar." in said
+    assert "No holiday calendar" not in said
+    said = await due("18 Apr", date(2026, 4, 18))
+    assert "2026-04-18 is a Saturday, not a working day." in said
+    assert "press “📅 Set due date” on the card to change it" in said
+    said = await due("May 9, 2026", date(2026, 5, 9))  # a Saturday worked (调休)
+    assert "⚠️" not in said
+    assert await due("２０２６／４／２１", date(2026, 4, 21)) == (
+        f"📅 {ref} is now due on 2026-04-21, a Tuesday."
+    )
+    # Refused as the prompts refuse, the date kept.
+    [said] = await ada.send(f"/due {ref} 4/22")
+    assert said.plain.startswith("“4/22” can be read two ways (month/day or day/month).")
+    assert (await item(sessions, item_id)).implementation_due == date(2026, 4, 21)
 
 
 # ---- /note ----------------------------------------------------------------------------

@@ -29,14 +29,21 @@ async def test_observer_is_greeted_with_the_menu_in_english(tg: Telegram) -> Non
 async def test_commands_are_registered_per_language(tg: Telegram) -> None:
     await tg.dp.emit_startup(bot=tg.bot, **tg.dp.workflow_data)
     every = [r for r in tg.session.requests if isinstance(r, SetMyCommands)]
-    # The observers' menus first; the admin group's last, in the office's language only
-    # (a group the bot is not in yet must not cost the observers their menu).
-    *calls, group = every
+    # The observers' menus first; the admin group's last, in the office's language and in
+    # each admin's own (a group the bot is not in yet must not cost the observers their
+    # menu).
+    *calls, group, group_zh, group_en = every
     assert type(group.scope).__name__ == "BotCommandScopeChat"
     assert group.scope.chat_id == -100500  # type: ignore[union-attr]
-    assert group.language_code is None
+    assert [group.language_code, group_zh.language_code, group_en.language_code] == [
+        None,
+        "zh",
+        "en",
+    ]
     office = {c.command: c.description for c in group.commands}
     assert office["queue"] == "待研判决定的事项（按提交先后）"
+    office_en = {c.command: c.description for c in group_en.commands}
+    assert office_en["lang"] == "The language of this group (each admin keeps their own)"
     assert [c.language_code for c in calls] == [None, "zh", "en"]
     assert {type(c.scope).__name__ for c in calls} == {"BotCommandScopeAllPrivateChats"}
     chinese = {c.command: c.description for c in calls[1].commands}

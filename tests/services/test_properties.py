@@ -83,6 +83,12 @@ ACTIONS = (
     "hand_back",
     "mark_implemented",
     "rate",
+    "add",
+    "reply",
+    "reconsider",
+    "chase",
+    "decide_anyway",
+    "close_unanswered",
 )
 # Mostly usable inputs, some that must be refused (missing, blank, too long).
 # (Repeats weight the draw; the first entry is where a shrunk example ends up.)
@@ -105,6 +111,7 @@ METHOD = {
     lifecycle.Action.CITY_DECLINE: "city_answer",
     lifecycle.Action.PROGRESS: "report_progress",
     lifecycle.Action.REOPEN: "rate",
+    lifecycle.Action.DISPUTE: "rate",
 }
 MAIN_ROAD = frozenset(
     {
@@ -172,7 +179,7 @@ def draw_step(data: st.DataObject, items: list[Any], other_department: int | Non
         row = data.draw(st.sampled_from(offered), label="move")
         action = METHOD.get(row.action, row.action.value)
         city = CITY.get(row.action, city)
-        if row.action is lifecycle.Action.REOPEN:
+        if row.action in (lifecycle.Action.REOPEN, lifecycle.Action.DISPUTE):
             rating = RatingValue.DISSATISFIED
         who_for = {
             Role.ADMIN: "admin",
@@ -316,6 +323,18 @@ class Scenario:
                 return await svc.mark_implemented(who, item_id, text, version=version)
             case "rate":
                 return await svc.rate(who, item_id, step.rating, text or None)
+            case "add":
+                return await svc.add(who, item_id, text or None)
+            case "reply":
+                return await svc.reply(who, item_id, text)
+            case "reconsider":
+                return await svc.reconsider(who, item_id, version=version)
+            case "chase":
+                return await svc.chase(who, item_id, version=version)
+            case "decide_anyway":
+                return await svc.decide_anyway(who, item_id, version=version)
+            case "close_unanswered":
+                return await svc.close_unanswered(who, item_id, text, version=version)
         raise AssertionError(step.action)
 
     async def state(self) -> dict[str, Any]:

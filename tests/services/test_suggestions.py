@@ -173,8 +173,10 @@ async def check_move(
     text: str | None = None,
     tell: list[str],
     by: int | None,
+    rows: list[OutboxMessage] | None = None,
 ) -> tuple[Event, list[OutboxMessage]]:
-    """The move's event row and outbox rows say what happened, to whom, in whose words."""
+    """The move's event row and outbox rows (``rows``: those of them that are the
+    move's own) say what happened, to whom, in whose words."""
     assert info.status is target
     row = await env.item(info.id)
     assert row.status is target
@@ -188,7 +190,8 @@ async def check_move(
         event.to_status,
         event.text,
     ) == (action, role, by, source, target, text)
-    rows = await env.outbox(event_id=event.id)
+    if rows is None:
+        rows = await env.outbox(event_id=event.id)
     assert told(rows) == sorted(tell)
     for out in rows:
         assert out.kind == f"item.{action.value}"
@@ -931,17 +934,28 @@ async def test_assign_moves_an_adopted_item_to_another_department(env):
     with pytest.raises(NotFound):
         await env.admin.assign(item.id, env.world.other_department_id + 100)
 
+    with pytest.raises(InvalidInput):  # it is there already: nobody is told anything
+        await env.admin.assign(item.id, env.world.department_id)
+
     moved = await env.admin.assign(item.id, env.world.other_department_id)
     assert moved.department_id == env.world.other_department_id
-    event, _ = await check_move(
+    event = await env.last_event(item.id)
+    rows = await env.outbox(event_id=event.id)
+    # The department it left hears that it has gone, in a notice of its own (issue 19).
+    [gone] = [r for r in rows if r.kind == "item.reassigned"]
+    assert (gone.audience, gone.chat_id) == ("liaison", LIAISON)
+    assert gone.payload["department"] == "District Housing Bureau"
+    # The office, the new department's liaisons and the observer hear of the move.
+    await check_move(
         env,
         moved,
         Action.ASSIGN,
         role=Role.ADMIN,
         source=S.ADOPTED,
         target=S.ADOPTED,
-        tell=["admins", "housing"],  # the new department's liaisons; the observer is not told
+        tell=["admins", "alice", "housing"],
         by=ADMIN,
+        rows=[r for r in rows if r is not gone],
     )
     assert event.payload["previous_department_id"] == env.world.department_id
     assert event.payload["department_id"] == env.world.other_department_id
@@ -1233,7 +1247,8 @@ async def test_dissatisfied_reopens_an_implemented_item(env):
 @pytest.mark.parametrize("status", [S.REFERENCE, S.DECLINED])
 async def test_rating_a_decision_without_adoption_closes_it(env, status):
     item = await file_item(env, status)
-    rated = await env.alice.rate(item.id, RatingValue.DISSATISFIED, "理由不充分")
+    # Dissatisfied leaves it open for the office (tests/handlers/test_rating_reaches_office).
+    rated = await env.alice.rate(item.id, RatingValue.BASICALLY_SATISFIED, "理由不充分")
     await check_move(
         env,
         rated,
@@ -1316,10 +1331,11 @@ CALLS: dict[str, tuple[int, tuple[Any, ...], dict[str, Any]]] = {
     "mark_implemented": (ADMIN, ("完成",), {}),
     "rate": (ALICE, (RatingValue.SATISFIED,), {}),
 }
-# What DESIGN.md section 3 allows from each status; everything else is illegal.
+# What docs/design.md part C allows from each status; everything else is illegal.
 LEGAL: dict[S, set[str]] = {
     S.SUBMITTED: {"take", "withdraw", "note"},
     S.IN_REVIEW: {
+        "withdraw",
         "ask_info",
         "adopt",
         "keep_for_reference",
@@ -1406,7 +1422,14 @@ async def test_the_observer_sees_their_timeline_without_internal_notes(env):
     ]
     assert [e.internal for e in office.timeline] == [False, False, True, False]
     assert office.observer_name == "Alice"
-    assert office.actions == (Action.NOTE,)  # waiting for Alice
+    # Waiting for Alice: the office may remind her, decide anyway or close it.
+    assert office.actions == (
+        Action.CHASE,
+        Action.DECIDE_ANYWAY,
+        Action.CLOSE_UNANSWERED,
+        Action.REPLY,
+        Action.NOTE,
+    )
 
     with pytest.raises(NotFound):
         await env.bob.detail(item.id)
@@ -1437,10 +1460,10 @@ async def test_the_liaison_sees_the_department_item_without_the_observer(env):
 @pytest.mark.parametrize(
     ("status", "observer", "office"),
     [
-        (S.SUBMITTED, (Action.WITHDRAW,), (Action.TAKE, Action.NOTE)),
+        (S.SUBMITTED, (Action.WITHDRAW, Action.ADD), (Action.TAKE, Action.REPLY, Action.NOTE)),
         (
             S.IN_REVIEW,
-            (),
+            (Action.WITHDRAW, Action.ADD),
             (
                 Action.ASK_INFO,
                 Action.ADOPT,
@@ -1448,24 +1471,51 @@ async def test_the_liaison_sees_the_department_item_without_the_observer(env):
                 Action.DECLINE,
                 Action.ESCALATE,
                 Action.MARK_DUPLICATE,
+                Action.REPLY,
                 Action.NOTE,
             ),
         ),
-        (S.NEEDS_INFO, (Action.ANSWER_INFO, Action.WITHDRAW), (Action.NOTE,)),
-        (S.ADOPTED, (), (Action.ASSIGN, Action.SET_DUE, Action.NOTE)),
+        (
+            S.NEEDS_INFO,
+            (Action.ANSWER_INFO, Action.WITHDRAW),
+            (
+                Action.CHASE,
+                Action.DECIDE_ANYWAY,
+                Action.CLOSE_UNANSWERED,
+                Action.REPLY,
+                Action.NOTE,
+            ),
+        ),
+        (S.ADOPTED, (Action.ADD,), (Action.ASSIGN, Action.SET_DUE, Action.REPLY, Action.NOTE)),
         (
             S.IMPLEMENTING,
-            (),
-            (Action.PROGRESS, Action.SET_DUE, Action.MARK_IMPLEMENTED, Action.NOTE),
+            (Action.ADD,),
+            (
+                Action.PROGRESS,
+                Action.SET_DUE,
+                Action.MARK_IMPLEMENTED,
+                Action.REPLY,
+                Action.NOTE,
+            ),
         ),
-        (S.IMPLEMENTED, (Action.RATE, Action.REOPEN), (Action.CLOSE, Action.NOTE)),
-        (S.REFERENCE, (Action.RATE,), (Action.CLOSE, Action.NOTE)),
+        (S.IMPLEMENTED, (Action.RATE, Action.REOPEN), (Action.CLOSE, Action.REPLY, Action.NOTE)),
+        (
+            S.REFERENCE,
+            (Action.RATE, Action.DISPUTE),
+            (Action.CLOSE, Action.RECONSIDER, Action.REPLY, Action.NOTE),
+        ),
         (
             S.ESCALATED,
-            (),
-            (Action.CITY_ADOPT, Action.CITY_REFERENCE, Action.CITY_DECLINE, Action.NOTE),
+            (Action.ADD,),
+            (
+                Action.CITY_ADOPT,
+                Action.CITY_REFERENCE,
+                Action.CITY_DECLINE,
+                Action.REPLY,
+                Action.NOTE,
+            ),
         ),
-        (S.CLOSED, (Action.RATE,), (Action.NOTE,)),
+        (S.CLOSED, (Action.RATE,), (Action.REPLY, Action.NOTE)),
         (S.WITHDRAWN, (), ()),
     ],
 )

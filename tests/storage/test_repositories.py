@@ -83,10 +83,16 @@ async def test_search_treats_wildcards_as_text(sessions):
         await svc.submit(alice, draft("Street_Light out"))
         await svc.submit(alice, draft("路灯不亮"))
     async with sessions() as session:
-        search = Store(session).suggestions.search
-        assert [s.title for s in await search("100%")] == ["折扣 100% 虚假宣传"]
-        assert [s.title for s in await search("street_light")] == ["Street_Light out"]
-        assert [s.title for s in await search("%")] == ["折扣 100% 虚假宣传"]
+        repository = Store(session).suggestions
+
+        async def search(text: str) -> list[str]:
+            found = await repository.find_matching(text)
+            assert await repository.count_matching(text) == len(found)
+            return [f.item.title for f in found]
+
+        assert await search("100%") == ["折扣 100% 虚假宣传"]
+        assert await search("street_light") == ["Street_Light out"]
+        assert await search("%") == ["折扣 100% 虚假宣传"]
         assert len(await search("wz-2026-000")) == 3
 
 
