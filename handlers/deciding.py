@@ -36,7 +36,6 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from pydantic import Field
 
 from bot.domain.calendar import due_after
 from bot.domain.dates import BadDate, parse_due
@@ -79,7 +78,8 @@ from handlers.due_dates import calendar_missing, date_problem, due_notes, exampl
 from handlers.errors import explain
 from handlers.keyboards import CANCEL, button
 from handlers.office import office_router
-from handlers.replies import Asker, Asking, modify_flow, note_asker, remember_flow
+from handlers.prompts import Prompting
+from handlers.replies import Asker, modify_flow, note_asker, remember_flow
 from handlers.ui import BUTTON_TEXT_MAX, N_, clip, day, esc
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,6 @@ S = SuggestionStatus
 KEY = "deciding"  # this flow's part of the admin's FSM data
 TITLE_SHOWN = 60  # of the item's title in a prompt
 DUE_CHOICES = (5, 10, 20)  # working days from today, offered as quick due dates
-EARLIER_KEPT = 5  # prompts of one step still answered after it was asked again
 SAMPLE_AHEAD = timedelta(days=30)  # the date a prompt's examples show, from today
 
 
@@ -181,7 +180,7 @@ _OUTCOMES: dict[str, str] = {
 }
 
 
-class Plan(Asking):
+class Plan(Prompting):
     """The admin's move in progress: the button's code (``act``), the item, the version
     the card showed (``v``), the card pressed, the open prompt or picker, and what has
     been collected so far."""
@@ -193,10 +192,8 @@ class Plan(Asking):
     ref: str = ""
     title: str = ""
     card: int | None = None
-    prompt: int | None = None
-    # Prompts of the current step asked before ``prompt`` (the answer could not be taken):
-    # a reply to any of them is still an answer.
-    earlier: list[int] = Field(default_factory=list)
+    # ``prompt`` and the ``earlier`` prompts of the step (Prompting): a reply to any of
+    # them is still an answer.
     asks: str = ""  # what the open prompt asks for: "date", or a move code of _ASKS
     current_dept: int | None = None
     dept: int | None = None
@@ -404,11 +401,8 @@ async def ask_again(message: Message, desk: Desk, plan: Plan, problem: str) -> N
     if what != "date" and what not in _ASKS:
         await message.reply(problem)  # a prompt shown otherwise: it stays open as it is
         return
-    if plan.prompt:
-        plan.earlier = [*plan.earlier, plan.prompt]
-    for gone in plan.earlier[:-EARLIER_KEPT]:
+    for gone in plan.asked_again():
         await desk.delete(gone)
-    plan.earlier = plan.earlier[-EARLIER_KEPT:]
     await show_prompt(desk, plan, what, message.message_id, problem=problem)
     await save_flow(desk.state, plan)
 

@@ -58,6 +58,14 @@ class Prompting(Asking):
     def shown(self) -> list[int]:
         return [m for m in (*self.earlier, self.prompt) if m]
 
+    def asked_again(self) -> list[int]:
+        """The newest prompt joins the earlier ones, of which the last ``EARLIER_KEPT``
+        are still answered; returns the older ones, to delete."""
+        if self.prompt:
+            self.earlier = [*self.earlier, self.prompt]
+        gone, self.earlier = self.earlier[:-EARLIER_KEPT], self.earlier[-EARLIER_KEPT:]
+        return gone
+
 
 @dataclass(frozen=True, slots=True)
 class Prompt:
@@ -114,11 +122,8 @@ async def ask_again(
     """The ``answer`` cannot be taken: a new prompt under it says why (``problem``) and
     asks again, the step going on; the flow is saved."""
     chat_id = answer.chat.id
-    if flow.prompt:
-        flow.earlier = [*flow.earlier, flow.prompt]
-    for gone in flow.earlier[:-EARLIER_KEPT]:
+    for gone in flow.asked_again():
         await bot.delete_message(chat_id, gone)
-    flow.earlier = flow.earlier[-EARLIER_KEPT:]
     again = Prompt(f"⚠️ {problem}\n\n{prompt.text}", prompt.placeholder)
     await send_prompt(bot, chat_id, state, flow, again, who, reply_to=answer.message_id)
     await save_flow(state, flow)
