@@ -225,10 +225,12 @@ async def rate(olga: Person) -> None:
     await olga.expect("Thank you")
 
 
-async def whole_loop(control: Control, instruction: str | None = INSTRUCTION) -> tuple[Cast, str]:
+async def whole_loop(
+    control: Control, instruction: str | None = INSTRUCTION, people: Cast | None = None
+) -> tuple[Cast, str]:
     """The loop; the office adopts with ``instruction`` to the department, or without
-    one (None)."""
-    people = await cast(control)
+    one (None). ``people``: the cast, if already made (see :func:`cast`)."""
+    people = people or await cast(control)
     await set_up_the_office(people)
     ref = await file_a_problem(people.olga)
     await decide_and_implement(people, ref, instruction)

@@ -16,6 +16,7 @@ from tests.e2e.loop import (
 
 
 async def test_the_loop_survives_429s_5xx_and_delays(control: Control, bot: BotProcess) -> None:
+    people = await cast(control)  # the group exists before the bot starts (see test_loop)
     await bot.start()
     # Spread over the run: the office's first replies, the filing, the notices.
     await control.fault(method="sendMessage", status=429, retry_after=1, times=2)
@@ -25,7 +26,7 @@ async def test_the_loop_survives_429s_5xx_and_delays(control: Control, bot: BotP
     await control.fault(method="sendMessage", chat_id=OLGA, status=429, retry_after=1, times=2)
 
     # Adopted with ⏭, without an instruction (test_loop gives one).
-    _, ref = await whole_loop(control, instruction=None)
+    _, ref = await whole_loop(control, instruction=None, people=people)
 
     # A reply is sent before its update's transaction commits: the database may lag it.
     status = "SELECT status FROM suggestions"
