@@ -45,6 +45,7 @@ from bot.middlewares.people import ActingUser
 from bot.middlewares.standing import Standing
 from bot.middlewares.throttling import ThrottlePolicy, Throttling
 from bot.middlewares.transaction import UpdateTransaction
+from bot.routing import index_routes
 from bot.services.broadcasts import BroadcastService
 from bot.services.calendar import CalendarService
 from bot.services.cards import CardService
@@ -178,6 +179,7 @@ def build_dispatcher(
     dp.update.outer_middleware(PersonLocale(i18n))
     dp.update.outer_middleware(Throttling(throttle))
     dp.include_routers(*handlers.routers(i18n, settings))
+    index_routes(dp)
     filters_on_the_loop(dp)
     # The startup event passes the Dispatcher's own data, not an update's.
     dp.startup.register(set_commands)
@@ -211,4 +213,5 @@ def _in_place(callback: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
     async def call(*args: Any, **kwargs: Any) -> Any:
         return callback(*args, **kwargs)
 
+    call.__wrapped__ = callback  # type: ignore[attr-defined]
     return call

@@ -113,6 +113,33 @@ def _due_rows(stmt: sa.Select[Any], busy: Collection[int | None], limit: int) ->
     return stmt.order_by(OutboxMessage.id).limit(limit)
 
 
+# take_due's statements, built once per shape: the sender asks several times a second.
+_TAKING: dict[tuple[bool, bool, bool], sa.Update] = {}
+
+
+def _taking(chats_busy: bool, group_busy: bool, skip_locked: bool) -> sa.Update:
+    """Lease the due rows of chats not busy (the ``busy`` chat ids, and the admin group
+    when ``group_busy``), oldest first, ``limit`` of them."""
+    key = (chats_busy, group_busy, skip_locked)
+    stmt = _TAKING.get(key)
+    if stmt is None:
+        pick = sa.select(OutboxMessage.id).where(_DUE_NOW)
+        if chats_busy:
+            pick = pick.where(
+                sa.or_(
+                    OutboxMessage.chat_id.is_(None),
+                    OutboxMessage.chat_id.not_in(sa.bindparam("busy", expanding=True)),
+                )
+            )
+        if group_busy:
+            pick = pick.where(OutboxMessage.chat_id.is_not(None))
+        pick = pick.order_by(OutboxMessage.id).limit(sa.bindparam("limit"))
+        if skip_locked:
+            pick = pick.with_for_update(skip_locked=True)
+        stmt = _TAKING[key] = _leasing(OutboxMessage.id.in_(pick.correlate(None).scalar_subquery()))
+    return stmt
+
+
 # Nulls rendered: rows with and without a chat go in one statement, not two.
 _INSERT = sa.insert(OutboxMessage).execution_options(render_nulls=True)
 
@@ -159,11 +186,9 @@ class OutboxRepository(Repository[OutboxMessage]):
     ) -> list[OutboxMessage]:
         """Lease to ``by`` until ``until`` the rows :meth:`due` would return, in one
         statement; returned oldest first."""
-        pick = _due_rows(sa.select(OutboxMessage.id), busy, limit)
-        if skip_locked:
-            pick = pick.with_for_update(skip_locked=True)
-        stmt = _leasing(OutboxMessage.id.in_(pick.correlate(None).scalar_subquery()))
-        values = {"now": now, "by": by, "until": until}
+        chats = [c for c in busy if c is not None]
+        stmt = _taking(bool(chats), None in busy, skip_locked)
+        values = {"now": now, "by": by, "until": until, "limit": limit, "busy": chats}
         rows = (await self.session.execute(stmt, values)).scalars().all()
         return sorted(rows, key=lambda row: row.id)
 

@@ -93,6 +93,18 @@ def _forget_unwritten(session: Session) -> None:
     session.info.pop(_SAVED, None)
 
 
+# change_as_written's statement: the row rewritten only if it is still as written.
+_REWRITE = (
+    sa.update(ConversationState)
+    .where(
+        ConversationState.key == sa.bindparam("row_key"),
+        ConversationState.updated_at == sa.bindparam("seen"),
+    )
+    .values(data=sa.bindparam("new_data"), updated_at=sa.bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+
+
 class ConversationStateRepository(Repository[ConversationState]):
     model = ConversationState
 
@@ -202,17 +214,13 @@ class ConversationStateRepository(Repository[ConversationState]):
             # looked for is gone from it too.
             return False
         now = utcnow()
-        stmt = (
-            sa.update(ConversationState)
-            .where(ConversationState.key == key, ConversationState.updated_at == seen)
-            .values(data=changed, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        result = await self.session.execute(stmt)
+        values = {"row_key": key, "seen": seen, "new_data": changed, "now": now}
+        result = await self.session.execute(_REWRITE, values)
         if getattr(result, "rowcount", 0) != 1:
             written.pop(key, None)
             return None
-        written[key] = (now, copy.deepcopy(changed))
+        # ``changed`` was made from a copy and is no one else's: kept as it is.
+        written[key] = (now, changed)
         return True
 
     def _saved(self) -> dict[str, ConversationState | None]:
