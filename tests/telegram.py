@@ -338,9 +338,10 @@ class RecordingSession(BaseSession):
             return self._membership(method)
         if isinstance(method, DeleteMessage):
             chat = self.chats.get(int(method.chat_id), [])
-            for sent in chat:
-                if sent.message_id == method.message_id:
-                    chat.remove(sent)
+            # From the newest: what is deleted was mostly sent lately.
+            for at in range(len(chat) - 1, -1, -1):
+                if chat[at].message_id == method.message_id:
+                    del chat[at]
                     self.deleted.append((int(method.chat_id), method.message_id))
                     return True
             raise TelegramBadRequest(
@@ -454,7 +455,8 @@ class RecordingSession(BaseSession):
             raise TelegramBadRequest(method=method, message="Bad Request: message is not modified")
 
     def _find(self, chat_id: Any, message_id: Any) -> Sent:
-        for sent in self.chats.get(int(chat_id), []):
+        # From the newest: what is edited was mostly sent lately (ids are unique).
+        for sent in reversed(self.chats.get(int(chat_id), [])):
             if sent.message_id == message_id:
                 return sent
         # As Telegram answers an edit of a message deleted (or never sent) in the chat.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -20,6 +21,9 @@ class BadHTML(ValueError):
     pass
 
 
+# Every message is read several times (checked, answered, looked at by the test): the
+# text it shows is worked out once.
+@functools.lru_cache(maxsize=4096)
 def plain_text(markup: str) -> str:
     """The text Telegram would show, or BadHTML where Telegram would refuse it."""
     out: list[str] = []
