@@ -145,16 +145,13 @@ def index_routes(dp: Dispatcher) -> None:
     Only a flat tree is indexed — routers directly under the dispatcher, none with
     middlewares around its observers, the dispatcher itself with no handlers of these
     types — which is how ``handlers.routers`` builds it; any other tree keeps aiogram's
-    own walk. A router or handler added later is seen at the next update.
+    own walk. A router, handler or middleware added later is seen at the next update.
     """
     walk = dp.propagate_event
-    index: dict[str, Any] = {"shape": None, "routed": None}
+    index = _Index(dp)
 
     async def propagate_event(update_type: str, event: TelegramObject, **kwargs: Any) -> Any:
-        shape = _shape(dp)
-        if shape != index["shape"]:
-            index.update(shape=shape, routed=_routed(dp))
-        routed: dict[str, list[_Routed]] | None = index["routed"]
+        routed = index.now()
         routers = routed.get(update_type) if routed is not None else None
         if routers is None:
             return await walk(update_type=update_type, event=event, **kwargs)
@@ -163,16 +160,35 @@ def index_routes(dp: Dispatcher) -> None:
     dp.propagate_event = propagate_event  # type: ignore[method-assign]
 
 
-def _shape(dp: Dispatcher) -> tuple[tuple[Router, int, int, int], ...]:
-    return tuple(
-        (
-            router,
-            len(router.sub_routers),
-            len(router.message.handlers),
-            len(router.callback_query.handlers),
-        )
-        for router in dp.sub_routers
-    )
+class _Index:
+    """The routers as indexed, built again when the tree has changed."""
+
+    def __init__(self, dp: Dispatcher) -> None:
+        self.dp = dp
+        self.routers: tuple[Router, ...] | None = None
+        self.sizes = -1
+        # Every list whose length tells of a change: sub-routers, handlers, middlewares.
+        self.watched: list[list[Any]] = []
+        self.routed: dict[str, list[_Routed]] | None = None
+
+    def now(self) -> dict[str, list[_Routed]] | None:
+        routers = tuple(self.dp.sub_routers)
+        if routers != self.routers or sum(map(len, self.watched)) != self.sizes:
+            self.routers = routers
+            self.watched = [
+                watched for router in (self.dp, *routers) for watched in _lists_of(router)
+            ]
+            self.sizes = sum(map(len, self.watched))
+            self.routed = _routed(self.dp)
+        return self.routed
+
+
+def _lists_of(router: Router) -> list[list[Any]]:
+    found: list[list[Any]] = [router.sub_routers]
+    for name in INDEXED:
+        observer = router.observers[name]
+        found += [observer.handlers, observer.outer_middleware._middlewares]
+    return found
 
 
 def _routed(dp: Dispatcher) -> dict[str, list[_Routed]] | None:

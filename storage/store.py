@@ -5,6 +5,8 @@ Only the owner of the session (the update middleware, a CLI command, a test) com
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories.calendar import CalendarRepository
@@ -40,33 +42,110 @@ from storage.repositories.users import UserRepository
 
 
 class Store:
+    # A store is made for every transaction, several an update, and most use two or
+    # three of its repositories: each is made when first asked for.
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self.users = UserRepository(session)
-        self.points = PointRepository(session)
-        self.departments = DepartmentRepository(session)
-        self.liaisons = LiaisonRepository(session)
-        self.observers = ObserverRepository(session)
-        self.applications = ApplicationRepository(session)
-        self.invites = InviteRepository(session)
-        self.point_requests = PointRequestRepository(session)
-        self.suggestions = SuggestionRepository(session)
-        self.events = EventRepository(session)
-        self.attachments = AttachmentRepository(session)
-        self.ratings = RatingRepository(session)
-        self.counters = ReferenceCounterRepository(session)
-        self.outbox = OutboxRepository(session)
-        self.calendar = CalendarRepository(session)
-        self.cards = CardRepository(session)
-        self.unsure_posts = UnsurePostRepository(session)
-        self.broadcasts = BroadcastRepository(session)
-        self.updates = ProcessedUpdateRepository(session)
-        self.conversations = ConversationStateRepository(session)
-        self.figures = FiguresRepository(session)
-        self.leases = LeaseRepository(session)
-        self.reminders = ReminderRepository(session)
-        self.privacy = PrivacyRepository(session)
-        self.languages = ChatLanguageRepository(session)
+
+    @cached_property
+    def users(self) -> UserRepository:
+        return UserRepository(self.session)
+
+    @cached_property
+    def points(self) -> PointRepository:
+        return PointRepository(self.session)
+
+    @cached_property
+    def departments(self) -> DepartmentRepository:
+        return DepartmentRepository(self.session)
+
+    @cached_property
+    def liaisons(self) -> LiaisonRepository:
+        return LiaisonRepository(self.session)
+
+    @cached_property
+    def observers(self) -> ObserverRepository:
+        return ObserverRepository(self.session)
+
+    @cached_property
+    def applications(self) -> ApplicationRepository:
+        return ApplicationRepository(self.session)
+
+    @cached_property
+    def invites(self) -> InviteRepository:
+        return InviteRepository(self.session)
+
+    @cached_property
+    def point_requests(self) -> PointRequestRepository:
+        return PointRequestRepository(self.session)
+
+    @cached_property
+    def suggestions(self) -> SuggestionRepository:
+        return SuggestionRepository(self.session)
+
+    @cached_property
+    def events(self) -> EventRepository:
+        return EventRepository(self.session)
+
+    @cached_property
+    def attachments(self) -> AttachmentRepository:
+        return AttachmentRepository(self.session)
+
+    @cached_property
+    def ratings(self) -> RatingRepository:
+        return RatingRepository(self.session)
+
+    @cached_property
+    def counters(self) -> ReferenceCounterRepository:
+        return ReferenceCounterRepository(self.session)
+
+    @cached_property
+    def outbox(self) -> OutboxRepository:
+        return OutboxRepository(self.session)
+
+    @cached_property
+    def calendar(self) -> CalendarRepository:
+        return CalendarRepository(self.session)
+
+    @cached_property
+    def cards(self) -> CardRepository:
+        return CardRepository(self.session)
+
+    @cached_property
+    def unsure_posts(self) -> UnsurePostRepository:
+        return UnsurePostRepository(self.session)
+
+    @cached_property
+    def broadcasts(self) -> BroadcastRepository:
+        return BroadcastRepository(self.session)
+
+    @cached_property
+    def updates(self) -> ProcessedUpdateRepository:
+        return ProcessedUpdateRepository(self.session)
+
+    @cached_property
+    def conversations(self) -> ConversationStateRepository:
+        return ConversationStateRepository(self.session)
+
+    @cached_property
+    def figures(self) -> FiguresRepository:
+        return FiguresRepository(self.session)
+
+    @cached_property
+    def leases(self) -> LeaseRepository:
+        return LeaseRepository(self.session)
+
+    @cached_property
+    def reminders(self) -> ReminderRepository:
+        return ReminderRepository(self.session)
+
+    @cached_property
+    def privacy(self) -> PrivacyRepository:
+        return PrivacyRepository(self.session)
+
+    @cached_property
+    def languages(self) -> ChatLanguageRepository:
+        return ChatLanguageRepository(self.session)
 
     async def flush(self) -> None:
         await self.session.flush()

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.calendar import WorkingCalendar, local_date
-from bot.domain.statuses import DayKind
 from storage.store import Store
 
 Clock = Callable[[], datetime]
@@ -55,8 +54,5 @@ class Service:
         return local_date(self.now(), self.policy.tz)
 
     async def calendar(self) -> WorkingCalendar:
-        rows = await self.store.calendar.all()
-        return WorkingCalendar.of(
-            holidays=[r.day for r in rows if r.kind is DayKind.HOLIDAY],
-            workdays=[r.day for r in rows if r.kind is DayKind.WORKDAY],
-        )
+        holidays, workdays = await self.store.calendar.exceptions()
+        return WorkingCalendar.of(holidays=holidays, workdays=workdays)

@@ -7,7 +7,9 @@ import sqlalchemy as sa
 
 from bot.domain.statuses import DayKind, SuggestionStatus
 from storage.models import CalendarDay, Suggestion
+from storage.repositories import calendar_kept
 from storage.repositories.base import Repository
+from storage.repositories.calendar_kept import Exceptions
 
 
 class CalendarRepository(Repository[CalendarDay]):
@@ -16,6 +18,17 @@ class CalendarRepository(Repository[CalendarDay]):
     async def all(self) -> Sequence[CalendarDay]:
         stmt = sa.select(CalendarDay).order_by(CalendarDay.day)
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def exceptions(self) -> Exceptions:
+        """The holidays and the make-up workdays (kept a short while: see
+        ``storage.repositories.calendar_kept``)."""
+        sync = self.session.sync_session
+        found = calendar_kept.kept(sync)
+        if found is not None:
+            return found
+        stmt = sa.select(CalendarDay.day, CalendarDay.kind)
+        rows = (await self.session.execute(stmt)).all()
+        return calendar_kept.keep(sync, [(day, DayKind(kind)) for day, kind in rows])
 
     async def put(self, day: date, kind: DayKind, name: str = "") -> CalendarDay:
         row = await self.get(day)
@@ -38,6 +51,7 @@ class CalendarRepository(Repository[CalendarDay]):
 
     async def clear(self, first: date, end: date) -> int:
         """Forget the days in [first, end); returns how many there were."""
+        calendar_kept.mark_changed(self.session.sync_session)
         stmt = sa.delete(CalendarDay).where(CalendarDay.day >= first, CalendarDay.day < end)
         result = await self.session.execute(stmt)
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
