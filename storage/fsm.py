@@ -8,7 +8,6 @@ own.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, contextmanager
 from contextvars import ContextVar
@@ -115,7 +114,12 @@ class DatabaseStorage(BaseStorage):
         """Read, change and write the conversation's data in one transaction, the row
         locked meanwhile: work done after an update (remembering the id of a message it
         sent) must not overwrite what a later update of the conversation wrote. ``change``
-        returns the new data, or None to leave it. Returns whether it was written."""
+        returns the new data, or None to leave it. Returns whether it was written.
+
+        ``change`` gets a copy of the data's top level: it may add, replace and remove
+        keys, but what the keys hold is shared with what this process remembers of the
+        row, so a value is replaced, never changed in place. (A deep copy of a chat's
+        record of its prompts cost more than the statement that writes it.)"""
 
         async def work(repo: ConversationStateRepository) -> bool:
             if self._bound.get() is None:
@@ -124,7 +128,7 @@ class DatabaseStorage(BaseStorage):
                 if done is not None:
                     return done
             row = await repo.load(storage_key(key), lock=True)
-            data = copy.deepcopy(dict(row.data)) if row is not None else {}
+            data = dict(row.data) if row is not None else {}
             changed = change(data)
             if changed is None:
                 return False

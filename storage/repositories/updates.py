@@ -208,7 +208,7 @@ class ConversationStateRepository(Repository[ConversationState]):
         if known is None:
             return None
         seen, data = known
-        changed = change(copy.deepcopy(data))
+        changed = change(dict(data))  # the top level: see DatabaseStorage.modify
         if changed is None:
             # The row is at least as new as what this process wrote: what ``change``
             # looked for is gone from it too.
