@@ -276,11 +276,8 @@ async def perform(speech: Speech, effect: Effect) -> None:
     for record in effect.then:
         async with speech.write() as store:
             await record(store, answer)
-    if effect.after:
-        # What the uses change of conversations goes in one transaction, not one each.
-        async with fsm.changes_together():
-            for use in effect.after:
-                await use(answer)
+    for use in effect.after:
+        await use(answer)
 
 
 async def _work(job: Job, speech: Speech) -> None:

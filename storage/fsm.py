@@ -8,8 +8,8 @@ own.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import AbstractAsyncContextManager, contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -24,31 +24,6 @@ T = TypeVar("T")
 
 # The update's session, while its transaction is open (see DatabaseStorage.bind).
 _BOUND: ContextVar[AsyncSession | None] = ContextVar("fsm_session", default=None)
-
-
-Change = Callable[[dict[str, Any]], dict[str, Any] | None]
-# Inside changes_together: the changes made after commit, to be written at its end.
-_TOGETHER: ContextVar[list[tuple[DatabaseStorage, StorageKey, Change]] | None] = ContextVar(
-    "fsm_together", default=None
-)
-
-
-@asynccontextmanager
-async def changes_together() -> AsyncIterator[None]:
-    """The conversation changes made after commit inside the block (by what is done
-    with one message once it is sent: the flow keeps its id, the chat notes whom it
-    asks) are written when the block ends, in one transaction per storage rather than
-    one each. Those made before a failure inside are written all the same."""
-    queued: list[tuple[DatabaseStorage, StorageKey, Change]] = []
-    token = _TOGETHER.set(queued)
-    try:
-        yield
-    finally:
-        _TOGETHER.reset(token)
-        for storage in dict.fromkeys(each for each, _key, _change in queued):
-            await storage.modify_all(
-                [(key, change) for each, key, change in queued if each is storage]
-            )
 
 
 def unbind() -> None:
@@ -133,52 +108,34 @@ class DatabaseStorage(BaseStorage):
 
         return await self._run(work, write=False)
 
-    async def modify(self, key: StorageKey, change: Change) -> bool:
+    async def modify(
+        self, key: StorageKey, change: Callable[[dict[str, Any]], dict[str, Any] | None]
+    ) -> bool:
         """Read, change and write the conversation's data in one transaction, the row
         locked meanwhile: work done after an update (remembering the id of a message it
         sent) must not overwrite what a later update of the conversation wrote. ``change``
-        returns the new data, or None to leave it. Returns whether it was written (inside
-        :func:`changes_together`: True, it is written when the block ends).
+        returns the new data, or None to leave it. Returns whether it was written.
 
         ``change`` gets a copy of the data's top level: it may add, replace and remove
         keys, but what the keys hold is shared with what this process remembers of the
         row, so a value is replaced, never changed in place. (A deep copy of a chat's
         record of its prompts cost more than the statement that writes it.)"""
-        queued = _TOGETHER.get()
-        if queued is not None and self._bound.get() is None:
-            queued.append((self, key, change))
-            return True
 
         async def work(repo: ConversationStateRepository) -> bool:
-            return await self._modify(repo, key, change)
+            if self._bound.get() is None:
+                # After the update that wrote it: in one statement if it is unchanged.
+                done = await repo.change_as_written(storage_key(key), change)
+                if done is not None:
+                    return done
+            row = await repo.load(storage_key(key), lock=True)
+            data = dict(row.data) if row is not None else {}
+            changed = change(data)
+            if changed is None:
+                return False
+            await self._store(repo, key, row.state if row is not None else None, changed)
+            return True
 
         return await self._run(work)
-
-    async def modify_all(self, changes: list[tuple[StorageKey, Change]]) -> None:
-        """:meth:`modify` each conversation in turn, in one transaction."""
-
-        async def work(repo: ConversationStateRepository) -> None:
-            for key, change in changes:
-                await self._modify(repo, key, change)
-
-        if changes:
-            await self._run(work)
-
-    async def _modify(
-        self, repo: ConversationStateRepository, key: StorageKey, change: Change
-    ) -> bool:
-        if self._bound.get() is None:
-            # After the update that wrote it: in one statement if it is unchanged.
-            done = await repo.change_as_written(storage_key(key), change)
-            if done is not None:
-                return done
-        row = await repo.load(storage_key(key), lock=True)
-        data = dict(row.data) if row is not None else {}
-        changed = change(data)
-        if changed is None:
-            return False
-        await self._store(repo, key, row.state if row is not None else None, changed)
-        return True
 
     async def close(self) -> None:
         """The sessions belong to the application's engine, which closes them."""

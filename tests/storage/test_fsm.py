@@ -10,13 +10,12 @@ import pytest
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.dispatcher import conversation_storage
 from bot.settings import load_settings
 from storage.engine import create_engine, session_factory
-from storage.fsm import DatabaseStorage, changes_together, storage_key
+from storage.fsm import DatabaseStorage, storage_key
 from storage.models import ConversationState
 from tests.statements import statements_about
 
@@ -214,75 +213,6 @@ async def test_a_conversation_written_elsewhere_meanwhile_is_read_afresh_and_kep
         assert await other.get_data(KEY) == {"filing": {"ask": "c3", "title": "换了", "prompt": 81}}
     finally:
         await other_engine.dispose()
-
-
-async def test_changes_made_together_after_commit_go_in_one_transaction(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    """What is done with one sent message (the flow keeps its id, the chat notes whom
-    it asks) changes two conversations: one transaction, not two, and each change as
-    :meth:`DatabaseStorage.modify` alone would make it."""
-    storage = DatabaseStorage(sessions)
-    await _an_update_writes(storage, sessions, "a1")
-    await storage.set_data(OTHER, {"askers": {}})
-    begun: list[object] = []
-    engine = sessions.kw["bind"].sync_engine
-
-    def began(conn: object) -> None:
-        begun.append(conn)
-
-    event.listen(engine, "begin", began)
-    try:
-        with statements_about(sessions) as sent:
-            async with changes_together():
-                assert await storage.modify(KEY, _put_prompt(77, "a1"))
-                assert await storage.modify(OTHER, _note({"77": [1001, "Lin", "WZ-1"]}))
-                assert sent == []  # nothing yet: written as the block ends
-    finally:
-        event.remove(engine, "begin", began)
-    assert len(begun) == 1
-    assert [s.split()[0].upper() for s in sent] == ["UPDATE", "UPDATE"], sent
-    assert await storage.get_data(KEY) == {"filing": {"ask": "a1", "title": "路灯", "prompt": 77}}
-    assert await storage.get_data(OTHER) == {"askers": {"77": [1001, "Lin", "WZ-1"]}}
-
-
-async def test_changes_queued_before_a_failure_are_written_all_the_same(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    storage = DatabaseStorage(sessions)
-    await _an_update_writes(storage, sessions, "a1")
-
-    class Failed(Exception):
-        pass
-
-    async def keep_then_fail() -> None:
-        async with changes_together():
-            await storage.modify(KEY, _put_prompt(78, "a1"))
-            raise Failed
-
-    with pytest.raises(Failed):
-        await keep_then_fail()
-    assert (await storage.get_data(KEY))["filing"]["prompt"] == 78
-
-
-async def test_inside_an_update_a_change_is_made_at_once_in_its_transaction(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    storage = DatabaseStorage(sessions)
-    await _an_update_writes(storage, sessions, "a1")
-    async with sessions() as session, session.begin():
-        with storage.bind(session):
-            async with changes_together():
-                assert await storage.modify(KEY, _put_prompt(79, "a1"))
-                assert (await storage.get_data(KEY))["filing"]["prompt"] == 79
-
-
-def _note(entries: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
-    def put(data: dict[str, Any]) -> dict[str, Any]:
-        data["askers"] = {**data.get("askers", {}), **entries}
-        return data
-
-    return put
 
 
 @pytest.fixture
