@@ -57,10 +57,6 @@ class Needs:
             return _is_command(event, *self.command)
         return True
 
-    @property
-    def anything(self) -> bool:
-        return self.button is None and self.command is None and self.states is None
-
 
 def _is_command(
     event: TelegramObject, prefixes: str, names: frozenset[str], ignore_case: bool

@@ -5,7 +5,8 @@ Only the owner of the session (the update middleware, a CLI command, a test) com
 
 from __future__ import annotations
 
-from functools import cached_property
+from collections.abc import Callable
+from typing import Generic, TypeVar, overload
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +41,29 @@ from storage.repositories.updates import (
 )
 from storage.repositories.users import UserRepository
 
+R = TypeVar("R")
+
+
+class _Made(Generic[R]):
+    """A store's repository of one kind, made when first asked for and kept."""
+
+    def __init__(self, kind: Callable[[AsyncSession], R]) -> None:
+        self.kind = kind
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, store: None, owner: type) -> _Made[R]: ...
+    @overload
+    def __get__(self, store: Store, owner: type) -> R: ...
+    def __get__(self, store: Store | None, owner: type) -> R | _Made[R]:
+        if store is None:
+            return self
+        # Kept in the store's own dict, which is found before this from then on.
+        made = store.__dict__[self.name] = self.kind(store.session)
+        return made
+
 
 class Store:
     # A store is made for every transaction, several an update, and most use two or
@@ -47,105 +71,31 @@ class Store:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    @cached_property
-    def users(self) -> UserRepository:
-        return UserRepository(self.session)
-
-    @cached_property
-    def points(self) -> PointRepository:
-        return PointRepository(self.session)
-
-    @cached_property
-    def departments(self) -> DepartmentRepository:
-        return DepartmentRepository(self.session)
-
-    @cached_property
-    def liaisons(self) -> LiaisonRepository:
-        return LiaisonRepository(self.session)
-
-    @cached_property
-    def observers(self) -> ObserverRepository:
-        return ObserverRepository(self.session)
-
-    @cached_property
-    def applications(self) -> ApplicationRepository:
-        return ApplicationRepository(self.session)
-
-    @cached_property
-    def invites(self) -> InviteRepository:
-        return InviteRepository(self.session)
-
-    @cached_property
-    def point_requests(self) -> PointRequestRepository:
-        return PointRequestRepository(self.session)
-
-    @cached_property
-    def suggestions(self) -> SuggestionRepository:
-        return SuggestionRepository(self.session)
-
-    @cached_property
-    def events(self) -> EventRepository:
-        return EventRepository(self.session)
-
-    @cached_property
-    def attachments(self) -> AttachmentRepository:
-        return AttachmentRepository(self.session)
-
-    @cached_property
-    def ratings(self) -> RatingRepository:
-        return RatingRepository(self.session)
-
-    @cached_property
-    def counters(self) -> ReferenceCounterRepository:
-        return ReferenceCounterRepository(self.session)
-
-    @cached_property
-    def outbox(self) -> OutboxRepository:
-        return OutboxRepository(self.session)
-
-    @cached_property
-    def calendar(self) -> CalendarRepository:
-        return CalendarRepository(self.session)
-
-    @cached_property
-    def cards(self) -> CardRepository:
-        return CardRepository(self.session)
-
-    @cached_property
-    def unsure_posts(self) -> UnsurePostRepository:
-        return UnsurePostRepository(self.session)
-
-    @cached_property
-    def broadcasts(self) -> BroadcastRepository:
-        return BroadcastRepository(self.session)
-
-    @cached_property
-    def updates(self) -> ProcessedUpdateRepository:
-        return ProcessedUpdateRepository(self.session)
-
-    @cached_property
-    def conversations(self) -> ConversationStateRepository:
-        return ConversationStateRepository(self.session)
-
-    @cached_property
-    def figures(self) -> FiguresRepository:
-        return FiguresRepository(self.session)
-
-    @cached_property
-    def leases(self) -> LeaseRepository:
-        return LeaseRepository(self.session)
-
-    @cached_property
-    def reminders(self) -> ReminderRepository:
-        return ReminderRepository(self.session)
-
-    @cached_property
-    def privacy(self) -> PrivacyRepository:
-        return PrivacyRepository(self.session)
-
-    @cached_property
-    def languages(self) -> ChatLanguageRepository:
-        return ChatLanguageRepository(self.session)
+    users = _Made(UserRepository)
+    points = _Made(PointRepository)
+    departments = _Made(DepartmentRepository)
+    liaisons = _Made(LiaisonRepository)
+    observers = _Made(ObserverRepository)
+    applications = _Made(ApplicationRepository)
+    invites = _Made(InviteRepository)
+    point_requests = _Made(PointRequestRepository)
+    suggestions = _Made(SuggestionRepository)
+    events = _Made(EventRepository)
+    attachments = _Made(AttachmentRepository)
+    ratings = _Made(RatingRepository)
+    counters = _Made(ReferenceCounterRepository)
+    outbox = _Made(OutboxRepository)
+    calendar = _Made(CalendarRepository)
+    cards = _Made(CardRepository)
+    unsure_posts = _Made(UnsurePostRepository)
+    broadcasts = _Made(BroadcastRepository)
+    updates = _Made(ProcessedUpdateRepository)
+    conversations = _Made(ConversationStateRepository)
+    figures = _Made(FiguresRepository)
+    leases = _Made(LeaseRepository)
+    reminders = _Made(ReminderRepository)
+    privacy = _Made(PrivacyRepository)
+    languages = _Made(ChatLanguageRepository)
 
     async def flush(self) -> None:
         await self.session.flush()

@@ -97,7 +97,7 @@ def test_a_filter_it_cannot_read_needs_nothing() -> None:
     router.message.register(lambda m: None, StateFilter("*"))
     router.message.register(lambda m: None, ~Command("go"))
     for handler in router.message.handlers:
-        assert needs_of(handler).anything
+        assert needs_of(handler) == Needs()
 
 
 def test_needs_are_met_only_by_what_the_filter_could_pass() -> None:
