@@ -1,4 +1,7 @@
-"""Who is an admin: an administrator of the admin group, or someone in ``ADMIN_IDS``.
+"""Who is an admin: an administrator of an office's group, or an operator.
+
+An office's admins are its group's creator and administrators; the people in
+``ADMIN_IDS`` are the deployment's operators, who act in any office's group.
 
 Group membership is asked of Telegram (getChatMember) and trusted for a short while;
 an admin removed from the group loses the right within ``ADMIN_CACHE_SECONDS``. When
@@ -33,28 +36,33 @@ class AdminDirectory:
         self._admin_ids = admin_ids
         self._ttl = ttl
         self._monotonic = monotonic
-        self._cache: dict[int, tuple[float, bool]] = {}
+        self._cache: dict[tuple[int, int], tuple[float, bool]] = {}
 
-    async def is_admin(self, bot: Bot, user_id: int) -> bool:
+    def operator(self, user_id: int) -> bool:
+        """Whether ``user_id`` is one of the deployment's operators (``ADMIN_IDS``)."""
+        return user_id in self._admin_ids
+
+    async def is_admin(self, bot: Bot, user_id: int, chat_id: int | None = None) -> bool:
+        """Whether ``user_id`` administers the group ``chat_id`` (the home office's,
+        if not given), or is an operator."""
         if user_id in self._admin_ids:
             return True
-        if self.chat_id is None:
+        chat = chat_id if chat_id is not None else self.chat_id
+        if chat is None:
             return False
         now = self._monotonic()
-        cached = self._cache.get(user_id)
+        cached = self._cache.get((chat, user_id))
         if cached is not None and cached[0] > now:
             return cached[1]
         try:
-            member = await bot.get_chat_member(self.chat_id, user_id)
+            member = await bot.get_chat_member(chat, user_id)
         except (TelegramAPIError, TelegramNetworkError) as exc:
             # Not cached: the next update asks again.
-            log.warning(
-                "getChatMember(%s, %s) failed, ADMIN_IDS only: %s", self.chat_id, user_id, exc
-            )
+            log.warning("getChatMember(%s, %s) failed, ADMIN_IDS only: %s", chat, user_id, exc)
             return False
         # aiogram gives an enum (str(ChatMemberStatus.X) is not its value).
         verdict = getattr(member.status, "value", member.status) in _ADMIN_STATUSES
-        self._cache[user_id] = (now + self._ttl, verdict)
+        self._cache[(chat, user_id)] = (now + self._ttl, verdict)
         return verdict
 
     def forget(self, user_id: int | None = None) -> None:
@@ -62,4 +70,5 @@ class AdminDirectory:
         if user_id is None:
             self._cache.clear()
         else:
-            self._cache.pop(user_id, None)
+            for key in [key for key in self._cache if key[1] == user_id]:
+                del self._cache[key]

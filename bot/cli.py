@@ -1,5 +1,5 @@
 """The ``outpost`` command: ``migrate``, ``run``, ``webhook``, ``demo``, ``seed-demo``,
-``export``, ``report``, ``sandbox``, ``--version``.
+``export``, ``report``, ``offices``, ``sandbox``, ``--version``.
 
 Exit codes: 0 done; 1 the command failed (database unreachable, nothing to run);
 2 bad usage or a missing or malformed setting (one line on stderr says which).
@@ -13,15 +13,19 @@ import logging
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from bot.services.offices import NewOffice
 
 PROG = "outpost"
 
@@ -253,28 +257,31 @@ def _seed_demo(args: argparse.Namespace) -> int:
         return 2
     if not _schema_is_current("seed-demo", settings.database_url):
         return 1
-    from bot.demo.seed import AlreadySeeded, seed_district
+    from bot.demo.seed import SeedRefused, seed_district
     from bot.dispatcher import policy_of
     from storage.engine import create_engine, session_factory
 
-    async def seed() -> str:
+    async def seed() -> list[str]:
         engine = create_engine(settings.database_url)
         try:
             seeded = await seed_district(session_factory(engine), policy=policy_of(settings))
         finally:
             await engine.dispose()
-        return seeded.summary()
+        return seeded.lines()
 
     where = masked_url(settings.database_url)
     try:
-        summary = asyncio.run(seed())
-    except AlreadySeeded as exc:
+        lines = asyncio.run(seed())
+    except SeedRefused as exc:
         print(f"{PROG} seed-demo: database at {where}: {exc}; nothing seeded", file=sys.stderr)
         return 1
     except (SQLAlchemyError, OSError) as exc:
         print(f"{PROG} seed-demo: database at {where}: {_reason(exc)}", file=sys.stderr)
         return 1
-    print(f"seeded the sample district into {where}: {summary}")
+    # One line per office, the city first: "  FL 涪陵区, below CQ: 3 points, …".
+    print(f"seeded the sample city into {where}:")
+    for line in lines:
+        print(f"  {line}")
     return 0
 
 
@@ -287,12 +294,14 @@ def _documents(args: argparse.Namespace) -> int:
     if not _schema_is_current(command, settings.database_url):
         return 1
     from bot.dispatcher import policy_of
-    from bot.domain.errors import InvalidInput
+    from bot.domain.errors import InvalidInput, NotFound
+    from bot.domain.offices import HOME
     from bot.i18n import build_i18n
     from bot.services.actors import SYSTEM
     from bot.services.figures import FiguresService
     from handlers import documents
     from storage.engine import create_engine, read_sessions, session_factory
+    from storage.scope import limit_to_office
     from storage.store import Store
 
     language = args.lang or settings.default_locale
@@ -308,17 +317,28 @@ def _documents(args: argparse.Namespace) -> int:
         try:
             # A snapshot that never holds up a bot writing to the same database.
             async with read_sessions(session_factory(engine))() as session, session.begin():
-                figures = FiguresService(Store(session), policy)
+                store = Store(session)
+                # One office's documents, as its group's /export and /report give them.
+                tree = await store.offices.tree()
+                office = tree.by_code(args.office) if args.office else tree.get(HOME)
+                if office is None:
+                    raise NotFound(f"no office {args.office!r}")
+                if len(tree) > 1:
+                    limit_to_office(session, office.id)
+                acting = policy
+                if office.id != HOME:
+                    acting = replace(policy, jurisdiction=office.code, office_id=office.id)
+                figures = FiguresService(store, acting)
                 with i18n.context(), i18n.use_locale(language):
                     if command == "export":
                         period = figures.period(args.period)
-                        done = await documents.workbook(figures, SYSTEM, period, policy, out)
+                        done = await documents.workbook(figures, SYSTEM, period, acting, out)
                         rows = ", ".join(f"{n} {name}" for name, n in done.rows.items())
                         return f"{period.spec}: {rows}; {done.size:,} bytes"
                     period = figures.period(str(args.year))
                     shown = await figures.stats(SYSTEM, period)
                     notable = await figures.notable(SYSTEM, period)
-                    data = await documents.annual_docx(shown, notable, policy, language)
+                    data = await documents.annual_docx(shown, notable, acting, language)
                     await asyncio.to_thread(out.write_bytes, data)
                     return f"{period.spec}: {shown.total} items; {len(data):,} bytes"
         finally:
@@ -334,11 +354,127 @@ def _documents(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    except NotFound as exc:
+        print(f"{PROG} {command}: {exc}: `outpost offices` lists them", file=sys.stderr)
+        return 2
     except (SQLAlchemyError, OSError) as exc:
         print(f"{PROG} {command}: database at {where}: {_reason(exc)}", file=sys.stderr)
         return 1
     print(f"wrote {out} from the database at {where}: {summary}")
     return 0
+
+
+def _offices(args: argparse.Namespace) -> int:
+    """``outpost offices``: the tree of offices; ``outpost offices add``: a new office,
+    and the link that binds its group. Both first settle the home office from the
+    settings (JURISDICTION_CODE, ADMIN_CHAT_ID), as ``outpost run`` does."""
+    adding = args.action == "add"
+    command = "offices add" if adding else "offices"
+    if adding and (args.parent is None) == (args.above is None):
+        print(
+            f"{PROG} {command}: give --parent CODE (the office it goes below) or "
+            "--above CODE (the office without a parent it goes above)",
+            file=sys.stderr,
+        )
+        return 2
+    from bot.domain.errors import Conflict, InvalidInput, MissingInput, NotFound
+    from bot.domain.offices import office_code, tree_line
+
+    if adding:
+        try:
+            office_code(args.code)
+        except InvalidInput as exc:
+            print(f"{PROG} {command}: {exc}", file=sys.stderr)
+            return 2
+    settings = _database_settings(command)
+    if settings is None:
+        return 2
+    if not _schema_is_current(command, settings.database_url):
+        return 1
+    from bot.dispatcher import policy_of
+    from bot.services.offices import OfficeService
+    from storage.engine import create_engine, session_factory
+    from storage.store import Store
+
+    policy = policy_of(settings)
+
+    async def change() -> tuple[list[str], NewOffice | None]:
+        engine = create_engine(settings.database_url)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                offices = OfficeService(Store(session), policy)
+                await offices.settle_home(settings.jurisdiction_code, settings.admin_chat_id)
+                if not adding:
+                    return await offices.lines(), None
+                tree = await offices.tree()
+                parent = above = None
+                if args.parent is not None:
+                    parent = tree.by_code(args.parent)
+                    if parent is None:
+                        raise NotFound(f"no office {args.parent!r} to go below")
+                else:
+                    above = tree.by_code(args.above)
+                    if above is None:
+                        raise NotFound(f"no office {args.above!r} to go above")
+                made = await offices.create(
+                    None, args.code, " ".join(args.name), parent=parent, above=above
+                )
+                tree = await offices.tree()
+                line = tree_line(made.office, tree, points=0, observers=0, open_items=0)
+                return [line], made
+        finally:
+            await engine.dispose()
+
+    where = masked_url(settings.database_url)
+    try:
+        lines, made = asyncio.run(change())
+    except (InvalidInput, MissingInput) as exc:
+        print(f"{PROG} {command}: {exc}; nothing changed", file=sys.stderr)
+        return 2
+    except (Conflict, NotFound) as exc:
+        print(f"{PROG} {command}: {exc}; nothing changed", file=sys.stderr)
+        return 1
+    except (SQLAlchemyError, OSError) as exc:
+        print(f"{PROG} {command}: database at {where}: {_reason(exc)}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(line)
+    if made is None:
+        return 0
+    username, unknown = asyncio.run(_bot_username(settings))
+    if unknown is not None:
+        print(
+            f"{PROG} {command}: {unknown}: put your bot's username in the link",
+            file=sys.stderr,
+        )
+    print(f"LINK https://t.me/{username or '<your bot>'}?startgroup={made.bind_code}")
+    until = made.expires_at.astimezone(policy.tz)
+    print(
+        f"VALID until {until:%Y-%m-%d %H:%M} {policy.tz.key}: the first group added "
+        f"through the link becomes office {made.office.code}'s"
+    )
+    return 0
+
+
+async def _bot_username(settings: Settings) -> tuple[str | None, str | None]:
+    """The bot's username (getMe), or why it is unknown."""
+    if settings.bot_token is None:
+        return None, "the bot's username is unknown without BOT_TOKEN"
+    from aiogram.exceptions import TelegramAPIError
+
+    from bot.dispatcher import build_bot
+
+    bot = build_bot(settings)
+    try:
+        me = await bot.get_me(request_timeout=20)
+    except (TelegramAPIError, OSError, TimeoutError) as exc:
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+        return None, f"could not ask the Bot API server for the bot's username ({reason})"
+    finally:
+        await bot.session.close()
+    if not me.username:
+        return None, "the Bot API server names no username for the bot"
+    return me.username, None
 
 
 def _sandbox(argv: Sequence[str]) -> int:
@@ -382,7 +518,7 @@ def _parser() -> argparse.ArgumentParser:
     webhook.set_defaults(handler=_run, command="webhook")
     demo = commands.add_parser(
         "demo",
-        help="the offline demo: the sandbox, the bot and a sample district, in a browser",
+        help="the offline demo: the sandbox, the bot and a sample city, in a browser",
         description="Start the sandbox (a stand-in for Telegram, with a chat page) and "
         "the bot against it, on a SQLite file in --data-dir, seeded once with a sample "
         "district. Needs no token and no network. Ctrl-C stops it.",
@@ -397,10 +533,11 @@ def _parser() -> argparse.ArgumentParser:
     seed_demo = commands.add_parser(
         "seed-demo",
         help="fill the (migrated, empty) database named by DATABASE_URL with the sample "
-        "district, for trying reports and exports",
+        "city and its districts, for trying reports and exports",
         description="Seed the database named by DATABASE_URL, already migrated and "
-        "holding no points or observers, with the demo's sample district: points, "
-        "departments, observers, an application and items with their history. Its "
+        "holding no points or observers, with the demo's sample city: the city office and "
+        "three districts with their points, departments, observers, an application and "
+        "items with their history. Its "
         "notices count as sent: a bot started on it later does not write to these "
         "made-up people.",
     )
@@ -417,6 +554,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--out", required=True, help="the .xlsx file to write")
     export.add_argument("--lang", choices=["zh_CN", "en"], help="default: DEFAULT_LOCALE")
+    export.add_argument("--office", help="the office's code (default: the home office)")
     export.set_defaults(handler=_documents, command="export")
     report = commands.add_parser(
         "report",
@@ -426,7 +564,43 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--year", type=int, required=True, help="e.g. 2026")
     report.add_argument("--out", required=True, help="the .docx file to write")
     report.add_argument("--lang", choices=["zh_CN", "en"], help="default: DEFAULT_LOCALE")
+    report.add_argument("--office", help="the office's code (default: the home office)")
     report.set_defaults(handler=_documents, command="report")
+    offices = commands.add_parser(
+        "offices",
+        usage=f"{PROG} offices [-h] [add CODE NAME... (--parent CODE | --above CODE)]",
+        help="list the offices (the city, its districts), or add one with `offices add`",
+        description="List the offices of the database DATABASE_URL names, one line each, "
+        "every office above the offices below it: its code, the office above it, whether "
+        "a group is bound to it, its active points, appointed observers and open items. "
+        "The home office takes its code from JURISDICTION_CODE and, until a group is "
+        "bound to it through a link, its group from ADMIN_CHAT_ID.",
+    )
+    offices.set_defaults(handler=_offices, action=None)
+    actions = offices.add_subparsers(title="actions", metavar="ACTION", dest="action")
+    add = actions.add_parser(
+        "add",
+        help="create an office and print the link that binds its group",
+        description="Create an office below another (--parent: a district below its "
+        "city) or above an office that has none (--above: a city created over the "
+        "district that served alone, which keeps its references and history). Prints "
+        "the office's line and a one-time link: an administrator of the office's group "
+        "adds the bot to it through the link, and the group becomes the office's.",
+    )
+    add.add_argument(
+        "code", metavar="CODE", help="2-6 Latin letters; starts its references (CQ-2026-0007)"
+    )
+    add.add_argument(
+        "name",
+        metavar="NAME",
+        nargs="+",
+        help='its name: 涪陵区, or "涪陵区 | Fuling" with its English name',
+    )
+    placed = add.add_mutually_exclusive_group()
+    placed.add_argument("--parent", metavar="CODE", help="the office it goes below")
+    placed.add_argument(
+        "--above", metavar="CODE", help="the office without a parent that it goes above"
+    )
     commands.add_parser(
         "sandbox",
         help="start the local stand-in for the Telegram Bot API (see sandbox/README.md)",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -37,6 +38,7 @@ from bot.admins import AdminDirectory
 from bot.commands import set_commands
 from bot.delivery.limits import Limiter
 from bot.delivery.session import pace
+from bot.domain.offices import HOME, OfficeInfo
 from bot.effects import Speaker, guard_calls
 from bot.i18n import Catalogs, build_i18n
 from bot.middlewares.dedupe import UpdateDedupe
@@ -52,13 +54,16 @@ from bot.services.cards import CardService
 from bot.services.context import Clock, Policy, system_clock
 from bot.services.figures import FiguresService
 from bot.services.languages import LanguageService
+from bot.services.offices import OfficeService
 from bot.services.outbox import OutboxService
 from bot.services.people import PeopleService
 from bot.services.places import PlaceService
 from bot.services.privacy import PrivacyService
 from bot.services.suggestions import SuggestionService
 from bot.settings import Settings
+from storage.engine import read_sessions
 from storage.fsm import DatabaseStorage
+from storage.repositories.offices import office_tree
 from storage.store import Store
 
 
@@ -137,8 +142,24 @@ def build_dispatcher(
         ttl=settings.admin_cache_seconds,
     )
 
-    def services(store: Store) -> dict[str, Any]:
+    policies: dict[tuple[int, str], Policy] = {}
+
+    def policy_for(office: OfficeInfo | None) -> Policy:
+        """The home office's policy (the settings'), or another office's: its code."""
+        if office is None or office.id == HOME:
+            return policy
+        made = policies.get((office.id, office.code))
+        if made is None:
+            made = policies[(office.id, office.code)] = replace(
+                policy, jurisdiction=office.code, office_id=office.id
+            )
+        return made
+
+    def services(store: Store, office: OfficeInfo | None = None) -> dict[str, Any]:
+        policy = policy_for(office)
         return {
+            "policy": policy,
+            "offices": OfficeService(store, policy, clock),
             "suggestions": SuggestionService(store, policy, clock),
             "people": PeopleService(store, policy, clock),
             "places": PlaceService(store, policy, clock),
@@ -163,7 +184,7 @@ def build_dispatcher(
     )
     speaker = Speaker(sessions)
     dp.update.outer_middleware(UpdateDedupe())
-    dp.update.outer_middleware(Standing(admins, i18n, settings.default_locale))
+    dp.update.outer_middleware(Standing(admins, i18n, settings.default_locale, sessions))
     transaction = UpdateTransaction(
         sessions,
         dp.fsm,
@@ -185,6 +206,14 @@ def build_dispatcher(
     dp.startup.register(set_commands)
     dp["i18n"] = i18n
     dp["admins"] = admins
+    looking = read_sessions(sessions)
+
+    async def office_groups() -> list[int]:
+        tree = await office_tree(looking, settings.admin_chat_id)
+        return [office.chat_id for office in tree if office.chat_id is not None]
+
+    # For the start-up's command menus: every office's group.
+    dp["office_groups"] = office_groups
     dp["speaker"] = speaker
     dp["transaction"] = transaction
     return dp

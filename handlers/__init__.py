@@ -28,6 +28,7 @@ def routers(i18n: I18n, settings: Settings) -> list[Router]:
         mine,
         moving,
         office,
+        offices,
         onboarding,
         point_change,
         privacy,
@@ -41,9 +42,9 @@ def routers(i18n: I18n, settings: Settings) -> list[Router]:
         errors.setup(i18n, settings.default_locale),
         # Blocked and unblocked: updates no other router takes.
         membership.setup(i18n),
-        office.setup_help(i18n, settings.admin_chat_id),
+        office.setup_help(i18n),
         # /lang in the group is the group's language, before the private /lang.
-        start.setup_group(i18n, settings.admin_chat_id),
+        start.setup_group(i18n),
         # Before any move in the group: one made anonymously is refused; ☎️ for anyone.
         privacy.setup_group(i18n, settings),
         onboarding.setup(i18n),
@@ -64,10 +65,11 @@ def routers(i18n: I18n, settings: Settings) -> list[Router]:
         point_change.setup(i18n, settings),
         queue.setup(i18n, settings),
         roster.setup(i18n, settings),
+        offices.setup(i18n, settings),
         broadcast.setup(i18n, settings),
         figures.setup(i18n, settings),
         # What the office's routers did not take: someone who may not, or somewhere else.
-        office.setup_guard(i18n, settings.admin_chat_id),
+        office.setup_guard(i18n),
         # Keep last: it answers whatever no router above understood.
         fallback.setup(i18n),
     ]

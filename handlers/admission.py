@@ -509,7 +509,7 @@ async def reason_given(message: Message, desk: Desk, user: CurrentUser) -> None:
 
 
 def setup(i18n: I18n, settings: Settings) -> Router:
-    router = office_router("admission", settings.admin_chat_id)
+    router = office_router("admission")
     desks = Desks(_desk)
     router.callback_query.middleware(desks)
     router.message.middleware(desks)

@@ -141,7 +141,7 @@ def _shown_in(pending: PendingBroadcast, message_id: int) -> None:
 
 
 def setup(i18n: I18n, settings: Settings) -> Router:
-    router = office_router("broadcast", settings.admin_chat_id)
+    router = office_router("broadcast")
     router.message.register(preview, Command("broadcast"))
     router.callback_query.register(decide, BroadcastCb.filter())
     return router

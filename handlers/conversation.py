@@ -11,7 +11,7 @@ import logging
 from typing import Any, ClassVar, TypeVar
 
 from aiogram import F, Router
-from aiogram.filters import Filter
+from aiogram.filters import Filter, MagicData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import I18n
@@ -65,6 +65,10 @@ async def finish(state: FSMContext, key: str | type[Flow]) -> None:
     data.pop(key if isinstance(key, str) else key.key, None)
     await state.set_state(None)
     await state.set_data(data)
+
+
+# An update from an office's group carries that office (bot.middlewares.standing).
+IN_AN_OFFICE = MagicData(F.office.is_not(None))
 
 
 def private_router(name: str) -> Router:

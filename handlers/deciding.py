@@ -983,7 +983,7 @@ def input_problem(plan: Plan, exc: Exception) -> str:
 
 
 def setup(i18n: I18n, settings: Settings) -> Router:
-    router = office_router("deciding", settings.admin_chat_id)
+    router = office_router("deciding")
     router.message.register(cancel_typed, Command("cancel"), StateFilter(Deciding))
     router.message.register(nothing_to_cancel, Command("cancel"), StateFilter(None))
     router.callback_query.register(on_card, CardCb.filter())

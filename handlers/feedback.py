@@ -394,7 +394,7 @@ def _datas(shown: InlineKeyboardMarkup) -> list[str | None]:
 
 
 def setup(_i18n: I18n, settings: Settings) -> Router:
-    router = office_router("feedback", settings.admin_chat_id)
+    router = office_router("feedback")
     router.message.register(cancel_typed, Command("cancel"), StateFilter(Replying.text))
     router.callback_query.register(on_answer, FeedbackCb.filter(F.act == ANSWER))
     router.callback_query.register(on_reopen, FeedbackCb.filter(F.act == REOPEN))

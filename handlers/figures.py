@@ -131,7 +131,7 @@ class Desk:
 
 
 def setup(i18n: I18n, settings: Settings) -> Router:
-    router = office_router("figures", settings.admin_chat_id)
+    router = office_router("figures")
     router.message.middleware(Desks(from_data(Desk)))
     router.message.register(show_stats, Command("stats"))
     router.callback_query.register(stats_page, StatsCb.filter())

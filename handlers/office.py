@@ -18,6 +18,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.middlewares.people import CurrentUser
 from bot.services.context import Clock, Policy
+from handlers.conversation import IN_AN_OFFICE
 from handlers.privacy import say_help
 from handlers.ui import N_, esc
 
@@ -78,6 +79,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
         N_("[YEAR]"),
         N_("Show the year's holidays and make-up working days; send lines to import them"),
     ),
+    "offices": ("", N_("The offices below this one, and whether each has its group")),
+    "office_add": (
+        N_("CODE NAME [| ENGLISH NAME]"),
+        N_("Add an office below this one (a district); its group joins through the link"),
+    ),
+    "office_link": (N_("CODE"), N_("A new link for the group of an office below this one")),
     "lang": (N_("[zh|en]"), N_("The language of this group (each admin keeps their own)")),
     "cancel": ("", N_("Cancel the move you are making")),
     "help": ("", N_("This list")),
@@ -94,7 +101,7 @@ def usage(name: str) -> str:
 
 
 def help_text() -> str:
-    lines = [_("<b>The district office's commands</b>")]
+    lines = [_("<b>The office's commands</b>")]
     for name, (args, what) in COMMANDS.items():
         shown = f"/{name} {_(args)}" if args else f"/{name}"
         lines.append(f"<code>{esc(shown)}</code> — {esc(_(what))}")
@@ -115,13 +122,11 @@ def office_commands() -> list[BotCommand]:
     ]
 
 
-def office_router(name: str, admin_chat_id: int | None) -> Router:
-    """A router for the office: admins, in the admin group. Others fall through."""
+def office_router(name: str) -> Router:
+    """A router for the office: its admins, in its group. Others fall through."""
     router = Router(name=name)
-    # With no admin group configured, nothing matches: chat ids are never 0.
-    chat = admin_chat_id if admin_chat_id is not None else 0
-    router.message.filter(F.chat.id == chat, MagicData(F.user.admin.is_(True)))
-    router.callback_query.filter(F.message.chat.id == chat, MagicData(F.user.admin.is_(True)))
+    router.message.filter(IN_AN_OFFICE, MagicData(F.user.admin.is_(True)))
+    router.callback_query.filter(IN_AN_OFFICE, MagicData(F.user.admin.is_(True)))
     return router
 
 
@@ -135,11 +140,10 @@ async def show_help(
     await message.answer(help_text())
 
 
-def setup_help(_i18n: I18n, admin_chat_id: int | None) -> Router:
-    """/help in the admin group, for whoever asks there."""
+def setup_help(_i18n: I18n) -> Router:
+    """/help in an office's group, for whoever asks there."""
     router = Router(name="office-help")
-    chat = admin_chat_id if admin_chat_id is not None else 0
-    router.message.filter(F.chat.id == chat)
+    router.message.filter(IN_AN_OFFICE)
     router.message.register(show_help, Command("help"))
     return router
 
@@ -167,16 +171,16 @@ class _Told:
         # Once in a while per person: the group takes twenty messages a minute, and the
         # office's cards must not queue behind answers to someone who keeps trying.
         if message.from_user is not None and self.first(message.from_user.id):
-            await message.reply(_("Only the district office's admins can use this command."))
+            await message.reply(_("Only this office's admins can use this command."))
 
 
 async def not_here(message: Message) -> None:
-    await message.reply(_("This command works only in the district office's admin group."))
+    await message.reply(_("This command works only in an office's admin group."))
 
 
 async def not_an_admin_button(query: CallbackQuery) -> None:
     await query.answer(
-        _("Only the district office's admins can do this. Nothing was changed."),
+        _("Only this office's admins can do this. Nothing was changed."),
         show_alert=True,
     )
 
@@ -196,13 +200,12 @@ async def unknown_command(message: Message, bot: Bot) -> None:
     await message.reply(_("Unknown command. /help lists the office's commands."))
 
 
-def setup_guard(_i18n: I18n, admin_chat_id: int | None) -> Router:
+def setup_guard(_i18n: I18n) -> Router:
     """The office's commands and buttons, reached by someone who may not use them."""
     router = Router(name="office-guard")
-    chat = admin_chat_id if admin_chat_id is not None else 0
     # Each guard remembers whom it told, for itself.
-    router.message.register(_Told().not_an_admin, Command(*OFFICE_ONLY), F.chat.id == chat)
+    router.message.register(_Told().not_an_admin, Command(*OFFICE_ONLY), IN_AN_OFFICE)
     router.message.register(not_here, Command(*OFFICE_ONLY))
-    router.callback_query.register(not_an_admin_button, F.message.chat.id == chat, _not_an_admin)
-    router.message.register(unknown_command, F.chat.id == chat, F.text.startswith("/"))
+    router.callback_query.register(not_an_admin_button, IN_AN_OFFICE, _not_an_admin)
+    router.message.register(unknown_command, IN_AN_OFFICE, F.text.startswith("/"))
     return router

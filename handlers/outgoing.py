@@ -16,6 +16,7 @@ from typing import Any
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.notices import Notice
+from bot.domain.offices import HOME
 from bot.domain.roles import Role
 from bot.effects import Speech, later
 from bot.i18n import locale_for
@@ -44,11 +45,10 @@ async def deliver(out: Outgoing, row: OutboxItem) -> None:
     """Send one row; raises whatever Telegram or rendering raised (the caller records
     the failure)."""
     if row.audience == ADMIN_GROUP:
-        if out.admin_chat_id is None:
-            raise NoAdminChat("ADMIN_CHAT_ID is not set")
-        locale = await group_locale(out, out.admin_chat_id)
+        chat_id = await office_group(out, row.office_id)
+        locale = await group_locale(out, chat_id)
         with out.i18n.context(), out.i18n.use_locale(locale):
-            await _to_office(out, out.admin_chat_id, row)
+            await _to_office(out, chat_id, row)
         return
     if row.chat_id is None or row.audience not in (USER, LIAISON):
         raise UnknownNotice(f"{row.audience}:{row.kind}")
@@ -67,6 +67,16 @@ async def deliver(out: Outgoing, row: OutboxItem) -> None:
             await department.deliver(out, row)
         else:
             await _to_person(out, row.chat_id, row)
+
+
+async def office_group(out: Outgoing, office_id: int | None) -> int:
+    """The group of the office ``office_id`` (the home office's for None)."""
+    tree = (await out.outbox.offices()).with_home_group(out.admin_chat_id)
+    office = tree.get(office_id if office_id is not None else HOME)
+    if office is None or office.chat_id is None:
+        code = office.code if office is not None else office_id
+        raise NoAdminChat(f"office {code} has no group (ADMIN_CHAT_ID, or its link)")
+    return office.chat_id
 
 
 async def group_locale(out: Outgoing, chat_id: int) -> str:
@@ -159,7 +169,8 @@ async def resync(
 
     async with speech.read() as store:
         out = build(store)
-        group = out.admin_chat_id is not None and card.chat_id == out.admin_chat_id
+        tree = (await out.outbox.offices()).with_home_group(out.admin_chat_id)
+        group = tree.of_chat(card.chat_id) is not None
         if group:
             locale = await group_locale(out, card.chat_id)
         else:
@@ -214,6 +225,11 @@ def office_line(kind: str, payload: Mapping[str, Any]) -> str:
             "number, résumé and Telegram account are erased; their items are kept under "
             "an anonymous name."
         ).format(id=payload_text(payload, "observer_id", 20))
+    if kind == Notice.OFFICE_BOUND:
+        return "🏛 " + _(
+            "{name} ({code}) has its admin group now: its administrators there are the "
+            "office's admins. /offices lists the offices below this one."
+        ).format(name=payload_text(payload, "name"), code=payload_text(payload, "code", 20))
     if kind == Notice.GROUP_OUTSIDERS:
         count = payload.get("count")
         return outsiders_text(count if isinstance(count, int) else 0)

@@ -197,6 +197,6 @@ async def _refusal(people: PeopleService, actor: Actor, request_id: int, exc: Ex
 
 
 def setup(i18n: I18n, settings: Settings) -> Router:
-    router = office_router("point_change", settings.admin_chat_id)
+    router = office_router("point_change")
     router.callback_query.register(decide, PointReqCb.filter(F.act.in_({APPROVE, REFUSE})))
     return router

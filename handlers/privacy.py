@@ -49,7 +49,7 @@ from bot.services.cards import APPLICATION
 from bot.services.context import Clock, Policy
 from bot.services.privacy import OBSERVER, PrivacyService
 from bot.settings import Settings
-from handlers.conversation import private_router
+from handlers.conversation import IN_AN_OFFICE, private_router
 from handlers.keyboards import button
 from handlers.ui import clip
 
@@ -125,7 +125,7 @@ async def show_phone(
 
 
 def _only_admins() -> str:
-    return _("Only the district office's admins can see phone numbers.")
+    return _("Only this office's admins can see phone numbers.")
 
 
 # ---- who reads the group ----------------------------------------------------------------
@@ -146,17 +146,24 @@ async def outsiders(bot: Bot, chat_id: int) -> int | None:
 
 
 def group_census(
-    bot: Bot, chat_id: int | None
-) -> Callable[[], Awaitable[tuple[int, int] | None]] | None:
-    """The scheduler's count of the admin group's members who are not admins: the
-    group's id and the number, or None when Telegram could not say."""
-    if chat_id is None:
+    bot: Bot, chat_id: int | None, groups: Callable[[], Awaitable[list[int]]] | None = None
+) -> Callable[[], Awaitable[list[tuple[int, int]]]] | None:
+    """The scheduler's count of each office's group's members who are not its admins:
+    (group id, number) for every group Telegram could say of. The groups are
+    ``groups()`` (every office's, now) and ``chat_id`` (the home office's setting)."""
+    if chat_id is None and groups is None:
         return None
-    group = chat_id
 
-    async def census() -> tuple[int, int] | None:
-        count = await outsiders(bot, group)
-        return None if count is None else (group, count)
+    async def census() -> list[tuple[int, int]]:
+        found = await groups() if groups is not None else []
+        if chat_id is not None and chat_id not in found:
+            found.insert(0, chat_id)
+        counted = []
+        for group in found:
+            count = await outsiders(bot, group)
+            if count is not None:
+                counted.append((group, count))
+        return counted
 
     return census
 
@@ -312,11 +319,8 @@ def setup_group(_i18n: I18n, settings: Settings) -> Router:
     """The admin group: anonymous admins' moves refused; ☎️ pressed by anyone there
     (the service decides who may see the number)."""
     router = Router(name="privacy-group")
-    chat = settings.admin_chat_id if settings.admin_chat_id is not None else 0
-    router.message.register(refuse_anonymous, F.chat.id == chat, Anonymous())
-    router.callback_query.register(
-        show_phone, F.message.chat.id == chat, PrivacyCb.filter(F.act == PHONE)
-    )
+    router.message.register(refuse_anonymous, IN_AN_OFFICE, Anonymous())
+    router.callback_query.register(show_phone, IN_AN_OFFICE, PrivacyCb.filter(F.act == PHONE))
     return router
 
 

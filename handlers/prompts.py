@@ -169,6 +169,6 @@ async def on_reply_not_taken(
 
 
 def setup(_i18n: I18n, settings: Settings) -> Router:
-    router = office_router("prompts", settings.admin_chat_id)
+    router = office_router("prompts")
     router.message.register(on_reply_not_taken, F.reply_to_message)
     return router

@@ -552,8 +552,10 @@ async def open_card(
     except NotFound:
         await query.answer(_("That item no longer exists."), show_alert=True)
         return
-    chat_id = query.message.chat.id if query.message else settings.admin_chat_id
-    assert chat_id is not None
+    if query.message is None:  # too old for Telegram to say where it was
+        await query.answer()
+        return
+    chat_id = query.message.chat.id
     _refresh(chat_id, callback_data.item, suggestions, repost=True)
     await query.answer()
 
@@ -700,7 +702,7 @@ async def note(
 
 
 def setup(i18n: I18n, settings: Settings) -> Router:
-    router = office_router("queue", settings.admin_chat_id)
+    router = office_router("queue")
     router.message.register(queue, Command("queue"))
     router.message.register(overdue, Command("overdue"))
     router.callback_query.register(open_card, OpenCb.filter())

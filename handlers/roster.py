@@ -197,7 +197,7 @@ async def deep_link(bot: Bot, code: str) -> str:
 
 
 def setup(i18n: I18n, settings: Settings) -> Router:
-    router = office_router("roster", settings.admin_chat_id)
+    router = office_router("roster")
     desks = Desks(from_data(Desk))
     router.message.middleware(desks)
     router.callback_query.middleware(desks)

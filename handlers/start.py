@@ -284,9 +284,9 @@ async def set_group_language(
         )
 
 
-def setup_group(_i18n: I18n, admin_chat_id: int | None) -> Router:
+def setup_group(_i18n: I18n) -> Router:
     """/lang in the admin group, for its admins: the group's own language."""
-    router = office_router("group-language", admin_chat_id)
+    router = office_router("group-language")
     router.message.register(choose_group_language, Command("lang"))
     router.callback_query.register(set_group_language, LangCb.filter(F.locale.in_(LANGUAGE_NAMES)))
     return router

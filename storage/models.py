@@ -100,7 +100,57 @@ class ChatLanguage(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class Point(Created, Named, Base):
+class Office(Created, Named, Base):
+    """An office of the scheme (``bot.domain.offices``): the city's, a district's.
+
+    Its code starts its items' references; its admins are its group's creator and
+    administrators. ``bind_code`` is the one-time code of the link that binds a group
+    to an office not yet bound (``t.me/<bot>?startgroup=<code>``).
+    """
+
+    __tablename__ = "offices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(8), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("offices.id"), index=True)
+    chat_id: Mapped[int | None] = mapped_column(TelegramId, unique=True)
+    bind_code: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    bind_expires_at: Mapped[datetime | None]
+    bound_at: Mapped[datetime | None]
+    bound_by: Mapped[int | None] = mapped_column(TelegramId)
+    created_by: Mapped[int | None] = mapped_column(TelegramId)
+
+
+# Every deployment has its home office from the start (bot.domain.offices.HOME): rows
+# written before offices existed, and by code that names none, are its. Its code and
+# group follow JURISDICTION_CODE and ADMIN_CHAT_ID while it is the only office.
+def home_office(dialect: str) -> list[str]:
+    """The statements that make the home office in an empty ``offices`` table."""
+    now = "timezone('utc', now())" if dialect == "postgresql" else "CURRENT_TIMESTAMP"
+    made = [f"INSERT INTO offices (id, code, name, created_at) VALUES (1, 'WZ', '', {now})"]
+    if dialect == "postgresql":  # the id was given: the sequence is told
+        made.append("SELECT setval(pg_get_serial_sequence('offices', 'id'), 1)")
+    return made
+
+
+for _dialect in ("sqlite", "postgresql"):
+    for _statement in home_office(_dialect):
+        sa.event.listen(
+            Office.__table__,
+            "after_create",
+            sa.DDL(_statement).execute_if(dialect=_dialect),  # type: ignore[no-untyped-call]
+        )
+
+
+class InOffice:
+    """A row that belongs to one office, the home office unless said otherwise."""
+
+    office_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("offices.id"), index=True, default=1, server_default=sa.text("1")
+    )
+
+
+class Point(Created, Named, InOffice, Base):
     """An observation point (法治观测点)."""
 
     __tablename__ = "points"
@@ -116,7 +166,7 @@ class Point(Created, Named, Base):
     closed_at: Mapped[datetime | None]
 
 
-class Observer(Created, Base):
+class Observer(Created, InOffice, Base):
     """An observer (法治观察员), whether or not they have linked a Telegram account."""
 
     __tablename__ = "observers"
@@ -140,7 +190,7 @@ class Observer(Created, Base):
     point: Mapped[Point | None] = relationship(lazy="raise")
 
 
-class Application(Created, Base):
+class Application(Created, InOffice, Base):
     """A stranger's request to become an observer, decided by the office."""
 
     __tablename__ = "applications"
@@ -165,7 +215,7 @@ class Application(Created, Base):
     __mapper_args__ = {"version_id_col": version}
 
 
-class Department(Created, Named, Base):
+class Department(Created, Named, InOffice, Base):
     """A district department (区级有关部门) that implements adopted items."""
 
     __tablename__ = "departments"
@@ -206,7 +256,7 @@ class Invite(Created, Base):
     used_at: Mapped[datetime | None]
 
 
-class Suggestion(Created, Base):
+class Suggestion(Created, InOffice, Base):
     """A suggestion, opinion or problem filed by an observer: the heart of the scheme."""
 
     __tablename__ = "suggestions"
@@ -316,6 +366,8 @@ class OutboxMessage(Created, Base):
     sent_at: Mapped[datetime | None]
     # The broadcast a row belongs to, so that its delivery report can be counted.
     broadcast_id: Mapped[int | None] = mapped_column(sa.ForeignKey("broadcasts.id"), index=True)
+    # The office whose group an admin-group row goes to (None: the home office's).
+    office_id: Mapped[int | None] = mapped_column(sa.ForeignKey("offices.id"))
     # A sender's lease: the row is being sent by ``claimed_by`` until then (no
     # transaction is open meanwhile); past it, the send is tried again.
     claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
@@ -370,7 +422,7 @@ class UnsurePost(Created, Base):
     since: Mapped[int] = mapped_column(sa.BigInteger())
 
 
-class Broadcast(Created, Base):
+class Broadcast(Created, InOffice, Base):
     """A message the office sent to all active observers, or to one point's."""
 
     __tablename__ = "broadcasts"

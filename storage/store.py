@@ -14,6 +14,7 @@ from storage.repositories.calendar import CalendarRepository
 from storage.repositories.cards import BroadcastRepository, CardRepository, UnsurePostRepository
 from storage.repositories.figures import FiguresRepository
 from storage.repositories.languages import ChatLanguageRepository
+from storage.repositories.offices import OfficeRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.people import (
     ApplicationRepository,
@@ -72,6 +73,7 @@ class Store:
         self.session = session
 
     users = _Made(UserRepository)
+    offices = _Made(OfficeRepository)
     points = _Made(PointRepository)
     departments = _Made(DepartmentRepository)
     liaisons = _Made(LiaisonRepository)

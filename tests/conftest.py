@@ -17,7 +17,7 @@ from hypothesis import settings
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.engine import create_engine, session_factory
-from storage.models import Base
+from storage.models import Base, home_office
 
 # CI runs the property tests on a fixed seed, so a red run is reproducible and never a
 # coin toss; developers' runs keep exploring new examples.
@@ -115,6 +115,8 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
             # RESTART IDENTITY gives each test the ids a fresh schema would.
             tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
             await conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            for statement in home_office("postgresql"):
+                await conn.execute(sa.text(statement))
         else:
             await conn.run_sync(Base.metadata.drop_all)
             await conn.run_sync(Base.metadata.create_all)

@@ -36,6 +36,7 @@ from aiogram.methods import (
     GetChatMember,
     GetChatMemberCount,
     GetMe,
+    LeaveChat,
     SendChatAction,
     SendDocument,
     SendMediaGroup,
@@ -167,6 +168,8 @@ class RecordingSession(BaseSession):
         # them (and the bot), as Telegram counts people it never names.
         self.unnamed_members: dict[int, int] = {}
         self.deleted: list[tuple[int, int]] = []
+        # Groups the bot left (leaveChat), in order.
+        self.left: list[int] = []
         # Chats whose person blocked the bot: anything sent there gets Telegram's 403.
         self.blocked: set[int] = set()
         # (chat, message) people deleted: a reply to one is refused unless the bot
@@ -379,6 +382,9 @@ class RecordingSession(BaseSession):
             return MessageId(message_id=next(self._ids))
         if isinstance(method, GetMe):
             return BOT_USER
+        if isinstance(method, LeaveChat):
+            self.left.append(int(method.chat_id))
+            return True
         raise NotImplementedError(f"the fake Telegram does not answer {type(method).__name__}")
 
     def _membership(

@@ -29,6 +29,8 @@ class Notice(StrEnum):
     POINT_REQUEST_REFUSED = "point_request.refused"
     POINT_CLOSED = "point.closed"
     LIAISON_JOINED = "liaison.joined"
+    # An office's group was bound through its link: the office above hears.
+    OFFICE_BOUND = "office.bound"
     # An observer asked to be forgotten: the office hears they left, anonymised.
     OBSERVER_FORGOTTEN = "observer.forgotten"
     # Members of the admin group who are not its admins, and see what it shows.

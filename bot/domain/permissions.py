@@ -35,6 +35,8 @@ class Manage(StrEnum):
     EDIT_CALENDAR = "edit_calendar"
     # The office's work lists: the queue, overdue items, search across all items.
     OVERSEE = "oversee"
+    # Bringing an office in below one's own (a city's districts).
+    MANAGE_OFFICES = "manage_offices"
 
 
 MATRIX: dict[Manage, frozenset[Role]] = {
@@ -43,6 +45,7 @@ MATRIX: dict[Manage, frozenset[Role]] = {
     Manage.VIEW_OBSERVER_IDENTITY: frozenset({Role.ADMIN}),
     Manage.MANAGE_POINTS: frozenset({Role.ADMIN}),
     Manage.MANAGE_DEPARTMENTS: frozenset({Role.ADMIN}),
+    Manage.MANAGE_OFFICES: frozenset({Role.ADMIN}),
     Manage.MANAGE_OBSERVERS: frozenset({Role.ADMIN}),
     Manage.CREATE_INVITE: frozenset({Role.ADMIN}),
     Manage.DECIDE_APPLICATION: frozenset({Role.ADMIN}),

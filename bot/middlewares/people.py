@@ -90,7 +90,13 @@ class ActingUser(BaseMiddleware):
             locale=locale_for(info.locale, who.language_code, self._default_locale),
             admin=admin,
         )
-        data["actor"] = await identify(store, who.id, is_admin=admin, standing=standing)
+        data["actor"] = await identify(
+            store,
+            who.id,
+            is_admin=admin,
+            standing=standing,
+            operator=bool(data.get("office_operator", False)),
+        )
         return await handler(event, data)
 
 

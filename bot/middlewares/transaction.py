@@ -38,16 +38,19 @@ from aiogram.types import ReplyParameters, TelegramObject, Update
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.domain.offices import OfficeInfo
 from bot.effects import Effects, Speaker, defer_to_commit
 from bot.i18n import N_, locale_for
 from storage.engine import writer
 from storage.fsm import DatabaseStorage
 from storage.models import QUEUED
+from storage.scope import limit_to_office
 from storage.store import Store
 
 log = logging.getLogger(__name__)
 
-ServiceFactory = Callable[[Store], dict[str, Any]]
+# The services for one transaction, acting for an office (None: in a private chat).
+ServiceFactory = Callable[[Store, OfficeInfo | None], dict[str, Any]]
 
 # PostgreSQL: serialization failure, deadlock, lock not available, connection trouble.
 _RETRY_STATES = ("40001", "40P01", "55P03", "57P01", "08")
@@ -159,7 +162,10 @@ class UpdateTransaction(BaseMiddleware):
                         return None, None
                     attempt["store"] = store
                     attempt["effects"] = effects
-                    attempt.update(self._services(store))
+                    office: OfficeInfo | None = attempt.get("office")
+                    if office is not None and not attempt.get("office_alone", True):
+                        limit_to_office(session, office.id)
+                    attempt.update(self._services(store, office))
                     with effects.collecting():
                         storage = self._fsm.storage
                         if isinstance(storage, DatabaseStorage):

@@ -1,7 +1,9 @@
 """The running bot: updates in (long polling or a webhook), the outbox sender out.
 
 Start-up checks what would otherwise fail later and less clearly: the schema is at the
-latest revision, and the Bot API server accepts the token. Shutdown (SIGTERM, SIGINT)
+latest revision, and the Bot API server accepts the token. It settles the home office
+once, before the first update: its code from JURISDICTION_CODE and, until a group is
+bound to it through a link, its group from ADMIN_CHAT_ID. Shutdown (SIGTERM, SIGINT)
 stops taking updates, lets the ones in hand finish and commit, lets the sender finish
 the sends in flight and record them, then closes the connections. A second signal
 during shutdown exits at once; nothing is lost even then, since an unfinished update
@@ -27,11 +29,13 @@ from aiogram.exceptions import TelegramNetworkError, TelegramServerError, Telegr
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import Update
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.delivery.limits import Limiter
 from bot.delivery.sender import OutboxSender
 from bot.dispatcher import build_bot, build_dispatcher, policy_of
+from bot.domain.errors import DomainError
 from bot.effects import Speaker
 from bot.i18n import build_i18n
 from bot.runtime.intake import Unreadable, read, read_all, update_id_of
@@ -39,9 +43,11 @@ from bot.runtime.polling import HasUpdateId, Poller
 from bot.runtime.scheduler import Scheduler
 from bot.runtime.webhook import NotAnUpdate, webhook_app
 from bot.services.dead_letters import record_unreadable
+from bot.services.offices import OfficeService
 from bot.settings import Settings
 from handlers.privacy import group_census
 from storage.engine import create_engine, session_factory
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +79,7 @@ def build(settings: Settings) -> Parts:
     dp = build_dispatcher(settings, sessions=sessions, i18n=i18n)
     policy = policy_of(settings)
     sender = OutboxSender(bot, sessions, settings=settings, i18n=i18n, policy=policy)
-    census = group_census(bot, settings.admin_chat_id)
+    census = group_census(bot, settings.admin_chat_id, dp["office_groups"])
     scheduler = Scheduler(sessions, policy, on_queued=sender.kick, census=census)
     return Parts(engine, bot, dp, sender, scheduler, sessions)
 
@@ -84,8 +90,11 @@ async def serve(settings: Settings, mode: Mode, stop: asyncio.Event | None = Non
     _on_signals(stop)
     parts = build(settings)
     try:
-        if not await _ready(parts.bot, stop):
+        if not await _settle_home(parts.sessions, settings):
             return FAILED
+        if not await _ready(parts.bot, stop):
+            # Stopped while starting (Ctrl-C before the first update) is a clean stop.
+            return OK if stop.is_set() else FAILED
         return await _serve(parts, settings, mode, stop)
     finally:
         await parts.bot.session.close()
@@ -160,6 +169,28 @@ async def _serve(parts: Parts, settings: Settings, mode: Mode, stop: asyncio.Eve
             await dp.emit_shutdown(bot=bot, dispatcher=dp, bots=[bot], **dp.workflow_data)
     log.info("stopped")
     return OK
+
+
+async def _settle_home(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> bool:
+    """The home office as the settings name it, in a transaction of its own."""
+    try:
+        async with sessions() as session, session.begin():
+            offices = OfficeService(Store(session), policy_of(settings))
+            home = await offices.settle_home(settings.jurisdiction_code, settings.admin_chat_id)
+    except (DomainError, SQLAlchemyError, OSError) as exc:
+        log.error(
+            "could not settle the home office",
+            extra={"error": " ".join(f"{type(exc).__name__}: {exc}".split())},
+        )
+        return False
+    group = "bound" if home.bound else "unbound"
+    log.info(
+        "home office %s, its group %s",
+        home.code,
+        group,
+        extra={"office": home.code, "group": group},
+    )
+    return True
 
 
 async def _ready(bot: Bot, stop: asyncio.Event) -> bool:

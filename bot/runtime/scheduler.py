@@ -10,8 +10,8 @@ that even two runs that overlap (a lease expiring mid-run) queue each message on
 The holder also keeps house: once a day, with the day's closing of waiting items, it
 erases the applications the office no longer keeps and forgets old update ids
 (:meth:`bot.services.privacy.PrivacyService.housekeeping`); and at its first round and
-every ``census_every`` after, it counts the admin group's members who are not admins
-(``census``, which asks Telegram) and warns the group when that number changed.
+every ``census_every`` after, it counts each office's group's members who are not its
+admins (``census``, which asks Telegram) and warns a group when that number changed.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ log = logging.getLogger("bot.scheduler")
 
 LEASE = "scheduler"
 
-# The admin group's id and how many of its members are not admins; None when Telegram
-# could not say (see handlers.privacy.outsiders).
-Census = Callable[[], Awaitable[tuple[int, int] | None]]
+# Each office's group and how many of its members are not its admins (a group Telegram
+# could not say of is left out: see handlers.privacy.outsiders).
+Census = Callable[[], Awaitable[list[tuple[int, int]]]]
 
 
 def holder_id() -> str:
@@ -116,13 +116,12 @@ class Scheduler:
         ):
             return False
         self._counted = now
-        counted = await self._census()
-        if counted is None:
-            return False
-        chat_id, count = counted
-        async with self._sessions() as session, self._writer, session.begin():
-            privacy = PrivacyService(Store(session), self._policy, self._clock)
-            return await privacy.outsiders(chat_id, count)
+        warned = False
+        for chat_id, count in await self._census():
+            async with self._sessions() as session, self._writer, session.begin():
+                privacy = PrivacyService(Store(session), self._policy, self._clock)
+                warned = await privacy.outsiders(chat_id, count) or warned
+        return warned
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick until ``stop`` is set; an error is logged, never the end of the loop."""

@@ -23,6 +23,9 @@ _FOLLOWING = (ObserverStatus.APPOINTED, ObserverStatus.SUSPENDED)
 class Actor:
     user_id: int | None
     view: ActorView
+    # One of the deployment's operators (ADMIN_IDS) acting as an office's admin: their
+    # moves are recorded as such.
+    operator: bool = False
 
     @property
     def roles(self) -> frozenset[Role]:
@@ -37,7 +40,12 @@ SYSTEM = Actor(None, ActorView(frozenset({Role.SYSTEM})))
 
 
 async def identify(
-    store: Store, user_id: int, *, is_admin: bool = False, standing: Rank | None = None
+    store: Store,
+    user_id: int,
+    *,
+    is_admin: bool = False,
+    standing: Rank | None = None,
+    operator: bool = False,
 ) -> Actor:
     """Who ``user_id`` is to the rules; ``standing`` as read already this transaction
     (``ObserverRepository.person``), else it is looked up."""
@@ -49,4 +57,6 @@ async def identify(
         observer_id = observer[0]
     if departments:
         roles.add(Role.LIAISON)
-    return Actor(user_id, ActorView(frozenset(roles), observer_id, departments))
+    return Actor(
+        user_id, ActorView(frozenset(roles), observer_id, departments), is_admin and operator
+    )

@@ -105,6 +105,7 @@ class BroadcastService(Service):
             raise NoRecipients("nobody to send to", point_id=point_id)
         moment = self.now()
         broadcast = Broadcast(
+            office_id=self.policy.office_id,
             text=cleaned,
             point_id=point_id,
             created_by=actor.user_id,

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.calendar import WorkingCalendar, local_date
+from bot.domain.offices import HOME, OfficeTree
 from storage.store import Store
 
 Clock = Callable[[], datetime]
@@ -19,9 +20,12 @@ def system_clock() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """The office's rules of practice, taken from the settings at start-up."""
+    """The office's rules of practice, taken from the settings at start-up; each office
+    has its own (its code and id), the rest is the deployment's."""
 
     jurisdiction: str = "WZ"
+    # The office acting (in its group), or the home office's (in private chats).
+    office_id: int = HOME
     decision_days: int = 5
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     invite_ttl: timedelta = timedelta(days=7)
@@ -52,6 +56,17 @@ class Service:
 
     def today(self) -> date:
         return local_date(self.now(), self.policy.tz)
+
+    async def offices(self) -> OfficeTree:
+        """Every office (kept a while: ``storage.kept``)."""
+        return await self.store.offices.tree()
+
+    async def office_code(self, office_id: int) -> str:
+        """The code that starts the references of the office ``office_id``."""
+        if office_id == self.policy.office_id:
+            return self.policy.jurisdiction
+        office = (await self.offices()).get(office_id)
+        return office.code if office is not None else self.policy.jurisdiction
 
     async def calendar(self) -> WorkingCalendar:
         holidays, workdays = await self.store.calendar.exceptions()

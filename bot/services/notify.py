@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.domain.lifecycle import Audience
 from bot.domain.notices import Notice
+from bot.domain.offices import HOME
 from storage.models import OutboxMessage, Suggestion
 from storage.store import Store
 
@@ -35,10 +36,12 @@ def _row(
     event_id: int | None,
     broadcast_id: int | None = None,
     at: datetime | None = None,
+    office_id: int | None = None,
 ) -> dict[str, Any]:
     moment = at or datetime.now(UTC)
     return {
         "audience": audience,
+        "office_id": office_id,
         "broadcast_id": broadcast_id,
         "created_at": moment,
         "not_before": moment,
@@ -77,10 +80,13 @@ async def to_admins(
     suggestion_id: int | None = None,
     event_id: int | None = None,
     at: datetime | None = None,
+    office_id: int = HOME,
 ) -> None:
+    """Tell the group of the office ``office_id`` (the home office's by default)."""
     row = _row(
-        ADMIN_GROUP, None, kind, payload, suggestion_id=suggestion_id, event_id=event_id, at=at
-    )
+        ADMIN_GROUP, None, kind, payload,
+        suggestion_id=suggestion_id, event_id=event_id, at=at, office_id=office_id,
+    )  # fmt: skip
     store.session.add(OutboxMessage(**row))
 
 
@@ -103,7 +109,7 @@ async def about_item(
     rows: list[dict[str, Any]] = []
     for audience in sorted(set(audiences)):
         if audience is Audience.ADMINS:
-            rows.append(about(ADMIN_GROUP, None))
+            rows.append(about(ADMIN_GROUP, None, office_id=item.office_id))
         elif audience is Audience.OBSERVER:
             observer = await store.observers.get(item.observer_id)
             chat = observer.user_id if observer is not None else None

@@ -57,6 +57,8 @@ class OutboxItem:
     event_id: int | None
     broadcast_id: int | None
     attempts: int
+    # The office whose group an admin-group row goes to (None: the home office's).
+    office_id: int | None = None
 
     @classmethod
     def of(cls, r: OutboxMessage) -> OutboxItem:
@@ -70,6 +72,7 @@ class OutboxItem:
             r.event_id,
             r.broadcast_id,
             r.attempts,
+            r.office_id,
         )
 
     @property
@@ -85,6 +88,10 @@ class Recipient:
     locale: str | None
     language_code: str | None
     blocked: bool
+
+
+# In what _who finds: the office that hears of the person (taken out before the notice).
+_OFFICE = "office_id"
 
 
 class OutboxService(Service):
@@ -262,6 +269,7 @@ class OutboxService(Service):
                 **carry("point", point.naming if point else None),
             },
             at=self.now(),
+            office_id=broadcast.office_id,
         )
         await self.store.flush()
         return True
@@ -276,7 +284,10 @@ class OutboxService(Service):
             return False
         who = await self._who(user_id)
         if who is not None:
-            await notify.to_admins(self.store, Notice.OBSERVER_UNREACHABLE, who, at=self.now())
+            office_id = who.pop(_OFFICE)
+            await notify.to_admins(
+                self.store, Notice.OBSERVER_UNREACHABLE, who, at=self.now(), office_id=office_id
+            )
         await self.store.flush()
         return True
 
@@ -296,11 +307,12 @@ class OutboxService(Service):
 
     async def _who(self, user_id: int) -> dict[str, Any] | None:
         """Who the office should hear is cut off: an observer or a liaison, or nobody
-        (an applicant, a passer-by)."""
+        (an applicant, a passer-by); under ``_OFFICE``, the office to tell."""
         observer = await self.store.observers.by_user(user_id)
         if observer is not None and observer.status in _ACTIVE_OBSERVER:
             point = await self.store.points.get(observer.point_id) if observer.point_id else None
             return {
+                _OFFICE: observer.office_id,
                 "user_id": user_id,
                 "observer_id": observer.id,
                 "name": observer.name,
@@ -312,6 +324,7 @@ class OutboxService(Service):
                 continue
             user = await self.store.users.get(user_id)
             return {
+                _OFFICE: department.office_id,
                 "user_id": user_id,
                 "name": liaison.name or (user.first_name if user else "") or str(user_id),
                 **carry("department", department.naming),

@@ -346,6 +346,7 @@ class PeopleService(Service):
             await self._active_point(point_id)
         row = await self.store.observers.add(
             Observer(
+                office_id=self.policy.office_id,
                 name=clean_text(name, NAME_MAX, field="name"),
                 phone=clean_phone(phone) if phone.strip() else "",
                 category=category,
@@ -420,10 +421,12 @@ class PeopleService(Service):
         point = await self._active_point(point_id)
         if observer.point_id == point.id:
             raise Conflict("already at that point")
-        observer.point_id = point.id
+        observer.point_id, observer.office_id = point.id, point.office_id
         await self.store.flush()
         moved = {"observer_id": observer.id, "name": observer.name, "point": point.name}
-        await notify.to_admins(self.store, Notice.OBSERVER_MOVED, moved, at=self.now())
+        await notify.to_admins(
+            self.store, Notice.OBSERVER_MOVED, moved, at=self.now(), office_id=observer.office_id
+        )
         if observer.user_id is not None and observer.user_id != actor.user_id:
             # Moved by the office: the observer learns where they now belong.
             await notify.to_user(
@@ -534,12 +537,15 @@ class PeopleService(Service):
             raise Conflict("already an observer")
         if await self.store.applications.pending_for_user(user_id) is not None:
             raise Conflict("an application is already waiting")
+        # The office of the point they would join decides (the home office's if none).
+        office_id = self.policy.office_id
         if desired_point_id is not None:
-            await self._active_point(desired_point_id)
+            office_id = (await self._active_point(desired_point_id)).office_id
         if await self.store.users.get(user_id) is None:
             await self.store.users.upsert(user_id, at=self.now())
         row = await self.store.applications.add(
             Application(
+                office_id=office_id,
                 user_id=user_id,
                 name=clean_text(name, NAME_MAX, field="name"),
                 phone=clean_phone(phone),
@@ -552,7 +558,11 @@ class PeopleService(Service):
             )
         )
         await notify.to_admins(
-            self.store, Notice.APPLICATION_NEW, {"application_id": row.id}, at=self.now()
+            self.store,
+            Notice.APPLICATION_NEW,
+            {"application_id": row.id},
+            at=self.now(),
+            office_id=office_id,
         )
         await self.store.flush()
         return ApplicationInfo.of(row)
@@ -687,6 +697,10 @@ class PeopleService(Service):
             raise NotPermitted("only observers have a point", action="ask_to_move")
         observer = await self._observer(actor.observer_id)
         target = await self._active_point(point_id)
+        if target.office_id != observer.office_id:
+            # Another office's point: moving there is that office's to decide (an
+            # application), not this one's.
+            raise NotFound("no such point", point_id=point_id)
         current = await self.store.points.get(observer.point_id) if observer.point_id else None
         pending = await self.store.point_requests.pending_for(observer.id)
         if current is None or not current.active:
@@ -710,7 +724,11 @@ class PeopleService(Service):
         self.store.session.add(row)
         await self.store.flush()
         await notify.to_admins(
-            self.store, Notice.POINT_REQUESTED, {"request_id": row.id}, at=self.now()
+            self.store,
+            Notice.POINT_REQUESTED,
+            {"request_id": row.id},
+            at=self.now(),
+            office_id=observer.office_id,
         )
         return Asked(request=await self._request_view(row))
 
@@ -761,7 +779,7 @@ class PeopleService(Service):
                 point = await self._active_point(row.to_point_id)
                 if observer.status is ObserverStatus.DISMISSED:
                     raise Conflict("the observer has been dismissed")
-                observer.point_id = point.id
+                observer.point_id, observer.office_id = point.id, point.office_id
             move = RequestMove.APPROVE if approve else RequestMove.REFUSE
             await self._settle_request(actor, row, move)
         if observer.user_id is not None and point is not None:
@@ -790,8 +808,13 @@ class PeopleService(Service):
         )
         if move is RequestMove.WITHDRAW:
             # The observer speaks in private: the group's card hears of it by the outbox.
+            observer = await self._observer(row.observer_id)
             await notify.to_admins(
-                self.store, Notice.POINT_REQUEST_WITHDRAWN, {"request_id": row.id}, at=self.now()
+                self.store,
+                Notice.POINT_REQUEST_WITHDRAWN,
+                {"request_id": row.id},
+                at=self.now(),
+                office_id=observer.office_id,
             )
 
     async def _request_view(self, row: PointRequest) -> PointRequestView:
@@ -839,6 +862,7 @@ class PeopleService(Service):
             Notice.LIAISON_JOINED,
             {**carry("department", department.naming), "name": name[:NAME_MAX]},
             at=self.now(),
+            office_id=department.office_id,
         )
         return Redeemed(InviteKind.LIAISON, liaison_id=liaison.id, department_id=department.id)
 
@@ -883,6 +907,7 @@ class PeopleService(Service):
             Notice.OBSERVER_APPOINTED,
             {"observer_id": observer.id, "name": observer.name, "point": point.name},
             at=self.now(),
+            office_id=observer.office_id,
         )
         return Redeemed(InviteKind.OBSERVER, observer_id=observer.id, point_id=point.id)
 
@@ -914,7 +939,7 @@ class PeopleService(Service):
         self, observer: Observer, point: Point, term_start: date | None, term_end: date | None
     ) -> None:
         today = self.today()
-        observer.point_id = point.id
+        observer.point_id, observer.office_id = point.id, point.office_id
         observer.status = ObserverStatus.APPOINTED
         observer.appointed_at = self.now()
         observer.suspended_at = None

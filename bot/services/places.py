@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
 
 from bot.domain.errors import Conflict, InvalidInput, NotFound
 from bot.domain.limits import NAME_MAX, clean_text
@@ -90,20 +93,24 @@ class PlaceService(Service):
         code = _code(code)
         if await self.store.points.by_code(code) is not None:
             raise Conflict(f"point {code} exists", code=code)
-        row = await self.store.points.add(
-            Point(
-                code=code,
-                name=clean_text(name, 200, field="name"),
-                name_en=_english(name_en, 200),
-                domain=domain,
-                host_kind=host_kind,
-                host_organisation=clean_text(host_organisation, 200, field="host", required=False),
-                town=clean_text(town, 100, field="town", required=False),
-                street=clean_text(street, 200, field="street", required=False),
-                active=True,
-                created_at=self.now(),
+        async with _new_code(self, f"point {code} exists", code):
+            row = await self.store.points.add(
+                Point(
+                    office_id=self.policy.office_id,
+                    code=code,
+                    name=clean_text(name, 200, field="name"),
+                    name_en=_english(name_en, 200),
+                    domain=domain,
+                    host_kind=host_kind,
+                    host_organisation=clean_text(
+                        host_organisation, 200, field="host", required=False
+                    ),
+                    town=clean_text(town, 100, field="town", required=False),
+                    street=clean_text(street, 200, field="street", required=False),
+                    active=True,
+                    created_at=self.now(),
+                )
             )
-        )
         return PointInfo.of(row)
 
     async def points(self, *, active_only: bool = True) -> list[PointInfo]:
@@ -151,15 +158,17 @@ class PlaceService(Service):
         code = _code(code)
         if await self.store.departments.by_code(code) is not None:
             raise Conflict(f"department {code} exists", code=code)
-        row = await self.store.departments.add(
-            Department(
-                code=code,
-                name=clean_text(name, NAME_MAX * 2, field="name"),
-                name_en=_english(name_en, NAME_MAX * 2),
-                active=True,
-                created_at=self.now(),
+        async with _new_code(self, f"department {code} exists", code):
+            row = await self.store.departments.add(
+                Department(
+                    office_id=self.policy.office_id,
+                    code=code,
+                    name=clean_text(name, NAME_MAX * 2, field="name"),
+                    name_en=_english(name_en, NAME_MAX * 2),
+                    active=True,
+                    created_at=self.now(),
+                )
             )
-        )
         return DepartmentInfo.of(row)
 
     async def departments(self, *, active_only: bool = True) -> list[DepartmentInfo]:
@@ -211,3 +220,14 @@ class PlaceService(Service):
         row.name_en = _english(name_en, NAME_MAX * 2)
         await self.store.flush()
         return DepartmentInfo.of(row)
+
+
+@asynccontextmanager
+async def _new_code(service: Service, taken: str, code: str) -> AsyncIterator[None]:
+    """Codes are unique across the offices: one another office holds (which this
+    office's group does not see) is refused as one of its own would be."""
+    try:
+        async with service.store.session.begin_nested():
+            yield
+    except IntegrityError as exc:
+        raise Conflict(taken, code=code) from exc

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from bot.domain.errors import Conflict, NotFound
 from bot.domain.limits import NAME_MAX
 from bot.domain.notices import Notice
+from bot.domain.offices import HOME
 from bot.domain.permissions import Manage, require_manage
 from bot.domain.statuses import ObserverStatus
 from bot.services import notify
@@ -147,7 +148,13 @@ class PrivacyService(Service):
         if observer is not None:
             await self._anonymise(observer, name, by=None, why=ASKED)
             left = {"observer_id": observer.id}
-            await notify.to_admins(self.store, Notice.OBSERVER_FORGOTTEN, left, at=self.now())
+            await notify.to_admins(
+                self.store,
+                Notice.OBSERVER_FORGOTTEN,
+                left,
+                at=self.now(),
+                office_id=observer.office_id,
+            )
         else:
             await self._erase_applications_of(user_id, by=None)
             await self._clear_account(user_id)
@@ -227,8 +234,13 @@ class PrivacyService(Service):
         if count == 0:
             return False
         if queue:
+            office = (await self.offices()).of_chat(chat_id)
             await notify.to_admins(
-                self.store, Notice.GROUP_OUTSIDERS, {"count": count}, at=self.now()
+                self.store,
+                Notice.GROUP_OUTSIDERS,
+                {"count": count},
+                at=self.now(),
+                office_id=office.id if office is not None else HOME,
             )
         return True
 

@@ -34,6 +34,7 @@ from bot.domain.calendar import WorkingCalendar
 from bot.domain.limits import TITLE_MAX
 from bot.domain.names import carry
 from bot.domain.notices import Notice
+from bot.domain.offices import HOME
 from bot.domain.periods import utc_midnight
 from bot.domain.statuses import SuggestionStatus
 from bot.services import notify
@@ -42,6 +43,7 @@ from bot.services.closing import ClosingService
 from bot.services.context import Service
 from bot.services.notify import LIAISON
 from storage.models import Suggestion
+from storage.scope import lift_office_limit, limit_to_office
 
 S = SuggestionStatus
 # Items listed in one message's payload; the text says how many more there are.
@@ -73,6 +75,14 @@ def _listing(lines: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {"items": list(lines[:LISTED_MAX]), "total": len(lines)}
 
 
+@dataclass(frozen=True, slots=True)
+class _Office:
+    """The office a digest is for, and what its reminder keys end with."""
+
+    id: int
+    key: str
+
+
 class ReminderService(Service):
     async def run_due(self) -> Queued:
         now = self.now()
@@ -89,19 +99,31 @@ class ReminderService(Service):
         # Years whose deadlines are counted without their holidays: said in the digests
         # until the office loads them.
         missing = await missing_calendars(self.store, calendar, today)
-        await self._decision_due(calendar, today, now, queued)
-        await self._overdue(today, now, queued, missing)
+        tree = await self.offices()
+        # Each office's digests go to its group, of its own items only; the home office's
+        # keep the keys they had before there were several offices.
+        for office in tree:
+            if office.id != HOME and not office.bound:
+                continue
+            each = _Office(office.id, "" if office.id == HOME else f":{office.code}")
+            if len(tree) > 1:
+                limit_to_office(self.store.session, office.id)
+            try:
+                await self._decision_due(calendar, today, now, queued, each)
+                await self._overdue(today, now, queued, missing, each)
+                await self._weekly(calendar, today, now, queued, missing, each)
+            finally:
+                lift_office_limit(self.store.session)
         await self._departments(calendar, today, now, queued)
-        await self._weekly(calendar, today, now, queued, missing)
         return queued
 
     async def _claim(self, notice: Notice, key: str, now: datetime) -> bool:
         return await self.store.reminders.claim(notice.value, key, now)
 
     async def _decision_due(
-        self, calendar: WorkingCalendar, today: date, now: datetime, queued: Queued
+        self, calendar: WorkingCalendar, today: date, now: datetime, queued: Queued, of: _Office
     ) -> None:
-        if not await self._claim(Notice.DECISION_DUE_SOON, today.isoformat(), now):
+        if not await self._claim(Notice.DECISION_DUE_SOON, today.isoformat() + of.key, now):
             return
         tomorrow = calendar.add_working_days(today, 1)
         items = await self.store.suggestions.decision_due_between(today, tomorrow)
@@ -109,13 +131,15 @@ class ReminderService(Service):
             return
         lines = [_line(i, i.decision_due, today) for i in items]
         payload = {"day": tomorrow.isoformat(), **_listing(lines)}
-        await notify.to_admins(self.store, Notice.DECISION_DUE_SOON, payload, at=now)
+        await notify.to_admins(
+            self.store, Notice.DECISION_DUE_SOON, payload, at=now, office_id=of.id
+        )
         queued.kinds.append(Notice.DECISION_DUE_SOON.value)
 
     async def _overdue(
-        self, today: date, now: datetime, queued: Queued, missing: list[int]
+        self, today: date, now: datetime, queued: Queued, missing: list[int], of: _Office
     ) -> None:
-        if not await self._claim(Notice.OVERDUE_DIGEST, today.isoformat(), now):
+        if not await self._claim(Notice.OVERDUE_DIGEST, today.isoformat() + of.key, now):
             return
         total = await self.store.suggestions.count_overdue(today)
         if not total:
@@ -137,7 +161,7 @@ class ReminderService(Service):
             "city": city,
             "calendars_missing": missing,
         }
-        await notify.to_admins(self.store, Notice.OVERDUE_DIGEST, payload, at=now)
+        await notify.to_admins(self.store, Notice.OVERDUE_DIGEST, payload, at=now, office_id=of.id)
         queued.kinds.append(Notice.OVERDUE_DIGEST.value)
 
     async def _departments(
@@ -190,6 +214,7 @@ class ReminderService(Service):
         now: datetime,
         queued: Queued,
         missing: list[int],
+        of: _Office,
     ) -> None:
         monday = today - timedelta(days=today.weekday())
         # The week's first working day: a holiday Monday moves the summary to Tuesday.
@@ -199,7 +224,7 @@ class ReminderService(Service):
         if today != first:
             return
         year, week, _ = (monday - timedelta(days=7)).isocalendar()
-        if not await self._claim(Notice.WEEKLY_SUMMARY, f"{year}-W{week:02d}", now):
+        if not await self._claim(Notice.WEEKLY_SUMMARY, f"{year}-W{week:02d}{of.key}", now):
             return
         tz = self.policy.tz
         lo, hi = utc_midnight(monday - timedelta(days=7), tz), utc_midnight(monday, tz)
@@ -217,5 +242,5 @@ class ReminderService(Service):
             "overdue": await repo.count_overdue(today),
             "calendars_missing": missing,
         }
-        await notify.to_admins(self.store, Notice.WEEKLY_SUMMARY, payload, at=now)
+        await notify.to_admins(self.store, Notice.WEEKLY_SUMMARY, payload, at=now, office_id=of.id)
         queued.kinds.append(Notice.WEEKLY_SUMMARY.value)

@@ -168,6 +168,10 @@ def _item_view(item: Suggestion) -> ItemView:
     return ItemView(item.observer_id, item.department_id, item.status)
 
 
+# The key of an event's payload marking a move an operator made (ADMIN_IDS).
+OPERATOR = "operator"
+
+
 class SuggestionService(Service):
     # ---- filing ---------------------------------------------------------------------
 
@@ -201,9 +205,12 @@ class SuggestionService(Service):
             # draft key stops this insert; rolling back to the savepoint also takes
             # back the reference number, so references stay gap-free.
             async with self.store.session.begin_nested():
-                number = await self.store.counters.next_number(self.policy.jurisdiction, year)
-                reference = make_reference(self.policy.jurisdiction, year, number)
+                # The observer's office handles the item, and its code starts the reference.
+                code = await self.office_code(observer.office_id)
+                number = await self.store.counters.next_number(code, year)
+                reference = make_reference(code, year, number)
                 item = Suggestion(
+                    office_id=observer.office_id,
                     reference=str(reference),
                     draft_key=draft.key,
                     kind=draft.kind,
@@ -886,7 +893,8 @@ class SuggestionService(Service):
                 to_status=item.status,
                 text=text,
                 internal=internal,
-                payload=payload or {},
+                # An operator's move says so in the record (``ADMIN_IDS``).
+                payload={**(payload or {}), OPERATOR: True} if actor.operator else payload or {},
                 created_at=self.now(),
             )
         )

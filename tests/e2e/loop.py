@@ -66,7 +66,7 @@ async def set_up_the_office(people: Cast) -> None:
 
     # A member who is not an admin cannot use the office's commands.
     await people.max.say("/invite P01")
-    await ada.expect("Only the district office's admins can use this command.")
+    await ada.expect("Only this office's admins can use this command.")
 
     await ada.say("/invite P01")
     invite = await ada.expect("One-time invite link for a new observer at P01")

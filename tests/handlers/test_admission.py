@@ -322,7 +322,7 @@ async def test_non_admins_cannot_decide(
     nina = tg.member(9003, "Nina", GROUP, "member", language_code="en")
     await nina.press(APPROVE, message=card)
     assert tg.session.alerts[-1][1:] == (
-        "Only the district office's admins can do this. Nothing was changed.",
+        "Only this office's admins can do this. Nothing was changed.",
         True,
     )
     await nina.press(REJECT, message=card)

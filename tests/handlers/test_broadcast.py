@@ -290,16 +290,16 @@ async def test_others_are_refused(tg: Telegram, sessions: Sessions) -> None:
     [preview] = await ada.send("/broadcast Hello")
     nina = tg.member(NINA, "Nina", GROUP, "member", language_code="en")
     [no] = await nina.send("/broadcast Hi all")
-    assert no.plain == "Only the district office's admins can use this command."
+    assert no.plain == "Only this office's admins can use this command."
     assert await nina.press("✅ Send", message=preview) == []
     assert tg.session.alerts[-1][1] == (
-        "Only the district office's admins can do this. Nothing was changed."
+        "Only this office's admins can do this. Nothing was changed."
     )
     alice = tg.person(ALICE, "Alice", "en")
     [no] = await alice.send("/broadcast Hi all")
-    assert no.plain == "This command works only in the district office's admin group."
+    assert no.plain == "This command works only in an office's admin group."
     liaison = tg.person(LIAISON, "Li", "en")
     [no] = await liaison.send("/broadcast Hi all")
-    assert no.plain == "This command works only in the district office's admin group."
+    assert no.plain == "This command works only in an office's admin group."
     assert await broadcasts(sessions) == []
     assert await rows(sessions) == []

@@ -620,7 +620,7 @@ async def test_a_non_admin_member_gets_an_alert(
     nina = tg.member(9003, "Nina", GROUP, "member", language_code="en")
     await nina.press("🔍 Take")
     assert alerts(tg)[-1] == (
-        "Only the district office's admins can do this. Nothing was changed.",
+        "Only this office's admins can do this. Nothing was changed.",
         True,
     )
     assert await state_of(sessions, item_id) == (S.SUBMITTED, 1)
@@ -649,7 +649,7 @@ async def test_when_get_chat_member_fails_only_admin_ids_count(
     tg.session.members_down = True
     await bo.press("🔍 Take")
     assert alerts(tg)[-1][1] is True
-    assert "Only the district office" in (alerts(tg)[-1][0] or "")
+    assert "Only this office" in (alerts(tg)[-1][0] or "")
     assert await state_of(sessions, item_id) == (S.SUBMITTED, 1)
     await ada.press("🔍 Take")
     assert (await item(sessions, item_id)).status is S.IN_REVIEW

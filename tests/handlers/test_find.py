@@ -198,7 +198,7 @@ async def test_only_admins_may_find(tg: Telegram, office: Office) -> None:
     await office.filed("Street lamps out")
     nina = tg.member(9003, "Nina", GROUP, "member", language_code="en")
     [said] = await nina.send("/find alice")
-    assert said.plain == "Only the district office's admins can use this command."
+    assert said.plain == "Only this office's admins can use this command."
     alice = tg.person(ALICE, "Alice", "en")
     [said] = await alice.send("/find alice")
-    assert said.plain == "This command works only in the district office's admin group."
+    assert said.plain == "This command works only in an office's admin group."

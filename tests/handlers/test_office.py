@@ -64,7 +64,7 @@ async def test_admin_ids_need_no_question_to_telegram(tg: Telegram) -> None:
     assert member_calls(tg) == []
 
 
-REFUSED = "Only the district office's admins can use this command."
+REFUSED = "Only this office's admins can use this command."
 
 
 async def test_group_administrators_are_admins_and_the_answer_is_cached(tg: Telegram) -> None:
@@ -102,7 +102,7 @@ async def test_a_plain_member_is_refused_and_nothing_changes(
     # The alert is hers alone: in her own language (the group's is English here too).
     await nina.press("🔍 Take")
     assert tg.session.alerts[-1][1] == (
-        "Only the district office's admins can do this. Nothing was changed."
+        "Only this office's admins can do this. Nothing was changed."
     )
     assert tg.session.alerts[-1][2] is True
     async with sessions() as session:
@@ -113,11 +113,11 @@ async def test_a_plain_member_is_refused_and_nothing_changes(
 async def test_office_commands_elsewhere_get_one_short_line(tg: Telegram) -> None:
     alice = tg.person(ALICE, "Alice", "en")
     [reply] = await alice.send("/queue")
-    assert reply.plain == "This command works only in the district office's admin group."
+    assert reply.plain == "This command works only in an office's admin group."
     # Even an admin, in private: the office works in its group.
     ada = tg.person(ADMIN, "Ada", "en")
     [reply] = await ada.send("/broadcast hello")
-    assert reply.plain == "This command works only in the district office's admin group."
+    assert reply.plain == "This command works only in an office's admin group."
     assert member_calls(tg) == []
 
 

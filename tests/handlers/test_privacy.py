@@ -43,7 +43,7 @@ NINA = 9003
 PHONE = "☎️ Show phone number"
 APPLICANT_PHONE = "+86 138 0000 5555"
 ALICE_PHONE = "13800000001"
-ONLY_ADMINS = "Only the district office's admins can see phone numbers."
+ONLY_ADMINS = "Only this office's admins can see phone numbers."
 
 
 @pytest.fixture
@@ -330,7 +330,7 @@ async def test_the_office_removes_an_observer_and_anonymises_them(
     # Only admins may begin it.
     await nina(tg).press("🗑 Remove and anonymise", message=shown)
     assert last_alert(tg) == (
-        "Only the district office's admins can do this. Nothing was changed.",
+        "Only this office's admins can do this. Nothing was changed.",
         True,
     )
 

@@ -550,14 +550,14 @@ async def test_members_and_observers_are_refused_and_nothing_changes(
         # Told once; after that her tries cost the group's few messages a minute nothing.
         if n == 0:
             [said] = await nina.send(command)
-            assert said.plain == "Only the district office's admins can use this command."
+            assert said.plain == "Only this office's admins can use this command."
         else:
             assert await nina.send(command) == []
         [said] = await alice.send(command)
-        assert said.plain == "This command works only in the district office's admin group."
+        assert said.plain == "This command works only in an office's admin group."
     await nina.callback(OpenCb(item=item_id).pack(), message=nina.last)
     assert tg.session.alerts[-1][1] == (
-        "Only the district office's admins can do this. Nothing was changed."
+        "Only this office's admins can do this. Nothing was changed."
     )
     await nina.callback(FindCb(page=2).pack(), message=nina.last)
     assert tg.session.alerts[-1][2] is True

@@ -301,6 +301,6 @@ async def test_forged_or_foreign_presses_change_nothing(tg: Telegram, office: Of
     # Someone in the group who is not an admin cannot reopen it either.
     guest = tg.member(7777, "Guest", GROUP, "member", language_code="en")
     await guest.press("🔄 Reopen for review", message=word)
-    assert "Only the district office's admins" in (tg.session.alerts[-1][1] or "")
+    assert "Only this office's admins" in (tg.session.alerts[-1][1] or "")
     after = await office.item(info.id)
     assert (after.status, after.version) == (before.status, before.version)

@@ -27,7 +27,7 @@ from tests.world import ADMIN, ALICE, POLICY, FixedClock, World, actor, draft
 Sessions = async_sessionmaker[AsyncSession]
 GROUP = -100500
 NEWCOMER = 6001
-ONLY_ADMINS = "Only the district office's admins can use this command."
+ONLY_ADMINS = "Only this office's admins can use this command."
 
 
 @pytest.fixture
@@ -360,7 +360,7 @@ async def test_others_are_refused_and_nothing_changes(
     alice = tg.person(ALICE, "Alice", "en")
     for command in (f"/suspend {world.bob_observer_id}", "/point_close P02", "/invite P01"):
         assert one(await alice.send(command)).plain == (
-            "This command works only in the district office's admin group."
+            "This command works only in an office's admin group."
         )
     assert await rows(sessions, Invite) == []
     assert len(await rows(sessions, Point)) == 2

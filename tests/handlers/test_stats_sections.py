@@ -113,7 +113,7 @@ async def test_stats_is_a_summary_and_each_section_a_press_away(tg: Telegram, qu
     nina = tg.member(9003, "Nina", GROUP, "member", language_code="en")
     await nina.callback(StatsCb(period="2026-Q2", section="status").pack(), message=summary)
     assert tg.session.alerts[-1][1] == (
-        "Only the district office's admins can do this. Nothing was changed."
+        "Only this office's admins can do this. Nothing was changed."
     )
     assert summary.text == before
 
@@ -192,6 +192,6 @@ async def test_stats_in_chinese(
 async def test_an_observer_cannot_see_the_figures(tg: Telegram, quarter: Any) -> None:
     alice = tg.person(ALICE, "Alice", "en")
     [said] = await alice.send("/stats")
-    assert said.plain == "This command works only in the district office's admin group."
+    assert said.plain == "This command works only in an office's admin group."
     await alice.callback(StatsCb(period="2026", section="status").pack(), message=said)
     assert "42.9" not in alice.last.plain

@@ -1,7 +1,7 @@
 """The working-day calendar's exceptions are kept a short while per database, since
 every due date worked out reads them: this process's change is seen as soon as it
 commits (however it was made), a rolled-back one never, and another process's within
-``KEPT_SECONDS``."""
+``KEPT.seconds``."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ async def test_another_process_s_change_is_seen_once_the_kept_answer_is_old(sess
         calendar = await Service(Store(session)).calendar()
     assert calendar.is_working_day(NEW_YEAR)  # a Friday, as far as it knows yet
     assert not [s for s in statements if "calendar_days" in s]
-    monkeypatch.setattr(calendar_kept, "KEPT_SECONDS", 0.0)
+    monkeypatch.setattr(calendar_kept.KEPT, "seconds", 0.0)
     async with sessions() as session, session.begin():
         calendar = await Service(Store(session)).calendar()
     assert not calendar.is_working_day(NEW_YEAR)

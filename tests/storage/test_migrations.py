@@ -439,3 +439,55 @@ def test_0004_fills_dispositions_from_the_log_and_ships_the_2026_holidays(fresh_
     assert by_day["2026-10-10"] == ("workday", "国庆节调休")
     assert by_day["2026-02-14"] == ("workday", "春节调休")
     assert sum(1 for k, _n in by_day.values() if k == "holiday") == 33
+
+
+# -- 0012: an existing database becomes a one-office tree --------------------------------
+
+
+def test_0012_makes_the_home_office_and_gives_it_every_row(fresh_url: str) -> None:
+    migrate.upgrade(fresh_url, "0011_point_requests")
+    moment = datetime(2026, 6, 1, 2, 0)
+
+    def write(conn: Connection) -> None:
+        conn.execute(
+            sa.text(
+                "INSERT INTO points (id, code, name, domain, host_kind, host_organisation, "
+                "town, street, active, created_at) VALUES (7, 'P07', 'p', 'business', "
+                "'school', '', '', '', true, :t)"
+            ),
+            {"t": moment},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO departments (id, code, name, active, created_at) "
+                "VALUES (3, 'ROADS', 'Roads', true, :t)"
+            ),
+            {"t": moment},
+        )
+        conn.commit()
+
+    inspect_db(fresh_url, write)
+    migrate.upgrade(fresh_url)
+    assert migrate.current(fresh_url) == migrate.head()
+
+    def read(conn: Connection) -> tuple[list[Any], ...]:
+        offices = conn.execute(sa.text("SELECT id, code, parent_id, chat_id FROM offices")).all()
+        points = conn.execute(sa.text("SELECT id, office_id FROM points")).all()
+        departments = conn.execute(sa.text("SELECT id, office_id FROM departments")).all()
+        return list(offices), list(points), list(departments)
+
+    offices, points, departments = inspect_db(fresh_url, read)
+    assert [tuple(r) for r in offices] == [(1, "WZ", None, None)]
+    assert [tuple(r) for r in points] == [(7, 1)]
+    assert [tuple(r) for r in departments] == [(3, 1)]
+
+    def another_office(conn: Connection) -> int:
+        # The id sequence knows of the home office: the next office is id 2.
+        conn.execute(
+            sa.text("INSERT INTO offices (code, name, created_at) VALUES ('CQ', '重庆市', :t)"),
+            {"t": moment},
+        )
+        conn.commit()
+        return int(conn.execute(sa.text("SELECT id FROM offices WHERE code = 'CQ'")).scalar_one())
+
+    assert inspect_db(fresh_url, another_office) == 2

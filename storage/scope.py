@@ -1,0 +1,58 @@
+"""An office's group sees only its own office's rows.
+
+In a deployment of several offices, the transaction of an update from an office's
+group is limited to that office (:func:`limit_to_office`): every ORM statement it runs
+(select, update, delete) reads and changes only the points, observers, applications,
+departments, items and broadcasts of that office, whichever repository or service
+built the statement. A district's admins cannot see or move another district's item,
+even by typing its reference.
+
+The limit is SQLAlchemy's documented global filter (``with_loader_criteria`` added in
+``do_orm_execute``); statements on plain tables (``Model.__table__``) are not limited,
+and the repositories that use them take the office themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from storage.models import Application, Broadcast, Department, Observer, Point, Suggestion
+
+_OFFICE = "outpost_office"
+SCOPED: tuple[type[Any], ...] = (Application, Broadcast, Department, Observer, Point, Suggestion)
+
+
+def limit_to_office(session: AsyncSession | Session, office_id: int) -> None:
+    """From now on, ``session`` sees only the office ``office_id``'s rows."""
+    target = session.sync_session if isinstance(session, AsyncSession) else session
+    target.info[_OFFICE] = office_id
+
+
+def lift_office_limit(session: AsyncSession | Session) -> None:
+    target = session.sync_session if isinstance(session, AsyncSession) else session
+    target.info.pop(_OFFICE, None)
+
+
+def office_limit(session: AsyncSession | Session) -> int | None:
+    target = session.sync_session if isinstance(session, AsyncSession) else session
+    found = target.info.get(_OFFICE)
+    return found if isinstance(found, int) else None
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _within_the_office(state: ORMExecuteState) -> None:
+    office = state.session.info.get(_OFFICE)
+    if office is None or state.is_column_load or state.is_relationship_load:
+        return
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    state.statement = state.statement.options(
+        *(
+            with_loader_criteria(model, lambda cls: cls.office_id == office, include_aliases=True)
+            for model in SCOPED
+        )
+    )
