@@ -2,6 +2,8 @@
 
 Pure data: no database, no Telegram. ``bot.demo.seed`` plays the story through the
 services; the demo's sandbox is told about the people and the admin group from here.
+The district is the demo's home office, one of the districts of the sample city
+(``bot.demo.city``); :data:`WANZHOU` is the whole of it as one :class:`OfficeSpec`.
 
 The district is modelled on a real one (a district of Chongqing like Wanzhou: sixteen
 observation points, a handful of departments, a rule-of-law office), but every person,
@@ -33,7 +35,7 @@ PersonRole = Literal["observer", "admin", "liaison", "applicant", "stranger"]
 
 # The admin group: a supergroup, as Telegram numbers them.
 ADMIN_GROUP_ID = -1001000000001
-ADMIN_GROUP_TITLE = "依法治区办 · 法治观测点工作群"
+ADMIN_GROUP_TITLE = "万州区依法治区办 · 法治观测点工作群"
 
 # How long ago the story starts, in working days (about six weeks).
 STORY_DAYS = 30
@@ -133,6 +135,56 @@ class ItemSpec:
     body: str
     steps: tuple[Step, ...]
     location: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AdminSpec:
+    """A member of an office's group who administers it, so is one of its admins."""
+
+    user_id: int
+    name: str
+    status: Literal["creator", "administrator"]
+
+
+@dataclass(frozen=True, slots=True)
+class OfficeSpec:
+    """An office of the sample city: its code and name, its group and the admins in
+    it, and what it works with. A district has points, observers and a story; the city
+    has departments of its own."""
+
+    code: str
+    name: str  # as an operator names an office: "万州区 | Wanzhou"
+    office: str  # the rule-of-law office: "万州区依法治区办"
+    office_en: str
+    group_id: int
+    group_title: str
+    admins: tuple[AdminSpec, ...]
+    points: tuple[PointSpec, ...] = ()
+    departments: tuple[DepartmentSpec, ...] = ()
+    liaisons: tuple[LiaisonSpec, ...] = ()
+    observers: tuple[ObserverSpec, ...] = ()
+    items: tuple[ItemSpec, ...] = ()
+    # An application the office has not decided yet, and when it came in (working
+    # days before the story's last day, and the local time).
+    application: ApplicationSpec | None = None
+    application_at: tuple[int, str] = (1, "14:30")
+
+    @property
+    def place(self) -> str:
+        """The place in Chinese: "万州区"."""
+        return self.name.partition("|")[0].strip()
+
+    @property
+    def place_en(self) -> str:
+        return self.name.partition("|")[2].strip() or self.place
+
+    @property
+    def admin_ids(self) -> tuple[int, ...]:
+        return tuple(admin.user_id for admin in self.admins)
+
+    def group_members(self) -> dict[int, str]:
+        """The group's members and their status (user id -> "creator"/"administrator")."""
+        return {admin.user_id: admin.status for admin in self.admins}
 
 
 # ---- places -------------------------------------------------------------------------
@@ -341,13 +393,13 @@ _LIAISONS: tuple[LiaisonSpec, ...] = (
 )
 LIAISONS = _LIAISONS
 
-_ADMINS: tuple[tuple[int, str, str], ...] = (
-    (ADMIN_CHEN, "陈晓燕", "creator"),
-    (ADMIN_LIU, "刘志强", "administrator"),
+_ADMINS: tuple[AdminSpec, ...] = (
+    AdminSpec(ADMIN_CHEN, "陈晓燕", "creator"),
+    AdminSpec(ADMIN_LIU, "刘志强", "administrator"),
 )
 
 
-def _observer(
+def observer_spec(
     user_id: int,
     name: str,
     category: ObserverCategory,
@@ -356,6 +408,7 @@ def _observer(
     resume: str,
     *,
     applied: bool = False,
+    phone: str | None = None,
 ) -> ObserverSpec:
     # Chinese users put the whole name in Telegram's first name; the phone numbers are
     # from the 138 0000 range, which belongs to nobody.
@@ -365,7 +418,7 @@ def _observer(
         first_name=name,
         last_name=None,
         language_code="zh-hans",
-        phone=f"138 0000 {user_id % 10000:04d}",
+        phone=phone or f"138 0000 {user_id % 10000:04d}",
         category=category,
         point=point,
         recommending_unit=unit,
@@ -376,7 +429,7 @@ def _observer(
 
 _C = ObserverCategory
 OBSERVERS: tuple[ObserverSpec, ...] = (
-    _observer(
+    observer_spec(
         7100001,
         "王建华",
         _C.FRONTLINE_BUSINESS,
@@ -385,7 +438,7 @@ OBSERVERS: tuple[ObserverSpec, ...] = (
         "在高笋塘经营五金店十五年，熟悉个体户办事的难处。",
         applied=True,
     ),
-    _observer(
+    observer_spec(
         7100002,
         "李秀英",
         _C.COMMUNITY_STAFF,
@@ -393,7 +446,7 @@ OBSERVERS: tuple[ObserverSpec, ...] = (
         "高笋塘街道白岩社区居委会",
         "社区居委会副主任，从事社区工作二十年。",
     ),
-    _observer(
+    observer_spec(
         7100003,
         "张国强",
         _C.PARTY_CONGRESS_DEPUTY,
@@ -401,7 +454,7 @@ OBSERVERS: tuple[ObserverSpec, ...] = (
         "太白街道党工委",
         "区党代表，退休前任企业工会主席。",
     ),
-    _observer(
+    observer_spec(
         7100004,
         "刘芳",
         _C.LAWYER,
@@ -410,7 +463,7 @@ OBSERVERS: tuple[ObserverSpec, ...] = (
         "执业律师，擅长婚姻家事和物业纠纷。",
         applied=True,
     ),
-    _observer(
+    observer_spec(
         7100005,
         "陈伟",
         _C.FRONTLINE_GOVERNANCE,
@@ -418,7 +471,7 @@ OBSERVERS: tuple[ObserverSpec, ...] = (
         "龙都街道人民调解委员会",
         "专职人民调解员。",
     ),
-    _observer(
+    observer_spec(
         7100006,
         "杨明",
         _C.COMMUNITY_STAFF,
@@ -426,7 +479,7 @@ OBSERVERS: tuple[ObserverSpec, ...] = (
         "甘宁镇永安村村民委员会",
         "村委会主任，牵头修订村规民约。",
     ),
-    _observer(
+    observer_spec(
         7100007,
         "赵丽",
         _C.TRADE_ASSOCIATION_MANAGER,
@@ -434,7 +487,7 @@ OBSERVERS: tuple[ObserverSpec, ...] = (
         "万州区个体劳动者协会",
         "协会秘书长。",
     ),
-    _observer(
+    observer_spec(
         7100008,
         "黄磊",
         _C.FRONTLINE_BUSINESS,
@@ -442,7 +495,7 @@ OBSERVERS: tuple[ObserverSpec, ...] = (
         "万州区个体劳动者协会",
         "经营两家早餐店。",
     ),
-    _observer(
+    observer_spec(
         7100009,
         "周婷",
         _C.TRADE_ASSOCIATION_MANAGER,
@@ -450,7 +503,7 @@ OBSERVERS: tuple[ObserverSpec, ...] = (
         "万州区餐饮行业协会",
         "协会副秘书长，负责会员服务。",
     ),
-    _observer(
+    observer_spec(
         7100010,
         "吴军",
         _C.NPC_DEPUTY,
@@ -458,7 +511,7 @@ OBSERVERS: tuple[ObserverSpec, ...] = (
         "万州区建筑业协会",
         "区人大代表，建筑企业项目经理。",
     ),
-    _observer(
+    observer_spec(
         7100011,
         "徐静",
         _C.LAWYER,
@@ -466,7 +519,7 @@ OBSERVERS: tuple[ObserverSpec, ...] = (
         "重庆江城律师事务所",
         "律师，长期为建筑企业提供法律服务。",
     ),
-    _observer(
+    observer_spec(
         7100012,
         "孙涛",
         _C.PRIVATE_ENTREPRENEUR,
@@ -475,7 +528,7 @@ OBSERVERS: tuple[ObserverSpec, ...] = (
         "民营企业负责人，总商会常务理事。",
         applied=True,
     ),
-    _observer(
+    observer_spec(
         7100013,
         "马超",
         _C.CPPCC_MEMBER,
@@ -483,7 +536,7 @@ OBSERVERS: tuple[ObserverSpec, ...] = (
         "万州区浙江商会",
         "区政协委员，商会副会长。",
     ),
-    _observer(
+    observer_spec(
         7100014,
         "朱红梅",
         _C.FRONTLINE_BUSINESS,
@@ -504,7 +557,7 @@ OBSERVERS: tuple[ObserverSpec, ...] = (
         resume="General manager of a German-invested machinery plant; in Wanzhou since 2019.",
         applied=True,
     ),
-    _observer(
+    observer_spec(
         7100016,
         "胡晓东",
         _C.FRONTLINE_BUSINESS,
@@ -512,7 +565,7 @@ OBSERVERS: tuple[ObserverSpec, ...] = (
         "德利精密机械（重庆）有限公司",
         "公司行政主管。",
     ),
-    _observer(
+    observer_spec(
         7100017,
         "郭春燕",
         _C.NPC_DEPUTY,
@@ -520,7 +573,7 @@ OBSERVERS: tuple[ObserverSpec, ...] = (
         "平湖生态农业有限公司",
         "区人大代表，农民专业合作社理事长。",
     ),
-    _observer(
+    observer_spec(
         7100018,
         "林静",
         _C.OTHER,
@@ -528,7 +581,7 @@ OBSERVERS: tuple[ObserverSpec, ...] = (
         "万州区第二高级中学",
         "思想政治教师，负责学校法治教育。",
     ),
-    _observer(
+    observer_spec(
         7100019,
         "何平",
         _C.CPPCC_MEMBER,
@@ -536,7 +589,7 @@ OBSERVERS: tuple[ObserverSpec, ...] = (
         "万州区第二高级中学",
         "学校副校长，区政协委员。",
     ),
-    _observer(
+    observer_spec(
         7100020,
         "罗小琴",
         _C.OTHER,
@@ -1074,21 +1127,36 @@ ITEMS: tuple[ItemSpec, ...] = (
 )
 
 
+# ---- the district as one office ---------------------------------------------------------
+
+WANZHOU = OfficeSpec(
+    code="WZ",
+    name="万州区 | Wanzhou",
+    office="万州区依法治区办",
+    office_en="Wanzhou rule-of-law office",
+    group_id=ADMIN_GROUP_ID,
+    group_title=ADMIN_GROUP_TITLE,
+    admins=_ADMINS,
+    points=POINTS,
+    departments=DEPARTMENTS,
+    liaisons=LIAISONS,
+    observers=OBSERVERS,
+    items=ITEMS,
+    application=APPLICATION,
+    application_at=APPLICATION_AT,
+)
+
 # ---- the people as the sandbox shows them ---------------------------------------------
 
 
-def _points() -> dict[str, PointSpec]:
-    return {p.code: p for p in POINTS}
-
-
-def _departments() -> dict[str, DepartmentSpec]:
-    return {d.code: d for d in DEPARTMENTS}
-
-
-def _people() -> tuple[Person, ...]:
-    points, departments = _points(), _departments()
+def office_people(office: OfficeSpec) -> tuple[Person, ...]:
+    """The office's people as the chat page lists them, each line saying where they
+    belong: the city shows several offices side by side."""
+    points = {p.code: p for p in office.points}
+    departments = {d.code: d for d in office.departments}
+    here, here_en = office.place, office.place_en
     people: list[Person] = []
-    for o in OBSERVERS:
+    for o in office.observers:
         point = points[o.point]
         people.append(
             Person(
@@ -1097,17 +1165,23 @@ def _people() -> tuple[Person, ...]:
                 o.last_name,
                 o.language_code,
                 "observer",
-                f"观察员 · {point.code} {point.name}",
-                f"Observer · {point.code} {point.name_en}",
+                f"{here} · 观察员 · {point.code} {point.name}",
+                f"{here_en} · Observer · {point.code} {point.name_en}",
             )
         )
-    for user_id, name, _status in _ADMINS:
+    for admin in office.admins:
         people.append(
             Person(
-                user_id, name, None, "zh-hans", "admin", "依法治区办 管理员", "Rule-of-law office"
+                admin.user_id,
+                admin.name,
+                None,
+                "zh-hans",
+                "admin",
+                f"{office.office} · 管理员",
+                f"{office.office_en} · admin",
             )
         )
-    for liaison in LIAISONS:
+    for liaison in office.liaisons:
         department = departments[liaison.department]
         people.append(
             Person(
@@ -1116,36 +1190,36 @@ def _people() -> tuple[Person, ...]:
                 None,
                 "zh-hans",
                 "liaison",
-                f"联络员 · {department.name}",
-                f"Liaison · {department.name_en}",
+                f"{here} · 联络员 · {department.name}",
+                f"{here_en} · Liaison · {department.name_en}",
             )
         )
-    people.append(
-        Person(
-            APPLICATION.user_id,
-            APPLICATION.name,
-            None,
-            "zh-hans",
-            "applicant",
-            "申请人（待审核）",
-            "Applicant (awaiting the office)",
+    if office.application is not None:
+        people.append(
+            Person(
+                office.application.user_id,
+                office.application.name,
+                None,
+                "zh-hans",
+                "applicant",
+                f"{here} · 申请人（待审核）",
+                f"{here_en} · Applicant (awaiting the office)",
+            )
         )
-    )
-    people.append(
-        Person(
-            STRANGER, "周小龙", None, "zh-hans", "stranger", "未使用过机器人", "Never used the bot"
-        )
-    )
     return tuple(people)
 
 
-PEOPLE: tuple[Person, ...] = _people()
-ADMINS: tuple[int, ...] = tuple(user_id for user_id, _name, _status in _ADMINS)
+# Someone who has never written to the bot: they belong to no office yet.
+STRANGER_PERSON = Person(
+    STRANGER, "周小龙", None, "zh-hans", "stranger", "未使用过机器人", "Never used the bot"
+)
+PEOPLE: tuple[Person, ...] = (*office_people(WANZHOU), STRANGER_PERSON)
+ADMINS: tuple[int, ...] = WANZHOU.admin_ids
 
 
 def group_members() -> dict[int, str]:
     """The admin group's members and their status (user id -> "creator"/"administrator")."""
-    return {user_id: status for user_id, _name, status in _ADMINS}
+    return WANZHOU.group_members()
 
 
 def person(user_id: int) -> Person:

@@ -1,5 +1,6 @@
 """``outpost demo``: the sandbox and the bot in one process, on a SQLite file under
-``./demo-data/``, with the sample district seeded once.
+``./demo-data/``, with the sample city (a city's office above three districts, the
+sample district the home office) seeded once.
 
 The sandbox plays Telegram and serves the chat page where a person plays every user;
 the bot is the real one (`bot.runtime.app.serve`), long polling the sandbox. The
@@ -20,8 +21,9 @@ from typing import Any
 
 import aiohttp
 
-from bot.demo.district import ADMIN_GROUP_ID, ADMIN_GROUP_TITLE, PEOPLE, Person, group_members
-from bot.demo.seed import AlreadySeeded, Seeded, seed_district
+from bot.demo.city import OFFICES, PEOPLE
+from bot.demo.district import ADMIN_GROUP_ID, Person
+from bot.demo.seed import AlreadySeeded, Seeded, SeedRefused, seed_district
 from bot.settings import Settings, SettingsError, load_settings
 from sandbox.server import Sandbox, SandboxConfig
 
@@ -98,12 +100,16 @@ async def _demo(options: DemoOptions, settings: Settings, log_path: Path) -> int
 
     stop = asyncio.Event()
     _stop_on_signals(stop)
-    seeded = await _seed_once(settings)
+    try:
+        seeded = await _seed_once(settings)
+    except SeedRefused as exc:
+        print(f"outpost demo: cannot seed the sample city: {exc}", file=sys.stderr)
+        return FAILED
     if seeded is not None:
-        # A new district: chats kept from an earlier one would show people who no
-        # longer exist and cards for other items.
+        # A new city: chats kept from an earlier one would show people who no longer
+        # exist and cards for other items.
         (options.data_dir / SANDBOX_STATE).unlink(missing_ok=True)
-        log.info("seeded the sample district: %s", seeded.summary())
+        log.info("seeded the sample city: %s", "; ".join(seeded.lines()))
     config = SandboxConfig(
         host=options.host,
         port=options.port,
@@ -154,7 +160,12 @@ async def _seed_once(settings: Settings) -> Seeded | None:
 
     engine = create_engine(settings.database_url)
     try:
-        return await seed_district(session_factory(engine), policy=policy_of(settings), replay=True)
+        return await seed_district(
+            session_factory(engine),
+            policy=policy_of(settings),
+            replay=True,
+            home_group=settings.admin_chat_id,
+        )
     except AlreadySeeded:
         return None
     finally:
@@ -167,8 +178,9 @@ def _about(person: Person) -> str:
 
 
 async def cast(url: str) -> None:
-    """Make the district's people and the admin group known to the sandbox; those it
-    already knows (kept from an earlier run) stay as they are."""
+    """Make the city's people and every office's group known to the sandbox (each
+    group with its admins as its creator and administrators); those it already knows
+    (kept from an earlier run) stay as they are."""
     async with aiohttp.ClientSession(base_url=url) as http:
         have = {user["id"] for user in (await _get(http, "/sandbox/users"))["users"]}
         for person in PEOPLE:
@@ -183,19 +195,21 @@ async def cast(url: str) -> None:
             if person.last_name:
                 body["last_name"] = person.last_name
             await _post(http, "/sandbox/users", body)
-        chats = await _get(http, "/sandbox/chats")
-        if not any(chat["id"] == ADMIN_GROUP_ID for chat in chats["chats"]):
+        chats = {chat["id"] for chat in (await _get(http, "/sandbox/chats"))["chats"]}
+        for office in OFFICES:
+            if office.group_id in chats:
+                continue
             members = [
                 {"user_id": user_id, "status": status}
-                for user_id, status in group_members().items()
+                for user_id, status in office.group_members().items()
             ]
             await _post(
                 http,
                 "/sandbox/chats",
                 {
-                    "id": ADMIN_GROUP_ID,
+                    "id": office.group_id,
                     "type": "supergroup",
-                    "title": ADMIN_GROUP_TITLE,
+                    "title": office.group_title,
                     "members": members,
                 },
             )

@@ -1,5 +1,6 @@
 """The sample district: what seeding leaves in the database, on SQLite and PostgreSQL,
-and what a bot started on it would deliver."""
+and what a bot started on it would deliver. The district is the home office of the
+sample city, whose other offices tests/demo/test_city.py looks at."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from aiogram.enums import ParseMode
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery.drain import drain
-from bot.demo import district
+from bot.demo import city, district
 from bot.demo.district import (
     ADMIN_GROUP_ID,
     DEMO_ADMIN,
@@ -24,9 +25,10 @@ from bot.demo.district import (
     PEOPLE,
     group_members,
 )
-from bot.demo.seed import AlreadySeeded, Seeded, seed_district
+from bot.demo.seed import AlreadySeeded, OfficeSeeded, seed_district
 from bot.domain.calendar import DayOff, WorkingCalendar, local_date
 from bot.domain.lifecycle import Action, replay
+from bot.domain.offices import HOME
 from bot.domain.references import parse_reference
 from bot.domain.roles import Role
 from bot.domain.statuses import (
@@ -54,6 +56,7 @@ from storage.models import (
     Invite,
     Liaison,
     Observer,
+    Office,
     OutboxMessage,
     Point,
     Suggestion,
@@ -83,6 +86,9 @@ DESIGNED = {
     "withdrawn": 1,
 }
 STEPS = sum(len(item.steps) for item in district.ITEMS)
+# The home office's rows, among the whole city's.
+HOME_POINTS = sa.select(Point).where(Point.office_id == HOME)
+HOME_ITEMS = sa.select(Suggestion).where(Suggestion.office_id == HOME)
 
 
 async def _all(sessions: async_sessionmaker[AsyncSession], stmt: sa.Select[tuple[object]]) -> list:
@@ -100,13 +106,23 @@ async def _counts(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
         }
 
 
+async def _office_ids(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
+    async with sessions() as session:
+        return {
+            code: id_ for id_, code in (await session.execute(sa.select(Office.id, Office.code)))
+        }
+
+
 # ---- the district in the database --------------------------------------------------------
 
 
 async def test_the_district_is_seeded_as_designed(sessions):
     seeded = await seed_district(sessions, policy=POLICY, now=NOW)
 
-    assert seeded == Seeded(
+    assert seeded.office("WZ") == OfficeSeeded(
+        code="WZ",
+        name="万州区",
+        parent="CQ",
         points=16,
         departments=5,
         liaisons=6,
@@ -115,21 +131,21 @@ async def test_the_district_is_seeded_as_designed(sessions):
         items=DESIGNED,
         events=STEPS,
     )
-    assert seeded.summary() == (
+    assert seeded.office("WZ").summary() == (
         "16 points, 5 departments (6 liaisons), 20 observers, 1 pending application, "
         "15 items (2 submitted, 1 in review, 1 needs info, 1 adopted, 1 reference, "
         f"1 declined, 1 escalated, 2 implementing, 1 implemented, 3 closed, 1 withdrawn), "
         f"{STEPS} events"
     )
 
-    points = await _all(sessions, sa.select(Point))
+    points = await _all(sessions, HOME_POINTS)
     assert len(points) == 16
     assert all(p.active for p in points)
     assert sorted(p.code for p in points) == [f"P{n:02d}" for n in range(1, 17)]
     assert {p.host_kind for p in points} == set(HostKind) - {HostKind.OTHER}
     assert {p.domain for p in points} == set(FocusDomain) - {FocusDomain.OTHER}
 
-    departments = await _all(sessions, sa.select(Department))
+    departments = await _all(sessions, sa.select(Department).where(Department.office_id == HOME))
     liaisons = await _all(sessions, sa.select(Liaison).where(Liaison.active.is_(True)))
     per_department = Counter(row.department_id for row in liaisons)
     assert sorted(d.code for d in departments) == ["EDU", "HOUSING", "HRSS", "JUSTICE", "MARKET"]
@@ -137,7 +153,7 @@ async def test_the_district_is_seeded_as_designed(sessions):
     market = next(d for d in departments if d.code == "MARKET")
     assert per_department[market.id] == 2
 
-    observers = await _all(sessions, sa.select(Observer))
+    observers = await _all(sessions, sa.select(Observer).where(Observer.office_id == HOME))
     active_points = {p.id for p in points if p.active}
     assert len(observers) == 20
     assert all(o.status is ObserverStatus.APPOINTED for o in observers)
@@ -147,7 +163,7 @@ async def test_the_district_is_seeded_as_designed(sessions):
     assert sum(1 for p in points if per_point[p.id] == 2) == 6
     assert all(o.phone.startswith("138 0000 ") for o in observers)
 
-    applications = await _all(sessions, sa.select(Application))
+    applications = await _all(sessions, sa.select(Application).where(Application.office_id == HOME))
     pending = [a for a in applications if a.status is ApplicationStatus.PENDING]
     assert [a.user_id for a in pending] == [district.APPLICANT]
     assert {a.status for a in applications} == {
@@ -162,12 +178,13 @@ async def test_the_district_is_seeded_as_designed(sessions):
     users = {u.id: u for u in await _all(sessions, sa.select(TelegramUser))}
     assert district.STRANGER not in users
     assert users[7100015].language_code == "en"
-    assert set(users) == {p.user_id for p in PEOPLE if p.role != "stranger"}
+    # Everyone in the city the story has write to the bot, the stranger excepted.
+    assert set(users) == {p.user_id for p in city.PEOPLE if p.role != "stranger"}
 
 
 async def test_every_item_has_a_history_that_leads_to_its_status(sessions):
     await seed_district(sessions, policy=POLICY, now=NOW)
-    items = await _all(sessions, sa.select(Suggestion).order_by(Suggestion.id))
+    items = await _all(sessions, HOME_ITEMS.order_by(Suggestion.id))
     events = await _all(sessions, sa.select(Event).order_by(Event.id))
 
     assert Counter(i.status.value for i in items) == DESIGNED
@@ -184,8 +201,8 @@ async def test_every_item_has_a_history_that_leads_to_its_status(sessions):
         assert history[0].action is Action.SUBMIT
         assert history[0].created_at == item.submitted_at
         assert replay((e.from_status, e.action, e.to_status) for e in history) is item.status
-    # The office works on its working days (a Saturday worked in exchange, 调休, too),
-    # in office hours.
+    # The offices work on their working days (a Saturday worked in exchange, 调休, too),
+    # in office hours, the other districts as this one.
     async with sessions() as session:
         calendar = await Service(Store(session), POLICY).calendar()
     for event in events:
@@ -263,7 +280,7 @@ async def test_seeding_twice_changes_nothing(sessions):
         await seed_district(sessions, policy=POLICY, now=NOW + timedelta(days=1), replay=True)
 
     assert str(refused.value) == (
-        "the database already holds 16 points, 5 departments, 20 observers"
+        "the database already holds 21 points, 12 departments, 27 observers, 3 other offices"
     )
     assert await _counts(sessions) == before
     pending = await _all(
@@ -281,9 +298,11 @@ async def test_a_failure_half_way_leaves_nothing_behind(sessions, monkeypatch):
         with pytest.raises(RuntimeError, match="broke off"):
             await seed_district(sessions, policy=POLICY, now=NOW)
 
-    assert set((await _counts(sessions)).values()) == {0}
+    left = await _counts(sessions)
+    assert left.pop("offices") == 1  # the home office every database starts with
+    assert set(left.values()) == {0}
     seeded = await seed_district(sessions, policy=POLICY, now=NOW)
-    assert seeded.items == DESIGNED
+    assert seeded.office("WZ").items == DESIGNED
 
 
 # ---- the outbox --------------------------------------------------------------------------
@@ -310,18 +329,28 @@ async def test_replay_leaves_the_history_to_deliver(sessions):
     assert all(r.state == "pending" for r in to_people)
     assert {r.audience for r in to_people} == {"user", "liaison"}
 
-    office = [r for r in rows if r.audience == "admins"]
-    kept = [r for r in office if r.state == "pending"]
-    open_items = {i.id for i in items.values() if i.status not in TERMINAL}
-    last_of_item = {r.suggestion_id: r.id for r in office if r.suggestion_id is not None}
-    assert sorted(r.id for r in kept if r.suggestion_id is not None) == sorted(
-        last_of_item[item_id] for item_id in open_items
-    )
-    assert [(r.kind, r.payload) for r in kept if r.suggestion_id is None] == [
-        ("application.new", {"application_id": pending[0]})
-    ]
-    assert len(kept) == len(open_items) + 1 <= 20  # what the group takes in a minute
-    assert all(r.state == "sent" for r in office if r not in kept)
+    groups = [r for r in rows if r.audience == "admins"]
+    offices = await _office_ids(sessions)
+    assert {r.office_id for r in groups} == set(offices.values())  # every group is told
+    for office_id in offices.values():
+        office = [r for r in groups if r.office_id == office_id]
+        kept = [r for r in office if r.state == "pending"]
+        open_items = {
+            i.id for i in items.values() if i.status not in TERMINAL and i.office_id == office_id
+        }
+        last_of_item = {r.suggestion_id: r.id for r in office if r.suggestion_id is not None}
+        assert sorted(r.id for r in kept if r.suggestion_id is not None) == sorted(
+            last_of_item[item_id] for item_id in open_items
+        )
+        applications = [(r.kind, r.payload) for r in kept if r.suggestion_id is None]
+        if office_id == HOME:
+            assert applications == [("application.new", {"application_id": pending[0]})]
+            assert len(kept) == len(open_items) + 1
+        else:
+            assert applications == []
+            assert len(kept) == len(open_items)
+        assert len(kept) <= 20  # what a group takes in a minute
+        assert all(r.state == "sent" for r in office if r not in kept)
 
 
 async def test_a_bot_started_on_the_replay_shows_every_chat_its_history(sessions):
@@ -347,9 +376,10 @@ async def test_a_bot_started_on_the_replay_shows_every_chat_its_history(sessions
     assert (done.failed, done.held, done.retried) == ([], [], [])
     assert telegram.problems == []
     items = await _all(sessions, sa.select(Suggestion))
-    open_items = [i for i in items if i.status not in TERMINAL]
+    open_items = [i for i in items if i.status not in TERMINAL and i.office_id == HOME]
     group = telegram.chats[ADMIN_GROUP_ID]
-    # One card per open item, and the application's card; nothing of finished items.
+    # One card per open item, and the application's card; nothing of finished items,
+    # nor of the other districts'.
     assert len(group) == len(open_items) + 1
     for item in open_items:
         assert sum(item.reference in sent.plain for sent in group) == 1, item.reference
@@ -357,6 +387,17 @@ async def test_a_bot_started_on_the_replay_shows_every_chat_its_history(sessions
         [card] = [sent for sent in group if item.reference in sent.plain]
         # Even one awaiting the observer's answer offers the office a way on (issue 19).
         assert card.buttons(), item.reference
+    # Each other district's group shows its own open items' cards, and nothing else.
+    offices = await _office_ids(sessions)
+    for spec in (city.FULING, city.QIANJIANG):
+        office_id = offices[spec.code]
+        theirs = [i for i in items if i.status not in TERMINAL and i.office_id == office_id]
+        posted = telegram.chats[spec.group_id]
+        assert len(posted) == len(theirs), spec.code
+        for item in theirs:
+            assert item.reference.startswith(f"{spec.code}-2026-")
+            [card] = [sent for sent in posted if item.reference in sent.plain]
+            assert card.buttons(), item.reference
     [application] = [sent for sent in group if district.APPLICATION.name in sent.plain]
     assert application.buttons()
     assert "2026-03-19 14:30" in application.plain  # applied in the story, not today
@@ -467,7 +508,7 @@ async def test_now_must_say_its_time_zone(sessions):
 
 
 def test_every_person_is_someone_else():
-    ids = [p.user_id for p in PEOPLE]
+    ids = [p.user_id for p in city.PEOPLE]
     assert len(ids) == len(set(ids))
     roles = Counter(p.role for p in PEOPLE)
     assert roles == {"observer": 20, "admin": 2, "liaison": 6, "applicant": 1, "stranger": 1}
@@ -482,8 +523,9 @@ def test_the_demo_people_and_the_group():
     assert by_id[DEMO_OBSERVER].language_code.startswith("zh")
     assert by_id[DEMO_ADMIN].role == "admin"
     assert by_id[DEMO_LIAISON].role == "liaison"
-    assert by_id[DEMO_LIAISON].about_zh == "联络员 · 区市场监管局"
-    assert by_id[DEMO_OBSERVER].about_zh == "观察员 · P01 高笋塘街道便民服务中心"
+    assert by_id[DEMO_LIAISON].about_zh == "万州区 · 联络员 · 区市场监管局"
+    assert by_id[DEMO_OBSERVER].about_zh == "万州区 · 观察员 · P01 高笋塘街道便民服务中心"
+    assert by_id[DEMO_ADMIN].about_zh == "万州区依法治区办 · 管理员"
     members = group_members()
     assert sorted(members.values()) == ["administrator", "creator"]
     assert DEMO_ADMIN in members
@@ -492,7 +534,9 @@ def test_the_demo_people_and_the_group():
 
 
 def test_the_story_is_told_in_order():
-    for item in district.ITEMS:
+    items = [item for office in city.OFFICES for item in office.items]
+    assert len({item.key for item in items}) == len(items)
+    for item in items:
         steps = item.steps
         assert steps[0].action is Action.SUBMIT
         assert steps[0].by == item.observer

@@ -81,3 +81,25 @@ def test_a_bad_period_or_a_missing_directory_says_so_in_one_line(tmp_path: Path)
     assert nowhere.returncode == 2
     assert nowhere.stderr.startswith("outpost report: --out: no directory")
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_each_office_s_documents_hold_its_own_items(tmp_path: Path) -> None:
+    url = _seeded(tmp_path)  # the sample city: its districts FL and QJ beside WZ
+    out = tmp_path / "fl.xlsx"
+    done = run_cli(
+        "export", "--period", "365d", "--out", str(out), "--office", "fl", "--lang", "en",
+        cwd=tmp_path, DATABASE_URL=url,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert ": 365d: 6 items," in done.stdout
+    book = openpyxl.load_workbook(out)
+    references = [row[0].value for row in book["Items"].iter_rows(min_row=2)]
+    assert references
+    assert all(str(ref).startswith("FL-2026-") for ref in references)
+
+    unknown = run_cli(
+        "report", "--year", "2026", "--out", str(tmp_path / "x.docx"), "--office", "XX",
+        cwd=tmp_path, DATABASE_URL=url,
+    )  # fmt: skip
+    assert unknown.returncode == 2
+    assert unknown.stderr == "outpost report: no office 'XX': `outpost offices` lists them\n"
