@@ -447,13 +447,18 @@ def converge_after(
     )  # fmt: skip
 
 
-def item_render(item_id: int, policy: Policy, clock: Clock) -> Render:
-    """The office's card of the item, read afresh."""
+def item_render(item_id: int, policy: Policy, clock: Clock, chat_id: int | None = None) -> Render:
+    """The card of the item in the office group ``chat_id``, read afresh: its own
+    office's, or the city's it was reported to (``handlers.cards.card_acts``)."""
 
     async def render(store: Store) -> Shown:
         suggestions = SuggestionService(store, policy, clock)
         detail = await suggestions.detail(SYSTEM, item_id)
-        return item_card(detail, policy, today=day(suggestions.today()))
+        viewer = None
+        if chat_id is not None and detail.info.above_id is not None:
+            office = (await suggestions.offices()).of_chat(chat_id)
+            viewer = office.id if office is not None else None
+        return item_card(detail, policy, today=day(suggestions.today()), viewer=viewer)
 
     return render
 
@@ -463,7 +468,7 @@ def sync_item(
 ) -> None:
     """After this update commits, make the item's card in ``chat_id`` show its state
     (see handlers.card_sync); marking the cards for a re-sync is the service's part."""
-    render = item_render(item_id, policy, clock)
+    render = item_render(item_id, policy, clock, chat_id)
     converge_after(
         (chat_id, ITEM, item_id), render,
         policy=policy, clock=clock, name="item card", create=True, repost=repost,
@@ -483,6 +488,6 @@ async def converge_item(
     """Bring the item's card in ``chat_id`` up to date now (an effect, or the sender's
     work); returns the id of a card it posted."""
     return await converge(
-        speech, chat_id, ITEM, item_id, item_render(item_id, policy, clock),
+        speech, chat_id, ITEM, item_id, item_render(item_id, policy, clock, chat_id),
         policy=policy, clock=clock, create=True, repost=repost, unless_showing=unless_showing,
     )  # fmt: skip

@@ -53,6 +53,8 @@ class CardCb(CallbackData, prefix="c"):
 # Button codes and the moves they start. "city" opens a picker of the three answers.
 TAKE, ASK, ADOPT, REFERENCE, DECLINE, ESCALATE = "take", "ask", "adopt", "ref", "decl", "esc"
 CITY, DUPLICATE, ASSIGN, DUE, DONE, CLOSE = "city", "dup", "dept", "due", "done", "close"
+# The city's question back to the district about an item reported to it.
+RETURN = "back"
 # While the item waits on the observer's answer.
 CHASE, ANYWAY, UNANSWERED = "chase", "anyway", "unans"
 ACTS: dict[str, Action] = {
@@ -63,6 +65,7 @@ ACTS: dict[str, Action] = {
     DECLINE: Action.DECLINE,
     ESCALATE: Action.ESCALATE,
     CITY: Action.CITY_ADOPT,
+    RETURN: Action.CITY_RETURN,
     DUPLICATE: Action.MARK_DUPLICATE,
     ASSIGN: Action.ASSIGN,
     DUE: Action.SET_DUE,
@@ -80,6 +83,7 @@ _BUTTONS: dict[str, str] = {
     DECLINE: N_("⛔ Decline"),
     ESCALATE: N_("🏛 Report to the city"),
     CITY: N_("🏛 Record the city's answer"),
+    RETURN: N_("↩️ Back to the district, with a question"),
     DUPLICATE: N_("🔁 Duplicate"),
     ASSIGN: N_("🏢 Assign department"),
     DUE: N_("📅 Set due date"),
@@ -105,6 +109,7 @@ _OFFICE_ACTION: dict[Action, str] = {
     Action.CITY_ADOPT: N_("recorded the city's answer: adopted"),
     Action.CITY_REFERENCE: N_("recorded the city's answer: kept for reference"),
     Action.CITY_DECLINE: N_("recorded the city's answer: not adopted"),
+    Action.CITY_RETURN: N_("handed it back to the district with a question"),
     Action.ASSIGN: N_("assigned a department"),
     Action.SET_DUE: N_("set the due date"),
     Action.ACCEPT: N_("accepted it for implementation"),
@@ -154,21 +159,27 @@ class Shown:
         return ("b:" if self.markup else "n:") + hashed
 
 
-def card_acts(status: SuggestionStatus) -> list[str]:
-    """The buttons for an item in ``status``: the admin's moves from the table."""
-    allowed = set(allowed_actions(status, {Role.ADMIN}))
-    acts = []
-    for act, action in ACTS.items():
-        if action in allowed:
-            acts.append(act)
-    return acts
+def card_acts(info: SuggestionInfo, viewer: int | None = None) -> list[str]:
+    """The buttons for an item as the group of the office ``viewer`` shows it (None: the
+    item's own office's): the admin's moves from the table. The office the item was
+    reported to (the city) answers it or hands it back; once reported there, the
+    district no longer records the city's answer itself."""
+    if viewer is not None and viewer != info.office_id:
+        if viewer == info.above_id and info.status is S.ESCALATED:
+            return [CITY, RETURN]
+        return []
+    allowed = set(allowed_actions(info.status, {Role.ADMIN}))
+    if info.above_id is not None:
+        allowed -= {Action.CITY_ADOPT, Action.CITY_RETURN}
+    allowed.discard(Action.CITY_RETURN)
+    return [act for act, action in ACTS.items() if action in allowed]
 
 
-def item_markup(detail: SuggestionDetail) -> InlineKeyboardMarkup | None:
+def item_markup(detail: SuggestionDetail, viewer: int | None = None) -> InlineKeyboardMarkup | None:
     info = detail.info
     buttons = [
         button(_(_BUTTONS[act]), CardCb(act=act, item=info.id, v=info.version).pack())
-        for act in card_acts(info.status)
+        for act in card_acts(info, viewer)
     ]
     if not buttons:
         return None
@@ -314,8 +325,11 @@ def _due(text: str, due: date | None, today: str | None) -> list[str]:
     return [facts.overdue(text.format(date=when), today is not None and when < today)]
 
 
-def item_card(detail: SuggestionDetail, policy: Policy, *, today: str | None = None) -> Shown:
-    """The card's text and buttons, within one message: the newest history wins."""
+def item_card(
+    detail: SuggestionDetail, policy: Policy, *, today: str | None = None, viewer: int | None = None
+) -> Shown:
+    """The card's text and buttons, within one message: the newest history wins;
+    ``viewer`` is the office whose group shows it (see :func:`card_acts`)."""
     head = "\n".join(_head(detail, policy, today))
     heading = _("<b>History</b>")
     omitted = _("<i>(earlier entries omitted)</i>")
@@ -332,4 +346,4 @@ def item_card(detail: SuggestionDetail, policy: Policy, *, today: str | None = N
     history.extend(chosen)
     text = "\n\n".join([head, quoted, "\n".join(history)])
     newest = max((e.event_id for e in detail.timeline), default=0) or None
-    return Shown(text, item_markup(detail), label=detail.info.reference, event=newest)
+    return Shown(text, item_markup(detail, viewer), label=detail.info.reference, event=newest)

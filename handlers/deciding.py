@@ -68,6 +68,7 @@ from handlers.cards import (
     DUPLICATE,
     ESCALATE,
     REFERENCE,
+    RETURN,
     TAKE,
     UNANSWERED,
     CardCb,
@@ -117,7 +118,7 @@ OUTCOME, DEPARTMENT, DUE_DATE, TYPE_DATE, CANCEL_STEP = "o", "d", "t", "y", "x"
 SKIP = "s"
 INSTRUCT = "instr"  # what the prompt after an adoption's due date asks for
 IMMEDIATE = (TAKE, DONE, CLOSE, CHASE, ANYWAY)
-WORDS = (ASK, REFERENCE, DECLINE, ESCALATE, DUPLICATE, UNANSWERED)
+WORDS = (ASK, REFERENCE, DECLINE, ESCALATE, DUPLICATE, UNANSWERED, RETURN)
 
 # What a force-reply prompt asks for, by move ("city" is the city's answer).
 _ASKS: dict[str, str] = {
@@ -135,6 +136,10 @@ _ASKS: dict[str, str] = {
         "e.g. WZ-2026-0001."
     ),
     CITY: N_("reply to this message with the city's answer about {item}."),
+    RETURN: N_(
+        "reply to this message with the city's question to the district about {item}; the "
+        "item goes back to the district's review."
+    ),
     UNANSWERED: N_(
         "reply to this message with the reason for closing {item} without the observer's "
         "answer (the observer will read it)."
@@ -152,6 +157,7 @@ _PLACEHOLDERS: dict[str, str] = {
     ESCALATE: N_("A note for the city"),
     DUPLICATE: N_("The original item's reference"),
     CITY: N_("The city's answer"),
+    RETURN: N_("The question to the district"),
     UNANSWERED: N_("The reason"),
     INSTRUCT: N_("The instruction to the department"),
 }
@@ -164,6 +170,7 @@ _DONE: dict[str, str] = {
     DECLINE: N_("Not adopted."),
     ESCALATE: N_("Reported to the city."),
     CITY: N_("The city's answer is recorded."),
+    RETURN: N_("Handed back to the district with the question."),
     DUPLICATE: N_("Marked as a duplicate."),
     ASSIGN: N_("Department assigned."),
     DUE: N_("Due date set."),
@@ -454,6 +461,8 @@ async def perform(
         return await s.decline(actor, item, text or "", version=v)
     if act == ESCALATE:
         return await s.escalate(actor, item, text or "", version=v)
+    if act == RETURN:
+        return await s.city_return(actor, item, text or "", version=v)
     if act == DUPLICATE:
         return await s.mark_duplicate(actor, item, text or "", version=v)
     if act == ADOPT:
@@ -565,7 +574,8 @@ async def _pressed_item(
         # A card the bot did not know of: it converges with the others.
         sync_item(desk.chat_id, info.id, policy=desk.policy, clock=desk.suggestions.clock)
     act = pressed_button.act
-    if act not in ACTS or pressed_button.v != info.version or act not in card_acts(info.status):
+    shown = card_acts(info, desk.policy.office_id)
+    if act not in ACTS or pressed_button.v != info.version or act not in shown:
         await stale(query, desk, info, pressed)
         return None
     return info

@@ -21,7 +21,7 @@ from bot.domain.roles import Role
 from bot.effects import Speech, later
 from bot.i18n import locale_for
 from bot.services.cards import APPLICATION, CardInfo
-from bot.services.notify import ADMIN_GROUP, BY, LIAISON, USER
+from bot.services.notify import ABOVE, ADMIN_GROUP, BY, LIAISON, USER
 from bot.services.outbox import OutboxItem
 from bot.services.people import POINT_REQUEST
 from bot.services.views import AttachmentInfo
@@ -36,7 +36,9 @@ from storage.store import Store
 
 _ITEM = "item."
 # Kinds that bring an item back before the office: a fresh card, to be seen.
-_RETURNING = frozenset({"item.submit", "item.answer_info", "item.hand_back", "item.reopen"})
+_RETURNING = frozenset(
+    {"item.submit", "item.answer_info", "item.hand_back", "item.reopen", "item.city_return"}
+)
 # Kinds whose files the office should see beside the card.
 _FILES_TO_OFFICE = frozenset({"item.submit", "item.answer_info"})
 
@@ -106,7 +108,8 @@ async def _to_office(out: Outgoing, chat_id: int, row: OutboxItem) -> None:
                 chat_id=chat_id,
                 item_id=row.suggestion_id,
                 out=out,
-                repost=row.kind in _RETURNING,
+                # Back before its own office; not so for the city it was reported to.
+                repost=row.kind in _RETURNING and not row.payload.get(ABOVE),
                 # The update that made the move has usually shown it by now.
                 event=row.event_id,
                 files=files,

@@ -292,6 +292,9 @@ class Suggestion(Created, InOffice, Base):
     implementation_due: Mapped[date | None]
     # When the office chases the city for its answer to an escalated item.
     city_answer_due: Mapped[date | None]
+    # The office the item was reported to (the city above its district), which sees it,
+    # answers it or hands it back; None while it was never reported to an office here.
+    above_id: Mapped[int | None] = mapped_column(sa.ForeignKey("offices.id"), index=True)
     implemented_at: Mapped[datetime | None]
     implemented_on_time: Mapped[bool | None]
     closed_at: Mapped[datetime | None]

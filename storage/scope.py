@@ -3,9 +3,9 @@
 In a deployment of several offices, the transaction of an update from an office's
 group is limited to that office (:func:`limit_to_office`): every ORM statement it runs
 (select, update, delete) reads and changes only the points, observers, applications,
-departments, items and broadcasts of that office, whichever repository or service
-built the statement. A district's admins cannot see or move another district's item,
-even by typing its reference.
+departments, items and broadcasts of that office (and the items reported to it: the
+city's), whichever repository or service built the statement. A district's admins
+cannot see or move another district's item, even by typing its reference.
 
 The limit is SQLAlchemy's documented global filter (``with_loader_criteria`` added in
 ``do_orm_execute``); statements on plain tables (``Model.__table__``) are not limited,
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
@@ -24,6 +25,7 @@ from storage.models import Application, Broadcast, Department, Observer, Point, 
 
 _OFFICE = "outpost_office"
 SCOPED: tuple[type[Any], ...] = (Application, Broadcast, Department, Observer, Point, Suggestion)
+_OWNED = tuple(model for model in SCOPED if model is not Suggestion)
 
 
 def limit_to_office(session: AsyncSession | Session, office_id: int) -> None:
@@ -43,6 +45,11 @@ def office_limit(session: AsyncSession | Session) -> int | None:
     return found if isinstance(found, int) else None
 
 
+# An execution option for the few reads that must cross offices: the observer of an
+# item reported to the city, to be told of the city's answer.
+ANYWHERE = "outpost_anywhere"
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _within_the_office(state: ORMExecuteState) -> None:
     office = state.session.info.get(_OFFICE)
@@ -50,9 +57,17 @@ def _within_the_office(state: ORMExecuteState) -> None:
         return
     if not (state.is_select or state.is_update or state.is_delete):
         return
+    if state.execution_options.get(ANYWHERE):
+        return
     state.statement = state.statement.options(
+        # An item is its office's, and the office's it was reported to (the city's).
+        with_loader_criteria(
+            Suggestion,
+            lambda cls: sa.or_(cls.office_id == office, cls.above_id == office),
+            include_aliases=True,
+        ),
         *(
             with_loader_criteria(model, lambda cls: cls.office_id == office, include_aliases=True)
-            for model in SCOPED
-        )
+            for model in _OWNED
+        ),
     )

@@ -584,7 +584,8 @@ async def _to_replay(session: AsyncSession, after: int, applications: set[int]) 
     """The rows a demo's bot should deliver at start: everything to people (each chat
     then shows its history), but for the offices' groups, which take about twenty
     messages a minute each, only the latest row of each open item (it posts the item's
-    card, in its office's group) and the pending applications' cards."""
+    card, in its office's group, and in the city's it was reported to) and the pending
+    applications' cards."""
     finished = set(
         (
             await session.scalars(
@@ -600,21 +601,24 @@ async def _to_replay(session: AsyncSession, after: int, applications: set[int]) 
                 OutboxMessage.kind,
                 OutboxMessage.suggestion_id,
                 OutboxMessage.payload,
+                OutboxMessage.office_id,
             )
             .where(OutboxMessage.id > after)
             .order_by(OutboxMessage.id)
         )
     ).all()
     keep: set[int] = set()
-    latest: dict[int, int] = {}  # item id -> its last admin row
-    for row_id, audience, kind, item_id, payload in rows:
+    # (item id, office) -> its last row to that office's group: its own office's, and
+    # the city's it was reported to.
+    latest: dict[tuple[int, int | None], int] = {}
+    for row_id, audience, kind, item_id, payload, office_id in rows:
         if audience in (notify.USER, notify.LIAISON):
             keep.add(row_id)
         elif audience != notify.ADMIN_GROUP:
             continue
         elif item_id is not None:
             if item_id not in finished:
-                latest[item_id] = row_id
+                latest[(item_id, office_id)] = row_id
         elif kind == Notice.APPLICATION_NEW and payload.get("application_id") in applications:
             keep.add(row_id)
     return keep | set(latest.values())

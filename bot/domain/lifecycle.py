@@ -29,6 +29,8 @@ class Action(StrEnum):
     CITY_ADOPT = "city_adopt"
     CITY_REFERENCE = "city_reference"
     CITY_DECLINE = "city_decline"
+    # The city hands an item reported to it back to its district, with a question.
+    CITY_RETURN = "city_return"
     ASSIGN = "assign"
     SET_DUE = "set_due"
     ACCEPT = "accept"
@@ -148,6 +150,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     _t(S.ESCALATED, Action.CITY_REFERENCE, S.REFERENCE, [ADM], [TEXT], [TO_OBS, TO_ADM]),
     _t(S.ESCALATED, Action.CITY_DECLINE, S.DECLINED, [ADM], [TEXT], [TO_OBS, TO_ADM]),
+    # Or the city hands it back to the district with a question: the district reviews it
+    # again (a new decision clock) and may report it again with the answer.
+    _t(S.ESCALATED, Action.CITY_RETURN, S.IN_REVIEW, [ADM], [TEXT], [TO_ADM]),
     # Implementation by the responsible department.
     # The observer hears which department has the item now (the one it left is told
     # by the service: bot.services.notify.to_former_department).

@@ -20,6 +20,9 @@ USER = "user"
 LIAISON = "liaison"
 # The key of an item's event and notice payloads saying how many files came with it.
 FILES = "files"
+# The key of an item notice's payload for the office it was reported to (the city),
+# whose card of it is not the item's own office's.
+ABOVE = "above"
 # Keys of a notice's payload saying that a liaison made the move, and their name (for
 # their department's colleagues; never shown to the observer).
 BY = "by"
@@ -90,6 +93,10 @@ async def to_admins(
     store.session.add(OutboxMessage(**row))
 
 
+def above(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, ABOVE: True}
+
+
 async def about_item(
     store: Store,
     item: Suggestion,
@@ -110,8 +117,14 @@ async def about_item(
     for audience in sorted(set(audiences)):
         if audience is Audience.ADMINS:
             rows.append(about(ADMIN_GROUP, None, office_id=item.office_id))
+            if item.above_id is not None and item.above_id != item.office_id:
+                # The office it was reported to (the city) follows it on its own card.
+                rows.append(
+                    about(ADMIN_GROUP, None, office_id=item.above_id, payload=above(payload))
+                )
         elif audience is Audience.OBSERVER:
-            observer = await store.observers.get(item.observer_id)
+            # Told of the city's answer too, from the city's group: whichever office's.
+            observer = await store.observers.get(item.observer_id, anywhere=True)
             chat = observer.user_id if observer is not None else None
             if chat is not None and chat != skip_user:
                 rows.append(about(USER, chat))

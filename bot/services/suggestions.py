@@ -160,6 +160,13 @@ def _rated_since_outcome(events: Sequence[Event], ratings: Sequence[Rating]) -> 
 
 
 _IN_DEPARTMENT = (SuggestionStatus.ADOPTED, SuggestionStatus.IMPLEMENTING)
+# The answers of the office an item was reported to (the city's), and its question back.
+_ANSWERS = frozenset(
+    {Action.CITY_ADOPT, Action.CITY_REFERENCE, Action.CITY_DECLINE, Action.CITY_RETURN}
+)
+_RETURN = Action.CITY_RETURN
+# Roles that act as themselves, not as an office (an observer's, a liaison's moves).
+_NOT_AN_OFFICE = frozenset({Role.OBSERVER, Role.LIAISON, Role.SYSTEM})
 # When one person holds several roles, the event records the most specific one.
 _ROLE_PRECEDENCE = (Role.OBSERVER, Role.LIAISON, Role.ADMIN, Role.SYSTEM)
 
@@ -357,6 +364,36 @@ class SuggestionService(Service):
             due=due,
             instruction=instruction,
         )
+
+    async def city_return(
+        self, actor: Actor, item_id: int, question: str, *, version: int | None = None
+    ) -> SuggestionInfo:
+        """The city hands an item reported to it back to its district, with a question."""
+        return await self._move(actor, item_id, Action.CITY_RETURN, version=version, text=question)
+
+    def _office_allowed(self, item: Suggestion, action: Action) -> bool:
+        try:
+            self._office_may(item, action)
+        except (NotPermitted, NotFound):
+            return False
+        return True
+
+    def _office_may(self, item: Suggestion, action: Action) -> None:
+        """An office's admins make an item's moves in their own office's group; the
+        office it was reported to (the city) only answers it or hands it back, and is
+        then the only one that may. Without an office above (``above_id`` None), the
+        district records the city's answer itself, as before."""
+        acting = self.policy.office_id
+        if action in _ANSWERS:
+            if item.above_id is not None and acting != item.above_id:
+                raise NotPermitted("the city answers it", action=action)
+            if item.above_id is None and (acting != item.office_id or action is _RETURN):
+                # No office above here: the district records the city's answer, and
+                # there is nobody to hand it back.
+                raise NotPermitted("no office above to answer", action=action)
+            return
+        if acting != item.office_id and action is not Action.NOTE:
+            raise NotPermitted("the district's move", action=action)
 
     async def mark_duplicate(
         self,
@@ -602,6 +639,8 @@ class SuggestionService(Service):
         if office or Role.OBSERVER in held:
             observer_name = observer.name if observer else None
         actions = allowed_actions(item.status, held)
+        if Role.ADMIN in held and not held & _NOT_AN_OFFICE:
+            actions = [a for a in actions if self._office_allowed(item, a)]
         if _RATING_MOVES & set(actions) and _rated_since_outcome(events, ratings):
             # One rating per outcome, whichever move it would be.
             actions = [a for a in actions if a not in _RATING_MOVES]
@@ -711,6 +750,8 @@ class SuggestionService(Service):
         roles = acting_roles(actor.view, _item_view(item), action)
         if not roles and find(source, action) is not None:
             raise NotPermitted(f"{action} on {item.reference}", action=action)
+        if Role.ADMIN in roles and not roles & _NOT_AN_OFFICE:
+            self._office_may(item, action)
 
         limit = COMMENT_MAX if action in _RATING_MOVES else TEXT_MAX
         text = clean_text(text, limit, field="text", required=False) or None
@@ -833,6 +874,10 @@ class SuggestionService(Service):
         if row.action is Action.ESCALATE:
             item.escalated_to = escalated_to
             payload["escalated_to"] = escalated_to
+            # Reported to the office above (the city), when there is one here: it sees
+            # the item, and answers it or hands it back.
+            office = (await self.offices()).get(item.office_id)
+            item.above_id = office.parent_id if office is not None else None
             item.city_answer_due = due_after(
                 await self.calendar(), now, self.policy.city_answer_days, self.policy.tz
             )
@@ -841,8 +886,9 @@ class SuggestionService(Service):
             # The first decision: the figure the office is judged on.
             item.decided_at = now
             item.decided_on_time = on_time(now, item.decision_due, self.policy.tz)
-        if row.action in (Action.ANSWER_INFO, Action.RECONSIDER):
-            # The office asked, or took its decision back: its clock restarts now.
+        if row.action in (Action.ANSWER_INFO, Action.RECONSIDER, Action.CITY_RETURN):
+            # The office asked, took its decision back, or has the city's question to
+            # answer: its clock restarts now.
             item.decision_due = due_after(
                 await self.calendar(), now, self.policy.decision_days, self.policy.tz
             )

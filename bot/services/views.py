@@ -77,6 +77,9 @@ class SuggestionInfo:
     implemented_on_time: bool | None
     closed_at: datetime | None
     version: int
+    # The office that handles it, and the office it was reported to (the city), if any.
+    office_id: int
+    above_id: int | None
 
     @classmethod
     def of(cls, row: Suggestion) -> SuggestionInfo:

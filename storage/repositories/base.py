@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Base
+from storage.scope import ANYWHERE
 
 M = TypeVar("M", bound=Base)
 T = TypeVar("T")
@@ -71,10 +72,13 @@ class Repository(Generic[M]):
         name = self.session.get_bind().dialect.name
         return built["postgresql" if name == "postgresql" else "sqlite"]
 
-    async def get(self, id_: object) -> M | None:
-        """The row with this primary key; None when there is none or there cannot be."""
+    async def get(self, id_: object, *, anywhere: bool = False) -> M | None:
+        """The row with this primary key; None when there is none or there cannot be.
+        ``anywhere``: whichever office's it is (``storage.scope``)."""
         if not self.can_hold(id_):
             return None
+        if anywhere:
+            return await self.session.get(self.model, id_, execution_options={ANYWHERE: True})
         return await self.session.get(self.model, id_)
 
     async def add(self, row: M) -> M:

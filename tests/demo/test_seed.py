@@ -336,7 +336,9 @@ async def test_replay_leaves_the_history_to_deliver(sessions):
         office = [r for r in groups if r.office_id == office_id]
         kept = [r for r in office if r.state == "pending"]
         open_items = {
-            i.id for i in items.values() if i.status not in TERMINAL and i.office_id == office_id
+            i.id
+            for i in items.values()
+            if i.status not in TERMINAL and office_id in (i.office_id, i.above_id)
         }
         last_of_item = {r.suggestion_id: r.id for r in office if r.suggestion_id is not None}
         assert sorted(r.id for r in kept if r.suggestion_id is not None) == sorted(
@@ -385,8 +387,9 @@ async def test_a_bot_started_on_the_replay_shows_every_chat_its_history(sessions
         assert sum(item.reference in sent.plain for sent in group) == 1, item.reference
     for item in open_items:
         [card] = [sent for sent in group if item.reference in sent.plain]
-        # Even one awaiting the observer's answer offers the office a way on (issue 19).
-        assert card.buttons(), item.reference
+        # Even one awaiting the observer's answer offers the office a way on (issue 19);
+        # one reported to the city waits for the city's answer, which the city gives.
+        assert bool(card.buttons()) is (item.above_id is None), item.reference
     # Each other district's group shows its own open items' cards, and nothing else.
     offices = await _office_ids(sessions)
     for spec in (city.FULING, city.QIANJIANG):
@@ -397,7 +400,15 @@ async def test_a_bot_started_on_the_replay_shows_every_chat_its_history(sessions
         for item in theirs:
             assert item.reference.startswith(f"{spec.code}-2026-")
             [card] = [sent for sent in posted if item.reference in sent.plain]
-            assert card.buttons(), item.reference
+            assert bool(card.buttons()) is (item.above_id is None), item.reference
+    # The city's group: the cards of the items reported to it, each with its answers.
+    reported = [i for i in items if i.status is SuggestionStatus.ESCALATED]
+    assert reported
+    assert all(i.above_id == offices[city.CHONGQING.code] for i in reported)
+    posted = telegram.chats[city.CHONGQING.group_id]
+    for item in reported:
+        [card] = [sent for sent in posted if item.reference in sent.plain]
+        assert [data.split(":")[1] for _, data in card.buttons()] == ["city", "back"]
     [application] = [sent for sent in group if district.APPLICATION.name in sent.plain]
     assert application.buttons()
     assert "2026-03-19 14:30" in application.plain  # applied in the story, not today

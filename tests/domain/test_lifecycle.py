@@ -74,6 +74,8 @@ EXPECTED_MOVES = {
     (S.ESCALATED, A.CITY_ADOPT): row(S.ADOPTED, {ADM}, {TEXT, DEPT, DUE}, {TO_OBS, TO_ADM, TO_LIA}),
     (S.ESCALATED, A.CITY_REFERENCE): row(S.REFERENCE, {ADM}, {TEXT}, {TO_OBS, TO_ADM}),
     (S.ESCALATED, A.CITY_DECLINE): row(S.DECLINED, {ADM}, {TEXT}, {TO_OBS, TO_ADM}),
+    # The city's question back: between the offices, the observer is not told.
+    (S.ESCALATED, A.CITY_RETURN): row(S.IN_REVIEW, {ADM}, {TEXT}, {TO_ADM}),
     # Implementation.
     (S.ADOPTED, A.ASSIGN): row(S.ADOPTED, {ADM}, {DEPT}, {TO_OBS, TO_ADM, TO_LIA}),
     (S.ADOPTED, A.SET_DUE): row(S.ADOPTED, {ADM}, {DUE}, {TO_ADM, TO_LIA}),
@@ -297,6 +299,7 @@ def test_nothing_provided_reports_everything_missing(source: S, action: A):
         (S.IMPLEMENTING, A.HAND_BACK, [LIA]),
         (S.ESCALATED, A.CITY_REFERENCE, [ADM]),
         (S.ESCALATED, A.CITY_DECLINE, [ADM]),
+        (S.ESCALATED, A.CITY_RETURN, [ADM]),
         (S.NEEDS_INFO, A.ANSWER_INFO, [OBS]),
         (S.NEEDS_INFO, A.CLOSE_UNANSWERED, [ADM]),
     ],
