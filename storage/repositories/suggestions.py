@@ -280,8 +280,9 @@ class SuggestionRepository(Repository[Suggestion]):
         those names and what matched."""
         found, hits = _finding(text)
         stmt = (
-            sa.select(Suggestion, Observer.name, Point.code, Point.name, Department.name, *hits)
-            .select_from(_WITH_NAMES)
+            _with_names(
+                sa.select(Suggestion, Observer.name, Point.code, Point.name, Department.name, *hits)
+            )
             .where(found)
             .order_by(Suggestion.submitted_at.desc(), Suggestion.id.desc())
             .offset(offset)
@@ -303,7 +304,7 @@ class SuggestionRepository(Repository[Suggestion]):
     async def count_matching(self, text: str) -> int:
         """How many items :meth:`find_matching` would list without its limit."""
         found, _hits = _finding(text)
-        stmt = sa.select(sa.func.count()).select_from(_WITH_NAMES).where(found)
+        stmt = _with_names(sa.select(sa.func.count(Suggestion.id))).where(found)
         return int((await self.session.execute(stmt)).scalar_one())
 
 
@@ -348,12 +349,16 @@ def _finding(text: str) -> tuple[sa.ColumnElement[bool], list[sa.Label[int]]]:
     return sa.or_(*tests.values()), hits
 
 
-# Items with their observer, point and department (each may be missing).
-_WITH_NAMES = (
-    sa.outerjoin(Suggestion, Observer, Observer.id == Suggestion.observer_id)
-    .outerjoin(Point, Point.id == Suggestion.point_id)
-    .outerjoin(Department, Department.id == Suggestion.department_id)
-)
+def _with_names(stmt: Any) -> Any:
+    """Items with their observer, point and department (each may be missing), joined
+    the ORM's way: an office's limit (``storage.scope``) then holds for the items and
+    goes into each join's ON clause, so an item without a point is still found."""
+    return (
+        stmt.select_from(Suggestion)
+        .outerjoin(Observer, Observer.id == Suggestion.observer_id)
+        .outerjoin(Point, Point.id == Suggestion.point_id)
+        .outerjoin(Department, Department.id == Suggestion.department_id)
+    )
 
 
 def _overdue(
