@@ -40,11 +40,11 @@ from bot.reports import annual, charts
 from bot.reports.workbook import WorkbookWriter
 from bot.services.actors import Actor
 from bot.services.context import Policy
-from bot.services.figures import FiguresService, NotableItem
+from bot.services.figures import DistrictFigures, FiguresService, NotableItem
 from handlers import labels
 from handlers.figure_texts import number, percent, period_title, rate_text, short_month
 from handlers.roster import host_kind, observer_status
-from handlers.ui import N_, clip
+from handlers.ui import N_, clip, reading
 
 # What Telegram lets a bot upload.
 UPLOAD_MAX = 50 * 1000 * 1000
@@ -81,6 +81,40 @@ def chart_specs(f: Figures) -> list[Chart]:
         _per_point_chart(f, note, empty),
         _on_time_chart(f, note),
     ]
+
+
+def districts_chart(rows: Sequence[DistrictFigures], period: Period) -> Chart:
+    """The offices below this one (a city's districts) side by side: each one's items
+    of the period, by outcome."""
+    names = [row.office.name.name_for(reading()) for row in rows]
+    by_outcome = _outcome_series(lambda o: [row.figures.by_outcome.get(o, 0) for row in rows])
+    return "districts", partial(
+        charts.stacked_bars,
+        _("Items filed in each district, by outcome"),
+        names,
+        by_outcome,
+        empty_text=_("Nothing was filed in this period."),
+        value_label=_("Items"),
+        horizontal=True,
+        note=period_title(period),
+    )
+
+
+async def draw(chart: Chart) -> bytes:
+    """One chart drawn in a worker thread (matplotlib is CPU work)."""
+    return await asyncio.to_thread(chart[1])
+
+
+def districts_caption(rows: Sequence[DistrictFigures], period: Period) -> str:
+    return _(
+        "🏙 {period}: {count} districts, {total} items received, {reported} reported to "
+        "the city. /stats has each district's figures side by side."
+    ).format(
+        period=period_title(period),
+        count=len(rows),
+        total=sum(row.figures.total for row in rows),
+        reported=sum(row.reported for row in rows),
+    )
 
 
 def _per_month_chart(f: Figures, note: str, empty: str) -> Chart:

@@ -9,7 +9,7 @@ with the district say how many they left out, and /export has every row.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -21,8 +21,9 @@ from babel.dates import format_skeleton
 from bot.domain.figures import OUTCOMES, Figures, ObserverActivity, Rate
 from bot.domain.periods import Period, PeriodKind
 from bot.domain.statuses import FocusDomain, RatingValue, SuggestionKind, SuggestionStatus
+from bot.services.figures import DistrictFigures
 from handlers import labels
-from handlers.ui import MESSAGE_MAX, N_, clip, esc, shown_length
+from handlers.ui import MESSAGE_MAX, N_, clip, esc, reading, shown_length
 
 _NAME = 40
 # What a section's text may use; a list longer than that says "… and N more": /export
@@ -342,3 +343,49 @@ SECTIONS: dict[str, Section] = {
     "filed": Section(N_("👤 Observers who filed"), _filed_lines),
     "idle": Section(N_("💤 Filed nothing"), _idle_lines),
 }
+
+
+def districts_text(rows: Sequence[DistrictFigures], period: Period) -> str:
+    """The offices below this one side by side (a city's districts), each on one line;
+    what does not fit one message is counted (/export in each district's group has the
+    rows)."""
+    head = [
+        "🏙 "
+        + _("<b>Districts side by side: {period}</b>").format(period=esc(period_title(period))),
+        _(
+            "<i>Items filed in the period, counted where they stand now; observers and "
+            "points are counted once each.</i>"
+        ),
+        "",
+    ]
+    if not rows:
+        return "\n".join([*head, _("No office below this one yet. /office_add adds one.")])
+    lines = []
+    for row in rows:
+        f = row.figures
+        name = clip(row.office.name.name_for(reading()), _NAME)
+        label = esc(name) if name == row.office.code else f"{esc(name)} ({esc(row.office.code)})"
+        lines.append(
+            "• "
+            + _(
+                "<b>{office}</b>: received {received} · adopted {adopted} · first decisions "
+                "on time {decided} · implemented on time {implemented} · satisfied "
+                "{satisfied} · observers who filed {observers} of {appointed} · points with "
+                "items {points} · reported to the city {reported}, answered {answered} "
+                "(median {days} working days)"
+            ).format(
+                office=label,
+                received=f.total,
+                adopted=rate_text(f.adoption),
+                decided=rate_text(f.decided_on_time),
+                implemented=rate_text(f.implemented_on_time),
+                satisfied=rate_text(f.satisfied),
+                observers=len(f.active_observers),
+                appointed=f.appointed_observers,
+                points=f.active_points,
+                reported=row.reported,
+                answered=row.answered,
+                days=number(row.answer_days),
+            )
+        )
+    return "\n".join(_fit(head, lines))

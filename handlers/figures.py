@@ -43,7 +43,7 @@ from bot.settings import Settings
 from handlers import documents
 from handlers.callbacks import StatsCb
 from handlers.desks import Desks, from_data
-from handlers.figure_texts import SECTIONS, stats_section, stats_summary
+from handlers.figure_texts import SECTIONS, districts_text, stats_section, stats_summary
 from handlers.keyboards import button
 from handlers.office import office_router, usage
 from handlers.ui import CAPTION_MAX, N_, clip, esc, shown_length
@@ -158,6 +158,15 @@ async def show_stats(
     except InvalidInput:
         await message.reply(_bad_period(words[0], "stats"))
         return
+    districts = await figures.districts(actor, period)
+    if districts:
+        # A city's group: its districts side by side first; its own items a press away.
+        own = StatsCb(period=period.spec).pack()
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[[button(_("📊 This office's own items"), own)]]
+        )
+        await message.reply(districts_text(districts, period), reply_markup=markup)
+        return
     shown = await figures.stats(actor, period)
     unreadable = await figures.unreadable_updates(actor)
     await message.reply(stats_summary(shown, unreadable), reply_markup=_sections(period))
@@ -242,10 +251,19 @@ async def send_report(message: Message, asked: Asked, desk: Desk) -> None:
             if "docx" in flags:
                 await _send_annual(message, desk, asked, shown)
                 return
-            drawn = await documents.charts_of(shown)
-            caption = clip(documents.charts_caption(shown), CAPTION_MAX)
+            districts = await desk.figures.districts(desk.actor, period)
+            if districts:
+                # A city's group: its districts side by side.
+                png = await documents.draw(documents.districts_chart(districts, period))
+                said = clip(documents.districts_caption(districts, period), CAPTION_MAX)
+            else:
+                drawn = await documents.charts_of(shown)
+                caption = clip(documents.charts_caption(shown), CAPTION_MAX)
     except MissingFont:
         await message.reply(_no_font())
+        return
+    if districts:
+        await message.reply_photo(BufferedInputFile(png, "districts.png"), caption=said)
         return
     await message.reply_media_group(_album(drawn, caption))
 

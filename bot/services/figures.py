@@ -9,7 +9,7 @@ workbook are streamed, a partition at a time, so a year of a busy city fits in m
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,8 +24,10 @@ from bot.domain.figures import (
     ObserverRow,
     PlaceRow,
     compute,
+    median,
 )
 from bot.domain.names import Name
+from bot.domain.offices import OfficeInfo
 from bot.domain.periods import Period, parse_period, utc_midnight
 from bot.domain.permissions import Manage, require_manage
 from bot.domain.statuses import (
@@ -38,6 +40,7 @@ from bot.domain.statuses import (
 from bot.services.actors import Actor
 from bot.services.context import Service
 from bot.services.dead_letters import count_unreadable
+from storage.scope import lift_office_limit, limit_to_office, office_limit
 
 # Kept apart: a busy district's list of notable items would crowd the report.
 NOTABLE_MAX = 10
@@ -75,6 +78,19 @@ def _local_days(tz: ZoneInfo) -> Callable[[datetime], date]:
         return day
 
     return local_day
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictFigures:
+    """One office below (a district), as its office above (the city) compares them."""
+
+    office: OfficeInfo
+    figures: Figures
+    # Its items reported to the office above in the period, how many that office has
+    # answered (or handed back), and its median answer time in working days.
+    reported: int
+    answered: int
+    answer_days: float | None
 
 
 class FiguresService(Service):
@@ -141,6 +157,49 @@ class FiguresService(Service):
                 departments=[_place(*row) for row in await repo.departments()],
             )
         )
+
+    async def districts(self, actor: Actor, period: Period) -> list[DistrictFigures]:
+        """The offices directly below this one (a city's districts), side by side: each
+        one's figures as its own group would read them, and what it reported up here.
+        Active observers and points are each district's distinct ones, never sums."""
+        require_manage(actor.view, Manage.VIEW_FIGURES)
+        tree = await self.offices()
+        below = tree.children(tree.get(self.policy.office_id))
+        if not below:
+            return []
+        lo, hi = period.bounds(self.policy.tz)
+        calendar = await self.calendar()
+        local_day = _local_days(self.policy.tz)
+        answers: dict[int, list[int]] = {}
+        reported: dict[int, int] = {}
+        for office_id, at, answered in await self.store.figures.reported_up(
+            self.policy.office_id, lo, hi
+        ):
+            reported[office_id] = reported.get(office_id, 0) + 1
+            if answered is not None:
+                span = calendar.working_days_between(local_day(at), local_day(answered))
+                answers.setdefault(office_id, []).append(max(0, span))
+        session = self.store.session
+        mine = office_limit(session)
+        found = []
+        try:
+            for office in below:
+                # Its figures as its own group reads them: the transaction limited to it.
+                limit_to_office(session, office.id)
+                policy = replace(self.policy, jurisdiction=office.code, office_id=office.id)
+                figures = await FiguresService(self.store, policy, self.clock).stats(actor, period)
+                spans = answers.get(office.id, [])
+                found.append(
+                    DistrictFigures(
+                        office, figures, reported.get(office.id, 0), len(spans), median(spans)
+                    )
+                )
+        finally:
+            if mine is None:
+                lift_office_limit(session)
+            else:
+                limit_to_office(session, mine)
+        return found
 
     async def unreadable_updates(self, actor: Actor) -> int:
         """How many updates could not be read and were set aside, since the bot began:

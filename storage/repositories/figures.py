@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.domain.lifecycle import Action
 from bot.domain.statuses import RatingValue, SuggestionStatus
 from storage.models import (
     Department,
@@ -96,6 +97,42 @@ class FiguresRepository:
         result = await self.session.stream(stmt)
         async for part in result.partitions():
             yield [(a, b) for a, b in part if b is not None]
+
+    async def reported_up(
+        self, above_id: int, lo: datetime, hi: datetime
+    ) -> list[tuple[int, datetime, datetime | None]]:
+        """Of the items reported to the office ``above_id`` in the period: (the item's
+        office, when it was reported, when that office answered or handed it back —
+        None while it has not), one row per report."""
+        answers = (
+            Action.CITY_ADOPT,
+            Action.CITY_REFERENCE,
+            Action.CITY_DECLINE,
+            Action.CITY_RETURN,
+        )
+        stmt = (
+            sa.select(Suggestion.office_id, Event.suggestion_id, Event.action, Event.created_at)
+            .join(Event, Event.suggestion_id == Suggestion.id)
+            .where(
+                Suggestion.above_id == above_id,
+                Event.action.in_((Action.ESCALATE, *answers)),
+            )
+            .order_by(Event.suggestion_id, Event.id)
+        )
+        found: list[tuple[int, datetime, datetime | None]] = []
+        open_report: dict[int, int] = {}  # item -> its unanswered report's row
+        for office_id, item_id, action, at in (await self.session.execute(stmt)).all():
+            if action == Action.ESCALATE:
+                if lo <= at < hi:
+                    open_report[item_id] = len(found)
+                    found.append((office_id, at, None))
+                else:
+                    open_report.pop(item_id, None)
+            elif item_id in open_report:
+                at_row = open_report.pop(item_id)
+                office, reported, _none = found[at_row]
+                found[at_row] = (office, reported, at)
+        return found
 
     async def decided_on_time(self, lo: datetime, hi: datetime) -> dict[bool, int]:
         stmt = (

@@ -494,7 +494,9 @@ TYPED: list[Typed] = [
     Typed("broadcast", "P01 Meeting on Friday", "to the observers of point P01",
           "to all active observers (1)", city="Nobody would receive this: all active "
           "observers (0)", normal="point P01"),
-    Typed("stats", "", "Received: 6", "Received: 1", city="Received: 0",
+    # The city's /stats puts its districts side by side, WZ among them (their figures,
+    # none of their rows): allowed by design.
+    Typed("stats", "", "Received: 6", "Received: 1", city="Districts side by side",
           normal="Received: 6"),
     # The same words for every office: the Word file's own (WZ's references in WZ's
     # file) are what differ.
@@ -527,7 +529,7 @@ def command_rows() -> list[Row]:
         normal = typed.normal
         rows.append(Row("fl", text, typed.other, normal))
         city = typed.city if typed.city is not None else typed.other
-        above = typed.name == "office_link"
+        above = typed.name in ("office_link", "stats")
         rows.append(
             Row("cq", text, city, None if above else normal, "above" if above else "refused")
         )  # fmt: skip
@@ -696,8 +698,12 @@ async def test_the_matrix(
     assert {t.name for t in TYPED} == set(OFFICE_ONLY)
     assert bypasses == [], "\n".join(bypasses)
     assert unexpected == [], "\n".join(unexpected)
-    # The city's new link for WZ's group changes WZ's office only, and no item of it.
-    assert [o.tables for o in above] == [["offices"]]
+    # The city's new link for WZ's group changes WZ's office only, and no item of it;
+    # its comparison of the districts changes nothing.
+    assert {o.what.split()[0]: o.tables for o in above} == {
+        "/office_link": ["offices"],
+        "/stats": [],
+    }
     # The attempts are watched: a move of WZ's admin, taken as if refused, is caught.
     control = await run.attempt(Row("wz", "/note {in_review} watched", "", kind="refused"))
     assert control.bypass == ["changed cards, events"], control.line()
