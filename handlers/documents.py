@@ -244,6 +244,48 @@ def annual_blocks(
     ]
 
 
+def districts_blocks(rows: Sequence[DistrictFigures], chart: bytes) -> list[annual.Block]:
+    """A city's districts compared, before its own section (以评促建设)."""
+    header = [
+        _("District"),
+        _("Received"),
+        _("Adoption rate"),
+        _("Decided on time"),
+        _("Implemented on time"),
+        _("Satisfied"),
+        _("Observers who filed"),
+        _("Points with items"),
+        _("Reported to the city"),
+        _("Answered (median working days)"),
+    ]
+    table = [
+        [
+            labels.place(row.office.name.name_for(reading())) or row.office.code,
+            str(row.figures.total),
+            rate_text(row.figures.adoption),
+            rate_text(row.figures.decided_on_time),
+            rate_text(row.figures.implemented_on_time),
+            rate_text(row.figures.satisfied),
+            f"{len(row.figures.active_observers)}/{row.figures.appointed_observers}",
+            str(row.figures.active_points),
+            str(row.reported),
+            f"{row.answered} ({number(row.answer_days)})",
+        ]
+        for row in rows
+    ]
+    told = _(
+        "The {count} districts side by side: what their observers filed, how their "
+        "offices decided and implemented, how satisfied observers were, and what each "
+        "reported to the city and how soon the city answered."
+    ).format(count=len(rows))
+    return [
+        annual.Heading(_("The districts compared")),
+        annual.Paragraph(told),
+        *_table(header, table, _("Table 0. The districts side by side")),
+        annual.Picture(chart, _("Figure 0. Items filed in each district, by outcome")),
+    ]
+
+
 def _table(header: list[str], rows: list[list[str]], caption: str) -> list[annual.Block]:
     """The table, unless it would have no rows."""
     return [annual.Table(header, rows, caption=caption)] if rows else []
@@ -442,17 +484,24 @@ async def annual_docx(
     language: str,
     *,
     today: date | None = None,
+    districts: Sequence[DistrictFigures] = (),
 ) -> bytes:
     """The year's section of the office's work report, as a Word document, in
-    ``language`` (which the caller has made the current locale)."""
+    ``language`` (which the caller has made the current locale); a city's compares its
+    ``districts`` first."""
     pictures = dict(await charts_of(f))
     blocks = annual_blocks(f, notable, pictures, policy, language)
+    if districts:
+        chart = await draw(districts_chart(districts, f.period))
+        blocks = [*districts_blocks(districts, chart), *blocks]
     day = today or datetime.now(policy.tz).date()
     doc = annual.Document(
         title=_("The rule-of-law observation scheme in {year}").format(year=f.period.year),
-        subtitle=_("The district rule-of-law office · {date}").format(
-            date=format_skeleton("yMMMMd", day, locale=language)
-        ),
+        subtitle=(
+            _("The city rule-of-law office · {date}")
+            if districts
+            else _("The district rule-of-law office · {date}")
+        ).format(date=format_skeleton("yMMMMd", day, locale=language)),
         blocks=blocks,
         language=EN if language == EN else ZH,
     )

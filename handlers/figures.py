@@ -278,7 +278,10 @@ def _no_font() -> str:
 async def _send_annual(message: Message, desk: Desk, asked: Asked, shown: Figures) -> None:
     """The year's section for the work report, as a Word document."""
     notable = await desk.figures.notable(desk.actor, asked.period)
-    data = await documents.annual_docx(shown, notable, desk.policy, asked.language)
+    districts = await desk.figures.districts(desk.actor, asked.period)
+    data = await documents.annual_docx(
+        shown, notable, desk.policy, asked.language, districts=districts
+    )
     name = documents.report_filename(asked.period, asked.language)
     await message.reply_document(
         BufferedInputFile(data, name), caption=documents.report_caption(shown)

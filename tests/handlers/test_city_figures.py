@@ -5,9 +5,11 @@ city answered."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
+import docx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -156,3 +158,30 @@ async def test_the_city_s_report_charts_its_districts(
     assert chart.data is not None
     assert chart.data.startswith(b"\x89PNG")
     assert "2 districts, 2 items received, 0 reported to the city" in chart.plain
+
+
+async def test_the_city_s_annual_report_compares_its_districts(
+    tg: Telegram, sessions: Sessions, clock: FixedClock, city: dict[str, int]
+) -> None:
+    await file(sessions, clock, ALICE, "a1")
+    await file(sessions, clock, FRANK, "f1")
+    await tg.drain()
+    chen = tg.member(CITY_ADMIN, "Chen", CITY, "administrator", language_code="en")
+    [word] = await chen.send("/report 2026 docx")
+    assert word.kind == "document"
+    assert word.data is not None
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(word.data)).paragraphs)
+    assert "The city rule-of-law office" in text
+    assert "The districts compared" in text
+    tables = docx.Document(io.BytesIO(word.data)).tables
+    compared = [[c.text for c in r.cells] for r in tables[0].rows]
+    assert compared[0][0] == "District"
+    assert [r[0] for r in compared[1:]] == ["Fuling", "WZ"]
+    assert [r[1] for r in compared[1:]] == ["1", "1"]
+    # A district's annual section is its own, as before.
+    bo = tg.member(9002, "Bo", DISTRICT, "administrator", language_code="en")
+    [own] = await bo.send("/report 2026 docx")
+    assert own.data is not None
+    own_text = "\n".join(p.text for p in docx.Document(io.BytesIO(own.data)).paragraphs)
+    assert "The districts compared" not in own_text
+    assert "The district rule-of-law office" in own_text
