@@ -59,6 +59,7 @@ from bot.services.outbox import OutboxService
 from bot.services.people import PeopleService
 from bot.services.places import PlaceService
 from bot.services.privacy import PrivacyService
+from bot.services.rectifications import RectificationService
 from bot.services.suggestions import SuggestionService
 from bot.settings import Settings
 from storage.engine import read_sessions
@@ -160,6 +161,7 @@ def build_dispatcher(
         return {
             "policy": policy,
             "offices": OfficeService(store, policy, clock),
+            "rectifications": RectificationService(store, policy, clock),
             "suggestions": SuggestionService(store, policy, clock),
             "people": PeopleService(store, policy, clock),
             "places": PlaceService(store, policy, clock),

@@ -32,6 +32,7 @@ from bot.services.actors import Actor
 from bot.services.context import Policy
 from bot.services.offices import NewOffice, OfficeService
 from bot.settings import Settings
+from handlers import rectifications
 from handlers.conversation import IN_AN_OFFICE
 from handlers.errors import explain
 from handlers.office import office_commands, usage
@@ -311,6 +312,8 @@ def setup(_i18n: I18n, _settings: Settings) -> Router:
     router.message.register(add_office, Command("office_add"), *office_admin)
     router.message.register(office_link, Command("office_link"), *office_admin)
     router.message.register(list_offices, Command("offices"), *office_admin)
+    # Rectification: between an office and those below it.
+    rectifications.register(router, *office_admin)
     link = (CommandStart(deep_link=True), F.chat.type.in_(_GROUPS))
     # Whoever writes as the group cannot be told apart from its members: no binding.
     router.message.register(refuse_anonymous, *link, Anonymous())

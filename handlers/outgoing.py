@@ -24,8 +24,18 @@ from bot.services.cards import APPLICATION, CardInfo
 from bot.services.notify import ABOVE, ADMIN_GROUP, BY, LIAISON, USER
 from bot.services.outbox import OutboxItem
 from bot.services.people import POINT_REQUEST
+from bot.services.rectifications import KIND as RECTIFYING
+from bot.services.rectifications import RECTIFICATION
 from bot.services.views import AttachmentInfo
-from handlers import admission, broadcast, department, feedback, point_change, reminders
+from handlers import (
+    admission,
+    broadcast,
+    department,
+    feedback,
+    point_change,
+    rectifications,
+    reminders,
+)
 from handlers.card_sync import converge, converge_item
 from handlers.delivering import NoAdminChat, Outgoing
 from handlers.mine import send_files
@@ -122,6 +132,10 @@ async def _to_office(out: Outgoing, chat_id: int, row: OutboxItem) -> None:
     if row.kind == Notice.APPLICATION_NEW:
         await admission.post_card(out, chat_id, int(row.payload.get("application_id") or 0))
         return
+    if row.kind.startswith(RECTIFYING):
+        rectification_id = int(row.payload.get("rectification_id") or 0)
+        rectifications.show(chat_id, rectification_id, out.cards, create=True)
+        return
     if row.kind in (Notice.POINT_REQUESTED, Notice.POINT_REQUEST_WITHDRAWN):
         request_id = int(row.payload.get("request_id") or 0)
         point_change.show(chat_id, request_id, out.cards, create=row.kind == Notice.POINT_REQUESTED)
@@ -190,6 +204,8 @@ async def resync(
             render = admission.application_render(card.subject_id, policy, clock)
         elif card.subject == POINT_REQUEST:
             render = point_change.card_render(card.subject_id, policy, clock)
+        elif card.subject == RECTIFICATION:
+            render = rectifications.card_render(card.subject_id, policy, clock, card.chat_id)
         elif actor is None:
             await converge_item(
                 speech, chat_id=card.chat_id, item_id=card.subject_id, policy=policy, clock=clock

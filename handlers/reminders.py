@@ -98,11 +98,25 @@ def _overdue(payload: Mapping[str, Any]) -> str:
             continue
         body += ["", f"<b>{esc(heading)}</b>", *lines]
         listed += len(lines)
+    rectifying = payload.get("rectifications")
+    if isinstance(rectifying, list) and rectifying:
+        body += ["", "<b>" + esc(_("Rectifications past their due date:")) + "</b>"]
+        body += [_rectification_line(r) for r in rectifying if isinstance(r, Mapping)]
     foot = _("<i>/overdue lists them all with buttons.</i>")
     calendars = _calendars(payload)
     if calendars:
         foot = f"{calendars}\n\n{foot}"
     return _fitted(head, body, _int(payload, "total") - listed, foot)
+
+
+def _rectification_line(r: Mapping[str, Any]) -> str:
+    return "• " + _("#{id} {office}, due {due} ({late} days late): {text}").format(
+        id=_int(r, "id"),
+        office=payload_text(r, "office", 8),
+        due=payload_text(r, "due", 10),
+        late=_int(r, "late"),
+        text=payload_text(r, "text", 80),
+    )
 
 
 def _weekly(payload: Mapping[str, Any]) -> str:

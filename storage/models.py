@@ -16,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from bot.domain.lifecycle import Action
 from bot.domain.names import Name
 from bot.domain.point_requests import RequestStatus
+from bot.domain.rectifications import RectStatus
 from bot.domain.roles import Role
 from bot.domain.statuses import (
     ApplicationStatus,
@@ -578,6 +579,30 @@ class PrivacyRecord(Created, Base):
     subject_id: Mapped[int] = mapped_column(sa.BigInteger())
     actor_user_id: Mapped[int | None] = mapped_column(TelegramId)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Rectification(Created, Base):
+    """A finding the city raised for one of its districts, followed until the city
+    accepts its rectification (``bot.domain.rectifications``). ``log`` keeps every step:
+    who, when, which move, their words."""
+
+    __tablename__ = "rectifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The district that must put it right, and the office that raised it (the city).
+    office_id: Mapped[int] = mapped_column(sa.ForeignKey("offices.id"), index=True)
+    raised_by_id: Mapped[int] = mapped_column(sa.ForeignKey("offices.id"), index=True)
+    text: Mapped[str] = mapped_column(sa.Text)
+    due: Mapped[date]
+    status: Mapped[RectStatus] = mapped_column(
+        enum_column(RectStatus, 16), default=RectStatus.RAISED, index=True
+    )
+    log: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    created_by: Mapped[int | None] = mapped_column(TelegramId)
+    closed_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class PointRequest(Created, Base):

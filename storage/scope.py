@@ -21,7 +21,15 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
-from storage.models import Application, Broadcast, Department, Observer, Point, Suggestion
+from storage.models import (
+    Application,
+    Broadcast,
+    Department,
+    Observer,
+    Point,
+    Rectification,
+    Suggestion,
+)
 
 _OFFICE = "outpost_office"
 SCOPED: tuple[type[Any], ...] = (Application, Broadcast, Department, Observer, Point, Suggestion)
@@ -64,6 +72,12 @@ def _within_the_office(state: ORMExecuteState) -> None:
         with_loader_criteria(
             Suggestion,
             lambda cls: sa.or_(cls.office_id == office, cls.above_id == office),
+            include_aliases=True,
+        ),
+        # A finding is the district's to put right and the city's that raised it.
+        with_loader_criteria(
+            Rectification,
+            lambda cls: sa.or_(cls.office_id == office, cls.raised_by_id == office),
             include_aliases=True,
         ),
         *(

@@ -28,6 +28,7 @@ from storage.repositories.places import (
     PointRepository,
 )
 from storage.repositories.privacy import PrivacyRepository
+from storage.repositories.rectifications import RectificationRepository
 from storage.repositories.schedule import LeaseRepository, ReminderRepository
 from storage.repositories.suggestions import (
     AttachmentRepository,
@@ -74,6 +75,7 @@ class Store:
 
     users = _Made(UserRepository)
     offices = _Made(OfficeRepository)
+    rectifications = _Made(RectificationRepository)
     points = _Made(PointRepository)
     departments = _Made(DepartmentRepository)
     liaisons = _Made(LiaisonRepository)

@@ -31,6 +31,7 @@ from bot.domain.known_holidays import schedule
 from bot.domain.lifecycle import Action
 from bot.domain.notices import Notice
 from bot.domain.offices import HOME, OfficeInfo, office_code
+from bot.domain.rectifications import RectMove
 from bot.domain.statuses import TERMINAL, ApplicationStatus, ObserverStatus, SuggestionStatus
 from bot.services import notify
 from bot.services.actors import Actor, identify
@@ -38,6 +39,8 @@ from bot.services.context import Policy, Service
 from bot.services.offices import NewOffice, OfficeService
 from bot.services.people import PeopleService
 from bot.services.places import PlaceService
+from bot.services.rectifications import KIND as RECTIFYING
+from bot.services.rectifications import RectificationService
 from bot.services.suggestions import SuggestionService
 from bot.services.views import Draft
 from storage.engine import engine_of, writer
@@ -258,10 +261,12 @@ class _Story:
     async def play(self) -> None:
         # The first morning, before anyone's work: the offices as the city has them.
         self.clock.move_to(self.moment(district.STORY_DAYS, "08:30"))
-        casts = [_Office(self, spec, policy) for spec, policy in await self._offices()]
+        placed = await self._offices()
+        casts = [_Office(self, spec, policy) for spec, policy in placed]
         # Stable: scenes at the same moment keep the order they were written in (the
         # home office's first).
-        scenes = sorted((s for cast in casts for s in cast.scenes()), key=lambda s: s[0])
+        written = [*(s for cast in casts for s in cast.scenes()), *self._finding(placed)]
+        scenes = sorted(written, key=lambda s: s[0])
         for moment, act in scenes:
             if moment > self.now:
                 raise ValueError(f"a scene at {moment} would be after now ({self.now})")
@@ -270,6 +275,42 @@ class _Story:
         self.pending_applications = {
             cast.pending_application for cast in casts if cast.pending_application is not None
         }
+
+    def _finding(self, placed: list[tuple[OfficeSpec, Policy]]) -> list[Scene]:
+        """The city's rectification of Fuling, under way: raised after the city's
+        evaluation, accepted, progress reported; due a fortnight after today."""
+        policies = {spec.code: (spec, policy) for spec, policy in placed}
+        (cq, cq_policy), (fl, fl_policy) = policies[city.CITY.code], policies[city.FULING.code]
+        finding = "观测点台账不全：部分观察员未按月提交活动记录。请补齐台账，并建立月度检查制度。"
+        due = self.now.astimezone(self.policy.tz).date() + timedelta(days=14)
+        found: dict[str, int] = {}
+
+        async def move(spec: OfficeSpec, policy: Policy, step: str, text: str | None) -> None:
+            admin = spec.admins[0]
+            actor = await identify(self.store, admin.user_id, is_admin=True)
+            service = RectificationService(self.store, policy, self.clock)
+            if step == "raise":
+                raised = await service.raise_finding(
+                    actor, fl.code, due, text or "", by_name=admin.name
+                )
+                found["id"] = raised.id
+            else:
+                await service.move(actor, found["id"], RectMove(step), text, by_name=admin.name)
+
+        return [
+            (self.moment(9, "10:00"), partial(move, cq, cq_policy, "raise", finding)),
+            (self.moment(8, "15:30"), partial(move, fl, fl_policy, "accept", None)),
+            (
+                self.moment(4, "11:00"),
+                partial(
+                    move,
+                    fl,
+                    fl_policy,
+                    "progress",
+                    "已补齐两个观测点的台账，月度检查制度正在起草。",
+                ),
+            ),
+        ]
 
     async def register(self, user_id: int) -> None:
         """What the bot records of anyone who writes to it."""
@@ -619,6 +660,9 @@ async def _to_replay(session: AsyncSession, after: int, applications: set[int]) 
         elif item_id is not None:
             if item_id not in finished:
                 latest[(item_id, office_id)] = row_id
+        elif kind.startswith(RECTIFYING):
+            # A rectification's card, in each of its two groups (ids apart from items').
+            latest[(-int(payload.get("rectification_id") or 0), office_id)] = row_id
         elif kind == Notice.APPLICATION_NEW and payload.get("application_id") in applications:
             keep.add(row_id)
     return keep | set(latest.values())

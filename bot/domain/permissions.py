@@ -37,6 +37,8 @@ class Manage(StrEnum):
     OVERSEE = "oversee"
     # Bringing an office in below one's own (a city's districts).
     MANAGE_OFFICES = "manage_offices"
+    # Raising findings for the offices below, and putting right one's own (整改).
+    RECTIFY = "rectify"
 
 
 MATRIX: dict[Manage, frozenset[Role]] = {
@@ -46,6 +48,7 @@ MATRIX: dict[Manage, frozenset[Role]] = {
     Manage.MANAGE_POINTS: frozenset({Role.ADMIN}),
     Manage.MANAGE_DEPARTMENTS: frozenset({Role.ADMIN}),
     Manage.MANAGE_OFFICES: frozenset({Role.ADMIN}),
+    Manage.RECTIFY: frozenset({Role.ADMIN, Role.SYSTEM}),
     Manage.MANAGE_OBSERVERS: frozenset({Role.ADMIN}),
     Manage.CREATE_INVITE: frozenset({Role.ADMIN}),
     Manage.DECIDE_APPLICATION: frozenset({Role.ADMIN}),

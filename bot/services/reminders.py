@@ -142,9 +142,12 @@ class ReminderService(Service):
         if not await self._claim(Notice.OVERDUE_DIGEST, today.isoformat() + of.key, now):
             return
         total = await self.store.suggestions.count_overdue(today)
-        if not total:
+        # Findings past their due date: the district's to put right, the city's to chase.
+        rectifying = await self.store.rectifications.overdue(today)
+        if not total and not rectifying:
             return
         items = await self.store.suggestions.overdue(today, limit=LISTED_MAX)
+        codes = {office.id: office.code for office in await self.offices()}
         decisions, implementations, city = [], [], []
         for item in items:
             if item.status in (S.SUBMITTED, S.IN_REVIEW):
@@ -160,6 +163,16 @@ class ReminderService(Service):
             "implementations": implementations,
             "city": city,
             "calendars_missing": missing,
+            "rectifications": [
+                {
+                    "id": r.id,
+                    "office": codes.get(r.office_id, ""),
+                    "due": r.due.isoformat(),
+                    "late": (today - r.due).days,
+                    "text": r.text[:TITLE_MAX],
+                }
+                for r in rectifying[:LISTED_MAX]
+            ],
         }
         await notify.to_admins(self.store, Notice.OVERDUE_DIGEST, payload, at=now, office_id=of.id)
         queued.kinds.append(Notice.OVERDUE_DIGEST.value)

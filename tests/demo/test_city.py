@@ -17,6 +17,7 @@ from bot.demo.seed import SeedRefused, seed_district
 from bot.domain.lifecycle import Action
 from bot.domain.notices import Notice
 from bot.domain.offices import HOME
+from bot.domain.rectifications import RectStatus
 from bot.domain.statuses import ObserverStatus
 from bot.services.actors import Actor
 from bot.services.context import Policy
@@ -32,6 +33,7 @@ from storage.models import (
     Office,
     OutboxMessage,
     Point,
+    Rectification,
     Suggestion,
 )
 from storage.store import Store
@@ -233,6 +235,16 @@ async def test_the_city_has_departments_but_no_points_or_items(sessions):
     assert sorted(x.user_id for x in liaisons) == sorted(x.user_id for x in city.CITY.liaisons)
     for model in (Point, Observer, Suggestion):
         assert await _all(sessions, sa.select(model).where(model.office_id == capital.id)) == []
+
+
+async def test_a_rectification_of_fuling_is_under_way(sessions):
+    await seed_district(sessions, policy=POLICY, now=NOW)
+    offices = await _offices(sessions)
+    [row] = await _all(sessions, sa.select(Rectification))
+    assert (row.office_id, row.raised_by_id) == (offices["FL"].id, offices["CQ"].id)
+    assert row.status is RectStatus.ACCEPTED
+    assert [step["move"] for step in row.log] == ["raised", "accept", "progress"]
+    assert row.due > NOW.date()  # under way, not overdue
 
 
 # ---- the groups ---------------------------------------------------------------------------

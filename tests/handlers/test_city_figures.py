@@ -24,6 +24,7 @@ from storage.models import TelegramUser
 from storage.scope import limit_to_office
 from storage.store import Store
 from tests.handlers.conftest import make_settings, new_telegram
+from tests.offices import city_above_home
 from tests.telegram import Telegram
 from tests.world import ALICE, BOB, POLICY, FixedClock, World, actor, draft
 
@@ -44,13 +45,10 @@ async def tg(sessions: Sessions, world: World, clock: FixedClock) -> AsyncIterat
 async def city(sessions: Sessions, clock: FixedClock) -> dict[str, int]:
     """CQ above the home office WZ, and FL below CQ with a point and one observer
     (Frank); every group bound."""
+    cq = await city_above_home(sessions, clock, CITY, CITY_ADMIN)
     async with sessions() as session, session.begin():
         offices = OfficeService(Store(session), POLICY, clock)
-        home = (await offices.tree()).get(HOME)
-        assert home is not None
-        cq = await offices.create(None, "CQ", "重庆市 | Chongqing", above=home)
-        await offices.bind(cq.bind_code, CITY, CITY_ADMIN)
-        fl = await offices.create(None, "FL", "涪陵区 | Fuling", parent=cq.office)
+        fl = await offices.create(None, "FL", "涪陵区 | Fuling", parent=cq)
         await offices.bind(fl.bind_code, FULING, FL_ADMIN)
         session.add_all(
             [
@@ -78,7 +76,7 @@ async def city(sessions: Sessions, clock: FixedClock) -> dict[str, int]:
         assert row is not None
         row.user_id = FRANK
         await people.appoint(admin, frank.id)
-    return {"CQ": cq.office.id, "FL": fl.office.id}
+    return {"CQ": cq.id, "FL": fl.office.id}
 
 
 async def file(sessions: Sessions, clock: FixedClock, who: int, key: str) -> int:

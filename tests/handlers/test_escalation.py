@@ -20,7 +20,6 @@ from bot.domain.errors import NotFound, NotPermitted
 from bot.domain.lifecycle import Action
 from bot.domain.offices import HOME
 from bot.domain.statuses import SuggestionStatus
-from bot.services.offices import OfficeService
 from bot.services.reminders import ReminderService
 from bot.services.suggestions import SuggestionService
 from handlers.deciding import PickCb
@@ -28,6 +27,7 @@ from storage.models import Department, Event, Liaison, OutboxMessage, Suggestion
 from storage.scope import limit_to_office
 from storage.store import Store
 from tests.handlers.conftest import make_settings, new_telegram
+from tests.offices import city_above_home
 from tests.telegram import Person, Sent, Telegram
 from tests.world import ALICE, POLICY, FixedClock, World, actor, draft
 
@@ -50,23 +50,14 @@ async def tg(sessions: Sessions, world: World, clock: FixedClock) -> AsyncIterat
 async def city(sessions: Sessions, clock: FixedClock) -> int:
     """The city office above the home office, bound to its group, with a department
     (CQ-JUSTICE) and its liaison."""
+    cq = await city_above_home(sessions, clock, CITY, CITY_ADMIN)
     async with sessions() as session, session.begin():
-        offices = OfficeService(Store(session), POLICY, clock)
-        home = (await offices.tree()).get(HOME)
-        assert home is not None
-        made = await offices.create(None, "CQ", "重庆市 | Chongqing", above=home)
-        await offices.bind(made.bind_code, CITY, CITY_ADMIN)
-        session.add_all(
-            [
-                TelegramUser(id=CITY_ADMIN, first_name="Chen", language_code="en"),
-                TelegramUser(id=CITY_LIAISON, first_name="Lu", language_code="en"),
-            ]
-        )
-        justice = Department(code="CQ-JUSTICE", name="市司法局", office_id=made.office.id)
+        session.add(TelegramUser(id=CITY_LIAISON, first_name="Lu", language_code="en"))
+        justice = Department(code="CQ-JUSTICE", name="市司法局", office_id=cq.id)
         session.add(justice)
         await session.flush()
         session.add(Liaison(department_id=justice.id, user_id=CITY_LIAISON, name="Lu"))
-        return made.office.id
+        return cq.id
 
 
 # ---- helpers ---------------------------------------------------------------------------

@@ -502,6 +502,16 @@ TYPED: list[Typed] = [
     # file) are what differ.
     Typed("report", "2026 docx", "WZ-2026-", "The 2026 section"),
     Typed("export", "2026", "WZ-2026-", ": 1 items", city=": 0 items", normal="6 items"),
+    # Rectifications: none exists here, and QQ is nobody's; who may take which step of
+    # a real one is tests/handlers/test_rectification.py's.
+    Typed("rectify", "QQ 2026-12-31 Registers", "There is no office QQ directly below",
+          "There is no office QQ directly below"),
+    Typed("rectifications", "", "No rectification is open.", "No rectification is open."),
+    *(
+        Typed(name, "1 words", "no such rectification for this group",
+              "no such rectification for this group")
+        for name in ("rect_progress", "rect_done", "rect_back")
+    ),
     # The calendar is the deployment's, one for all offices (no office's rows).
     Typed("holidays", "2026", "No holidays are recorded for 2026",
           "No holidays are recorded for 2026"),
