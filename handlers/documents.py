@@ -24,6 +24,7 @@ from babel.dates import format_skeleton
 from bot.domain.figures import OUTCOMES, Figures, Outcome
 from bot.domain.lifecycle import Action
 from bot.domain.periods import Period
+from bot.domain.rectifications import RectStatus
 from bot.domain.roles import Role
 from bot.domain.statuses import (
     Behalf,
@@ -43,6 +44,7 @@ from bot.services.context import Policy
 from bot.services.figures import DistrictFigures, FiguresService, NotableItem
 from handlers import labels
 from handlers.figure_texts import number, percent, period_title, rate_text, short_month
+from handlers.rectifications import rectification_status
 from handlers.roster import host_kind, observer_status
 from handlers.ui import N_, clip, reading
 
@@ -590,6 +592,10 @@ async def workbook(
         ("departments", N_("Departments"), figures.department_rows(actor), _department_columns()),
         ("ratings", N_("Ratings"), figures.rating_rows(actor, period), _rating_columns()),
     ]
+    if await figures.any_rectification(actor):
+        # The city's, and a district's that has any: the findings and where they stand.
+        rows = figures.rectification_rows(actor)
+        sheets.append(("rectifications", N_("Rectifications"), rows, _rectification_columns()))
     # In a thread: the first workbook imports openpyxl, which other chats need not wait for.
     wb = await asyncio.to_thread(WorkbookWriter, policy.tz)
     counts = {
@@ -724,6 +730,19 @@ def _rating_columns() -> list[Column]:
         (N_("Time"), 17, None),
         (N_("Rating"), 16, _label(_rating_word, RatingValue)),
         (N_("Comment"), 60, None),
+    ]
+
+
+def _rectification_columns() -> list[Column]:
+    return [
+        (N_("No."), 8, None),
+        (N_("District"), 10, None),
+        (N_("Raised by"), 10, None),
+        (N_("Finding"), 60, None),
+        (N_("Due"), 12, None),
+        (N_("Status"), 24, lambda s: rectification_status(RectStatus(s))),
+        (N_("Raised"), 17, None),
+        (N_("Closed"), 17, None),
     ]
 
 

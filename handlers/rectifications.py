@@ -81,6 +81,11 @@ _DONE: dict[RectMove, str] = {
 }
 
 
+def rectification_status(status: RectStatus) -> str:
+    """A rectification's status in words, in the current locale."""
+    return _(_STATUS[status])
+
+
 def _label(office: OfficeInfo) -> str:
     name = clip(office.name.name_for(reading()), 60)
     return esc(name) if name == office.code else f"{esc(name)} ({esc(office.code)})"

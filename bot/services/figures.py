@@ -254,6 +254,15 @@ class FiguresService(Service):
         self._require(actor)
         return self.store.figures.rating_rows(*period.bounds(self.policy.tz))
 
+    def rectification_rows(self, actor: Actor) -> AsyncIterator[Sequence[Any]]:
+        """id, district, raised by, finding, due, status, raised at, closed at."""
+        self._require(actor)
+        return self.store.figures.rectification_rows()
+
+    async def any_rectification(self, actor: Actor) -> bool:
+        self._require(actor)
+        return await self.store.figures.any_rectification()
+
     def observer_rows(self, actor: Actor) -> AsyncIterator[Sequence[Any]]:
         """id, name, whether a phone number is on file, category, point code, status,
         recommending unit, term start, term end, appointed_at, suspended_at, Telegram

@@ -27,9 +27,11 @@ from storage.models import (
     Event,
     Liaison,
     Observer,
+    Office,
     Point,
     PrivacyRecord,
     Rating,
+    Rectification,
     Suggestion,
     TelegramUser,
 )
@@ -364,6 +366,31 @@ class FiguresRepository:
             .order_by(Rating.id)
         )
         return self._stream(stmt)
+
+    def rectification_rows(self) -> AsyncIterator[Sequence[Any]]:
+        """id, district's code, raising office's code, finding, due, status, raised at,
+        closed at — every rectification the session may see, as it stands today."""
+        district, city = aliased(Office), aliased(Office)
+        stmt = (
+            sa.select(
+                Rectification.id,
+                district.code,
+                city.code,
+                Rectification.text,
+                Rectification.due,
+                Rectification.status,
+                Rectification.created_at,
+                Rectification.closed_at,
+            )
+            .join(district, district.id == Rectification.office_id)
+            .join(city, city.id == Rectification.raised_by_id)
+            .order_by(Rectification.id)
+        )
+        return self._stream(stmt)
+
+    async def any_rectification(self) -> bool:
+        stmt = sa.select(Rectification.id).limit(1)
+        return (await self.session.execute(stmt)).first() is not None
 
     def observer_rows(self) -> AsyncIterator[Sequence[Any]]:
         anonymised = (

@@ -4,8 +4,10 @@ sends it back once and then accepts it; overdue ones are in both digests."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 
+import openpyxl
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -147,3 +149,19 @@ async def test_an_overdue_finding_is_in_both_digests(
     told = [s for s in tg.chat(CITY) if "Rectifications past their due date" in s.plain]
     assert told
     assert "#1 WZ, due 2026-03-04 (5 days late)" in told[-1].plain
+
+
+async def test_both_offices_exports_hold_the_rectification(
+    tg: Telegram, sessions: Sessions, clock: FixedClock, city: int
+) -> None:
+    await chen(tg).send("/rectify WZ 2026-03-20 Registers incomplete")
+    await tg.drain()
+    for person in (chen(tg), bo(tg)):
+        shown = await person.send("/export 2026 en")
+        [book] = [s for s in shown if s.kind == "document"]
+        assert book.data is not None
+        sheet = openpyxl.load_workbook(io.BytesIO(book.data))["Rectifications"]
+        rows = [[c.value for c in row] for row in sheet.iter_rows()]
+        assert rows[0][:6] == ["No.", "District", "Raised by", "Finding", "Due", "Status"]
+        assert rows[1][:4] == [1, "WZ", "CQ", "Registers incomplete"]
+        assert rows[1][5] == "Raised, awaiting the district"
