@@ -23,6 +23,7 @@ from bot.domain.dates import BadDate, parse_due
 from bot.domain.errors import AlreadyMoved, InvalidInput, MissingInput, NotFound, NotPermitted
 from bot.domain.offices import HOME, OfficeInfo
 from bot.domain.rectifications import RectMove, RectStatus, Side
+from bot.domain.references import references_in
 from bot.effects import later
 from bot.middlewares.people import CurrentUser
 from bot.services.actors import SYSTEM, Actor
@@ -113,6 +114,14 @@ def card_text(view: RectView, policy: Policy, today: str, side: Side | None) -> 
         lines.append(
             f"{local_time(step.at, policy.tz)} · {esc(step.office)} · {who} "
             f"{esc(_(_STEP.get(step.move, step.move)))}{said}"
+        )
+    named = references_in(view.text)
+    if named:
+        # The items the finding names: /show brings up a card of one's own office's.
+        lines.append(
+            _("Items named: {references}").format(
+                references=", ".join(f"/show {esc(str(r))}" for r in named[:10])
+            )
         )
     hint = _hint(view, side)
     if hint:

@@ -23,6 +23,20 @@ class Reference:
         return f"{self.jurisdiction}-{self.year}-{self.number:04d}"
 
 
+_WITHIN = re.compile(r"\b([A-Za-z]{2,6})-(\d{4})-(\d{1,9})\b")
+
+
+def references_in(text: str) -> list[Reference]:
+    """The item references a text names (a finding's "see FL-2026-0003"), in order,
+    each once."""
+    found: list[Reference] = []
+    for code, year, number in _WITHIN.findall(text):
+        reference = Reference(code.upper(), int(year), int(number))
+        if reference not in found:
+            found.append(reference)
+    return found
+
+
 def make_reference(jurisdiction: str, year: int, number: int) -> Reference:
     if not _CODE.match(jurisdiction):
         raise InvalidInput(f"jurisdiction code {jurisdiction!r} must be 2-6 capital letters")

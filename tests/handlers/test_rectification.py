@@ -108,8 +108,13 @@ async def test_each_side_makes_only_its_own_steps(
     # The district cannot raise one for the city above it.
     [said] = await bo(tg).send("/rectify CQ 2026-03-20 Nothing")
     assert "There is no office CQ directly below this one" in said.plain
-    await chen(tg).send("/rectify WZ 2026-03-20 Registers incomplete")
+    await chen(tg).send(
+        "/rectify WZ 2026-03-20 Registers incomplete; see wz-2026-0001, WZ-2026-0001"
+    )
     await tg.drain()
+    # The items it names are a command away, each once.
+    assert "Items named: /show WZ-2026-0001" in card(tg, DISTRICT).plain
+    assert card(tg, DISTRICT).plain.count("/show WZ-2026-0001") == 1
     # The city cannot accept the finding for the district, nor report its progress.
     forged = card(tg, DISTRICT).buttons()[0][1]
     await chen(tg).callback(forged, message=card(tg, CITY))
