@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart, MagicData
-from aiogram.types import BotCommandScopeChat, Message
+from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.commands import LANGUAGE_CODES
+from bot.commands import set_office_menu
 from bot.domain.errors import (
     Conflict,
     InvalidInput,
@@ -35,7 +35,7 @@ from bot.settings import Settings
 from handlers import rectifications
 from handlers.conversation import IN_AN_OFFICE
 from handlers.errors import explain
-from handlers.office import office_commands, usage
+from handlers.office import usage
 from handlers.privacy import Anonymous, refuse_anonymous
 from handlers.roster import english_name_hint, pages
 from handlers.ui import clip, esc, local_time, reading
@@ -292,14 +292,9 @@ async def start_in_an_office(message: Message, office: OfficeInfo) -> None:
 
 async def set_group_menu(bot: Bot, i18n: I18n, chat_id: int) -> None:
     """The office's command menu in its new group, as the home group's is set at start
-    (bot.commands): each admin reads it in their client's language, else the default.
-    The calls are made after the commit (bot.effects); a failure costs only the menu."""
-    scope = BotCommandScopeChat(chat_id=chat_id)
-    with i18n.use_locale(i18n.default_locale):
-        await bot.set_my_commands(office_commands(), scope=scope)
-    for locale, code in LANGUAGE_CODES.items():
-        with i18n.use_locale(locale):
-            await bot.set_my_commands(office_commands(), scope=scope, language_code=code)
+    (bot.commands). The calls are made after the commit (bot.effects); a failure costs
+    only the menu."""
+    await set_office_menu(bot, i18n, chat_id)
 
 
 def setup(_i18n: I18n, _settings: Settings) -> Router:
