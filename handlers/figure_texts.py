@@ -23,7 +23,7 @@ from bot.domain.periods import Period, PeriodKind
 from bot.domain.statuses import FocusDomain, RatingValue, SuggestionKind, SuggestionStatus
 from bot.services.figures import DistrictFigures
 from handlers import labels
-from handlers.ui import MESSAGE_MAX, N_, clip, esc, reading, shown_length
+from handlers.ui import MESSAGE_MAX, N_, clip, esc, shown_length
 
 _NAME = 40
 # What a section's text may use; a list longer than that says "… and N more": /export
@@ -363,8 +363,7 @@ def districts_text(rows: Sequence[DistrictFigures], period: Period) -> str:
     lines = []
     for row in rows:
         f = row.figures
-        name = clip(row.office.name.name_for(reading()), _NAME)
-        label = esc(name) if name == row.office.code else f"{esc(name)} ({esc(row.office.code)})"
+        label = labels.office(row.office, _NAME)
         lines.append(
             "• "
             + _(

@@ -10,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.domain.figures import Outcome
 from bot.domain.lifecycle import Action
 from bot.domain.names import Name, carried
+from bot.domain.offices import OfficeInfo
 from bot.domain.roles import Role
 from bot.domain.statuses import (
     Behalf,
@@ -19,7 +20,7 @@ from bot.domain.statuses import (
     SuggestionKind,
     SuggestionStatus,
 )
-from handlers.ui import N_, reading
+from handlers.ui import N_, clip, esc, reading
 
 S = SuggestionStatus
 K = TypeVar("K")
@@ -191,3 +192,19 @@ def place(name: str | None, empty: str = "") -> str:
 def carried_place(payload: Mapping[str, Any], key: str, empty: str = "") -> str:
     """A place's name that an outbox row or an event carries (``names.carry``)."""
     return place(carried(payload, key), empty)
+
+
+def office(office: OfficeInfo, width: int = 100) -> str:
+    """An office as lines show it, escaped: its name in the reader's language and its
+    code, or the code alone for an office named by it (the home office, unnamed)."""
+    name = clip(office.name.name_for(reading()), width)
+    if name == office.code:
+        return esc(office.code)
+    return f"{esc(name)} ({esc(office.code)})"
+
+
+def unknown_office(code: str) -> str:
+    """A code typed that names no office directly below the one asking."""
+    return _("There is no office {code} directly below this one. /offices lists them.").format(
+        code=f"<code>{esc(clip(code, 40))}</code>"
+    )

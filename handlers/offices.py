@@ -32,7 +32,7 @@ from bot.services.actors import Actor
 from bot.services.context import Policy
 from bot.services.offices import NewOffice, OfficeService
 from bot.settings import Settings
-from handlers import rectifications
+from handlers import labels, rectifications
 from handlers.conversation import IN_AN_OFFICE
 from handlers.errors import explain
 from handlers.office import usage
@@ -42,18 +42,8 @@ from handlers.ui import clip, esc, local_time, reading
 
 _GROUPS = frozenset({"group", "supergroup"})
 # Of an office's name in a line: any line of /offices fits a message.
-_NAME_SHOWN = 100
 
 # ---- what is said ------------------------------------------------------------------------
-
-
-def _label(office: OfficeInfo) -> str:
-    """An office as its lines show it: its name in the reader's language, and its code."""
-    name = clip(office.name.name_for(reading()), _NAME_SHOWN)
-    # An office named by its code alone (the home office, before it was given a name).
-    if name == office.code:
-        return esc(office.code)
-    return f"{esc(name)} ({esc(office.code)})"
 
 
 def bad_office_code(code: str) -> str:
@@ -65,12 +55,6 @@ def bad_office_code(code: str) -> str:
 def office_taken(code: str) -> str:
     return _("An office with the code {code} already exists.").format(
         code=f"<code>{esc(clip(code, 40).upper())}</code>"
-    )
-
-
-def unknown_office(code: str) -> str:
-    return _("There is no office {code} directly below this one. /offices lists them.").format(
-        code=f"<code>{esc(clip(code, 40))}</code>"
     )
 
 
@@ -93,7 +77,7 @@ def _link_text(made: NewOffice, link: str, policy: Policy) -> str:
             _(
                 "To give {office} its admin group, an administrator of that group opens "
                 "this link and picks the group:"
-            ).format(office=f"<b>{_label(made.office)}</b>"),
+            ).format(office=f"<b>{labels.office(made.office)}</b>"),
             esc(link),
             _("Valid until {moment} ({zone}), for one group only.").format(
                 moment=local_time(made.expires_at, policy.tz), zone=esc(policy.tz.key)
@@ -114,7 +98,7 @@ def _office_line(office: OfficeInfo) -> str:
     else:
         mark = "🕓"
         state = _("waiting for its group (/office_link {code})").format(code=office.code)
-    name = clip(office.name.name_for(reading()), _NAME_SHOWN)
+    name = clip(office.name.name_for(reading()), 100)
     return f"{mark} <b>{esc(office.code)}</b> · {esc(name)} · {esc(state)}"
 
 
@@ -123,7 +107,7 @@ def bound_text(office: OfficeInfo) -> str:
     return "✅ " + _(
         "This group is now the admin group of {office}. Its administrators are the "
         "office's admins; /help lists the commands."
-    ).format(office=f"<b>{_label(office)}</b>")
+    ).format(office=f"<b>{labels.office(office)}</b>")
 
 
 def _refused_binding() -> str:
@@ -194,7 +178,7 @@ async def add_office(
         await message.reply(office_taken(code))
         return
     added = "✅ " + _("Office added: {office}, below {parent}.").format(
-        office=f"<b>{_label(made.office)}</b>", parent=_label(office)
+        office=f"<b>{labels.office(made.office)}</b>", parent=labels.office(office)
     )
     await message.reply(added + "\n\n" + _link_text(made, await startgroup_link(bot, made), policy))
 
@@ -215,7 +199,7 @@ async def office_link(
     wanted = args[0].upper()
     below = next((o for o in (await offices.tree()).children(office) if o.code == wanted), None)
     if below is None:
-        await message.reply(unknown_office(args[0]))
+        await message.reply(labels.unknown_office(args[0]))
         return
     made = await offices.new_link(actor, below)
     text = _link_text(made, await startgroup_link(bot, made), policy)
@@ -223,7 +207,7 @@ async def office_link(
         text += "\n" + _(
             "{office} has its admin group already: opening this link in another group "
             "makes that group its admin group instead."
-        ).format(office=_label(below))
+        ).format(office=labels.office(below))
     await message.reply(text)
 
 
@@ -236,13 +220,13 @@ async def list_offices(
     below = (await offices.tree()).children(office)
     if not below:
         await message.reply(
-            _("<b>Offices below {office}</b>").format(office=_label(office))
+            _("<b>Offices below {office}</b>").format(office=labels.office(office))
             + "\n"
             + _("None yet. /office_add adds one.")
         )
         return
     head = _("<b>Offices below {office}</b> ({count})").format(
-        office=_label(office), count=len(below)
+        office=labels.office(office), count=len(below)
     )
     for text in pages(head, [_office_line(o) for o in below]):
         await message.answer(text)

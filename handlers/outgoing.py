@@ -16,7 +16,7 @@ from typing import Any
 from aiogram.utils.i18n import gettext as _
 
 from bot.domain.notices import Notice
-from bot.domain.offices import HOME
+from bot.domain.offices import HOME, OfficeTree
 from bot.domain.roles import Role
 from bot.effects import Speech, later
 from bot.i18n import locale_for
@@ -81,10 +81,14 @@ async def deliver(out: Outgoing, row: OutboxItem) -> None:
             await _to_person(out, row.chat_id, row)
 
 
+async def _offices(out: Outgoing) -> OfficeTree:
+    """The offices, the home office's group ``ADMIN_CHAT_ID`` until one is bound to it."""
+    return (await out.outbox.offices()).with_home_group(out.admin_chat_id)
+
+
 async def office_group(out: Outgoing, office_id: int | None) -> int:
     """The group of the office ``office_id`` (the home office's for None)."""
-    tree = (await out.outbox.offices()).with_home_group(out.admin_chat_id)
-    office = tree.get(office_id if office_id is not None else HOME)
+    office = (await _offices(out)).get(office_id if office_id is not None else HOME)
     if office is None or office.chat_id is None:
         code = office.code if office is not None else office_id
         raise NoAdminChat(f"office {code} has no group (ADMIN_CHAT_ID, or its link)")
@@ -186,8 +190,7 @@ async def resync(
 
     async with speech.read() as store:
         out = build(store)
-        tree = (await out.outbox.offices()).with_home_group(out.admin_chat_id)
-        group = tree.of_chat(card.chat_id) is not None
+        group = (await _offices(out)).of_chat(card.chat_id) is not None
         if group:
             locale = await group_locale(out, card.chat_id)
         else:

@@ -21,7 +21,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.domain.dates import BadDate, parse_due
 from bot.domain.errors import AlreadyMoved, InvalidInput, MissingInput, NotFound, NotPermitted
-from bot.domain.offices import HOME, OfficeInfo
+from bot.domain.offices import HOME
 from bot.domain.rectifications import RectMove, RectStatus, Side
 from bot.domain.references import references_in
 from bot.effects import later
@@ -35,12 +35,13 @@ from bot.services.rectifications import (
     RectificationService,
     RectView,
 )
+from handlers import labels
 from handlers.card_sync import Render, converge
 from handlers.cards import Shown
 from handlers.errors import explain
 from handlers.keyboards import button
 from handlers.office import usage
-from handlers.ui import MESSAGE_MAX, N_, clip, day, esc, local_time, reading
+from handlers.ui import MESSAGE_MAX, N_, clip, day, esc, local_time
 from storage.store import Store
 
 R = RectStatus
@@ -82,14 +83,14 @@ _DONE: dict[RectMove, str] = {
 }
 
 
+def _name(user: CurrentUser) -> str:
+    """Who made a step, as the log keeps it."""
+    return user.full_name or user.first_name
+
+
 def rectification_status(status: RectStatus) -> str:
     """A rectification's status in words, in the current locale."""
     return _(_STATUS[status])
-
-
-def _label(office: OfficeInfo) -> str:
-    name = clip(office.name.name_for(reading()), 60)
-    return esc(name) if name == office.code else f"{esc(name)} ({esc(office.code)})"
 
 
 # ---- the card ------------------------------------------------------------------------
@@ -103,7 +104,7 @@ def card_text(view: RectView, policy: Policy, today: str, side: Side | None) -> 
         + _("<b>Rectification #{id}</b>").format(id=view.id)
         + f" · {esc(_(_STATUS[view.status]))}",
         _("<b>{district}</b>, raised by {city}; due {due}").format(
-            district=_label(view.district), city=_label(view.city), due=due
+            district=labels.office(view.district, 60), city=labels.office(view.city, 60), due=due
         ),
         f"<blockquote>{esc(clip(view.text, 1500))}</blockquote>",
         _("<b>History</b>"),
@@ -205,9 +206,7 @@ async def raise_finding(
     code, when, text = parts
     try:
         due = parse_due(when, rectifications.today())
-        view = await rectifications.raise_finding(
-            actor, code, due, text, by_name=user.full_name or user.first_name
-        )
+        view = await rectifications.raise_finding(actor, code, due, text, by_name=_name(user))
     except BadDate:
         await message.reply(
             _("{date} is not a due date from today on (e.g. 2026-06-30).").format(
@@ -218,11 +217,7 @@ async def raise_finding(
         )
         return
     except NotFound:
-        await message.reply(
-            _("There is no office {code} directly below this one. /offices lists them.").format(
-                code=f"<code>{esc(clip(code, 40))}</code>"
-            )
-        )
+        await message.reply(labels.unknown_office(code))
         return
     except (InvalidInput, MissingInput) as exc:
         await message.reply(explain(exc) + "\n" + usage("rectify"))
@@ -230,7 +225,7 @@ async def raise_finding(
     show(message.chat.id, view.id, cards, create=True)
     await message.reply(
         _("Rectification #{id} raised for {district}; its group is told.").format(
-            id=view.id, district=_label(view.district)
+            id=view.id, district=labels.office(view.district, 60)
         )
     )
 
@@ -250,9 +245,7 @@ async def worded(
         await message.reply(usage(command.command))
         return
     try:
-        view = await rectifications.move(
-            actor, int(parts[0]), move, parts[1], by_name=user.full_name or user.first_name
-        )
+        view = await rectifications.move(actor, int(parts[0]), move, parts[1], by_name=_name(user))
     except (NotFound, NotPermitted):
         await message.reply(_("There is no such rectification for this group to move."))
         return
@@ -289,7 +282,7 @@ async def listing(message: Message, actor: Actor, rectifications: RectificationS
     for view in views[:30]:
         late = " ⚠️" if view.overdue(today) else ""
         lines.append(
-            f"• #{view.id} {_label(view.district)} · {esc(_(_STATUS[view.status]))} · "
+            f"• #{view.id} {labels.office(view.district, 60)} · {esc(_(_STATUS[view.status]))} · "
             f"{day(view.due)}{late} — {esc(clip(view.text, 80))}"
         )
     await message.reply("\n".join(lines)[:MESSAGE_MAX])
@@ -314,7 +307,7 @@ async def pressed(
             callback_data.r,
             move,
             version=callback_data.v,
-            by_name=user.full_name or user.first_name,
+            by_name=_name(user),
         )
     except (ValueError, NotFound, NotPermitted):
         await query.answer(_("This button is not for this group."), show_alert=True)
