@@ -12,6 +12,7 @@ import asyncio
 import logging
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
@@ -288,11 +289,9 @@ def _seed_demo(args: argparse.Namespace) -> int:
 def _documents(args: argparse.Namespace) -> int:
     """``outpost export`` and ``outpost report``: the group's documents, on the server."""
     command: str = args.command
-    settings = _database_settings(command)
-    if settings is None:
-        return 2
-    if not _schema_is_current(command, settings.database_url):
-        return 1
+    settings = _current_settings(command)
+    if isinstance(settings, int):
+        return settings
     from bot.dispatcher import policy_of
     from bot.domain.errors import InvalidInput, NotFound
     from bot.domain.offices import HOME
@@ -364,6 +363,56 @@ def _documents(args: argparse.Namespace) -> int:
     return 0
 
 
+def _current_settings(command: str) -> Settings | int:
+    """The settings of a command that reads the database, or its exit status: 2 for
+    settings that cannot be read, 1 for a database not at the latest schema (both said)."""
+    settings = _database_settings(command)
+    if settings is None:
+        return 2
+    if not _schema_is_current(command, settings.database_url):
+        return 1
+    return settings
+
+
+def _figures(args: argparse.Namespace) -> int:
+    """``outpost figures --rebuild``: the figures' summaries counted again from the
+    items, and the items' local days worked out again by TIMEZONE."""
+    command = "figures"
+    if not args.rebuild:
+        print(f"{PROG} {command}: say --rebuild to count the figures again", file=sys.stderr)
+        return 2
+    settings = _current_settings(command)
+    if isinstance(settings, int):
+        return settings
+    from bot.dispatcher import policy_of
+    from bot.services.figures import FiguresService
+    from storage.engine import create_engine, session_factory
+    from storage.store import Store
+
+    policy = policy_of(settings)
+
+    async def rebuild() -> tuple[int, int]:
+        engine = create_engine(settings.database_url)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                return await FiguresService(Store(session), policy).rebuild()
+        finally:
+            await engine.dispose()
+
+    where = masked_url(settings.database_url)
+    started = time.perf_counter()
+    try:
+        items, corrected = asyncio.run(rebuild())
+    except (SQLAlchemyError, OSError) as exc:
+        print(f"{PROG} {command}: database at {where}: {_reason(exc)}", file=sys.stderr)
+        return 1
+    print(
+        f"FIGURES rebuilt from {items} items ({corrected} with their local days corrected, "
+        f"TIMEZONE {policy.tz.key}) in {time.perf_counter() - started:.1f}s"
+    )
+    return 0
+
+
 def _offices(args: argparse.Namespace) -> int:
     """``outpost offices``: the tree of offices; ``outpost offices add``: a new office,
     and the link that binds its group. Both first settle the home office from the
@@ -386,11 +435,9 @@ def _offices(args: argparse.Namespace) -> int:
         except InvalidInput as exc:
             print(f"{PROG} {command}: {exc}", file=sys.stderr)
             return 2
-    settings = _database_settings(command)
-    if settings is None:
-        return 2
-    if not _schema_is_current(command, settings.database_url):
-        return 1
+    settings = _current_settings(command)
+    if isinstance(settings, int):
+        return settings
     from bot.dispatcher import policy_of
     from bot.services.offices import OfficeService
     from storage.engine import create_engine, session_factory
@@ -601,6 +648,16 @@ def _parser() -> argparse.ArgumentParser:
     placed.add_argument(
         "--above", metavar="CODE", help="the office without a parent that it goes above"
     )
+    figures = commands.add_parser(
+        "figures",
+        help="count the figures' summaries again from the items (--rebuild)",
+        description="The database keeps summaries of the items that /stats and /report "
+        "read. --rebuild counts them again from the items and works out again each "
+        "item's local days of filing and decision in TIMEZONE: after TIMEZONE changed, "
+        "or after items were changed by hand. Safe while the bot runs.",
+    )
+    figures.add_argument("--rebuild", action="store_true", help="count them again")
+    figures.set_defaults(handler=_figures)
     commands.add_parser(
         "sandbox",
         help="start the local stand-in for the Telegram Bot API (see sandbox/README.md)",

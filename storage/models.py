@@ -32,6 +32,7 @@ from bot.domain.statuses import (
     SuggestionKind,
     SuggestionStatus,
 )
+from storage import figure_triggers
 from storage.types import UTCDateTime, enum_column
 
 NAMING_CONVENTION = {
@@ -261,7 +262,12 @@ class Suggestion(Created, InOffice, Base):
     """A suggestion, opinion or problem filed by an observer: the heart of the scheme."""
 
     __tablename__ = "suggestions"
-    __table_args__ = (sa.Index("ix_suggestions_status_decision_due", "status", "decision_due"),)
+    __table_args__ = (
+        sa.Index("ix_suggestions_status_decision_due", "status", "decision_due"),
+        # Periods select by filing time: a quarter's items, an observer's year.
+        sa.Index("ix_suggestions_submitted_at", "submitted_at"),
+        sa.Index("ix_suggestions_observer_id_submitted_at", "observer_id", "submitted_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(sa.String(32), unique=True)
@@ -285,6 +291,12 @@ class Suggestion(Created, InOffice, Base):
     # what the item came to, which a closed status no longer shows.
     disposition: Mapped[SuggestionStatus | None] = mapped_column(enum_column(SuggestionStatus))
     submitted_at: Mapped[datetime]
+    # The office's local dates (yyyymmdd) of filing and of the first decision, written
+    # with the moments: the figures' summaries count by them (storage.figure_triggers).
+    submitted_day: Mapped[int]
+    decided_day: Mapped[int | None]
+    # The observer's latest rating, kept by a trigger on ratings, for the summaries.
+    rating: Mapped[RatingValue | None] = mapped_column(enum_column(RatingValue))
     # Deadlines are the office's local dates (inclusive); on-time flags are set once,
     # when the deadline is met or missed, and kept for the statistics.
     decision_due: Mapped[date]
@@ -624,3 +636,82 @@ class PointRequest(Created, Base):
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+# ---- the figures' summaries, kept by triggers (storage.figure_triggers) ------------------
+# Keys hold no NULL: 0, '' and -1 (a flag not set) stand for none.
+
+
+class FigureItems(Base):
+    """How many items share these facts: /stats' and /report's counts."""
+
+    __tablename__ = "fig_items"
+
+    office_id: Mapped[int] = mapped_column(primary_key=True)
+    above_id: Mapped[int] = mapped_column(primary_key=True)  # 0: reported nowhere
+    month: Mapped[int] = mapped_column(primary_key=True)  # yyyymm, local, of filing
+    point_id: Mapped[int] = mapped_column(primary_key=True)
+    domain: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    disposition: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    rating: Mapped[str] = mapped_column(sa.String(32), primary_key=True)  # the latest
+    n: Mapped[int]
+
+
+class FigureDecisions(Base):
+    """Decided items by the local days of filing and of the first decision: working days
+    between them are counted when read, by the calendar as it is then."""
+
+    __tablename__ = "fig_decisions"
+
+    office_id: Mapped[int] = mapped_column(primary_key=True)
+    above_id: Mapped[int] = mapped_column(primary_key=True)
+    submitted_day: Mapped[int] = mapped_column(primary_key=True)  # yyyymmdd
+    decided_day: Mapped[int] = mapped_column(primary_key=True)  # 0: none
+    on_time: Mapped[int] = mapped_column(primary_key=True)  # 1, 0, -1: no deadline
+    n: Mapped[int]
+
+
+class FigureDepartments(Base):
+    """Adopted items per department, by how their implementation stands."""
+
+    __tablename__ = "fig_departments"
+
+    office_id: Mapped[int] = mapped_column(primary_key=True)
+    above_id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(primary_key=True)
+    on_time: Mapped[int] = mapped_column(primary_key=True)
+    implemented: Mapped[int] = mapped_column(primary_key=True)
+    # An open item's due date (overdue is worked out against today); 1970-01-01: closed.
+    open_due: Mapped[date] = mapped_column(primary_key=True)
+    n: Mapped[int]
+
+
+class FigureObservers(Base):
+    """One row per observer per month: who filed (distinct, never summed across rows)."""
+
+    __tablename__ = "fig_observers"
+
+    office_id: Mapped[int] = mapped_column(primary_key=True)
+    observer_id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[int] = mapped_column(primary_key=True)
+    filed: Mapped[int]
+    adopted: Mapped[int]
+    last_at: Mapped[datetime]
+
+
+for _dialect in ("sqlite", "postgresql"):
+    for _statement in figure_triggers.create_statements(_dialect):
+        sa.event.listen(
+            Base.metadata,
+            "after_create",
+            sa.DDL(_statement.replace("%", "%%")).execute_if(dialect=_dialect),  # type: ignore[no-untyped-call]
+        )
+    for _statement in figure_triggers.drop_statements(_dialect):
+        sa.event.listen(
+            Base.metadata,
+            "before_drop",
+            sa.DDL(_statement).execute_if(dialect=_dialect),  # type: ignore[no-untyped-call]
+        )

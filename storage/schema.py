@@ -25,7 +25,7 @@ from storage.engine import create_engine
 __all__ = ["HEAD", "VERSION_TABLE", "current"]
 
 #: The newest revision in storage/migrations/versions.
-HEAD: Final = "0014_rectifications"
+HEAD: Final = "0015_figure_summaries"
 #: Where Alembic records the revision a database is at (its default name).
 VERSION_TABLE: Final = "alembic_version"
 

@@ -25,6 +25,10 @@ from storage.models import (
     Application,
     Broadcast,
     Department,
+    FigureDecisions,
+    FigureDepartments,
+    FigureItems,
+    FigureObservers,
     Observer,
     Point,
     Rectification,
@@ -33,7 +37,12 @@ from storage.models import (
 
 _OFFICE = "outpost_office"
 SCOPED: tuple[type[Any], ...] = (Application, Broadcast, Department, Observer, Point, Suggestion)
-_OWNED = tuple(model for model in SCOPED if model is not Suggestion)
+_OWNED: tuple[type[Any], ...] = (
+    *(model for model in SCOPED if model is not Suggestion),
+    FigureObservers,
+)
+# The figures' summaries count items, and are seen as their items are.
+_AS_ITEMS: tuple[type[Any], ...] = (FigureItems, FigureDecisions, FigureDepartments)
 
 
 def limit_to_office(session: AsyncSession | Session, office_id: int) -> None:
@@ -73,6 +82,14 @@ def _within_the_office(state: ORMExecuteState) -> None:
             Suggestion,
             lambda cls: sa.or_(cls.office_id == office, cls.above_id == office),
             include_aliases=True,
+        ),
+        *(
+            with_loader_criteria(
+                model,
+                lambda cls: sa.or_(cls.office_id == office, cls.above_id == office),
+                include_aliases=True,
+            )
+            for model in _AS_ITEMS
         ),
         # A finding is the district's to put right and the city's that raised it.
         with_loader_criteria(

@@ -37,6 +37,7 @@ from storage.repositories.suggestions import (
     ReferenceCounterRepository,
     SuggestionRepository,
 )
+from storage.repositories.summaries import SummaryRepository
 from storage.repositories.updates import (
     ConversationStateRepository,
     ProcessedUpdateRepository,
@@ -96,6 +97,7 @@ class Store:
     updates = _Made(ProcessedUpdateRepository)
     conversations = _Made(ConversationStateRepository)
     figures = _Made(FiguresRepository)
+    summaries = _Made(SummaryRepository)
     leases = _Made(LeaseRepository)
     reminders = _Made(ReminderRepository)
     privacy = _Made(PrivacyRepository)

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.domain.calendar import local_day_number
 from bot.domain.lifecycle import Action
 from bot.domain.roles import Role
 from bot.domain.statuses import (
@@ -148,10 +149,12 @@ async def seed_quarter(sessions: async_sessionmaker[AsyncSession], world: World)
                 status=status,
                 disposition=disposition,
                 submitted_at=filed,
+                submitted_day=local_day_number(filed, SHANGHAI),
                 created_at=filed,
                 updated_at=filed,
                 decision_due=filed.astimezone(SHANGHAI).date(),
                 decided_at=decided,
+                decided_day=None if decided is None else local_day_number(decided, SHANGHAI),
                 decided_on_time=on_time,
                 department_id=department,
                 implementation_due=due,

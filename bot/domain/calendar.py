@@ -101,6 +101,19 @@ def local_date(moment: datetime, tz: ZoneInfo) -> date:
     return moment.astimezone(tz).date()
 
 
+def day_number(day: date) -> int:
+    """A date as the figures' summaries key it: yyyymmdd."""
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def from_day_number(number: int) -> date:
+    return date(number // 10000, number // 100 % 100, number % 100)
+
+
+def local_day_number(moment: datetime, tz: ZoneInfo) -> int:
+    return day_number(local_date(moment, tz))
+
+
 def due_after(calendar: WorkingCalendar, moment: datetime, days: int, tz: ZoneInfo) -> date:
     """The last day (inclusive) of a ``days``-working-day period starting at ``moment``."""
     return calendar.add_working_days(local_date(moment, tz), days)

@@ -139,8 +139,10 @@ class PlaceRow:
 class FigureInputs:
     period: Period
     cells: Sequence[Cell] = ()
-    # Working days from filing to the first decision, one per decided item.
+    # Working days from filing to the first decision, one per decided item; or, as the
+    # summaries give them, how many items took each number of days (both are counted).
     decision_days: Sequence[int] = ()
+    decision_day_counts: Mapping[int, int] = field(default_factory=dict)
     # How many first decisions were on time / late (items without a deadline aside).
     decided_on_time: int = 0
     decided_late: int = 0
@@ -261,23 +263,42 @@ class Figures:
 
 
 def median(values: Sequence[int]) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    if len(ordered) % 2:
-        return float(ordered[mid])
-    return (ordered[mid - 1] + ordered[mid]) / 2
+    return median_of_counts(Counter(values))
 
 
 def nearest_rank(values: Sequence[int], pct: float) -> int | None:
     """The ``pct`` percentile by nearest rank: the smallest value with at least ``pct``
     per cent of the values at or below it."""
-    if not values:
+    return nearest_rank_of_counts(Counter(values), pct)
+
+
+def _value_at(counts: Mapping[int, int], rank: int) -> int:
+    """The ``rank``-th value (from 1) of the values ``counts`` holds, in order."""
+    seen = 0
+    for value in sorted(counts):
+        seen += counts[value]
+        if seen >= rank:
+            return value
+    raise ValueError(rank)
+
+
+def median_of_counts(counts: Mapping[int, int]) -> float | None:
+    """The median of values given as how many times each occurs."""
+    counts = {v: n for v, n in counts.items() if n > 0}
+    size = sum(counts.values())
+    if not size:
         return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
+    if size % 2:
+        return float(_value_at(counts, size // 2 + 1))
+    return (_value_at(counts, size // 2) + _value_at(counts, size // 2 + 1)) / 2
+
+
+def nearest_rank_of_counts(counts: Mapping[int, int], pct: float) -> int | None:
+    counts = {v: n for v, n in counts.items() if n > 0}
+    size = sum(counts.values())
+    if not size:
+        return None
+    return _value_at(counts, max(1, math.ceil(pct / 100 * size)))
 
 
 def _tally(pairs: Iterable[tuple[K, int]]) -> dict[K, int]:
@@ -317,6 +338,8 @@ def compute(inputs: FigureInputs) -> Figures:
     on_time = sum(d.on_time.part for d in departments)
     timed = sum(d.on_time.whole for d in departments)
     active, idle = _observers(inputs)
+    decision_days = Counter(inputs.decision_days)
+    decision_days.update(inputs.decision_day_counts)
     return Figures(
         period=period,
         total=total,
@@ -328,9 +351,9 @@ def compute(inputs: FigureInputs) -> Figures:
         months=months,
         points=points,
         adoption=Rate(by_outcome[Outcome.ADOPTED], decided),
-        decision_median=median(inputs.decision_days),
-        decision_p90=nearest_rank(inputs.decision_days, 90),
-        decisions=len(inputs.decision_days),
+        decision_median=median_of_counts(decision_days),
+        decision_p90=nearest_rank_of_counts(decision_days, 90),
+        decisions=sum(decision_days.values()),
         decided_on_time=Rate(inputs.decided_on_time, inputs.decided_on_time + inputs.decided_late),
         departments=departments,
         implemented=implemented,

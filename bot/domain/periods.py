@@ -67,10 +67,30 @@ class Period:
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         return out
 
+    def whole_months(self) -> tuple[date, date] | None:
+        """The run of calendar months lying wholly inside the period (first day, end
+        exclusive), which the figures' monthly summaries answer; None if there is none."""
+        first = self.start if self.start.day == 1 else _next_month(self.start)
+        last = self.end.replace(day=1)
+        return (first, last) if first < last else None
+
+    def edges(self) -> list[tuple[date, date]]:
+        """The stretches of days not in :meth:`whole_months` (a ``30d`` period's ends),
+        which the figures read from the items themselves."""
+        whole = self.whole_months()
+        if whole is None:
+            return [(self.start, self.end)]
+        found = [(self.start, whole[0]), (whole[1], self.end)]
+        return [(lo, hi) for lo, hi in found if lo < hi]
+
     def month_starts(self) -> list[date]:
         """Where each month's bucket begins, clipped to the period (the first may be
         mid-month for a ``30d`` period)."""
         return [max(self.start, date(y, m, 1)) for y, m in self.months()]
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
 
 
 def utc_midnight(day: date, tz: ZoneInfo) -> datetime:

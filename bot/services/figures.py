@@ -8,13 +8,14 @@ workbook are streamed, a partition at a time, so a year of a busy city fits in m
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain.calendar import local_date
+from bot.domain.calendar import day_number, from_day_number, local_date
 from bot.domain.figures import (
     Cell,
     DepartmentCell,
@@ -100,63 +101,85 @@ class FiguresService(Service):
         return parse_period(text, self.today())
 
     async def stats(self, actor: Actor, period: Period) -> Figures:
+        """The period's figures: its whole months from the summaries the database keeps,
+        the days at its ends (a ``30d`` period's) from the items themselves."""
         require_manage(actor.view, Manage.VIEW_FIGURES)
         tz = self.policy.tz
-        lo, hi = period.bounds(tz)
-        repo = self.store.figures
+        month_index = {y * 100 + m: i for i, (y, m) in enumerate(period.months())}
         month_bounds = [utc_midnight(d, tz) for d in period.month_starts()[1:]]
-        cells = [
-            Cell(
-                SuggestionStatus(status),
-                SuggestionStatus(disposition) if disposition else None,
-                SuggestionKind(kind),
-                FocusDomain(domain),
-                point_id,
-                int(month),
-                int(n),
-            )
-            for status, disposition, kind, domain, point_id, month, n in await repo.cells(
-                lo, hi, month_bounds
-            )
-        ]
+        today = self.today()
+        cells: list[tuple[Any, ...]] = []
+        ratings: Counter[str] = Counter()
+        departments: list[tuple[Any, ...]] = []
+        observers: dict[int, ObserverCell] = {}
+        summaries, items = self.store.summaries, self.store.figures
+        whole = period.whole_months()
+        if whole is not None:
+            first, last = _month_number(whole[0]), _month_number(whole[1] - timedelta(days=1))
+            cells += [
+                (*row[:5], month_index[row[5]], row[6])
+                for row in await summaries.cells(first, last)
+                if row[5] in month_index
+            ]
+            ratings.update(await summaries.ratings(first, last))
+            departments += await summaries.department_cells(first, last, today)
+            _add_observers(observers, await summaries.observer_cells(first, last))
+        for lo_day, hi_day in period.edges():
+            lo, hi = utc_midnight(lo_day, tz), utc_midnight(hi_day, tz)
+            cells += await items.cells(lo, hi, month_bounds)
+            ratings.update(await items.latest_ratings(lo, hi))
+            departments += await items.department_cells(lo, hi, today)
+            _add_observers(observers, await items.observer_cells(lo, hi))
         calendar = await self.calendar()
-        spans: dict[tuple[date, date], int] = {}
-        days: list[int] = []
-        local_day = _local_days(tz)
-        async for part in repo.decision_moments(lo, hi):
-            for submitted, decided in part:
-                key = (local_day(submitted), local_day(decided))
-                span = spans.get(key)
-                if span is None:
-                    span = spans[key] = max(0, calendar.working_days_between(*key))
-                days.append(span)
-        on_time = await repo.decided_on_time(lo, hi)
-        departments = [
-            DepartmentCell(d, on, done, late, n)
-            for d, on, done, late, n in await repo.department_cells(lo, hi, self.today())
-        ]
-        observers = [
-            ObserverCell(o, filed, adopted, last)
-            for o, filed, adopted, last in await repo.observer_cells(lo, hi)
-        ]
+        spans: Counter[int] = Counter()
+        on_time: Counter[bool] = Counter()
+        decisions = await summaries.decisions(day_number(period.start), day_number(period.end))
+        for filed, decided, timely, n in decisions:
+            if decided:
+                between = calendar.working_days_between(
+                    from_day_number(filed), from_day_number(decided)
+                )
+                spans[max(0, between)] += n
+            if timely is not None:
+                on_time[timely] += n
+        last_filed = await summaries.last_filed()
         return compute(
             FigureInputs(
                 period=period,
-                cells=cells,
-                decision_days=days,
-                decided_on_time=on_time.get(True, 0),
-                decided_late=on_time.get(False, 0),
-                departments_cells=departments,
-                ratings=await repo.latest_ratings(lo, hi),
-                observer_cells=observers,
-                observers=[
-                    ObserverRow(i, name, point, ObserverStatus(status), last)
-                    for i, name, point, status, last in await repo.observers()
+                cells=[
+                    Cell(
+                        SuggestionStatus(status),
+                        SuggestionStatus(disposition) if disposition else None,
+                        SuggestionKind(kind),
+                        FocusDomain(domain),
+                        point_id,
+                        int(month),
+                        int(n),
+                    )
+                    for status, disposition, kind, domain, point_id, month, n in cells
                 ],
-                points=[_place(*row) for row in await repo.points()],
-                departments=[_place(*row) for row in await repo.departments()],
+                decision_day_counts=spans,
+                decided_on_time=on_time[True],
+                decided_late=on_time[False],
+                departments_cells=[DepartmentCell(*row) for row in departments],
+                ratings={RatingValue(v): n for v, n in ratings.items() if n},
+                observer_cells=list(observers.values()),
+                observers=[
+                    ObserverRow(i, name, point, ObserverStatus(status), last_filed.get(i))
+                    for i, name, point, status in await items.observers()
+                ],
+                points=[_place(*row) for row in await items.points()],
+                departments=[_place(*row) for row in await items.departments()],
             )
         )
+
+    async def rebuild(self) -> tuple[int, int]:
+        """The summaries counted again from the items, and each item's local days worked
+        out again in the office's time zone (after TIMEZONE changed, or a repair by
+        hand): (items, items whose days were corrected). The operator's
+        (``outpost figures --rebuild``), not a group's."""
+        local_day = _local_days(self.policy.tz)
+        return await self.store.summaries.rebuild(lambda moment: day_number(local_day(moment)))
 
     async def districts(self, actor: Actor, period: Period) -> list[DistrictFigures]:
         """The offices directly below this one (a city's districts), side by side: each
@@ -280,6 +303,21 @@ class FiguresService(Service):
         """code, name, active, active liaisons."""
         self._require(actor)
         return self.store.figures.department_rows()
+
+
+def _month_number(day: date) -> int:
+    return day.year * 100 + day.month
+
+
+def _add_observers(found: dict[int, ObserverCell], rows: Sequence[tuple[Any, ...]]) -> None:
+    """Observers' activity of one more stretch of the period, added to what was found."""
+    for observer_id, filed, adopted, last in rows:
+        seen = found.get(observer_id)
+        if seen is not None:
+            filed, adopted = filed + seen.filed, adopted + seen.adopted
+            if seen.last_filed is not None and (last is None or seen.last_filed > last):
+                last = seen.last_filed
+        found[observer_id] = ObserverCell(observer_id, filed, adopted, last)
 
 
 def _place(id_: int, code: str, name: str, active: bool, name_en: str | None) -> PlaceRow:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.domain.calendar import due_after, local_date, on_time
+from bot.domain.calendar import due_after, local_date, local_day_number, on_time
 from bot.domain.errors import (
     AlreadyMoved,
     AlreadyRated,
@@ -232,6 +232,7 @@ class SuggestionService(Service):
                     longitude=draft.longitude,
                     status=INITIAL_STATUS,
                     submitted_at=now,
+                    submitted_day=local_day_number(now, self.policy.tz),
                     created_at=now,
                     updated_at=now,
                     decision_due=decision_due,
@@ -885,6 +886,7 @@ class SuggestionService(Service):
         if row.source is SuggestionStatus.IN_REVIEW and row.target in DECIDED:
             # The first decision: the figure the office is judged on.
             item.decided_at = now
+            item.decided_day = local_day_number(now, self.policy.tz)
             item.decided_on_time = on_time(now, item.decision_due, self.policy.tz)
         if row.action in (Action.ANSWER_INFO, Action.RECONSIDER, Action.CITY_RETURN):
             # The office asked, took its decision back, or has the city's question to

@@ -180,19 +180,15 @@ class FiguresRepository:
         ]
 
     async def latest_ratings(self, lo: datetime, hi: datetime) -> dict[RatingValue, int]:
-        """The latest rating of each rated item of the period, counted by value."""
-        latest = (
-            sa.select(sa.func.max(Rating.id))
-            .join(Suggestion, Suggestion.id == Rating.suggestion_id)
-            .where(_in(lo, hi))
-            .group_by(Rating.suggestion_id)
-        )
+        """The latest rating of each rated item of the period (kept on the item by a
+        trigger), counted by value."""
         stmt = (
-            sa.select(Rating.value, sa.func.count())
-            .where(Rating.id.in_(latest))
-            .group_by(Rating.value)
+            sa.select(Suggestion.rating, sa.func.count())
+            .where(_in(lo, hi), Suggestion.rating.is_not(None))
+            .group_by(Suggestion.rating)
         )
-        return {RatingValue(v): int(n) for v, n in (await self.session.execute(stmt)).all()}
+        rows = (await self.session.execute(stmt)).all()
+        return {RatingValue(v): int(n) for v, n in rows if v is not None}
 
     async def observer_cells(self, lo: datetime, hi: datetime) -> list[tuple[Any, ...]]:
         """(observer_id, filed, adopted, last filed) in the period."""
@@ -211,19 +207,9 @@ class FiguresRepository:
         return [(o, int(n), int(a or 0), last) for o, n, a, last in rows]
 
     async def observers(self) -> list[tuple[Any, ...]]:
-        """(id, name, point_id, status, last filed ever) of every observer."""
-        last = (
-            sa.select(
-                Suggestion.observer_id.label("observer_id"),
-                sa.func.max(Suggestion.submitted_at).label("last"),
-            )
-            .group_by(Suggestion.observer_id)
-            .subquery()
-        )
-        stmt = (
-            sa.select(Observer.id, Observer.name, Observer.point_id, Observer.status, last.c.last)
-            .outerjoin(last, last.c.observer_id == Observer.id)
-            .order_by(Observer.id)
+        """(id, name, point_id, status) of every observer."""
+        stmt = sa.select(Observer.id, Observer.name, Observer.point_id, Observer.status).order_by(
+            Observer.id
         )
         return [tuple(r) for r in (await self.session.execute(stmt)).all()]
 
@@ -242,16 +228,10 @@ class FiguresRepository:
     async def notable(self, lo: datetime, hi: datetime, limit: int) -> list[tuple[Any, ...]]:
         """The period's implemented items, best rated and most recent first:
         (id, reference, title, domain, department name, implemented_at, rating)."""
-        latest = (
-            sa.select(Rating.suggestion_id, sa.func.max(Rating.id).label("rid"))
-            .group_by(Rating.suggestion_id)
-            .subquery()
-        )
-        rating = aliased(Rating)
         score = sa.case(
-            (rating.value == RatingValue.SATISFIED, 0),
-            (rating.value == RatingValue.BASICALLY_SATISFIED, 1),
-            (rating.value.is_(None), 2),
+            (Suggestion.rating == RatingValue.SATISFIED, 0),
+            (Suggestion.rating == RatingValue.BASICALLY_SATISFIED, 1),
+            (Suggestion.rating.is_(None), 2),
             else_=3,
         )
         stmt = (
@@ -262,11 +242,9 @@ class FiguresRepository:
                 Suggestion.domain,
                 Department.name,
                 Suggestion.implemented_at,
-                rating.value,
+                Suggestion.rating,
             )
             .outerjoin(Department, Department.id == Suggestion.department_id)
-            .outerjoin(latest, latest.c.suggestion_id == Suggestion.id)
-            .outerjoin(rating, rating.id == latest.c.rid)
             .where(_in(lo, hi), adopted_outcome(), Suggestion.implemented_at.is_not(None))
             .order_by(score, Suggestion.implemented_at.desc(), Suggestion.id)
             .limit(limit)

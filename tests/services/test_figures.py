@@ -10,9 +10,10 @@ import pytest
 from bot.domain.errors import NotPermitted
 from bot.domain.figures import Outcome
 from bot.domain.periods import month_period, parse_period, quarter_period, year_period
-from bot.domain.statuses import FocusDomain, RatingValue, SuggestionKind, SuggestionStatus
+from bot.domain.statuses import DayKind, FocusDomain, RatingValue, SuggestionKind, SuggestionStatus
 from bot.services.actors import SYSTEM
 from bot.services.figures import FiguresService
+from storage.models import CalendarDay
 from storage.store import Store
 from tests.figures_fixture import TODAY, at, seed_quarter
 from tests.world import ADMIN, ALICE, POLICY, FixedClock, actor, build_world
@@ -160,6 +161,16 @@ async def test_a_month_and_an_empty_period(sessions, quarter):
     assert empty.departments == []
     # Everyone appointed is idle in a year nobody filed.
     assert {a.name for a in empty.idle_observers} == {"Alice", "Bob", "Carol"}
+
+
+async def test_a_changed_calendar_counts_at_once(sessions, quarter):
+    # Working days are counted when read, from the summaries' (filed, decided) days:
+    # holidays added afterwards change the figure with no recount.
+    assert (await stats(sessions, month_period(2026, 5))).decision_median == 8
+    async with sessions() as session, session.begin():
+        for day in (21, 22):
+            session.add(CalendarDay(day=date(2026, 5, day), kind=DayKind.HOLIDAY, name="x"))
+    assert (await stats(sessions, month_period(2026, 5))).decision_median == 6
 
 
 async def test_the_last_30_days_by_the_office_clock(sessions, quarter):

@@ -49,6 +49,7 @@ from storage.models import (
     TelegramUser,
 )
 from storage.store import Store
+from tests.figure_summaries import mismatches
 from tests.world import ADMIN, ALICE, BOB, DUE, LIAISON, POLICY, FixedClock, build_world, draft
 
 OTHER_LIAISON = 3002  # the liaison of the other department
@@ -73,6 +74,7 @@ ACTIONS = (
     "decline",
     "escalate",
     "city_answer",
+    "city_return",
     "mark_duplicate",
     "assign",
     "set_due",
@@ -298,6 +300,8 @@ class Scenario:
                 return await svc.record_city_answer(
                     who, item_id, step.city, text, department_id=dept, due=due, version=version
                 )
+            case "city_return":
+                return await svc.city_return(who, item_id, text, version=version)
             case "mark_duplicate":
                 of = (
                     self.references[step.duplicate_of % len(self.references)]
@@ -396,16 +400,19 @@ def check_invariants(state: dict[str, Any]) -> None:
     assert all(event_id in known for event_id, _ in outbox)
 
 
-async def play(db: Path, data: st.DataObject) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{db}")
+async def play(url: str, data: st.DataObject, most_steps: int = 40) -> None:
+    """One drawn sequence of steps, checked after each; also what the figures' summary
+    tests (tests/storage/test_figure_summaries.py) play on PostgreSQL."""
+    engine = create_engine(url)
     try:
         async with engine.begin() as conn:
+            await conn.run_sync(Base.metadata.drop_all)
             await conn.run_sync(Base.metadata.create_all)
         scenario = Scenario(session_factory(engine))
         await scenario.setup()
         before = await scenario.state()
         check_invariants(before)
-        for _ in range(data.draw(st.integers(1, 40), label="steps")):
+        for _ in range(data.draw(st.integers(1, most_steps), label="steps")):
             if data.draw(st.integers(0, 19), label="file") == 19:
                 step = filing(data.draw(st.sampled_from(TEXTS), label="title"))
             else:
@@ -426,6 +433,8 @@ async def play(db: Path, data: st.DataObject) -> None:
                 event = after["events"][-1][0]
                 assert event.actor_user_id == ACTORS[step.who]
             check_invariants(after)
+            # Whatever the move, the figures' summaries are what a recount gives.
+            assert await mismatches(engine) == []
             before = after
     finally:
         await engine.dispose()
@@ -442,4 +451,4 @@ def test_random_action_sequences_keep_the_lifecycle_promises(data: st.DataObject
     # function-scoped fixture is shared between examples. Steps are drawn as the
     # example runs, so that most of them fit the item's current status.
     with tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(play(Path(tmp) / "outpost.db", data))
+        asyncio.run(play(f"sqlite+aiosqlite:///{Path(tmp) / 'outpost.db'}", data))

@@ -110,6 +110,7 @@ async def test_events_cannot_be_edited_or_deleted(sessions):
                 behalf=Behalf.OWN,
                 status=SuggestionStatus.SUBMITTED,
                 submitted_at=FixedClock()(),
+                submitted_day=20260101,
                 decision_due=FixedClock()().date(),
             )
         )
