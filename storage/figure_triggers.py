@@ -1,8 +1,9 @@
 """The figures' summary tables, kept by the database itself as items change.
 
 /stats and /report read counts, never a million items: every insert, update or delete of
-an item adjusts the summary rows it falls in (``fig_items``, ``fig_decisions``,
-``fig_departments``, ``fig_observers``), in the same transaction, by triggers. Triggers,
+an item adjusts the summary rows it falls in (``fig_points``, ``fig_domains``,
+``fig_kinds``, ``fig_ratings``, ``fig_decisions``, ``fig_departments``,
+``fig_observers``), in the same transaction, by triggers. Triggers,
 not Python: the bot sends no statement more per move (issue 17's budget), and an item
 changed by any code — a service, the CLI, an operator's SQL — keeps the figures right.
 
@@ -62,20 +63,25 @@ _OFFICE = (("office_id", "{r}.office_id"), ("above_id", "COALESCE({r}.above_id, 
 _MONTH = ("month", "{r}.submitted_day / 100")
 _ADOPTED = "{r}.disposition = 'adopted'"
 
+_OUTCOME = (("status", "{r}.status"), ("disposition", "COALESCE({r}.disposition, '')"))
+
+# Each figure reads the narrowest summary that answers it: a year of a million items is
+# a few thousand rows in each (points × months × outcomes at most).
 SUMMARIES: tuple[Summary, ...] = (
     Summary(
-        "fig_items",
-        (
-            *_OFFICE,
-            _MONTH,
-            ("point_id", "COALESCE({r}.point_id, 0)"),
-            ("domain", "{r}.domain"),
-            ("kind", "{r}.kind"),
-            ("status", "{r}.status"),
-            ("disposition", "COALESCE({r}.disposition, '')"),
-            ("rating", "COALESCE({r}.rating, '')"),
-        ),
+        "fig_points",
+        (*_OFFICE, _MONTH, ("point_id", "COALESCE({r}.point_id, 0)"), *_OUTCOME),
         None,
+        (("n", "1"),),
+    ),
+    Summary(
+        "fig_domains", (*_OFFICE, _MONTH, ("domain", "{r}.domain"), *_OUTCOME), None, (("n", "1"),)
+    ),
+    Summary("fig_kinds", (*_OFFICE, _MONTH, ("kind", "{r}.kind")), None, (("n", "1"),)),
+    Summary(
+        "fig_ratings",
+        (*_OFFICE, _MONTH, ("rating", "{r}.rating")),
+        "{r}.rating IS NOT NULL",
         (("n", "1"),),
     ),
     Summary(
@@ -206,8 +212,7 @@ def _pg_trigger(name: str, events: str, table: str, body: str) -> list[str]:
     """A PostgreSQL trigger and the function it runs, both called ``name``."""
     return [
         f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $${body}$$",
-        f"CREATE TRIGGER {name} AFTER {events} ON {table} "
-        f"FOR EACH ROW EXECUTE FUNCTION {name}()",
+        f"CREATE TRIGGER {name} AFTER {events} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()",
     ]
 
 
@@ -291,5 +296,6 @@ def rating_recount_statement() -> str:
     """Every item's latest rating written on it again."""
     return (
         "UPDATE suggestions SET rating = (SELECT value FROM ratings "
-        "WHERE ratings.suggestion_id = suggestions.id ORDER BY id DESC LIMIT 1)"
+        "WHERE ratings.suggestion_id = suggestions.id ORDER BY id DESC LIMIT 1) "
+        "WHERE rating IS NOT NULL OR id IN (SELECT suggestion_id FROM ratings)"
     )

@@ -642,20 +642,52 @@ class PointRequest(Created, Base):
 # Keys hold no NULL: 0, '' and -1 (a flag not set) stand for none.
 
 
-class FigureItems(Base):
-    """How many items share these facts: /stats' and /report's counts."""
+class _Counted:
+    """The key every item summary starts with: whose items, filed in which month."""
 
-    __tablename__ = "fig_items"
+    # First in the key, whatever the summary's own columns.
+    office_id: Mapped[int] = mapped_column(primary_key=True, sort_order=-3)
+    above_id: Mapped[int] = mapped_column(primary_key=True, sort_order=-2)  # 0: nowhere
+    month: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)  # yyyymm, local
 
-    office_id: Mapped[int] = mapped_column(primary_key=True)
-    above_id: Mapped[int] = mapped_column(primary_key=True)  # 0: reported nowhere
-    month: Mapped[int] = mapped_column(primary_key=True)  # yyyymm, local, of filing
+
+class FigurePoints(_Counted, Base):
+    """Items per point and outcome: /stats' totals, points and months."""
+
+    __tablename__ = "fig_points"
+
     point_id: Mapped[int] = mapped_column(primary_key=True)
-    domain: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     status: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     disposition: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
-    rating: Mapped[str] = mapped_column(sa.String(32), primary_key=True)  # the latest
+    n: Mapped[int]
+
+
+class FigureDomains(_Counted, Base):
+    """Items per focus domain and outcome."""
+
+    __tablename__ = "fig_domains"
+
+    domain: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    disposition: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    n: Mapped[int]
+
+
+class FigureKinds(_Counted, Base):
+    """Items per kind (suggestion, opinion, problem)."""
+
+    __tablename__ = "fig_kinds"
+
+    kind: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    n: Mapped[int]
+
+
+class FigureRatings(_Counted, Base):
+    """Rated items by their latest rating."""
+
+    __tablename__ = "fig_ratings"
+
+    rating: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     n: Mapped[int]
 
 

@@ -27,8 +27,11 @@ from storage.models import (
     Department,
     FigureDecisions,
     FigureDepartments,
-    FigureItems,
+    FigureDomains,
+    FigureKinds,
     FigureObservers,
+    FigurePoints,
+    FigureRatings,
     Observer,
     Point,
     Rectification,
@@ -42,7 +45,14 @@ _OWNED: tuple[type[Any], ...] = (
     FigureObservers,
 )
 # The figures' summaries count items, and are seen as their items are.
-_AS_ITEMS: tuple[type[Any], ...] = (FigureItems, FigureDecisions, FigureDepartments)
+_AS_ITEMS: tuple[type[Any], ...] = (
+    FigurePoints,
+    FigureDomains,
+    FigureKinds,
+    FigureRatings,
+    FigureDecisions,
+    FigureDepartments,
+)
 
 
 def limit_to_office(session: AsyncSession | Session, office_id: int) -> None:

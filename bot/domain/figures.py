@@ -99,6 +99,56 @@ class Cell:
     count: int
 
 
+# An outcome as stored: the status and the latest decision.
+Decided = tuple[SuggestionStatus, SuggestionStatus | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Margins:
+    """How many items there are, counted one way at a time, each with where it stands:
+    per point, per month (an index into Period.months()), per domain; and per kind.
+    What the database's summaries give; :class:`Cell` rows add up to the same."""
+
+    points: Mapping[tuple[int | None, SuggestionStatus, SuggestionStatus | None], int] = field(
+        default_factory=dict
+    )
+    months: Mapping[tuple[int, SuggestionStatus, SuggestionStatus | None], int] = field(
+        default_factory=dict
+    )
+    domains: Mapping[tuple[FocusDomain, SuggestionStatus, SuggestionStatus | None], int] = field(
+        default_factory=dict
+    )
+    kinds: Mapping[SuggestionKind, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, cells: Iterable[Cell]) -> Margins:
+        points: Counter[tuple[int | None, SuggestionStatus, SuggestionStatus | None]] = Counter()
+        months: Counter[tuple[int, SuggestionStatus, SuggestionStatus | None]] = Counter()
+        domains: Counter[tuple[FocusDomain, SuggestionStatus, SuggestionStatus | None]] = Counter()
+        kinds: Counter[SuggestionKind] = Counter()
+        for c in cells:
+            points[(c.point_id, c.status, c.disposition)] += c.count
+            months[(c.month, c.status, c.disposition)] += c.count
+            domains[(c.domain, c.status, c.disposition)] += c.count
+            kinds[c.kind] += c.count
+        return cls(points, months, domains, kinds)
+
+    def plus(self, other: Margins) -> Margins:
+        return Margins(
+            _added(self.points, other.points),
+            _added(self.months, other.months),
+            _added(self.domains, other.domains),
+            _added(self.kinds, other.kinds),
+        )
+
+
+def _added(a: Mapping[K, int], b: Mapping[K, int]) -> dict[K, int]:
+    out = dict(a)
+    for key, n in b.items():
+        out[key] = out.get(key, 0) + n
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class DepartmentCell:
     """Adopted items of the period assigned to a department, by how implementation went."""
@@ -139,6 +189,8 @@ class PlaceRow:
 class FigureInputs:
     period: Period
     cells: Sequence[Cell] = ()
+    # Counted one way at a time (the summaries'); added to what ``cells`` count.
+    margins: Margins = field(default_factory=Margins)
     # Working days from filing to the first decision, one per decided item; or, as the
     # summaries give them, how many items took each number of days (both are counted).
     decision_days: Sequence[int] = ()
@@ -301,37 +353,43 @@ def nearest_rank_of_counts(counts: Mapping[int, int], pct: float) -> int | None:
     return _value_at(counts, max(1, math.ceil(pct / 100 * size)))
 
 
-def _tally(pairs: Iterable[tuple[K, int]]) -> dict[K, int]:
-    counts: Counter[K] = Counter()
-    for key, n in pairs:
-        counts[key] += n
-    return dict(counts)
-
-
 def compute(inputs: FigureInputs) -> Figures:
     period = inputs.period
-    cells = list(inputs.cells)
-    outcome = [(c, outcome_of(c.status, c.disposition)) for c in cells]
-    total = sum(c.count for c in cells)
+    margins = Margins.of(inputs.cells).plus(inputs.margins)
+    outcomes: dict[Decided, Outcome] = {}
+
+    def outcome(status: SuggestionStatus, disposition: SuggestionStatus | None) -> Outcome:
+        found = outcomes.get((status, disposition))
+        if found is None:
+            found = outcomes[(status, disposition)] = outcome_of(status, disposition)
+        return found
+
+    total = sum(margins.points.values())
     by_outcome: dict[Outcome, int] = dict.fromkeys(OUTCOMES, 0)
-    for c, o in outcome:
-        by_outcome[o] += c.count
-    by_status = _tally((c.status, c.count) for c in cells)
-    by_kind = _tally((c.kind, c.count) for c in cells)
-    by_domain = _tally((c.domain, c.count) for c in cells)
+    by_status: Counter[SuggestionStatus] = Counter()
+    per_point: dict[int | None, dict[Outcome, int]] = {}
+    for (point_id, status, disposition), n in margins.points.items():
+        o = outcome(status, disposition)
+        by_outcome[o] += n
+        by_status[status] += n
+        row = per_point.setdefault(point_id, dict.fromkeys(OUTCOMES, 0))
+        row[o] += n
+    by_kind = {k: n for k, n in margins.kinds.items() if n}
+    by_domain: Counter[FocusDomain] = Counter()
     domain_outcomes: dict[FocusDomain, dict[Outcome, int]] = {}
-    for c, o in outcome:
-        row = domain_outcomes.setdefault(c.domain, dict.fromkeys(OUTCOMES, 0))
-        row[o] += c.count
+    for (domain, status, disposition), n in margins.domains.items():
+        by_domain[domain] += n
+        row = domain_outcomes.setdefault(domain, dict.fromkeys(OUTCOMES, 0))
+        row[outcome(status, disposition)] += n
 
     month_keys = period.months()
     monthly = [dict.fromkeys(OUTCOMES, 0) for _ in month_keys]
-    for c, o in outcome:
-        if 0 <= c.month < len(monthly):
-            monthly[c.month][o] += c.count
+    for (month, status, disposition), n in margins.months.items():
+        if 0 <= month < len(monthly):
+            monthly[month][outcome(status, disposition)] += n
     months = [Month(y, m, monthly[i]) for i, (y, m) in enumerate(month_keys)]
 
-    points = _points(inputs, outcome)
+    points = _points(inputs, per_point)
     decided = sum(n for o, n in by_outcome.items() if o in DECIDED_OUTCOMES)
     departments = _departments(inputs)
     implemented = sum(d.implemented for d in departments)
@@ -343,10 +401,10 @@ def compute(inputs: FigureInputs) -> Figures:
     return Figures(
         period=period,
         total=total,
-        by_status=by_status,
+        by_status={k: n for k, n in by_status.items() if n},
         by_outcome=by_outcome,
         by_kind=by_kind,
-        by_domain=by_domain,
+        by_domain={k: n for k, n in by_domain.items() if n},
         domain_outcomes=domain_outcomes,
         months=months,
         points=points,
@@ -368,12 +426,11 @@ def compute(inputs: FigureInputs) -> Figures:
     )
 
 
-def _points(inputs: FigureInputs, outcome: Sequence[tuple[Cell, Outcome]]) -> list[PointFigures]:
+def _points(
+    inputs: FigureInputs, per_point: dict[int | None, dict[Outcome, int]]
+) -> list[PointFigures]:
     staffed = Counter(o.point_id for o in inputs.observers if o.status is ObserverStatus.APPOINTED)
-    per_point: dict[int | None, dict[Outcome, int]] = {}
-    for c, o in outcome:
-        row = per_point.setdefault(c.point_id, dict.fromkeys(OUTCOMES, 0))
-        row[o] += c.count
+    per_point = {p: counts for p, counts in per_point.items() if sum(counts.values())}
     out: list[PointFigures] = []
     for p in inputs.points:
         counts = per_point.pop(p.id, dict.fromkeys(OUTCOMES, 0))

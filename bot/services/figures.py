@@ -21,6 +21,7 @@ from bot.domain.figures import (
     DepartmentCell,
     FigureInputs,
     Figures,
+    Margins,
     ObserverCell,
     ObserverRow,
     PlaceRow,
@@ -41,6 +42,7 @@ from bot.domain.statuses import (
 from bot.services.actors import Actor
 from bot.services.context import Service
 from bot.services.dead_letters import count_unreadable
+from storage.repositories.summaries import SummaryRepository
 from storage.scope import lift_office_limit, limit_to_office, office_limit
 
 # Kept apart: a busy district's list of notable items would crowd the report.
@@ -109,6 +111,7 @@ class FiguresService(Service):
         month_bounds = [utc_midnight(d, tz) for d in period.month_starts()[1:]]
         today = self.today()
         cells: list[tuple[Any, ...]] = []
+        margins = Margins()
         ratings: Counter[str] = Counter()
         departments: list[tuple[Any, ...]] = []
         observers: dict[int, ObserverCell] = {}
@@ -116,11 +119,7 @@ class FiguresService(Service):
         whole = period.whole_months()
         if whole is not None:
             first, last = _month_number(whole[0]), _month_number(whole[1] - timedelta(days=1))
-            cells += [
-                (*row[:5], month_index[row[5]], row[6])
-                for row in await summaries.cells(first, last)
-                if row[5] in month_index
-            ]
+            margins = await _margins(summaries, first, last, month_index)
             ratings.update(await summaries.ratings(first, last))
             departments += await summaries.department_cells(first, last, today)
             _add_observers(observers, await summaries.observer_cells(first, last))
@@ -158,6 +157,7 @@ class FiguresService(Service):
                     )
                     for status, disposition, kind, domain, point_id, month, n in cells
                 ],
+                margins=margins,
                 decision_day_counts=spans,
                 decided_on_time=on_time[True],
                 decided_late=on_time[False],
@@ -303,6 +303,34 @@ class FiguresService(Service):
         """code, name, active, active liaisons."""
         self._require(actor)
         return self.store.figures.department_rows()
+
+
+async def _margins(
+    summaries: SummaryRepository, first: int, last: int, month_index: dict[int, int]
+) -> Margins:
+    """The months ``first``..``last`` of the period (yyyymm) as the summaries count them."""
+
+    def status(value: str) -> SuggestionStatus:
+        return SuggestionStatus(value)
+
+    def decided(value: str | None) -> SuggestionStatus | None:
+        return SuggestionStatus(value) if value else None
+
+    return Margins(
+        points={
+            (p, status(s), decided(d)): n for p, s, d, n in await summaries.by_point(first, last)
+        },
+        months={
+            (month_index[m], status(s), decided(d)): n
+            for m, s, d, n in await summaries.by_month(first, last)
+            if m in month_index
+        },
+        domains={
+            (FocusDomain(f), status(s), decided(d)): n
+            for f, s, d, n in await summaries.by_domain(first, last)
+        },
+        kinds={SuggestionKind(k): n for k, n in (await summaries.by_kind(first, last)).items()},
+    )
 
 
 def _month_number(day: date) -> int:

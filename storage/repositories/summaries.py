@@ -20,8 +20,11 @@ from storage.figure_triggers import NO_DATE, rating_recount_statement, recount_s
 from storage.models import (
     FigureDecisions,
     FigureDepartments,
-    FigureItems,
+    FigureDomains,
+    FigureKinds,
     FigureObservers,
+    FigurePoints,
+    FigureRatings,
     Suggestion,
 )
 
@@ -36,33 +39,45 @@ class SummaryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def cells(self, first: int, last: int) -> list[tuple[Any, ...]]:
-        """(status, disposition, kind, domain, point_id, month, count) of the items filed
-        in the months ``first``..``last`` (yyyymm, inclusive)."""
-        t = FigureItems
-        keys = (t.status, t.disposition, t.kind, t.domain, t.point_id, t.month)
+    async def _counted(self, table: Any, first: int, last: int, *keys: Any) -> list[Any]:
+        """Items of the months ``first``..``last`` (yyyymm, inclusive), counted by ``keys``
+        of a summary ``table``."""
         stmt = (
-            sa.select(*keys, sa.func.sum(t.n))
-            .where(t.month >= first, t.month <= last)
+            sa.select(*keys, sa.func.sum(table.n))
+            .where(table.month >= first, table.month <= last)
             .group_by(*keys)
-            .having(sa.func.sum(t.n) > 0)
+            .having(sa.func.sum(table.n) > 0)
         )
-        return [
-            (status, disposition or None, kind, domain, point or None, month, int(n))
-            for status, disposition, kind, domain, point, month, n in (
-                await self.session.execute(stmt)
-            ).all()
-        ]
+        return list((await self.session.execute(stmt)).all())
+
+    async def by_point(
+        self, first: int, last: int
+    ) -> list[tuple[int | None, str, str | None, int]]:
+        """(point_id, status, disposition, count)."""
+        t = FigurePoints
+        rows = await self._counted(t, first, last, t.point_id, t.status, t.disposition)
+        return [(p or None, status, d or None, int(n)) for p, status, d, n in rows]
+
+    async def by_month(self, first: int, last: int) -> list[tuple[int, str, str | None, int]]:
+        """(yyyymm, status, disposition, count)."""
+        t = FigurePoints
+        rows = await self._counted(t, first, last, t.month, t.status, t.disposition)
+        return [(m, status, d or None, int(n)) for m, status, d, n in rows]
+
+    async def by_domain(self, first: int, last: int) -> list[tuple[str, str, str | None, int]]:
+        """(domain, status, disposition, count)."""
+        t = FigureDomains
+        rows = await self._counted(t, first, last, t.domain, t.status, t.disposition)
+        return [(domain, status, d or None, int(n)) for domain, status, d, n in rows]
+
+    async def by_kind(self, first: int, last: int) -> dict[str, int]:
+        t = FigureKinds
+        return {k: int(n) for k, n in await self._counted(t, first, last, t.kind)}
 
     async def ratings(self, first: int, last: int) -> dict[str, int]:
         """The latest rating of the months' rated items, counted by value."""
-        t = FigureItems
-        stmt = (
-            sa.select(t.rating, sa.func.sum(t.n))
-            .where(t.month >= first, t.month <= last, t.rating != "")
-            .group_by(t.rating)
-        )
-        return {v: int(n) for v, n in (await self.session.execute(stmt)).all() if n}
+        t = FigureRatings
+        return {v: int(n) for v, n in await self._counted(t, first, last, t.rating)}
 
     async def decisions(self, first: int, end: int) -> list[tuple[int, int, bool | None, int]]:
         """(filed day, decided day or 0, decided on time, count) of the items filed from

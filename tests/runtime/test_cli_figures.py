@@ -64,7 +64,7 @@ def test_a_rebuild_after_timezone_changed(
     assert found.groups() == ("1", "Pacific/Honolulu")
     with sqlite3.connect(db) as conn:
         (day,) = conn.execute("SELECT submitted_day FROM suggestions").fetchone()
-        (month, n) = conn.execute("SELECT month, n FROM fig_items").fetchone()
+        (month, n) = conn.execute("SELECT month, n FROM fig_points").fetchone()
     # Still 1 March in Honolulu (15:00), and counted in its month.
     assert day == 20260301
     assert (month, n) == (202603, 1)
