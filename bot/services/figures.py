@@ -129,18 +129,7 @@ class FiguresService(Service):
             ratings.update(await items.latest_ratings(lo, hi))
             departments += await items.department_cells(lo, hi, today)
             _add_observers(observers, await items.observer_cells(lo, hi))
-        calendar = await self.calendar()
-        spans: Counter[int] = Counter()
-        on_time: Counter[bool] = Counter()
-        decisions = await summaries.decisions(day_number(period.start), day_number(period.end))
-        for filed, decided, timely, n in decisions:
-            if decided:
-                between = calendar.working_days_between(
-                    from_day_number(filed), from_day_number(decided)
-                )
-                spans[max(0, between)] += n
-            if timely is not None:
-                on_time[timely] += n
+        spans, on_time = await self._decisions(period)
         last_filed = await summaries.last_filed()
         return compute(
             FigureInputs(
@@ -172,6 +161,25 @@ class FiguresService(Service):
                 departments=[_place(*row) for row in await items.departments()],
             )
         )
+
+    async def _decisions(self, period: Period) -> tuple[Counter[int], Counter[bool]]:
+        """How many of the period's items took each number of working days to a first
+        decision, by the calendar as it is now; and how many were decided on time, late."""
+        calendar = await self.calendar()
+        spans: Counter[int] = Counter()
+        on_time: Counter[bool] = Counter()
+        decisions = await self.store.summaries.decisions(
+            day_number(period.start), day_number(period.end)
+        )
+        for filed, decided, timely, n in decisions:
+            if decided:
+                between = calendar.working_days_between(
+                    from_day_number(filed), from_day_number(decided)
+                )
+                spans[max(0, between)] += n
+            if timely is not None:
+                on_time[timely] += n
+        return spans, on_time
 
     async def rebuild(self) -> tuple[int, int]:
         """The summaries counted again from the items, and each item's local days worked
