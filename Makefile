@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint i18n catalogs migrate bench venv clean browser fonts screenshots
+.PHONY: run test lint i18n catalogs migrate bench venv clean browser fonts calc screenshots
 
 venv: $(STAMP)
 
@@ -25,7 +25,7 @@ run: $(STAMP) catalogs fonts
 	  exec $(BIN)/outpost demo $(DEMO_ARGS); \
 	fi
 
-test: $(STAMP) catalogs browser fonts
+test: $(STAMP) catalogs browser fonts calc
 	$(BIN)/python -m pytest -n auto
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download needs the
@@ -47,6 +47,15 @@ fonts:
 	  echo "installing Debian's fonts-noto-cjk for the charts' Chinese labels"; \
 	  $(SUDO) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-noto-cjk fontconfig' >/dev/null \
 	    || echo "warning: could not install fonts-noto-cjk; /report will say it cannot draw"; \
+	fi
+
+# The workbook's tests open /export's file in LibreOffice Calc, headless, as an office
+# would open it (Debian's, without its desktop parts).
+calc:
+	@if ! command -v soffice >/dev/null; then \
+	  echo "installing Debian's libreoffice-calc-nogui for the workbook's tests"; \
+	  $(SUDO) sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui' >/dev/null \
+	    || echo "warning: could not install LibreOffice; the workbook's LibreOffice tests will say so"; \
 	fi
 
 lint: $(STAMP)

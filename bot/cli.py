@@ -297,6 +297,7 @@ def _documents(args: argparse.Namespace) -> int:
     from bot.domain.offices import HOME
     from bot.i18n import build_i18n
     from bot.services.actors import SYSTEM
+    from bot.services.export import ExportService
     from bot.services.figures import FiguresService
     from handlers import documents
     from storage.engine import create_engine, read_sessions, session_factory
@@ -331,7 +332,8 @@ def _documents(args: argparse.Namespace) -> int:
                 with i18n.context(), i18n.use_locale(language):
                     if command == "export":
                         period = figures.period(args.period)
-                        done = await documents.workbook(figures, SYSTEM, period, acting, out)
+                        export = ExportService(store, acting)
+                        done = await documents.workbook(export, SYSTEM, period, acting, out)
                         rows = ", ".join(f"{n} {name}" for name, n in done.rows.items())
                         return f"{period.spec}: {rows}; {done.size:,} bytes"
                     period = figures.period(str(args.year))

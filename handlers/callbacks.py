@@ -42,6 +42,14 @@ class MineCb(CallbackData, prefix="my"):
     value: str = ""
 
 
+class ExportCb(CallbackData, prefix="ex"):
+    """/export for the period ``period`` spells, in the language ``lang``: offered by
+    the quarter or the month when the whole period's workbook is too big to send."""
+
+    period: str
+    lang: str
+
+
 class StatsCb(CallbackData, prefix="st"):
     """The office's /stats for the period ``period`` spells (2026, 2026-06, 2026-Q2,
     30d): one ``section`` of it, or (empty) the summary with the sections' buttons."""

@@ -10,18 +10,21 @@ calling task, where the locale is set.
 from __future__ import annotations
 
 import asyncio
-import io
+import enum
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+import tempfile
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from functools import partial
-from typing import IO, Any
+from pathlib import Path
+from typing import IO, Any, NamedTuple
 
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_skeleton
 
-from bot.domain.figures import OUTCOMES, Figures, Outcome
+from bot.domain.figures import OUTCOMES, DepartmentFigures, Figures, Outcome
 from bot.domain.lifecycle import Action
 from bot.domain.periods import Period
 from bot.domain.rectifications import RectStatus
@@ -38,9 +41,16 @@ from bot.domain.statuses import (
 )
 from bot.i18n import EN, ZH
 from bot.reports import annual, charts
-from bot.reports.workbook import WorkbookWriter
+from bot.reports.workbook import (
+    DATE_FORMAT,
+    DATETIME_FORMAT,
+    LocalSerial,
+    WorkbookWriter,
+    steady_offset,
+)
 from bot.services.actors import Actor
 from bot.services.context import Policy
+from bot.services.export import ExportService, Shown
 from bot.services.figures import DistrictFigures, FiguresService, NotableItem
 from handlers import labels
 from handlers.figure_texts import number, percent, period_title, rate_text, short_month
@@ -176,13 +186,22 @@ def _per_point_chart(f: Figures, note: str, empty: str) -> Chart:
     )
 
 
+def _on_time_note(d: DepartmentFigures) -> str:
+    done = f"{d.on_time.part}/{d.on_time.whole}"
+    if not d.overdue:
+        return done
+    return _("{done} · {overdue} overdue").format(done=done, overdue=d.overdue)
+
+
 def _on_time_chart(f: Figures, note: str) -> Chart:
-    departments = [d for d in f.departments if d.department_id is not None and d.on_time.whole]
+    # Every department with adopted items, finished or not: one with nothing done yet
+    # and items overdue reads 0 %, with its overdue count, never missing from the chart.
+    departments = [d for d in f.departments if d.department_id is not None and d.assigned]
     names = [clip(labels.place(d.name), 24) for d in departments]
     on_time = [d.on_time.percent or 0.0 for d in departments]
-    notes = [f"{d.on_time.part}/{d.on_time.whole}" for d in departments]
+    notes = [_on_time_note(d) for d in departments]
     title = _("Implemented on time, by department")
-    empty = _("Nothing filed in this period has been implemented yet.")
+    empty = _("No department was given an adopted item in this period.")
     return "on-time-per-department", partial(
         charts.bars,
         title,
@@ -531,219 +550,333 @@ def export_filename(period: Period, language: str) -> str:
 # ---- the workbook -------------------------------------------------------------------------
 
 
-@dataclass
+class TooBig(Exception):
+    """The workbook passed the size it was allowed (Telegram's upload limit)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the workbook is larger than {limit:,} bytes")
+        self.limit = limit
+
+
 class Exported:
-    data: bytes
-    size: int
-    rows: dict[str, int] = field(default_factory=dict)
+    """A workbook written: its size and rows per sheet, and the file, when
+    :func:`workbook` chose it (a temporary file, removed by :meth:`remove` or, at the
+    latest, when this is forgotten)."""
+
+    def __init__(self, size: int, rows: dict[str, int], path: Path | None = None) -> None:
+        self.size = size
+        self.rows = rows
+        self.path = path
+        self._finalizer = weakref.finalize(self, _remove, path) if path is not None else None
+
+    def remove(self) -> None:
+        if self._finalizer is not None:
+            self._finalizer()
 
 
-def _yes_no(value: Any) -> str:
-    if value is None:
-        return ""
-    return _("yes") if value else _("no")
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
 
 
-# A stored value in words.
-Shown = Callable[[Any], str]
+def _words_for(fn: Callable[[Any], str], kind: type[enum.Enum]) -> dict[Any, str]:
+    said: dict[Any, str] = {}
+    for member in kind:
+        try:
+            said[member.value] = fn(member)
+        except (KeyError, ValueError):
+            said[member.value] = str(member.value)
+    return said
 
 
-def _label(fn: Callable[[Any], str], kind: type[Any]) -> Shown:
-    """A column's stored values in words; remembered, since a million rows repeat a
-    dozen values and the locale does not change within one workbook."""
-    seen: dict[Any, str] = {}
+def _shown(policy: Policy) -> Shown:
+    """The words of every stored value the workbook shows, each translated once, here,
+    where the locale is set; and the office's offset from UTC, if its zone keeps one
+    (else the moments are made local as they are written, by :class:`LocalSerial`)."""
+    offset = steady_offset(policy.tz)
+    words: dict[type[enum.Enum] | type[bool], Mapping[Any, str]] = {
+        SuggestionKind: _words_for(labels.kind, SuggestionKind),
+        FocusDomain: _words_for(labels.domain, FocusDomain),
+        Behalf: _words_for(labels.behalf, Behalf),
+        SuggestionStatus: _words_for(labels.status, SuggestionStatus),
+        Action: _words_for(labels.action, Action),
+        Role: _words_for(labels.role, Role),
+        ObserverCategory: _words_for(labels.category, ObserverCategory),
+        ObserverStatus: _words_for(observer_status, ObserverStatus),
+        HostKind: _words_for(host_kind, HostKind),
+        RatingValue: _words_for(_rating_word, RatingValue),
+        RectStatus: _words_for(rectification_status, RectStatus),
+        bool: {True: _("yes"), False: _("no")},
+    }
+    return Shown(words, None if offset is None else offset / timedelta(days=1))
 
-    def shown(value: Any) -> str:
-        if value is None or value == "":
-            return ""
-        if value not in seen:
-            try:
-                seen[value] = fn(kind(value))
-            except (ValueError, KeyError):
-                seen[value] = str(value)
-        return seen[value]
 
-    return shown
+class Column(NamedTuple):
+    header: str  # an N_() message
+    width: int
+    # DATETIME_FORMAT or DATE_FORMAT: the column's numbers are serial dates.
+    number_format: str | None = None
 
 
-# A sheet's column: its header, its width, and how a stored value reads (None: as is).
-Column = tuple[str, int, Callable[[Any], object] | None]
-# A sheet: its key (for the row counts), its title, its rows and its columns.
-Sheet = tuple[str, str, AsyncIterator[Sequence[Any]], list[Column]]
+@dataclass
+class Sheet:
+    key: str  # for the row counts
+    title: str  # an N_() message
+    rows: AsyncIterator[Sequence[Any]]
+    columns: list[Column]
+    # What the columns are made of, if not the row read as it is.
+    reshape: Callable[[Sequence[Any]], list[Any]] | None = None
+
+
+def _export_service(source: ExportService | FiguresService) -> ExportService:
+    if isinstance(source, ExportService):
+        return source
+    return ExportService(source.store, source.policy, source.clock)
 
 
 async def workbook(
-    figures: FiguresService,
+    source: ExportService | FiguresService,
     actor: Actor,
     period: Period,
     policy: Policy,
     target: str | os.PathLike[str] | IO[bytes] | None = None,
+    *,
+    limit: int | None = None,
 ) -> Exported:
     """The period's items, events, observers, points, departments and ratings, one sheet
-    each, with headers and values in the current locale. Written to ``target`` if given
-    (``data`` is then empty), else returned."""
-    status = _label(labels.status, SuggestionStatus)
-    domain = _label(labels.domain, FocusDomain)
-    sheets: list[Sheet] = [
-        ("items", N_("Items"), figures.item_rows(actor, period), _item_columns(status, domain)),
-        ("events", N_("Events"), figures.event_rows(actor, period), _event_columns(status)),
-        ("observers", N_("Observers"), figures.observer_rows(actor), _observer_columns()),
-        ("points", N_("Points"), figures.point_rows(actor), _point_columns(domain)),
-        ("departments", N_("Departments"), figures.department_rows(actor), _department_columns()),
-        ("ratings", N_("Ratings"), figures.rating_rows(actor, period), _rating_columns()),
+    each, with headers and values in the current locale, written to ``target`` — or to
+    a temporary file, which the result names and removes. Past ``limit`` bytes the
+    writing stops and :class:`TooBig` is raised."""
+    export = _export_service(source)
+    shown = _shown(policy)
+    sheets = [
+        Sheet("items", N_("Items"), export.item_rows(actor, period, shown), ITEM_COLUMNS, _place),
+        Sheet("events", N_("Events"), export.event_rows(actor, period, shown), EVENT_COLUMNS),
+        Sheet("observers", N_("Observers"), export.observer_rows(actor, shown), OBSERVER_COLUMNS),
+        Sheet("points", N_("Points"), export.point_rows(actor, shown), POINT_COLUMNS),
+        Sheet("departments", N_("Departments"), export.department_rows(actor, shown), DEPARTMENTS),
+        Sheet("ratings", N_("Ratings"), export.rating_rows(actor, period, shown), RATING_COLUMNS),
     ]
-    if await figures.any_rectification(actor):
+    if await export.any_rectification(actor):
         # The city's, and a district's that has any: the findings and where they stand.
-        rows = figures.rectification_rows(actor)
-        sheets.append(("rectifications", N_("Rectifications"), rows, _rectification_columns()))
-    # In a thread: the first workbook imports openpyxl, which other chats need not wait for.
-    wb = await asyncio.to_thread(WorkbookWriter, policy.tz)
-    counts = {
-        key: await _write_sheet(wb, title, rows, columns) for key, title, rows, columns in sheets
-    }
-    return await _saved(wb, counts, target)
+        rows = export.rectification_rows(actor, shown)
+        sheets.append(Sheet("rectifications", N_("Rectifications"), rows, RECTIFICATIONS))
+    wb = WorkbookWriter(
+        policy.tz,
+        # A sheet holds 1,048,576 rows: a year of a busy city's events take more.
+        continues=_("Continued on the sheet “{sheet}”."),
+        continued=_("Continued from the sheet “{sheet}”."),
+    )
+    local = None if shown.offset is not None else LocalSerial(policy.tz)
+    try:
+        counts = {}
+        for sheet in sheets:
+            counts[sheet.key] = await _write_sheet(wb, sheet, local, limit)
+        return await _saved(wb, counts, target, limit)
+    except BaseException:
+        wb.discard()
+        raise
+    finally:
+        for sheet in sheets:
+            await _close(sheet.rows)
+
+
+async def _close(rows: AsyncIterator[Sequence[Any]]) -> None:
+    close = getattr(rows, "aclose", None)
+    if close is not None:
+        await close()
+
+
+Rows = Callable[[Sequence[Sequence[Any]]], Iterable[Sequence[Any]]]
+
+
+def _converted(sheet: Sheet, local: LocalSerial | None) -> Rows:
+    """Turns a partition of rows as read into the sheet's rows: reshaped, and their
+    moments made local if the database could not."""
+    reshape = sheet.reshape or list
+    moments: list[int] = []
+    made_local: Callable[[Any], Any] = local or (lambda value: value)
+    if local is not None:
+        moments = [i for i, c in enumerate(sheet.columns) if c.number_format == DATETIME_FORMAT]
+    if sheet.reshape is None and not moments:
+        return lambda part: part
+
+    def rows(part: Sequence[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+        for read in part:
+            row = reshape(read)
+            for index in moments:
+                row[index] = made_local(row[index])
+            yield row
+
+    return rows
 
 
 async def _write_sheet(
-    wb: WorkbookWriter, title: str, rows: AsyncIterator[Sequence[Any]], columns: list[Column]
+    wb: WorkbookWriter, sheet: Sheet, local: LocalSerial | None, limit: int | None
 ) -> int:
-    """Write one sheet; how many rows it has."""
-    sheet = wb.sheet(_(title), [_(h) for h, _w, _c in columns], [w for _h, w, _c in columns])
-    shown = [c for _h, _w, c in columns]
-    async for part in rows:
-        converted = [
-            [v if c is None else c(v) for c, v in zip(shown, row, strict=True)] for row in part
-        ]
-        # openpyxl is CPU work: in a thread, so other chats are not kept waiting.
-        await asyncio.to_thread(sheet.extend, converted)
-    return sheet.rows
+    """Write one sheet; how many rows it has. Each partition is written in a thread, so
+    other chats are not kept waiting. (Not while the next is read: SQLite's driver lets
+    go of the interpreter's lock for each row, and waits to have it back each time.)"""
+    out = wb.sheet(
+        _(sheet.title),
+        [_(c.header) for c in sheet.columns],
+        [c.width for c in sheet.columns],
+        [c.number_format for c in sheet.columns],
+    )
+    rows = _converted(sheet, local)
+
+    def write(part: Sequence[Sequence[Any]]) -> None:
+        out.extend(rows(part))
+
+    async for part in sheet.rows:
+        await asyncio.to_thread(write, part)
+        if limit is not None and wb.compressed_size > limit:
+            raise TooBig(limit)
+    return out.rows
 
 
 async def _saved(
     wb: WorkbookWriter,
     counts: dict[str, int],
     target: str | os.PathLike[str] | IO[bytes] | None,
+    limit: int | None,
 ) -> Exported:
-    if target is not None:
+    if target is not None and not isinstance(target, str | os.PathLike):
         await asyncio.to_thread(wb.save, target)
-        size = (
-            (await asyncio.to_thread(os.stat, target)).st_size
-            if isinstance(target, str | os.PathLike)
-            else 0
+        return Exported(target.tell() if target.seekable() else 0, counts)
+    if target is None:
+        handle, name = await asyncio.to_thread(
+            tempfile.mkstemp, prefix="outpost-export-", suffix=".xlsx"
         )
-        return Exported(b"", size, counts)
-    buffer = io.BytesIO()
-    await asyncio.to_thread(wb.save, buffer)
-    data = buffer.getvalue()
-    return Exported(data, len(data), counts)
+        os.close(handle)
+        exported = Exported(0, counts, Path(name))
+        path = Path(name)
+    else:
+        path = Path(target)
+    try:
+        await asyncio.to_thread(wb.save, path)
+        size = (await asyncio.to_thread(path.stat)).st_size
+        if limit is not None and size > limit:
+            raise TooBig(limit)
+    except BaseException:
+        if target is None:
+            exported.remove()
+        raise
+    if target is None:
+        exported.size = size
+        return exported
+    return Exported(size, counts)
 
 
-def _item_columns(status: Shown, domain: Shown) -> list[Column]:
-    return [
-        (N_("Reference"), 16, None),
-        (N_("Filed"), 17, None),
-        (N_("Kind"), 10, _label(labels.kind, SuggestionKind)),
-        (N_("Domain"), 18, domain),
-        (N_("Point code"), 10, None),
-        (N_("Point"), 24, None),
-        (N_("Observer ID"), 10, None),
-        (N_("Observer"), 14, None),
-        (N_("Title"), 36, None),
-        (N_("Details"), 60, None),
-        (N_("On behalf of"), 14, _label(labels.behalf, Behalf)),
-        (N_("Location"), 24, None),
-        (N_("Status"), 18, status),
-        (N_("Decision"), 18, status),
-        (N_("Department"), 24, None),
-        (N_("Decision due"), 12, None),
-        (N_("First decision"), 17, None),
-        (N_("Decided on time"), 10, _yes_no),
-        (N_("Implementation due"), 12, None),
-        (N_("Implemented"), 17, None),
-        (N_("Implemented on time"), 10, _yes_no),
-        (N_("Escalated to"), 20, None),
-        (N_("City's answer due"), 12, None),
-        (N_("Duplicate of"), 16, None),
-        (N_("Closed"), 17, None),
-    ]
+def _place(read: Sequence[Any]) -> list[Any]:
+    """An item's row with its place as written, or its shared location's coordinates,
+    and a link to the point on the map."""
+    row = list(read)
+    text, latitude, longitude = row[11:14]
+    if latitude is None or longitude is None:
+        row[11:14] = [text, None]
+        return row
+    lat, lon = f"{latitude:.5f}", f"{longitude:.5f}"
+    link = f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
+    row[11:14] = [text or f"{lat}, {lon}", link]
+    return row
 
 
-def _event_columns(status: Shown) -> list[Column]:
-    return [
-        (N_("Reference"), 16, None),
-        (N_("Time"), 17, None),
-        (N_("Action"), 28, _label(labels.action, Action)),
-        (N_("By"), 16, _label(labels.role, Role)),
-        (N_("User ID"), 12, None),
-        (N_("From"), 18, status),
-        (N_("To"), 18, status),
-        (N_("Text"), 60, None),
-        (N_("Internal"), 8, _yes_no),
-    ]
+ITEM_COLUMNS = [
+    Column(N_("Reference"), 16),
+    Column(N_("Filed"), 17, DATETIME_FORMAT),
+    Column(N_("Kind"), 10),
+    Column(N_("Domain"), 18),
+    Column(N_("Point code"), 10),
+    Column(N_("Point"), 24),
+    Column(N_("Observer ID"), 10),
+    Column(N_("Observer"), 14),
+    Column(N_("Title"), 36),
+    Column(N_("Details"), 60),
+    Column(N_("On behalf of"), 14),
+    # The place as written, or the coordinates of a location shared from the map.
+    Column(N_("Location"), 24),
+    Column(N_("Map"), 24),
+    Column(N_("Status"), 18),
+    Column(N_("Decision"), 18),
+    Column(N_("Department"), 24),
+    Column(N_("Decision due"), 12, DATE_FORMAT),
+    Column(N_("First decision"), 17, DATETIME_FORMAT),
+    Column(N_("Decided on time"), 10),
+    Column(N_("Implementation due"), 12, DATE_FORMAT),
+    Column(N_("Implemented"), 17, DATETIME_FORMAT),
+    # Whether this item was (yes or no): the rate is /stats' and the annual report's.
+    Column(N_("Implemented by the due date"), 12),
+    Column(N_("Escalated to"), 20),
+    Column(N_("City's answer due"), 12, DATE_FORMAT),
+    Column(N_("Duplicate of"), 16),
+    Column(N_("Closed"), 17, DATETIME_FORMAT),
+]
 
+EVENT_COLUMNS = [
+    Column(N_("Reference"), 16),
+    Column(N_("Time"), 17, DATETIME_FORMAT),
+    Column(N_("Action"), 28),
+    Column(N_("By"), 16),
+    Column(N_("User ID"), 12),
+    Column(N_("From"), 18),
+    Column(N_("To"), 18),
+    Column(N_("Text"), 60),
+    Column(N_("Internal"), 8),
+]
 
-def _observer_columns() -> list[Column]:
-    return [
-        (N_("Observer ID"), 10, None),
-        (N_("Name"), 14, None),
-        (N_("Phone on file"), 10, _yes_no),
-        (N_("Category"), 22, _label(labels.category, ObserverCategory)),
-        (N_("Point code"), 10, None),
-        (N_("Status"), 10, _label(observer_status, ObserverStatus)),
-        (N_("Recommending unit"), 24, None),
-        (N_("Term starts"), 12, None),
-        (N_("Term ends"), 12, None),
-        (N_("Appointed"), 17, None),
-        (N_("Suspended"), 17, None),
-        (N_("Telegram username"), 18, None),
-        (N_("Anonymised"), 17, None),
-    ]
+OBSERVER_COLUMNS = [
+    Column(N_("Observer ID"), 10),
+    Column(N_("Name"), 14),
+    Column(N_("Phone on file"), 10),
+    Column(N_("Category"), 22),
+    Column(N_("Point code"), 10),
+    Column(N_("Status"), 10),
+    Column(N_("Recommending unit"), 24),
+    Column(N_("Term starts"), 12, DATE_FORMAT),
+    Column(N_("Term ends"), 12, DATE_FORMAT),
+    Column(N_("Appointed"), 17, DATETIME_FORMAT),
+    Column(N_("Suspended"), 17, DATETIME_FORMAT),
+    Column(N_("Telegram username"), 18),
+    Column(N_("Anonymised"), 17, DATETIME_FORMAT),
+]
 
+POINT_COLUMNS = [
+    Column(N_("Point code"), 10),
+    Column(N_("Name"), 28),
+    Column(N_("Domain"), 18),
+    Column(N_("Host"), 16),
+    Column(N_("Host organisation"), 24),
+    Column(N_("Town"), 12),
+    Column(N_("Street"), 20),
+    Column(N_("Open"), 6),
+    Column(N_("Closed"), 17, DATETIME_FORMAT),
+    Column(N_("Appointed observers"), 10),
+]
 
-def _point_columns(domain: Shown) -> list[Column]:
-    return [
-        (N_("Point code"), 10, None),
-        (N_("Name"), 28, None),
-        (N_("Domain"), 18, domain),
-        (N_("Host"), 16, _label(host_kind, HostKind)),
-        (N_("Host organisation"), 24, None),
-        (N_("Town"), 12, None),
-        (N_("Street"), 20, None),
-        (N_("Open"), 6, _yes_no),
-        (N_("Closed"), 17, None),
-        (N_("Appointed observers"), 10, None),
-    ]
+DEPARTMENTS = [
+    Column(N_("Department code"), 14),
+    Column(N_("Name"), 28),
+    Column(N_("Active"), 6),
+    Column(N_("Liaisons"), 8),
+]
 
+RATING_COLUMNS = [
+    Column(N_("Reference"), 16),
+    Column(N_("Time"), 17, DATETIME_FORMAT),
+    Column(N_("Rating"), 16),
+    Column(N_("Comment"), 60),
+]
 
-def _department_columns() -> list[Column]:
-    return [
-        (N_("Department code"), 14, None),
-        (N_("Name"), 28, None),
-        (N_("Active"), 6, _yes_no),
-        (N_("Liaisons"), 8, None),
-    ]
-
-
-def _rating_columns() -> list[Column]:
-    return [
-        (N_("Reference"), 16, None),
-        (N_("Time"), 17, None),
-        (N_("Rating"), 16, _label(_rating_word, RatingValue)),
-        (N_("Comment"), 60, None),
-    ]
-
-
-def _rectification_columns() -> list[Column]:
-    return [
-        (N_("No."), 8, None),
-        (N_("District"), 10, None),
-        (N_("Raised by"), 10, None),
-        (N_("Finding"), 60, None),
-        (N_("Due"), 12, None),
-        (N_("Status"), 24, lambda s: rectification_status(RectStatus(s))),
-        (N_("Raised"), 17, None),
-        (N_("Closed"), 17, None),
-    ]
+RECTIFICATIONS = [
+    Column(N_("No."), 8),
+    Column(N_("District"), 10),
+    Column(N_("Raised by"), 10),
+    Column(N_("Finding"), 60),
+    Column(N_("Due"), 12, DATE_FORMAT),
+    Column(N_("Status"), 24),
+    Column(N_("Raised"), 17, DATETIME_FORMAT),
+    Column(N_("Closed"), 17, DATETIME_FORMAT),
+]
 
 
 def export_caption(period: Period, exported: Exported) -> str:

@@ -5,7 +5,7 @@ the message to that section (and "back" to the summary) for any admin, the perio
 travelling in the button. It answers in the group's language; the documents
 (/report's charts and Word section, /export's workbook) are made in the language of
 the admin who asked — a colleague who reads English gets English headers — unless
-``zh`` or ``en`` is given. Rendering is CPU work (matplotlib, openpyxl): it runs in a
+``zh`` or ``en`` is given. Rendering is CPU work (matplotlib, the workbook): it runs in a
 worker thread, so other chats are not kept waiting while a year's charts are drawn.
 """
 
@@ -21,6 +21,7 @@ from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
+    FSInputFile,
     InlineKeyboardMarkup,
     InputMediaPhoto,
     Message,
@@ -31,19 +32,29 @@ from aiogram.utils.i18n import gettext as _
 from bot.domain.errors import InvalidInput
 from bot.domain.figures import Figures
 from bot.domain.holidays import BadHolidayLine
-from bot.domain.periods import Period, PeriodKind
+from bot.domain.offices import HOME
+from bot.domain.periods import Period, PeriodKind, month_period, quarter_period, year_period
 from bot.domain.statuses import DayKind
+from bot.effects import when_sent
 from bot.i18n import EN, ZH
 from bot.reports.charts import MissingFont
 from bot.services.actors import Actor
 from bot.services.calendar import CalendarService, DayEntry
 from bot.services.context import Policy
+from bot.services.export import ExportService
 from bot.services.figures import FiguresService
 from bot.settings import Settings
 from handlers import documents
-from handlers.callbacks import StatsCb
+from handlers.callbacks import ExportCb, StatsCb
 from handlers.desks import Desks, from_data
-from handlers.figure_texts import SECTIONS, districts_text, stats_section, stats_summary
+from handlers.figure_texts import (
+    SECTIONS,
+    districts_text,
+    month_name,
+    period_title,
+    stats_section,
+    stats_summary,
+)
 from handlers.keyboards import button
 from handlers.office import office_router, usage
 from handlers.ui import CAPTION_MAX, N_, clip, esc, shown_length
@@ -129,12 +140,19 @@ class Desk:
     policy: Policy
     i18n: I18n
 
+    @property
+    def export(self) -> ExportService:
+        figures = self.figures
+        return ExportService(figures.store, figures.policy, figures.clock)
+
 
 def setup(i18n: I18n, settings: Settings) -> Router:
     router = office_router("figures")
     router.message.middleware(Desks(from_data(Desk)))
+    router.callback_query.middleware(Desks(from_data(Desk)))
     router.message.register(show_stats, Command("stats"))
     router.callback_query.register(stats_page, StatsCb.filter())
+    router.callback_query.register(export_part, ExportCb.filter())
     router.message.register(send_report, Command("report"), Asks())
     router.message.register(send_export, Command("export"), Asks())
     router.message.register(bad_period, Command("report", "export"))
@@ -303,24 +321,115 @@ async def send_export(message: Message, asked: Asked, desk: Desk) -> None:
     if asked.flags:
         await message.reply(usage("export"))
         return
-    period, language = asked.period, asked.language
-    await desk.bot.send_chat_action(message.chat.id, "upload_document")
-    with desk.i18n.use_locale(language):
-        exported = await documents.workbook(desk.figures, desk.actor, period, desk.policy)
-        name = documents.export_filename(period, language)
-        caption = documents.export_caption(period, exported)
-    if exported.size > documents.UPLOAD_MAX:
-        await message.reply(_too_big(period, exported.size))
+    await _export(message, desk, asked.period, asked.language)
+
+
+async def export_part(query: CallbackQuery, callback_data: ExportCb, desk: Desk) -> None:
+    """A button under "too big to send": the workbook of one quarter or month."""
+    message = query.message
+    try:
+        period = desk.figures.period(callback_data.period)
+    except InvalidInput:
+        period = None
+    if period is None or callback_data.lang not in (ZH, EN) or not isinstance(message, Message):
+        await query.answer(_("This button is out of date: send /export again."), show_alert=True)
         return
-    await message.reply_document(BufferedInputFile(exported.data, name), caption=caption)
+    await query.answer()
+    await _export(message, desk, period, callback_data.lang)
 
 
-def _too_big(period: Period, size: int) -> str:
-    return _(
-        "The workbook for {period} is {size} MB, more than Telegram lets a "
-        "bot send (50 MB). Ask for a shorter period, or run "
-        "<code>outpost export --period {spec}</code> on the server."
-    ).format(period=esc(period.spec), size=size // 1_000_000, spec=esc(period.spec))
+async def _export(message: Message, desk: Desk, period: Period, language: str) -> None:
+    """The workbook written to a temporary file, sent, and removed; or, when it would
+    be more than Telegram takes, shorter periods offered instead."""
+    await desk.bot.send_chat_action(message.chat.id, "upload_document")
+    try:
+        with desk.i18n.use_locale(language):
+            exported = await documents.workbook(
+                desk.export, desk.actor, period, desk.policy, limit=documents.UPLOAD_MAX
+            )
+            name = documents.export_filename(period, language)
+            caption = documents.export_caption(period, exported)
+    except documents.TooBig:
+        text, markup = _too_big(period, language, desk.policy)
+        await message.reply(text, reply_markup=markup)
+        return
+    assert exported.path is not None
+    try:
+        sent = await message.reply_document(FSInputFile(exported.path, name), caption=caption)
+    except BaseException:
+        exported.remove()
+        raise
+
+    async def sent_off(_answer: object) -> None:
+        exported.remove()
+
+    # Sent after commit: the file goes once it is. Should sending fail, it goes with the
+    # update's effects, which hold the last reference to it (documents.Exported).
+    await when_sent(sent, sent_off)
+
+
+def _parts(period: Period) -> list[tuple[Period, str]]:
+    """Shorter periods that together cover ``period``, each with its button's label: a
+    year's quarters, a quarter's months, the months (or years) a run of days touches;
+    none for a month, the shortest period there is."""
+    if period.kind is PeriodKind.YEAR:
+        return [
+            (
+                quarter_period(period.year, q),
+                _("Q{quarter} {year}").format(quarter=q, year=period.year),
+            )
+            for q in range(1, 5)
+        ]
+    if period.kind is PeriodKind.MONTH:
+        return []
+    months = period.months()
+    if len(months) > 13:
+        years = sorted({year for year, _month in months})
+        return [(year_period(year), str(year)) for year in years]
+    return [(month_period(year, month), month_name(year, month)) for year, month in months]
+
+
+def _too_big(
+    period: Period, language: str, policy: Policy
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """What the office is told when the period's workbook is too big to send, with a
+    button (and a command to copy) for each shorter period, and the server's command
+    for the whole."""
+    word = "en" if language == EN else "zh"
+    parts = _parts(period)
+    lines = [
+        "📦 "
+        + _(
+            "The workbook for {period} would be more than {limit} MB, more than Telegram "
+            "lets a bot send."
+        ).format(period=esc(period_title(period)), limit=documents.UPLOAD_MAX // 1_000_000)
+    ]
+    if parts:
+        if parts[0][0].kind is PeriodKind.QUARTER:
+            ask = _("Ask for it a quarter at a time: tap a button below, or send")
+        elif parts[0][0].kind is PeriodKind.YEAR:
+            ask = _("Ask for it a year at a time: tap a button below, or send")
+        else:
+            ask = _("Ask for it a month at a time: tap a button below, or send")
+        lines += ["", ask]
+        lines += [f"<code>/export {part.spec} {word}</code>" for part, _label in parts]
+    office = f" --office {esc(policy.jurisdiction)}" if policy.office_id != HOME else ""
+    command = (
+        f"outpost export --period {esc(period.spec)} --lang {language}{office} "
+        f"--out {documents.export_filename(period, language)}"
+    )
+    lines += [
+        "",
+        _("For the whole period in one file, run this on the server:"),
+        f"<code>{command}</code>",
+    ]
+    if not parts:
+        return "\n".join(lines), None
+    buttons = [
+        button(label, ExportCb(period=part.spec, lang=language).pack()) for part, label in parts
+    ]
+    rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 async def holidays(

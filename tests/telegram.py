@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -58,6 +59,7 @@ from aiogram.types import (
     Contact,
     Document,
     ForceReply,
+    FSInputFile,
     InlineKeyboardMarkup,
     Location,
     Message,
@@ -315,7 +317,7 @@ class RecordingSession(BaseSession):
                 kind,
                 reply_to=_reply_to(method),
                 file_id=file if isinstance(file, str) else None,
-                upload=file if isinstance(file, BufferedInputFile) else None,
+                upload=_upload(file),
             )
         if isinstance(method, SendMediaGroup):
             if not 2 <= len(method.media) <= 10:
@@ -331,7 +333,7 @@ class RecordingSession(BaseSession):
                     m.type,
                     reply_to=_reply_to(method),
                     file_id=m.media if isinstance(m.media, str) else None,
-                    upload=m.media if isinstance(m.media, BufferedInputFile) else None,
+                    upload=_upload(m.media),
                 )
                 for m in method.media
             ]
@@ -438,7 +440,7 @@ class RecordingSession(BaseSession):
         *,
         reply_to: int | None = None,
         file_id: str | None = None,
-        upload: BufferedInputFile | None = None,
+        upload: tuple[bytes, str | None] | None = None,
     ) -> Message:
         sent = Sent(
             chat_id,
@@ -448,8 +450,8 @@ class RecordingSession(BaseSession):
             kind,
             reply_to=reply_to,
             file_id=file_id,
-            data=upload.data if upload is not None else None,
-            file_name=upload.filename if upload is not None else None,
+            data=upload[0] if upload is not None else None,
+            file_name=upload[1] if upload is not None else None,
         )
         self.chats.setdefault(chat_id, []).append(sent)
         return self._message(sent)
@@ -499,6 +501,16 @@ def _caller() -> str:
             continue
         return f"{frame.filename}:{frame.lineno} in {frame.name}"
     return "?"
+
+
+def _upload(file: Any) -> tuple[bytes, str | None] | None:
+    """What a file sent holds, and its name: read now, as Telegram would, for a file
+    on disk may be removed once it is sent."""
+    if isinstance(file, BufferedInputFile):
+        return file.data, file.filename
+    if isinstance(file, FSInputFile):
+        return Path(file.path).read_bytes(), file.filename
+    return None
 
 
 def _reply_to(method: Any) -> int | None:

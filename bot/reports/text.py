@@ -1,7 +1,7 @@
 """What the XML inside .xlsx and .docx files can hold.
 
 XML 1.0 refuses most C0 controls, lone surrogates and U+FFFE/U+FFFF; one stray in an
-item's title would make openpyxl refuse the cell or lxml the whole document, so such
+item's title would make a spreadsheet or lxml refuse the whole document, so such
 characters are dropped rather than let fail a report.
 """
 

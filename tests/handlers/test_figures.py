@@ -138,7 +138,7 @@ async def test_export_reads_back_cell_by_cell(tg: Telegram, quarter) -> None:
     assert first["Department"] == "区市场监管局"
     assert first["Decision due"] == datetime(2026, 4, 1)
     assert first["Decided on time"] == "yes"
-    assert first["Implemented on time"] == "yes"
+    assert first["Implemented by the due date"] == "yes"
     a3 = dict(zip(header, rows[2], strict=False))
     assert a3["Reference"] == "WZ-2026-0004"  # ordered by filing: A12 on 20 April
     last = dict(zip(header, rows[-1], strict=False))

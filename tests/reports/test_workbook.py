@@ -5,8 +5,11 @@ from __future__ import annotations
 import enum
 import gc
 import io
+import os
+import random
 import tempfile
 import zipfile
+import zlib
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -16,13 +19,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
+from bot.reports import workbook
 from bot.reports.workbook import (
     CELL_MAX_CHARS,
     DATE_FORMAT,
     DATETIME_FORMAT,
+    LocalSerial,
     SheetWriter,
     WorkbookWriter,
+    _crc32_combine,
     escape,
+    excel_serial,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -319,12 +326,37 @@ def test_a_full_sheet_continues_on_numbered_sheets() -> None:
     rows: list[tuple[object, ...]] = []
     for worksheet in book.worksheets:
         assert worksheet.max_row <= 4
-        assert values(worksheet)[0] == ("n", "name")
-        assert all(cell.font.b for cell in worksheet[1])
+        assert values(worksheet)[0][:2] == ("n", "name")
+        assert all(cell.font.b for cell in worksheet[1][:2])
         assert worksheet.freeze_panes == "A2"
-        rows.extend(values(worksheet)[1:])
+        rows.extend(row[:2] for row in values(worksheet)[1:])
     assert rows == [(n, f"item {n}") for n in range(1, 8)]
     assert [ws.auto_filter.ref for ws in book.worksheets] == ["A1:B4", "A1:B4", "A1:B2"]
+
+
+def test_a_sheet_that_continues_says_where_beside_its_header() -> None:
+    writer = WorkbookWriter(SHANGHAI, max_rows=3, continues="→ “{sheet}”", continued="← “{sheet}”")
+    writer.sheet("Items", ["n", "name"]).extend([n, f"item {n}"] for n in range(1, 6))
+    writer.sheet("Other", ["n"]).append([1])
+    book = read_back(writer)
+
+    first, middle, last, other = (book[title] for title in book.sheetnames)
+    assert first["C1"].value == "→ “Items (2)”"
+    assert first["C1"].font.i
+    assert not first["C1"].font.b
+    assert middle["C1"].value == "← “Items” → “Items (3)”"
+    assert last["C1"].value == "← “Items (2)”"
+    assert other["B1"].value is None  # a sheet that does not continue says nothing
+    # The note is beside the filter, not in it, and has room.
+    assert first.auto_filter.ref == "A1:B3"
+    assert first.column_dimensions["C"].width == 40
+
+
+def test_the_notes_by_default_are_english() -> None:
+    writer = WorkbookWriter(SHANGHAI, max_rows=2)
+    writer.sheet("Items", ["n"]).extend([[1], [2]])
+
+    assert read_back(writer)["Items"]["B1"].value == "Continued on the sheet “Items (2)”."
 
 
 def test_a_sheet_exactly_full_opens_no_empty_continuation() -> None:
@@ -459,9 +491,16 @@ def test_a_workbook_without_sheets_is_not_saved() -> None:
     assert not writer.closed
 
 
+def _open_files() -> int:
+    gc.collect()  # the files of earlier tests' writers, abandoned, are closed first
+    return len(os.listdir("/proc/self/fd"))
+
+
 @pytest.fixture
 def temp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Where openpyxl streams the sheets, watched on its own."""
+    """Where the sheets are compressed to, watched on its own."""
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("counts the process's open files in /proc/self/fd (Linux)")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     return tmp_path
 
@@ -473,43 +512,179 @@ def _fill(writer: WorkbookWriter) -> SheetWriter:
     return sheet
 
 
-def test_discard_removes_the_temporary_files(temp_dir: Path) -> None:
+def test_the_sheets_files_have_no_names_and_discard_closes_them(temp_dir: Path) -> None:
+    before = _open_files()
     writer = WorkbookWriter(SHANGHAI)
     sheet = _fill(writer)
-    assert len(list(temp_dir.iterdir())) == 2
+    # Nameless temporary files: nothing to find, nothing left should the process die.
+    assert list(temp_dir.iterdir()) == []
+    assert _open_files() == before + 2
 
     writer.discard()
 
-    assert list(temp_dir.iterdir()) == []
+    assert _open_files() == before
     with pytest.raises(RuntimeError):
         sheet.append([1])
     writer.discard()  # twice is harmless
 
 
-def test_save_leaves_no_temporary_files(temp_dir: Path) -> None:
+def test_save_leaves_no_file_open(temp_dir: Path) -> None:
+    before = _open_files()
     writer = WorkbookWriter(SHANGHAI)
     _fill(writer)
     writer.save(io.BytesIO())
 
+    assert _open_files() == before
     assert list(temp_dir.iterdir()) == []
 
 
-def test_a_failed_save_leaves_no_temporary_files(temp_dir: Path) -> None:
+def test_a_failed_save_leaves_no_file_open(temp_dir: Path) -> None:
+    before = _open_files()
     writer = WorkbookWriter(SHANGHAI)
     _fill(writer)
 
     with pytest.raises(FileNotFoundError):
         writer.save(temp_dir / "missing" / "report.xlsx")
+    assert _open_files() == before
     assert list(temp_dir.iterdir()) == []
 
 
-def test_an_abandoned_writer_cleans_up_quietly(temp_dir: Path) -> None:
-    # An export that raised half-way is simply dropped by its caller; the streams must
-    # close in order (no "Exception ignored" from lxml) and the files go.
+def test_an_abandoned_writer_closes_its_files(temp_dir: Path) -> None:
+    # An export that raised half-way is simply dropped by its caller.
+    before = _open_files()
     writer = WorkbookWriter(SHANGHAI, max_rows=10)
     _fill(writer)
-    assert len(list(temp_dir.iterdir())) == 13  # 100 rows at 9 a sheet, and "Other"
+    assert _open_files() == before + 13  # 100 rows at 9 a sheet, and "Other"
     del writer
     gc.collect()
 
-    assert list(temp_dir.iterdir()) == []
+    assert _open_files() == before
+
+
+# Serial dates, as the export reads them from the database
+
+
+def test_numbers_in_a_date_column_are_serial_dates() -> None:
+    writer = WorkbookWriter(SHANGHAI)
+    sheet = writer.sheet(
+        "Items", ["moment", "day", "plain"], formats=[DATETIME_FORMAT, DATE_FORMAT, None]
+    )
+    sheet.append([46113.4166666667, 46113, 46113.5])
+    sheet.append([excel_serial(datetime(2026, 6, 30, 16, 30, 15, tzinfo=UTC), SHANGHAI), 1, 0.1])
+    worksheet = read_back(writer)["Items"]
+    moment, day, plain = worksheet[2]
+
+    assert (moment.value, moment.number_format) == (datetime(2026, 4, 1, 10, 0), DATETIME_FORMAT)
+    assert (day.value, day.number_format) == (datetime(2026, 4, 1), DATE_FORMAT)
+    assert (plain.value, plain.is_date) == (46113.5, False)
+    assert worksheet["A3"].value == datetime(2026, 7, 1, 0, 30, 15)
+
+
+def test_an_unknown_number_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="number format"):
+        WorkbookWriter(SHANGHAI).sheet("Items", ["a"], formats=["0.00%"])
+    with pytest.raises(ValueError, match="formats"):
+        WorkbookWriter(SHANGHAI).sheet("Items", ["a", "b"], formats=[None])
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/Berlin", "America/St_Johns", "UTC"])
+def test_local_serials_follow_the_zone_across_its_changes(zone: str) -> None:
+    tz = ZoneInfo(zone)
+    local = LocalSerial(tz)
+    utc = ZoneInfo("UTC")
+    start = datetime(2026, 3, 28, tzinfo=UTC)  # Berlin's clocks go forward on the 29th
+    for minutes in range(0, 4 * 24 * 60, 7):
+        moment = start + timedelta(minutes=minutes, seconds=13)
+        shown = local(excel_serial(moment, utc))
+        assert shown is not None
+        assert abs(shown - excel_serial(moment, tz)) < 1e-9, moment
+    assert local(None) is None
+
+
+# The archive
+
+
+def test_crc_of_joined_streams() -> None:
+    rng = random.Random(5)
+    for _ in range(50):
+        a = rng.randbytes(rng.randrange(0, 3000))
+        b = rng.randbytes(rng.randrange(0, 3000))
+        assert _crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+
+
+def _many_rows(writer: WorkbookWriter, n: int) -> list[tuple[object, ...]]:
+    rows = [
+        (i, f"第{i}条 & <事项> ]]> ", f"  {i} spaced", 1.25 * i, i % 3 == 0, None, "x" * (i % 50))
+        for i in range(n)
+    ]
+    sheet = writer.sheet("Big", ["n", "text", "spaced", "f", "b", "none", "pad"])
+    sheet.extend(rows)
+    return rows
+
+
+def test_many_rows_come_back_exactly_and_the_archive_checks_out() -> None:
+    writer = WorkbookWriter(SHANGHAI)
+    # Enough for several compressed chunks.
+    rows = _many_rows(writer, 30_000)
+    buffer = io.BytesIO()
+    writer.save(buffer)
+    with zipfile.ZipFile(buffer) as archive:
+        assert archive.testzip() is None  # every entry's CRC
+        assert archive.namelist()[0] == "[Content_Types].xml"
+    book = load_workbook(buffer, read_only=True)
+    back = list(book["Big"].iter_rows(min_row=2, values_only=True))
+    expected = [tuple(value if value != "" else None for value in row) for row in rows]
+    assert back == expected
+
+
+def test_a_sheet_continues_before_its_xml_needs_zip64(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As if 20 kB of XML were 4 GB: LibreOffice opens no zip64 archive.
+    monkeypatch.setattr(workbook, "_PART_BYTES_MAX", 20_000)
+    monkeypatch.setattr(workbook, "_CHUNK_CHARS", 1_000)
+    writer = WorkbookWriter(SHANGHAI)
+    rows = _many_rows(writer, 1_000)
+    buffer = io.BytesIO()
+    writer.save(buffer)
+    book = load_workbook(buffer)
+
+    assert len(book.sheetnames) > 3
+    assert book.sheetnames[1] == "Big (2)"
+    back = [row for ws in book.worksheets for row in ws.iter_rows(min_row=2, values_only=True)]
+    assert [row[0] for row in back] == [row[0] for row in rows]
+    with zipfile.ZipFile(buffer) as archive:
+        sizes = [info.file_size for info in archive.infolist() if "worksheets" in info.filename]
+    assert max(sizes) < 20_000 + 1_000 + 2_000  # a chunk and the head over
+
+
+def test_zip64_where_sizes_call_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As every entry and the directory would be past 4 GB.
+    monkeypatch.setattr(workbook, "_ZIP64_LIMIT", 0)
+    writer = WorkbookWriter(SHANGHAI)
+    rows = _many_rows(writer, 2_000)
+    buffer = io.BytesIO()
+    writer.save(buffer)
+    data = buffer.getvalue()
+    assert b"PK\x06\x06" in data
+    assert b"PK\x06\x07" in data
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.testzip() is None
+    back = list(load_workbook(io.BytesIO(data))["Big"].iter_rows(min_row=2, values_only=True))
+    assert len(back) == len(rows)
+
+
+def test_the_size_so_far_grows_as_rows_are_written() -> None:
+    writer = WorkbookWriter(SHANGHAI)
+    sheet = writer.sheet("Big", ["text"])
+    rng = random.Random(3)
+    before = writer.compressed_size
+    # Text that does not compress away: megabytes of it.
+    sheet.extend([rng.randbytes(300).hex()] for _ in range(10_000))
+    writer.save(io.BytesIO())
+    assert before == 0
+    assert writer.compressed_size > 3_000_000
+
+
+def test_text_needing_markup_escapes_is_kept_as_written() -> None:
+    texts = ["a & b", "<b>bold</b>", "]]>", " lead", "trail ", "\u3000全角空格", "x\r\ny", "é"]
+    row = one_row(texts)
+    assert [cell.value for cell in row] == texts
