@@ -9,7 +9,7 @@ workbook are streamed, a partition at a time, so a year of a busy city fits in m
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -259,58 +259,6 @@ class FiguresService(Service):
             )
             for item_id, reference, title, domain, department, implemented_at, rating in rows
         ]
-
-    # ---- the workbook's rows: plain tuples, a partition at a time ------------------------
-
-    @staticmethod
-    def _require(actor: Actor) -> None:
-        require_manage(actor.view, Manage.VIEW_FIGURES)
-
-    def item_rows(self, actor: Actor, period: Period) -> AsyncIterator[Sequence[Any]]:
-        """reference, submitted_at, kind, domain, point code, point name, observer id,
-        observer name, title, body, behalf, location, status, disposition, department,
-        decision_due, decided_at, decided_on_time, implementation_due, implemented_at,
-        implemented_on_time, escalated_to, city_answer_due, duplicate of, closed_at."""
-        self._require(actor)
-        return self.store.figures.item_rows(*period.bounds(self.policy.tz))
-
-    def event_rows(self, actor: Actor, period: Period) -> AsyncIterator[Sequence[Any]]:
-        """reference, created_at, action, actor role, actor user id, from, to, text,
-        internal — of the period's items."""
-        self._require(actor)
-        return self.store.figures.event_rows(*period.bounds(self.policy.tz))
-
-    def rating_rows(self, actor: Actor, period: Period) -> AsyncIterator[Sequence[Any]]:
-        """reference, created_at, value, comment — of the period's items."""
-        self._require(actor)
-        return self.store.figures.rating_rows(*period.bounds(self.policy.tz))
-
-    def rectification_rows(self, actor: Actor) -> AsyncIterator[Sequence[Any]]:
-        """id, district, raised by, finding, due, status, raised at, closed at."""
-        self._require(actor)
-        return self.store.figures.rectification_rows()
-
-    async def any_rectification(self, actor: Actor) -> bool:
-        self._require(actor)
-        return await self.store.figures.any_rectification()
-
-    def observer_rows(self, actor: Actor) -> AsyncIterator[Sequence[Any]]:
-        """id, name, whether a phone number is on file, category, point code, status,
-        recommending unit, term start, term end, appointed_at, suspended_at, Telegram
-        username, when the observer was anonymised."""
-        self._require(actor)
-        return self.store.figures.observer_rows()
-
-    def point_rows(self, actor: Actor) -> AsyncIterator[Sequence[Any]]:
-        """code, name, domain, host kind, host organisation, town, street, active,
-        closed_at, appointed observers."""
-        self._require(actor)
-        return self.store.figures.point_rows()
-
-    def department_rows(self, actor: Actor) -> AsyncIterator[Sequence[Any]]:
-        """code, name, active, active liaisons."""
-        self._require(actor)
-        return self.store.figures.department_rows()
 
 
 async def _margins(

@@ -1,44 +1,35 @@
-"""Reading for the office's figures and exports: grouped counts and streamed rows.
+"""Reading the office's figures from the items themselves: the days at the ends of a
+period that its summaries (``storage.repositories.summaries``) do not cover — a ``30d``
+period's partial months — and what summaries do not hold (notable items, the reports
+to the office above). The export's rows are ``storage.repositories.export_rows``'.
 
 Everything is portable SQL. A period arrives as UTC instants; the month an item falls
 in is a CASE over the months' UTC boundaries, so local months (in any time zone, DST
 included) need no date functions of either dialect. Expressions with bound parameters
 are grouped through a subquery: PostgreSQL does not accept ``GROUP BY`` on a
 parameterised expression that is repeated rather than referenced.
-
-Rows are streamed in partitions, never loaded whole: an export of a million items
-holds a few thousand rows at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from bot.domain.lifecycle import Action
 from bot.domain.statuses import RatingValue, SuggestionStatus
 from storage.models import (
     Department,
     Event,
-    Liaison,
     Observer,
-    Office,
     Point,
-    PrivacyRecord,
-    Rating,
-    Rectification,
     Suggestion,
-    TelegramUser,
 )
-from storage.repositories.privacy import nameable
 
 S = SuggestionStatus
-PARTITION = 5000
 _OPEN_IN_DEPARTMENT = (S.ADOPTED, S.IMPLEMENTING)
 
 
@@ -87,19 +78,6 @@ class FiguresRepository:
         ).group_by(c.status, c.disposition, c.kind, c.domain, c.point_id, c.month)
         return [tuple(r) for r in (await self.session.execute(stmt)).all()]
 
-    async def decision_moments(
-        self, lo: datetime, hi: datetime
-    ) -> AsyncIterator[Sequence[tuple[datetime, datetime]]]:
-        """(submitted_at, decided_at) of the period's decided items, a partition at a time."""
-        stmt = (
-            sa.select(Suggestion.submitted_at, Suggestion.decided_at)
-            .where(_in(lo, hi), Suggestion.decided_at.is_not(None))
-            .execution_options(yield_per=PARTITION)
-        )
-        result = await self.session.stream(stmt)
-        async for part in result.partitions():
-            yield [(a, b) for a, b in part if b is not None]
-
     async def reported_up(
         self, above_id: int, lo: datetime, hi: datetime
     ) -> list[tuple[int, datetime, datetime | None]]:
@@ -135,14 +113,6 @@ class FiguresRepository:
                 office, reported, _none = found[at_row]
                 found[at_row] = (office, reported, at)
         return found
-
-    async def decided_on_time(self, lo: datetime, hi: datetime) -> dict[bool, int]:
-        stmt = (
-            sa.select(Suggestion.decided_on_time, sa.func.count())
-            .where(_in(lo, hi), Suggestion.decided_on_time.is_not(None))
-            .group_by(Suggestion.decided_on_time)
-        )
-        return {bool(k): int(n) for k, n in (await self.session.execute(stmt)).all()}
 
     async def department_cells(
         self, lo: datetime, hi: datetime, today: date
@@ -269,167 +239,3 @@ class FiguresRepository:
             if text:
                 out[item_id] = text
         return out
-
-    # ---- streamed rows for the workbook ------------------------------------------------
-
-    async def _stream(self, stmt: Any) -> AsyncIterator[Sequence[Any]]:
-        result = await self.session.stream(stmt.execution_options(yield_per=PARTITION))
-        async for part in result.partitions():
-            yield part
-
-    def item_rows(self, lo: datetime, hi: datetime) -> AsyncIterator[Sequence[Any]]:
-        original = aliased(Suggestion)
-        stmt = (
-            sa.select(
-                Suggestion.reference,
-                Suggestion.submitted_at,
-                Suggestion.kind,
-                Suggestion.domain,
-                Point.code,
-                Point.name,
-                Suggestion.observer_id,
-                Observer.name,
-                Suggestion.title,
-                Suggestion.body,
-                Suggestion.behalf,
-                Suggestion.location_text,
-                Suggestion.status,
-                Suggestion.disposition,
-                Department.name,
-                Suggestion.decision_due,
-                Suggestion.decided_at,
-                Suggestion.decided_on_time,
-                Suggestion.implementation_due,
-                Suggestion.implemented_at,
-                Suggestion.implemented_on_time,
-                Suggestion.escalated_to,
-                Suggestion.city_answer_due,
-                original.reference,
-                Suggestion.closed_at,
-            )
-            .outerjoin(Point, Point.id == Suggestion.point_id)
-            .outerjoin(Observer, Observer.id == Suggestion.observer_id)
-            .outerjoin(Department, Department.id == Suggestion.department_id)
-            .outerjoin(original, original.id == Suggestion.duplicate_of_id)
-            .where(_in(lo, hi))
-            .order_by(Suggestion.submitted_at, Suggestion.id)
-        )
-        return self._stream(stmt)
-
-    def event_rows(self, lo: datetime, hi: datetime) -> AsyncIterator[Sequence[Any]]:
-        stmt = (
-            sa.select(
-                Suggestion.reference,
-                Event.created_at,
-                Event.action,
-                Event.actor_role,
-                # An anonymised observer's Telegram id stays in the event log, not here.
-                sa.case((nameable(), Event.actor_user_id), else_=None),
-                Event.from_status,
-                Event.to_status,
-                Event.text,
-                Event.internal,
-            )
-            .join(Suggestion, Suggestion.id == Event.suggestion_id)
-            .where(_in(lo, hi))
-            .order_by(Event.id)
-        )
-        return self._stream(stmt)
-
-    def rating_rows(self, lo: datetime, hi: datetime) -> AsyncIterator[Sequence[Any]]:
-        stmt = (
-            sa.select(Suggestion.reference, Rating.created_at, Rating.value, Rating.comment)
-            .join(Suggestion, Suggestion.id == Rating.suggestion_id)
-            .where(_in(lo, hi))
-            .order_by(Rating.id)
-        )
-        return self._stream(stmt)
-
-    def rectification_rows(self) -> AsyncIterator[Sequence[Any]]:
-        """id, district's code, raising office's code, finding, due, status, raised at,
-        closed at — every rectification the session may see, as it stands today."""
-        district, city = aliased(Office), aliased(Office)
-        stmt = (
-            sa.select(
-                Rectification.id,
-                district.code,
-                city.code,
-                Rectification.text,
-                Rectification.due,
-                Rectification.status,
-                Rectification.created_at,
-                Rectification.closed_at,
-            )
-            .join(district, district.id == Rectification.office_id)
-            .join(city, city.id == Rectification.raised_by_id)
-            .order_by(Rectification.id)
-        )
-        return self._stream(stmt)
-
-    async def any_rectification(self) -> bool:
-        stmt = sa.select(Rectification.id).limit(1)
-        return (await self.session.execute(stmt)).first() is not None
-
-    def observer_rows(self) -> AsyncIterator[Sequence[Any]]:
-        anonymised = (
-            sa.select(sa.func.min(PrivacyRecord.created_at))
-            .where(
-                PrivacyRecord.subject == "observer",
-                PrivacyRecord.subject_id == Observer.id,
-                PrivacyRecord.action == "anonymised",
-            )
-            .scalar_subquery()
-        )
-        stmt = (
-            sa.select(
-                Observer.id,
-                Observer.name,
-                # Whether one is on file: the number itself only on request (/observer).
-                Observer.phone != "",
-                Observer.category,
-                Point.code,
-                Observer.status,
-                Observer.recommending_unit,
-                Observer.term_start,
-                Observer.term_end,
-                Observer.appointed_at,
-                Observer.suspended_at,
-                TelegramUser.username,
-                anonymised,
-            )
-            .outerjoin(Point, Point.id == Observer.point_id)
-            .outerjoin(TelegramUser, TelegramUser.id == Observer.user_id)
-            .order_by(Observer.id)
-        )
-        return self._stream(stmt)
-
-    def point_rows(self) -> AsyncIterator[Sequence[Any]]:
-        staffed = (
-            sa.select(sa.func.count())
-            .where(Observer.point_id == Point.id, Observer.status == "appointed")
-            .scalar_subquery()
-        )
-        stmt = sa.select(
-            Point.code,
-            Point.name,
-            Point.domain,
-            Point.host_kind,
-            Point.host_organisation,
-            Point.town,
-            Point.street,
-            Point.active,
-            Point.closed_at,
-            staffed,
-        ).order_by(Point.code)
-        return self._stream(stmt)
-
-    def department_rows(self) -> AsyncIterator[Sequence[Any]]:
-        liaisons = (
-            sa.select(sa.func.count())
-            .where(Liaison.department_id == Department.id, Liaison.active.is_(True))
-            .scalar_subquery()
-        )
-        stmt = sa.select(Department.code, Department.name, Department.active, liaisons).order_by(
-            Department.code
-        )
-        return self._stream(stmt)
