@@ -491,3 +491,68 @@ def test_0012_makes_the_home_office_and_gives_it_every_row(fresh_url: str) -> No
         return int(conn.execute(sa.text("SELECT id FROM offices WHERE code = 'CQ'")).scalar_one())
 
     assert inspect_db(fresh_url, another_office) == 2
+
+
+# -- 0015: the figures' summaries are counted from the items already there --------------
+
+
+def test_0015_works_out_the_days_and_counts_the_summaries(
+    fresh_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    migrate.upgrade(fresh_url, "0014_rectifications")
+    filed, decided = datetime(2026, 6, 30, 17, 0), datetime(2026, 7, 2, 3, 0)  # UTC
+
+    def write(conn: Connection) -> None:
+        conn.execute(
+            sa.text(
+                "INSERT INTO observers (id, name, phone, category, status, "
+                "recommending_unit, resume, created_at) "
+                "VALUES (1, 'o', '', 'resident', 'appointed', '', '', :t)"
+            ),
+            {"t": filed},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO suggestions (id, reference, kind, domain, observer_id, title, "
+                "body, behalf, status, disposition, submitted_at, decision_due, decided_at, "
+                "decided_on_time, updated_at, version, created_at) VALUES (1, 'WZ-2026-0001', "
+                "'problem', 'other', 1, 't', 'b', 'own', 'declined', 'declined', :filed, "
+                "'2026-07-07', :decided, true, :decided, 1, :filed)"
+            ),
+            {"filed": filed, "decided": decided},
+        )
+        for rating_id, value in ((1, "dissatisfied"), (2, "satisfied")):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO ratings (id, suggestion_id, observer_id, value, created_at) "
+                    "VALUES (:id, 1, 1, :value, :t)"
+                ),
+                {"id": rating_id, "value": value, "t": decided},
+            )
+        conn.commit()
+
+    inspect_db(fresh_url, write)
+    monkeypatch.delenv("TIMEZONE", raising=False)  # Shanghai: 1 July 01:00, 2 July 11:00
+    migrate.upgrade(fresh_url)
+
+    def read(conn: Connection) -> tuple[Any, ...]:
+        item = conn.execute(
+            sa.text("SELECT submitted_day, decided_day, rating FROM suggestions")
+        ).one()
+        points = conn.execute(sa.text("SELECT month, status, n FROM fig_points")).all()
+        decisions = conn.execute(
+            sa.text("SELECT submitted_day, decided_day, on_time, n FROM fig_decisions")
+        ).all()
+        ratings = conn.execute(sa.text("SELECT month, rating, n FROM fig_ratings")).all()
+        return (
+            tuple(item),
+            [tuple(r) for r in points],
+            [tuple(r) for r in decisions],
+            [tuple(r) for r in ratings],
+        )
+
+    item, points, decisions, ratings = inspect_db(fresh_url, read)
+    assert item == (20260701, 20260702, "satisfied")
+    assert points == [(202607, "declined", 1)]
+    assert decisions == [(20260701, 20260702, 1, 1)]
+    assert ratings == [(202607, "satisfied", 1)]
