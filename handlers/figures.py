@@ -11,6 +11,7 @@ worker thread, so other chats are not kept waiting while a year's charts are dra
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +19,7 @@ from typing import Any
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, Filter
+from aiogram.methods import SendDocument, SendMessage
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
@@ -25,6 +27,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     InputMediaPhoto,
     Message,
+    ReplyParameters,
 )
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -35,13 +38,13 @@ from bot.domain.holidays import BadHolidayLine
 from bot.domain.offices import HOME
 from bot.domain.periods import Period, PeriodKind, month_period, quarter_period, year_period
 from bot.domain.statuses import DayKind
-from bot.effects import when_sent
+from bot.effects import Speech, later
 from bot.i18n import EN, ZH
 from bot.reports.charts import MissingFont
 from bot.services.actors import Actor
 from bot.services.calendar import CalendarService, DayEntry
 from bot.services.context import Policy
-from bot.services.export import ExportService
+from bot.services.export import ExportService, export_in, office_of
 from bot.services.figures import FiguresService
 from bot.settings import Settings
 from handlers import documents
@@ -71,6 +74,8 @@ _BAD_LINE: dict[str, str] = {
     "too_many": N_("too many lines: import one year at a time"),
 }
 HOLIDAY_EXAMPLE = "/holidays\n2027-01-01..2027-01-03 off 元旦\n2027-02-06 work 春节调休"
+
+log = logging.getLogger("handlers.figures")
 
 
 def _words(command: CommandObject) -> list[str]:
@@ -339,33 +344,62 @@ async def export_part(query: CallbackQuery, callback_data: ExportCb, desk: Desk)
 
 
 async def _export(message: Message, desk: Desk, period: Period, language: str) -> None:
-    """The workbook written to a temporary file, sent, and removed; or, when it would
-    be more than Telegram takes, shorter periods offered instead."""
+    """The workbook made after the update commits, from a snapshot that waits for no
+    one and keeps no one waiting (a year of a big city's takes seconds: it must not
+    hold the database's writer meanwhile), written to a temporary file, sent and
+    removed; or, when it would be more than Telegram takes, shorter periods offered."""
     await desk.bot.send_chat_action(message.chat.id, "upload_document")
-    try:
-        with desk.i18n.use_locale(language):
-            exported = await documents.workbook(
-                desk.export, desk.actor, period, desk.policy, limit=documents.UPLOAD_MAX
+    figures, actor, i18n = desk.figures, desk.actor, desk.i18n
+    policy, clock, office = figures.policy, figures.clock, office_of(figures)
+    reply = ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True)
+
+    async def export(speech: Speech) -> None:
+        try:
+            with i18n.use_locale(language):
+                async with export_in(speech.read(), office, policy, clock) as rows:
+                    exported = await documents.workbook(
+                        rows,
+                        actor,
+                        period,
+                        policy,
+                        limit=documents.UPLOAD_MAX,
+                    )
+                name = documents.export_filename(period, language)
+                caption = documents.export_caption(period, exported)
+        except documents.TooBig:
+            text, markup = _too_big(period, language, policy)
+            await speech.call(
+                SendMessage(
+                    chat_id=message.chat.id,
+                    text=text,
+                    reply_markup=markup,
+                    reply_parameters=reply,
+                )
             )
-            name = documents.export_filename(period, language)
-            caption = documents.export_caption(period, exported)
-    except documents.TooBig:
-        text, markup = _too_big(period, language, desk.policy)
-        await message.reply(text, reply_markup=markup)
-        return
-    assert exported.path is not None
-    try:
-        sent = await message.reply_document(FSInputFile(exported.path, name), caption=caption)
-    except BaseException:
-        exported.remove()
-        raise
+            return
+        except Exception:
+            log.exception("the export of %s failed", period.spec)
+            await speech.call(
+                SendMessage(chat_id=message.chat.id, text=_(_FAILED), reply_parameters=reply)
+            )
+            return
+        assert exported.path is not None
+        try:
+            await speech.call(
+                SendDocument(
+                    chat_id=message.chat.id,
+                    document=FSInputFile(exported.path, name),
+                    caption=caption,
+                    reply_parameters=reply,
+                )
+            )
+        finally:
+            exported.remove()
 
-    async def sent_off(_answer: object) -> None:
-        exported.remove()
+    later(message.chat.id, export, name="export")
 
-    # Sent after commit: the file goes once it is. Should sending fail, it goes with the
-    # update's effects, which hold the last reference to it (documents.Exported).
-    await when_sent(sent, sent_off)
+
+_FAILED = N_("Sorry, something went wrong and nothing was changed. Please try again.")
 
 
 def _parts(period: Period) -> list[tuple[Period, str]]:

@@ -10,15 +10,18 @@ offset, else in UTC; dates as whole serial days; enums and flags in the words
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from bot.domain.periods import Period
 from bot.domain.permissions import Manage, require_manage
 from bot.services.actors import Actor
-from bot.services.context import Service
+from bot.services.context import Clock, Policy, Service
 from storage.repositories.export_rows import ExportRowsRepository, Shown
+from storage.scope import limit_to_office, office_limit
+from storage.store import Store
 
-__all__ = ["AS_STORED", "ExportService", "Shown"]
+__all__ = ["AS_STORED", "ExportService", "Shown", "export_in", "office_of"]
 
 # Values as stored, moments in UTC.
 AS_STORED = Shown()
@@ -89,3 +92,20 @@ class ExportService(Service):
         """code, name, active, active liaisons."""
         self._require(actor)
         return self._rows.department_rows(shown)
+
+
+def office_of(service: Service) -> int | None:
+    """The office ``service``'s transaction is limited to (None: every office's rows)."""
+    return office_limit(service.store.session)
+
+
+@asynccontextmanager
+async def export_in(
+    reading: AbstractAsyncContextManager[Store], office: int | None, policy: Policy, clock: Clock
+) -> AsyncIterator[ExportService]:
+    """The export's rows read in a transaction of their own (``reading``: a snapshot,
+    after the update committed), limited to ``office`` as the update's was."""
+    async with reading as store:
+        if office is not None:
+            limit_to_office(store.session, office)
+        yield ExportService(store, policy, clock)

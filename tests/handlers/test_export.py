@@ -5,6 +5,7 @@ what it holds."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import random
@@ -20,6 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.domain.periods import month_period, parse_period, quarter_period, year_period
+from bot.domain.statuses import DayKind
 from bot.i18n import EN, build_i18n
 from bot.reports.workbook import WorkbookWriter
 from bot.services.actors import SYSTEM
@@ -27,7 +29,8 @@ from bot.services.context import Policy
 from bot.services.export import ExportService
 from handlers import documents, figures
 from handlers.callbacks import ExportCb
-from storage.models import Suggestion
+from storage.engine import engine_of, writer
+from storage.models import CalendarDay, Suggestion
 from storage.store import Store
 from tests.figures_fixture import TODAY, seed_quarter
 from tests.handlers.conftest import make_settings, new_telegram
@@ -252,3 +255,39 @@ async def test_moments_are_local_in_a_zone_with_summer_time(sessions: Any, quart
     assert done.rows["items"] == len(rows)
     # Filed at 10:00 in Shanghai on 1 April: 04:00 in Berlin (summer time).
     assert rows["WZ-2026-0001"]["Filed"] == datetime(2026, 4, 1, 4, 0)
+
+
+async def test_the_workbook_is_made_after_commit_holding_no_one_up(
+    tg: Telegram, quarter: Any, sessions: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A big city's year takes seconds to write: meanwhile other updates must get the
+    # database's writer (on SQLite, one at a time), so the export waits for no one.
+    made = documents.workbook
+    wrote: list[str] = []
+
+    async def writing_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        async def write() -> None:
+            async with sessions() as session, writer(engine_of(sessions)), session.begin():
+                session.add(CalendarDay(day=date(2026, 12, 31), kind=DayKind.HOLIDAY, name="x"))
+
+        await asyncio.wait_for(write(), timeout=5)
+        wrote.append("while exporting")
+        return await made(*args, **kwargs)
+
+    monkeypatch.setattr(documents, "workbook", writing_meanwhile)
+    replies = await admin(tg).send("/export 2026-Q2 en")
+    assert [r.kind for r in replies if r.kind == "document"] == ["document"]
+    assert wrote == ["while exporting"]
+
+
+async def test_an_export_that_fails_after_commit_says_so(
+    tg: Telegram, quarter: Any, monkeypatch: pytest.MonkeyPatch, temp_dir: Path
+) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(documents, "workbook", broken)
+    replies = await admin(tg).send("/export 2026-Q2 en")
+    assert [r.kind for r in replies if r.kind == "document"] == []
+    assert any("something went wrong" in r.text for r in replies)
+    assert leftovers(temp_dir) == []
