@@ -712,6 +712,7 @@ async def _operate(url: str, operation: str) -> dict[str, Any]:
     from bot.i18n import build_i18n
     from bot.services.actors import SYSTEM
     from bot.services.context import Policy
+    from bot.services.export import ExportService
     from bot.services.figures import FiguresService
     from handlers import documents
     from handlers.figure_texts import SECTIONS, stats_section, stats_summary
@@ -736,8 +737,9 @@ async def _operate(url: str, operation: str) -> dict[str, Any]:
                     started = time.perf_counter()
                     if operation == "export":
                         target = Path(tmp) / "export.xlsx"
+                        export = ExportService(figures.store, policy)
                         done = await documents.workbook(
-                            figures, SYSTEM, period, policy, target=target
+                            export, SYSTEM, period, policy, target=target
                         )
                         out["bytes"] = done.size
                         out["rows"] = done.rows

@@ -51,7 +51,7 @@ from bot.reports.workbook import (
 from bot.services.actors import Actor
 from bot.services.context import Policy
 from bot.services.export import ExportService, Shown
-from bot.services.figures import DistrictFigures, FiguresService, NotableItem
+from bot.services.figures import DistrictFigures, NotableItem
 from handlers import labels
 from handlers.figure_texts import number, percent, period_title, rate_text, short_month
 from handlers.rectifications import rectification_status
@@ -627,14 +627,8 @@ class Sheet:
     reshape: Callable[[Sequence[Any]], list[Any]] | None = None
 
 
-def _export_service(source: ExportService | FiguresService) -> ExportService:
-    if isinstance(source, ExportService):
-        return source
-    return ExportService(source.store, source.policy, source.clock)
-
-
 async def workbook(
-    source: ExportService | FiguresService,
+    export: ExportService,
     actor: Actor,
     period: Period,
     policy: Policy,
@@ -646,7 +640,6 @@ async def workbook(
     each, with headers and values in the current locale, written to ``target`` — or to
     a temporary file, which the result names and removes. Past ``limit`` bytes the
     writing stops and :class:`TooBig` is raised."""
-    export = _export_service(source)
     shown = _shown(policy)
     sheets = [
         Sheet("items", N_("Items"), export.item_rows(actor, period, shown), ITEM_COLUMNS, _place),

@@ -44,7 +44,7 @@ from bot.reports.charts import MissingFont
 from bot.services.actors import Actor
 from bot.services.calendar import CalendarService, DayEntry
 from bot.services.context import Policy
-from bot.services.export import ExportService, export_in, office_of
+from bot.services.export import export_in, office_of
 from bot.services.figures import FiguresService
 from bot.settings import Settings
 from handlers import documents
@@ -144,11 +144,6 @@ class Desk:
     figures: FiguresService
     policy: Policy
     i18n: I18n
-
-    @property
-    def export(self) -> ExportService:
-        figures = self.figures
-        return ExportService(figures.store, figures.policy, figures.clock)
 
 
 def setup(i18n: I18n, settings: Settings) -> Router:
