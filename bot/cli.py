@@ -13,11 +13,11 @@ import logging
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
@@ -27,6 +27,9 @@ from bot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from bot.services.offices import NewOffice
+    from storage.store import Store
+
+T = TypeVar("T")
 
 PROG = "outpost"
 
@@ -300,9 +303,7 @@ def _documents(args: argparse.Namespace) -> int:
     from bot.services.export import ExportService
     from bot.services.figures import FiguresService
     from handlers import documents
-    from storage.engine import create_engine, read_sessions, session_factory
     from storage.scope import limit_to_office
-    from storage.store import Store
 
     language = args.lang or settings.default_locale
     out = Path(args.out)
@@ -312,42 +313,36 @@ def _documents(args: argparse.Namespace) -> int:
     policy = policy_of(settings)
     i18n = build_i18n(settings.default_locale)
 
-    async def make() -> str:
-        engine = create_engine(settings.database_url)
-        try:
-            # A snapshot that never holds up a bot writing to the same database.
-            async with read_sessions(session_factory(engine))() as session, session.begin():
-                store = Store(session)
-                # One office's documents, as its group's /export and /report give them.
-                tree = await store.offices.tree()
-                office = tree.by_code(args.office) if args.office else tree.get(HOME)
-                if office is None:
-                    raise NotFound(f"no office {args.office!r}")
-                if len(tree) > 1:
-                    limit_to_office(session, office.id)
-                acting = policy
-                if office.id != HOME:
-                    acting = replace(policy, jurisdiction=office.code, office_id=office.id)
-                figures = FiguresService(store, acting)
-                with i18n.context(), i18n.use_locale(language):
-                    if command == "export":
-                        period = figures.period(args.period)
-                        export = ExportService(store, acting)
-                        done = await documents.workbook(export, SYSTEM, period, acting, out)
-                        rows = ", ".join(f"{n} {name}" for name, n in done.rows.items())
-                        return f"{period.spec}: {rows}; {done.size:,} bytes"
-                    period = figures.period(str(args.year))
-                    shown = await figures.stats(SYSTEM, period)
-                    notable = await figures.notable(SYSTEM, period)
-                    data = await documents.annual_docx(shown, notable, acting, language)
-                    await asyncio.to_thread(out.write_bytes, data)
-                    return f"{period.spec}: {shown.total} items; {len(data):,} bytes"
-        finally:
-            await engine.dispose()
+    async def make(store: Store) -> str:
+        # One office's documents, as its group's /export and /report give them.
+        tree = await store.offices.tree()
+        office = tree.by_code(args.office) if args.office else tree.get(HOME)
+        if office is None:
+            raise NotFound(f"no office {args.office!r}")
+        if len(tree) > 1:
+            limit_to_office(store.session, office.id)
+        acting = policy
+        if office.id != HOME:
+            acting = replace(policy, jurisdiction=office.code, office_id=office.id)
+        figures = FiguresService(store, acting)
+        with i18n.context(), i18n.use_locale(language):
+            if command == "export":
+                period = figures.period(args.period)
+                export = ExportService(store, acting)
+                done = await documents.workbook(export, SYSTEM, period, acting, out)
+                rows = ", ".join(f"{n} {name}" for name, n in done.rows.items())
+                return f"{period.spec}: {rows}; {done.size:,} bytes"
+            period = figures.period(str(args.year))
+            shown = await figures.stats(SYSTEM, period)
+            notable = await figures.notable(SYSTEM, period)
+            data = await documents.annual_docx(shown, notable, acting, language)
+            await asyncio.to_thread(out.write_bytes, data)
+            return f"{period.spec}: {shown.total} items; {len(data):,} bytes"
 
     where = masked_url(settings.database_url)
     try:
-        summary = asyncio.run(make())
+        # A snapshot that never holds up a bot writing to the same database.
+        summary = _in_transaction(settings.database_url, make, snapshot=True)
     except InvalidInput:
         shown = args.period if command == "export" else args.year
         print(
@@ -376,6 +371,27 @@ def _current_settings(command: str) -> Settings | int:
     return settings
 
 
+def _in_transaction(
+    url: str, work: Callable[[Store], Awaitable[T]], *, snapshot: bool = False
+) -> T:
+    """``work`` done in one transaction of the database at ``url`` — a snapshot that
+    never holds up a bot writing to it, if ``snapshot`` — and the engine let go after."""
+    from storage.engine import create_engine, read_sessions, session_factory
+    from storage.store import Store
+
+    async def run() -> T:
+        engine = create_engine(url)
+        try:
+            sessions = session_factory(engine)
+            opened = read_sessions(sessions) if snapshot else sessions
+            async with opened() as session, session.begin():
+                return await work(Store(session))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
 def _figures(args: argparse.Namespace) -> int:
     """``outpost figures --rebuild``: the figures' summaries counted again from the
     items, and the items' local days worked out again by TIMEZONE."""
@@ -388,23 +404,16 @@ def _figures(args: argparse.Namespace) -> int:
         return settings
     from bot.dispatcher import policy_of
     from bot.services.figures import FiguresService
-    from storage.engine import create_engine, session_factory
-    from storage.store import Store
 
     policy = policy_of(settings)
 
-    async def rebuild() -> tuple[int, int]:
-        engine = create_engine(settings.database_url)
-        try:
-            async with session_factory(engine)() as session, session.begin():
-                return await FiguresService(Store(session), policy).rebuild()
-        finally:
-            await engine.dispose()
+    async def rebuild(store: Store) -> tuple[int, int]:
+        return await FiguresService(store, policy).rebuild()
 
     where = masked_url(settings.database_url)
     started = time.perf_counter()
     try:
-        items, corrected = asyncio.run(rebuild())
+        items, corrected = _in_transaction(settings.database_url, rebuild)
     except (SQLAlchemyError, OSError) as exc:
         print(f"{PROG} {command}: database at {where}: {_reason(exc)}", file=sys.stderr)
         return 1
@@ -442,41 +451,34 @@ def _offices(args: argparse.Namespace) -> int:
         return settings
     from bot.dispatcher import policy_of
     from bot.services.offices import OfficeService
-    from storage.engine import create_engine, session_factory
-    from storage.store import Store
 
     policy = policy_of(settings)
 
-    async def change() -> tuple[list[str], NewOffice | None]:
-        engine = create_engine(settings.database_url)
-        try:
-            async with session_factory(engine)() as session, session.begin():
-                offices = OfficeService(Store(session), policy)
-                await offices.settle_home(settings.jurisdiction_code, settings.admin_chat_id)
-                if not adding:
-                    return await offices.lines(), None
-                tree = await offices.tree()
-                parent = above = None
-                if args.parent is not None:
-                    parent = tree.by_code(args.parent)
-                    if parent is None:
-                        raise NotFound(f"no office {args.parent!r} to go below")
-                else:
-                    above = tree.by_code(args.above)
-                    if above is None:
-                        raise NotFound(f"no office {args.above!r} to go above")
-                made = await offices.create(
-                    None, args.code, " ".join(args.name), parent=parent, above=above
-                )
-                tree = await offices.tree()
-                line = tree_line(made.office, tree, points=0, observers=0, open_items=0)
-                return [line], made
-        finally:
-            await engine.dispose()
+    async def change(store: Store) -> tuple[list[str], NewOffice | None]:
+        offices = OfficeService(store, policy)
+        await offices.settle_home(settings.jurisdiction_code, settings.admin_chat_id)
+        if not adding:
+            return await offices.lines(), None
+        tree = await offices.tree()
+        parent = above = None
+        if args.parent is not None:
+            parent = tree.by_code(args.parent)
+            if parent is None:
+                raise NotFound(f"no office {args.parent!r} to go below")
+        else:
+            above = tree.by_code(args.above)
+            if above is None:
+                raise NotFound(f"no office {args.above!r} to go above")
+        made = await offices.create(
+            None, args.code, " ".join(args.name), parent=parent, above=above
+        )
+        tree = await offices.tree()
+        line = tree_line(made.office, tree, points=0, observers=0, open_items=0)
+        return [line], made
 
     where = masked_url(settings.database_url)
     try:
-        lines, made = asyncio.run(change())
+        lines, made = _in_transaction(settings.database_url, change)
     except (InvalidInput, MissingInput) as exc:
         print(f"{PROG} {command}: {exc}; nothing changed", file=sys.stderr)
         return 2
