@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.services.actors import identify
 from bot.services.figures import FiguresService
 from bot.services.suggestions import SuggestionService
 from storage import figure_triggers
@@ -21,7 +22,7 @@ from storage.models import Base, Office
 from storage.store import Store
 from tests.figure_summaries import mismatches
 from tests.services.test_properties import play
-from tests.world import POLICY, FixedClock, build_world, draft
+from tests.world import ALICE, POLICY, FixedClock, build_world, draft
 
 STATUSES = ("submitted", "in_review", "adopted", "implementing", "implemented", "closed")
 DISPOSITIONS = (None, "adopted", "reference", "declined", "escalated")
@@ -76,7 +77,7 @@ async def _by_hand(url: str, changes: list[tuple[int, tuple[str, Any]]]) -> list
             async with engine.begin() as conn:
                 ids = [i for (i,) in (await conn.execute(sa.text("SELECT id FROM suggestions")))]
                 item = ids[which % len(ids)]
-                await _change(conn, item, column, value)
+                await _change(conn, item, column, value, len(ids))
             found = await mismatches(engine)
             if found:
                 return [f"after {column}={value!r} on item {item}", *found]
@@ -86,13 +87,10 @@ async def _by_hand(url: str, changes: list[tuple[int, tuple[str, Any]]]) -> list
 
 
 async def _alice(session: Any) -> Any:
-    from bot.services.actors import identify
-    from tests.world import ALICE
-
     return await identify(Store(session), ALICE)
 
 
-async def _change(conn: Any, item: int, column: str, value: Any) -> None:
+async def _change(conn: Any, item: int, column: str, value: Any, items: int) -> None:
     if column == "rate":
         await conn.execute(
             sa.text(
@@ -119,7 +117,8 @@ async def _change(conn: Any, item: int, column: str, value: Any) -> None:
                 "'b', 'own', 'submitted', :at, :day, :due, :at, 1, :at)"
             ),
             {
-                "ref": f"WZ-2026-{9000 + value}-{item}",
+                # Unique whatever was drawn: one more than the items there are.
+                "ref": f"WZ-2026-X{items + 1:04d}",
                 "at": filed,
                 "day": filed.year * 10000 + filed.month * 100 + filed.day,
                 "due": filed.date(),
