@@ -1,9 +1,16 @@
 """How updates reach the bot: getUpdates long polling, or webhook pushes.
 
 Polling follows Telegram's offset rule (an update is confirmed once getUpdates is called
-with a higher offset). Pushing is in order, one update at a time: a push answered with
-anything but 2xx, or not answered, is retried after ``webhook_retry_delay`` up to
-``webhook_max_attempts`` times, then dropped and recorded, as Telegram gives up too.
+with a higher offset); a long poll still waiting when the same bot calls getUpdates again
+ends with 409, as Telegram ends it.
+
+Pushing follows telegram-bot-api's WebhookActor: updates fall into queues (``queue_of``:
+a chat's messages, a user's button presses, ...). A queue has at most one update in
+flight and keeps its order; different queues are pushed at once, up to the webhook's
+``max_connections``, over a pool of that many connections. A push answered with
+anything but 2xx, or not answered, holds its queue: it is retried after
+``webhook_retry_delay`` while the other queues carry on, up to ``webhook_max_attempts``
+times, then dropped and recorded, as Telegram gives up too.
 """
 
 from __future__ import annotations
@@ -31,6 +38,10 @@ _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 WEBHOOK_ACTIVE = (
     "Conflict: can't use getUpdates method while webhook is active; "
     "use deleteWebhook to delete the webhook first"
+)
+TERMINATED = (
+    "Conflict: terminated by other getUpdates request; "
+    "make sure that only one bot instance is running"
 )
 
 
@@ -74,8 +85,13 @@ async def get_updates(call: Call) -> Any:
     limit = min(max(params.integer("limit") or 100, 1), 100)
     timeout = min(max(params.integer("timeout") or 0, 0), world.config.long_poll_max)
     _allowed_updates(call)
+    bot = call.token.partition(":")[0]
+    poll = world.begin_poll(bot)
     deadline = time.monotonic() + timeout
     while True:
+        if world.poll_superseded(bot, poll):
+            # Two instances of one bot polling: the waiting one is told, the newer goes on.
+            raise ApiError(409, TERMINATED)
         if offset is not None:
             _confirm(world, offset)
         batch = world.queue[:limit]
@@ -158,64 +174,204 @@ DELIVERY_METHODS: dict[str, Method] = {
 }
 
 
+# ---- webhook pushes -------------------------------------------------------------------
+
+# Which queue an update waits in, as telegram-bot-api's Client.cpp files them: a name for
+# the queue family (each family is its own set of queues, as the source keeps them
+# apart by the high bits of the queue id) and the path to the id within the update's
+# body. A chat's messages and posts, edited or not, share one queue; the bot's own
+# membership changes in a chat are another; a user's button presses another, and so on.
+_QUEUES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "message": ("chat", ("chat", "id")),
+    "edited_message": ("chat", ("chat", "id")),
+    "channel_post": ("chat", ("chat", "id")),
+    "edited_channel_post": ("chat", ("chat", "id")),
+    "inline_query": ("inline_query", ("from", "id")),
+    "chosen_inline_result": ("chosen_inline_result", ("from", "id")),
+    "callback_query": ("callback_query", ("from", "id")),
+    "shipping_query": ("payment", ("from", "id")),
+    "pre_checkout_query": ("payment", ("from", "id")),
+    "my_chat_member": ("my_chat_member", ("chat", "id")),
+    "chat_member": ("member", ("new_chat_member", "user", "id")),
+    "chat_join_request": ("member", ("from", "id")),
+    "chat_boost": ("boost", ("chat", "id")),
+    "removed_chat_boost": ("boost", ("chat", "id")),
+    "message_reaction": ("reaction", ("chat", "id")),
+    "message_reaction_count": ("reaction_count", ("chat", "id")),
+    "poll": ("poll", ("id",)),
+    "poll_answer": ("poll", ("poll_id",)),
+}
+# Webhook answers Telegram does not perform (WebhookActor::handle): reads, and changes to
+# the webhook itself.
+_NOT_FROM_WEBHOOK = frozenset({"setwebhook", "deletewebhook", "close", "logout"})
+
+QueueId = tuple[str, int | str]
+
+
+def queue_of(record: UpdateRecord) -> QueueId:
+    """The queue ``record`` waits in; an update of any other kind, or one too malformed
+    to say (an injected update may be), is a queue of its own."""
+    family = _QUEUES.get(record.kind)
+    if family is not None:
+        name, path = family
+        value: Any = record.payload.get(record.kind)
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, int | str) and not isinstance(value, bool):
+            return name, value
+    return "update", record.update_id
+
+
+class _Pool:
+    """The connections pushes to one webhook setting go over: at most its
+    ``max_connections``, kept alive between pushes, as Telegram keeps them."""
+
+    def __init__(self, hook: Webhook) -> None:
+        self.hook = hook
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=hook.max_connections)
+        )
+        self.pushes = 0
+
+
 class WebhookPusher:
-    """Pushes queued updates to the webhook, one at a time, in order."""
+    """Pushes queued updates to the webhook: one at a time per queue, in order; queues in
+    parallel up to the webhook's ``max_connections``."""
 
     def __init__(self, world: World, execute: Execute) -> None:
         self.world = world
         self.execute = execute
-        self._session: aiohttp.ClientSession | None = None
         self._task: asyncio.Task[None] | None = None
+        self._pool: _Pool | None = None
+        # Pools of a webhook since replaced, closed once their last push is over.
+        self._retired: list[_Pool] = []
+        self._pushing: dict[QueueId, asyncio.Task[None]] = {}
+        # Queues held back after a failed push: the loop time they may push again.
+        self._resting: dict[QueueId, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession()
         self._task = asyncio.create_task(self._run(), name="sandbox-webhook-pusher")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._session is not None:
-            await self._session.close()
+        tasks = [task for task in (self._task, *self._tasks) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        pools = [*self._retired, *([self._pool] if self._pool is not None else [])]
+        self._retired, self._pool = [], None
+        for pool in pools:
+            await pool.session.close()
 
     async def _run(self) -> None:
         world = self.world
+        loop = asyncio.get_running_loop()
         while not world.closing:
+            await self._close_idle_pools()
+            # From here to the wait nothing awaits, so no push can end unnoticed.
             hook = world.webhook
-            if hook is None or not world.queue:
-                await world.wait_for_change(1.0)
+            wait = 1.0
+            if hook is not None and world.queue:
+                due = self._dispatch(hook, self._pool_for(hook), loop.time())
+                if due is not None:
+                    wait = min(wait, due - loop.time())
+            await world.wait_for_change(wait)
+
+    def _pool_for(self, hook: Webhook) -> _Pool:
+        if self._pool is None or self._pool.hook is not hook:
+            if self._pool is not None:
+                self._retired.append(self._pool)
+            self._pool = _Pool(hook)
+            # A new setting starts afresh, as Telegram restarts its webhook actor.
+            self._resting.clear()
+        return self._pool
+
+    async def _close_idle_pools(self) -> None:
+        for pool in [pool for pool in self._retired if pool.pushes == 0]:
+            self._retired.remove(pool)
+            await pool.session.close()
+
+    def _dispatch(self, hook: Webhook, pool: _Pool, now: float) -> float | None:
+        """Start a push for each queue free to push (oldest first) while connections are
+        free; the loop time the next held-back queue may push, if one waits."""
+        world = self.world
+        busy = set(self._pushing)
+        next_due: float | None = None
+        for entry in world.queue:
+            if len(self._pushing) >= hook.max_connections:
+                break
+            record = world.updates.get(entry.update_id)
+            if record is None:
                 continue
-            entry = world.queue[0]
-            record = world.updates[entry.update_id]
+            queue = queue_of(record)
+            if queue in busy:
+                continue
+            # Only a queue's first update may go; the ones behind it wait their turn.
+            busy.add(queue)
+            due = self._resting.get(queue)
+            if due is not None:
+                if due > now:
+                    next_due = due if next_due is None else min(next_due, due)
+                    continue
+                del self._resting[queue]
+            pool.pushes += 1
+            task = asyncio.create_task(self._deliver(pool, queue, entry, record))
+            self._pushing[queue] = task
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return next_due
+
+    async def _deliver(
+        self, pool: _Pool, queue: QueueId, entry: QueuedUpdate, record: UpdateRecord
+    ) -> None:
+        world = self.world
+        hook = pool.hook
+        answer: tuple[str, bytes] | None = None
+        try:
             record.attempts += 1
-            error = await self._push(hook, record)
-            still_queued = any(e is entry for e in world.queue)
+            error, answer = await self._push(pool, record)
             if error is None:
                 record.deliveries += 1
                 record.confirmed = True
                 record.last_error = None
-                if still_queued:
-                    world.queue.remove(entry)
-                continue
-            record.last_error = error
-            hook.last_error_date = int(time.time())
-            hook.last_error_message = error
-            if record.attempts >= world.config.webhook_max_attempts:
-                record.dropped = True
-                if still_queued:
-                    world.queue.remove(entry)
-                continue
-            await asyncio.sleep(world.config.webhook_retry_delay)
+                self._unqueue(entry)
+            else:
+                record.last_error = error
+                hook.last_error_date = int(time.time())
+                hook.last_error_message = error
+                if record.attempts >= world.config.webhook_max_attempts:
+                    record.dropped = True
+                    self._unqueue(entry)
+                elif pool is self._pool:
+                    # A webhook set since then starts afresh: its queues wait for nothing.
+                    self._resting[queue] = (
+                        asyncio.get_running_loop().time() + world.config.webhook_retry_delay
+                    )
+        finally:
+            pool.pushes -= 1
+            self._pushing.pop(queue, None)
+            world.notify()
+        if answer is not None:
+            # Performed after the queue moves on: Telegram hands the method over and
+            # carries on pushing.
+            await self._answer(hook, *answer)
 
-    async def _push(self, hook: Webhook, record: UpdateRecord) -> str | None:
-        """Push one update; None when the webhook took it, else Telegram's kind of reason."""
-        assert self._session is not None
+    def _unqueue(self, entry: QueuedUpdate) -> None:
+        # Gone already when the pending updates were dropped or the world reset.
+        with contextlib.suppress(ValueError):
+            self.world.queue.remove(entry)
+
+    async def _push(
+        self, pool: _Pool, record: UpdateRecord
+    ) -> tuple[str | None, tuple[str, bytes] | None]:
+        """Push one update: (None, the answer's content type and body) when the webhook
+        took it, else (Telegram's kind of reason, None)."""
+        hook = pool.hook
         headers = {"Content-Type": "application/json"}
         if hook.secret_token:
             headers["X-Telegram-Bot-Api-Secret-Token"] = hook.secret_token
         try:
-            async with self._session.post(
+            async with pool.session.post(
                 hook.url,
                 data=utf8_json(record.payload),
                 headers=headers,
@@ -223,24 +379,29 @@ class WebhookPusher:
             ) as response:
                 body = await response.read()
                 if not 200 <= response.status < 300:
-                    return f"Wrong response from the webhook: {response.status} {response.reason}"
+                    reason = f"{response.status} {response.reason}"
+                    return f"Wrong response from the webhook: {reason}", None
                 content_type = response.headers.get("Content-Type", "")
         except TimeoutError:
-            return "Read timeout expired"
+            return "Read timeout expired", None
         except aiohttp.ClientConnectorError as exc:
-            return f"Connection refused: {exc.os_error or exc}"
+            return f"Connection refused: {exc.os_error or exc}", None
         except aiohttp.ClientError as exc:
-            return f"Connection failed: {type(exc).__name__}: {exc}"
-        await self._answer(hook, content_type, body)
-        return None
+            return f"Connection failed: {type(exc).__name__}: {exc}", None
+        return None, (content_type, body)
 
     async def _answer(self, hook: Webhook, content_type: str, body: bytes) -> None:
-        """A webhook may answer with one Bot API call; Telegram performs it."""
+        """A webhook may answer with one Bot API call; Telegram performs it, unless it
+        only reads or changes the webhook."""
         try:
             params = parse_body(content_type, body)
         except ApiError:
             return
         method = params.text("method")
-        if method:
-            del params.values["method"]
-            await self.execute(hook.token, method, params)
+        if not method:
+            return
+        name = method.lower()
+        if name in _NOT_FROM_WEBHOOK or name.startswith("get"):
+            return
+        del params.values["method"]
+        await self.execute(hook.token, method, params)

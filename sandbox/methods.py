@@ -17,6 +17,7 @@ from typing import Any
 
 from sandbox.errors import ApiError, bad_request, too_many_requests
 from sandbox.formatting import FormattingError, parse_html, utf16_length
+from sandbox.limits import ARRIVED
 from sandbox.markup import is_inline, parse_reply_markup
 from sandbox.params import Params, Upload
 from sandbox.records import Chat, Message, StoredFile
@@ -207,7 +208,7 @@ def markup_param(call: Call, *, inline_only: bool = False) -> dict[str, Any] | N
 def take_send_slots(world: World, chat: Chat, count: int = 1) -> None:
     if not world.config.limits:
         return
-    wait = world.limiter.acquire(chat.id, chat.private, count)
+    wait = world.limiter.acquire(chat.id, chat.private, count, now=ARRIVED.get())
     if wait is not None:
         raise too_many_requests(wait)
 

@@ -277,6 +277,15 @@ class Fault:
 
 @dataclass
 class RequestEntry:
+    """One Bot API call as GET /sandbox/requests shows it.
+
+    ``seq`` counts calls from 1 (in arrival order, never reused); ``at`` is when the call
+    arrived, in unix seconds (``time.time()``, before any latency or fault delay);
+    ``status`` the HTTP status answered (0: no answer, a timeout fault), ``ok`` whether it
+    was 2xx, ``error`` the description of a refusal, ``retry_after`` the seconds a 429 (or
+    an injected error carrying one) told the bot to wait.
+    """
+
     seq: int
     method: str
     params: dict[str, Any]
@@ -287,6 +296,7 @@ class RequestEntry:
     # The injected fault that hit this call: its kind (FAULT_KINDS) and id.
     fault: str | None = None
     fault_id: int | None = None
+    retry_after: int | None = None
 
     def json(self) -> dict[str, Any]:
         return {
@@ -299,6 +309,7 @@ class RequestEntry:
             "at": self.at,
             "fault": self.fault,
             "fault_id": self.fault_id,
+            "retry_after": self.retry_after,
         }
 
 

@@ -16,7 +16,7 @@ from sandbox.config import SandboxConfig
 from sandbox.control import add_control_routes
 from sandbox.delivery import DELIVERY_METHODS, WebhookPusher
 from sandbox.errors import ApiError, Dropped, too_many_requests
-from sandbox.limits import Clock
+from sandbox.limits import ARRIVED, Clock
 from sandbox.methods import METHODS, Call, Described, Method
 from sandbox.page import add_page_routes
 from sandbox.params import Params, parse_body
@@ -91,6 +91,16 @@ async def execute(
     """Run one Bot API call and log it: (HTTP status, Telegram's answer). Raises
     ``Dropped`` when a timeout fault withholds the answer (logged all the same)."""
     at = time.time()
+    arrived = ARRIVED.set(world.limiter.clock())
+    try:
+        return await _execute(world, token, name, params, at)
+    finally:
+        ARRIVED.reset(arrived)
+
+
+async def _execute(
+    world: World, token: str, name: str, params: Params, at: float
+) -> tuple[int, dict[str, Any]]:
     canonical = _CANONICAL.get(name.lower())
     if world.config.latency > 0:
         await asyncio.sleep(world.config.latency)
@@ -103,6 +113,7 @@ async def execute(
         status, answer = 0, {"ok": False, "description": _DROPPED}
     else:
         status, answer = await _answer(world, token, canonical, params, fault)
+    parameters = answer.get("parameters") or {}
     world.log_request(
         canonical or name,
         params.for_log(),
@@ -110,6 +121,7 @@ async def execute(
         None if answer.get("ok") else answer.get("description"),
         at,
         fault,
+        parameters.get("retry_after"),
     )
     if fault is not None and fault.timeout is not None:
         if fault.timeout == "after" and fault.delay:

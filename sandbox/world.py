@@ -51,6 +51,9 @@ DEFAULT_UPDATE_TYPES = frozenset(
     }
 )  # fmt: skip
 REQUEST_LOG_LIMIT = 100_000
+# The log is trimmed this many past its limit at a time, so a full log does not move
+# 100 000 entries on every call.
+_REQUEST_LOG_SLACK = 10_000
 
 
 class World:
@@ -75,6 +78,10 @@ class World:
         self._media_groups = itertools.count(1)
         self._arrived = asyncio.Event()
         self.closing = False
+        # Each bot's latest getUpdates, by the number it began with; outlives resets, as
+        # a long poll may.
+        self._poll_numbers = itertools.count(1)
+        self._latest_poll: dict[str, int] = {}
         # The bot's own configuration survives /sandbox/reset.
         self.webhook: Webhook | None = None
         self.allowed_updates: list[str] | None = None
@@ -327,6 +334,21 @@ class World:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), seconds)
 
+    def begin_poll(self, bot: str) -> int:
+        """A getUpdates of ``bot`` (its token's id) begins: its number. An earlier one
+        still waiting is woken to find itself superseded."""
+        number = next(self._poll_numbers)
+        self._latest_poll[bot] = number
+        self.notify()
+        return number
+
+    def poll_superseded(self, bot: str, number: int) -> bool:
+        return self._latest_poll.get(bot) != number
+
+    def latest_poll(self, bot: str) -> int | None:
+        """The number of ``bot``'s latest getUpdates, None before its first."""
+        return self._latest_poll.get(bot)
+
     def drop_pending(self) -> None:
         for entry in self.queue:
             self.updates[entry.update_id].dropped = True
@@ -342,7 +364,9 @@ class World:
         error: str | None,
         at: float,
         fault: Fault | None = None,
+        retry_after: int | None = None,
     ) -> None:
+        """Log one Bot API call; ``at`` is when it arrived, in unix seconds (time.time())."""
         self.requests.append(
             RequestEntry(
                 seq=next(self._request_seq),
@@ -354,9 +378,10 @@ class World:
                 at=at,
                 fault=fault.kind if fault is not None else None,
                 fault_id=fault.id if fault is not None else None,
+                retry_after=retry_after,
             )
         )
-        if len(self.requests) > REQUEST_LOG_LIMIT:
+        if len(self.requests) > REQUEST_LOG_LIMIT + _REQUEST_LOG_SLACK:
             del self.requests[: len(self.requests) - REQUEST_LOG_LIMIT]
 
     def new_fault_id(self) -> int:

@@ -120,7 +120,9 @@ async def test_an_unreadable_update_is_set_aside_and_the_rest_handled(
         (kicked, "my_chat_member", "my_chat_member.new_chat_member.kicked.until_date: missing"),
     ]
     notices = [e for e in bot.lines() if e.get("level") == "ERROR"]
-    assert [e["msg"] for e in notices] == [
+    # By webhook the two come at once, as Telegram pushes a chat's messages and the bot's
+    # membership in it in queues of their own: either may be logged first.
+    assert sorted(e["msg"] for e in notices) == [
         f"dead-lettered update {poll} (message): {letters[0][2]}",
         f"dead-lettered update {kicked} (my_chat_member): {letters[1][2]}",
     ]
