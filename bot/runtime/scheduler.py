@@ -19,15 +19,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.delivery.holders import new_holder
 from bot.services.context import Clock, Policy, system_clock
 from bot.services.privacy import PrivacyService
 from bot.services.reminders import KIND_CLOSE, Queued, ReminderService
@@ -45,7 +43,7 @@ Census = Callable[[], Awaitable[list[tuple[int, int]]]]
 
 def holder_id() -> str:
     """Who this process is, in the lease: host, pid and a nonce (pids are reused)."""
-    return f"{socket.gethostname()[:64]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return new_holder()
 
 
 class Scheduler:

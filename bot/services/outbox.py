@@ -147,9 +147,10 @@ class OutboxService(Service):
             await self.store.flush()
         return OutboxItem.of(row)
 
-    async def release_leases(self) -> int:
-        """Every row on lease is free to go again (see OutboxSender.run)."""
-        return await self.store.outbox.release_leases()
+    async def release_leases(self, holders: str | None = None) -> int:
+        """Every row on lease (or on lease to a holder starting with ``holders``) is
+        free to go again (see OutboxSender.run)."""
+        return await self.store.outbox.release_leases(holders)
 
     async def still_ours(self, item: OutboxItem, by: str) -> bool:
         """Whether the row is still pending and leased to ``by`` (the outcome of its

@@ -54,6 +54,18 @@ class LeaseRepository:
             .values(expires_at=now)
         )
 
+    async def release_held_by(self, holders: str, now: datetime) -> int:
+        """Let another process take at once every lease whose holder starts with
+        ``holders`` (a process known to be dead); returns how many."""
+        table = Lease.__table__
+        assert isinstance(table, sa.Table)
+        result = await self.session.execute(
+            sa.update(table)
+            .where(table.c.holder.startswith(holders, autoescape=True), table.c.expires_at > now)
+            .values(expires_at=now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def holder(self, name: str, now: datetime) -> str | None:
         row = await self.session.get(Lease, name)
         return row.holder if row is not None and row.expires_at > now else None
