@@ -28,7 +28,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.strategy import FSMStrategy
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 import handlers
 from bot.admins import AdminDirectory
 from bot.commands import set_commands
-from bot.delivery.limits import Limiter
+from bot.delivery.limits import Pacer
 from bot.delivery.session import pace
 from bot.domain.offices import HOME, OfficeInfo
 from bot.effects import Speaker, guard_calls
@@ -69,7 +69,7 @@ from storage.store import Store
 
 
 def build_bot(
-    settings: Settings, session: BaseSession | None = None, *, limiter: Limiter | None = None
+    settings: Settings, session: BaseSession | None = None, *, limiter: Pacer | None = None
 ) -> Bot:
     """The Bot; with ``limiter``, every call it makes is paced and retried (see
     bot.delivery.session), the handlers' replies as much as the outbox's sends."""
@@ -109,18 +109,17 @@ def policy_of(settings: Settings) -> Policy:
 def conversation_storage(
     settings: Settings, sessions: async_sessionmaker[AsyncSession]
 ) -> tuple[BaseStorage, BaseEventIsolation]:
-    """Redis when REDIS_URL is set (several processes can share it), else the database."""
-    if settings.redis_url:
-        # Imported here: the redis client is only loaded for a bot that uses it.
-        from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+    """Conversation state lives in the database, always: it commits with the change it
+    belongs to, and a Redis may lose writes. With REDIS_URL, the lock that keeps one
+    conversation's updates apart is Redis's, so that several processes can serve the
+    bot; while Redis is down, each process locks for itself and the bot goes on."""
+    storage = DatabaseStorage(sessions)
+    if not settings.redis_url:
+        return storage, SimpleEventIsolation()
+    # Imported here: the redis client is only loaded for a bot that uses it.
+    from bot.middlewares.redis_isolation import FallbackIsolation
 
-        # Keys carry the bot id and a prefix of ours: a Redis may serve several bots.
-        redis = RedisStorage.from_url(
-            settings.redis_url,
-            key_builder=DefaultKeyBuilder(prefix="outpost", with_bot_id=True, with_destiny=True),
-        )
-        return redis, RedisEventIsolation(redis.redis)
-    return DatabaseStorage(sessions), SimpleEventIsolation()
+    return storage, FallbackIsolation.from_url(settings.redis_url)
 
 
 def build_dispatcher(
@@ -187,10 +186,11 @@ def build_dispatcher(
     speaker = Speaker(sessions)
     dp.update.outer_middleware(UpdateDedupe())
     dp.update.outer_middleware(Standing(admins, i18n, settings.default_locale, sessions))
+    transaction_isolation = isolation or SimpleEventIsolation()
     transaction = UpdateTransaction(
         sessions,
         dp.fsm,
-        isolation or SimpleEventIsolation(),
+        transaction_isolation,
         services,
         speaker,
         i18n=i18n,
@@ -218,6 +218,8 @@ def build_dispatcher(
     dp["office_groups"] = office_groups
     dp["speaker"] = speaker
     dp["transaction"] = transaction
+    # Closed at shutdown by the runtime (a Redis client, with REDIS_URL).
+    dp["isolation"] = transaction_isolation
     return dp
 
 

@@ -8,7 +8,6 @@ these helpers do it as effects, with the conversation state updated afterwards.
 
 from __future__ import annotations
 
-import copy
 import logging
 import secrets
 from collections.abc import Callable
@@ -99,15 +98,10 @@ async def modify(
 async def _modify_data(
     state: FSMContext, whole: Callable[[dict[str, Any]], dict[str, Any] | None]
 ) -> None:
+    # Conversation state is always the database's (bot.dispatcher.conversation_storage).
     storage = state.storage
-    if isinstance(storage, DatabaseStorage):
-        await storage.modify(state.key, whole)
-        return
-    # Redis: no transaction to share; its writes are single commands.
-    data = copy.deepcopy(await state.get_data())
-    changed = whole(data)
-    if changed is not None:
-        await state.set_data(changed)
+    assert isinstance(storage, DatabaseStorage)
+    await storage.modify(state.key, whole)
 
 
 async def modify_flow(

@@ -22,6 +22,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -100,6 +101,22 @@ class _Window:
     def idle(self, now: float) -> bool:
         last = self.times[-1] if self.times else float("-inf")
         return last + self.seconds <= now and self.paused_until <= now
+
+
+class Pacer(Protocol):
+    """What paces the bot's calls: this module's :class:`Limiter`, or one whose turns
+    several processes share (bot.delivery.shared_limits)."""
+
+    clock: Clock
+    sleep: Sleep
+
+    async def acquire(self, chat_id: int | str | None = None, count: int = 1) -> None: ...
+
+    async def ready(self, chat_id: int | str | None = None) -> None: ...
+
+    def penalise(self, chat_id: int | str | None, seconds: float) -> None: ...
+
+    def paused_for(self, chat_id: int | str | None = None) -> float: ...
 
 
 class Limiter:

@@ -1,15 +1,19 @@
-"""Conversation state: the database storage (SQLite and PostgreSQL) and Redis."""
+"""Conversation state: the database storage (SQLite and PostgreSQL), and with Redis the
+lock that keeps one conversation's updates apart across processes."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
-from collections.abc import AsyncIterator, Callable
+import socket
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.fsm.storage.base import BaseStorage, StorageKey
-from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, StorageKey
+from aiogram.fsm.storage.redis import RedisEventIsolation
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.dispatcher import conversation_storage
@@ -215,30 +219,72 @@ async def test_a_conversation_written_elsewhere_meanwhile_is_read_afresh_and_kep
         await other_engine.dispose()
 
 
-@pytest.fixture
-async def redis_storage(redis_url: str) -> AsyncIterator[tuple[RedisStorage, int]]:
-    settings = load_settings(redis_url=redis_url)
-    storage, isolation = conversation_storage(settings, sessions=None)  # type: ignore[arg-type]
-    assert isinstance(storage, RedisStorage)
-    bot_id = random.randint(10**9, 2 * 10**9)  # keys of this test only
-    yield storage, bot_id
-    keys = [k async for k in storage.redis.scan_iter(match=f"outpost:{bot_id}:*")]
+async def _forget_locks(isolation: BaseEventIsolation, bot_id: int) -> None:
+    assert isinstance(isolation, RedisEventIsolation)
+    keys = [k async for k in isolation.redis.scan_iter(match=f"outpost:{bot_id}:*")]
     if keys:
-        await storage.redis.delete(*keys)
-    await isolation.close()
-    await storage.close()
+        await isolation.redis.delete(*keys)
 
 
-async def test_redis_storage_when_redis_url_is_set(
-    redis_storage: tuple[RedisStorage, int], redis_url: str
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_with_redis_the_state_stays_in_the_database_and_the_lock_is_redis_s(
+    sessions: async_sessionmaker[AsyncSession], redis_url: str
 ) -> None:
-    storage, bot_id = redis_storage
+    settings = load_settings(redis_url=redis_url)
+    bot_id = random.randint(10**9, 2 * 10**9)  # keys of this test only
     key = StorageKey(bot_id=bot_id, chat_id=1001, user_id=1001)
-    await roundtrip(storage, key, StorageKey(bot_id=bot_id, chat_id=1002, user_id=1002))
-    # A second client (another bot process) sees the same conversation.
-    other, isolation = conversation_storage(load_settings(redis_url=redis_url), sessions=None)  # type: ignore[arg-type]
+    storage, isolation = conversation_storage(settings, sessions)
+    # Another process of the same bot.
+    _, other = conversation_storage(settings, sessions)
     try:
-        assert set(await other.get_data(key)) == {"draft", "answer"}
+        assert isinstance(storage, DatabaseStorage)
+        await roundtrip(storage, key, StorageKey(bot_id=bot_id, chat_id=1002, user_id=1002))
+        assert set(await DatabaseStorage(sessions).get_data(key)) == {"draft", "answer"}
+
+        async def other_update() -> None:
+            async with other.lock(key):
+                pass
+
+        async with isolation.lock(key):
+            waiting = asyncio.create_task(other_update())
+            await asyncio.sleep(0.3)
+            assert not waiting.done(), "two processes handled one conversation at once"
+            # Another conversation is not held up.
+            async with other.lock(StorageKey(bot_id=bot_id, chat_id=1002, user_id=1002)):
+                pass
+        await asyncio.wait_for(waiting, 10)
     finally:
+        await _forget_locks(isolation, bot_id)
         await isolation.close()
         await other.close()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_while_redis_is_down_updates_go_on_with_the_process_s_own_lock(
+    sessions: async_sessionmaker[AsyncSession], caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = load_settings(redis_url=f"redis://127.0.0.1:{port}/0")
+    storage, isolation = conversation_storage(settings, sessions)
+    held: list[str] = []
+
+    async def update(number: int) -> None:
+        async with isolation.lock(KEY):
+            held.append(f"in {number}")
+            await asyncio.sleep(0.01)
+            held.append(f"out {number}")
+
+    try:
+        with caplog.at_level(logging.INFO, logger="bot.delivery.shared_limits"):
+            await asyncio.gather(*(update(n) for n in range(3)))
+            await update(3)
+    finally:
+        await isolation.close()
+    assert isinstance(storage, DatabaseStorage)
+    # Kept apart still, within this process.
+    assert all(a.split()[1] == b.split()[1] for a, b in zip(held[::2], held[1::2], strict=True))
+    assert len(held) == 8
+    logged = [r for r in caplog.records if r.name == "bot.delivery.shared_limits"]
+    assert [r.levelname for r in logged] == ["WARNING"]
