@@ -10,9 +10,18 @@ from storage import migrate
 from tests.storage.test_migrations import run_python
 from tests.telegram import TOKEN
 
-# Charts, the workbook, the Word document, Redis (REDIS_URL unset), migrations, and
-# PostgreSQL's driver on a SQLite database.
-LAZY = ("matplotlib", "numpy", "openpyxl", "docx", "redis", "alembic", "asyncpg")
+# Charts, the workbook, the Word document, Redis (REDIS_URL unset), migrations,
+# PostgreSQL's driver on a SQLite database, and Prometheus' client (no status server).
+LAZY = (
+    "matplotlib",
+    "numpy",
+    "openpyxl",
+    "docx",
+    "redis",
+    "alembic",
+    "asyncpg",
+    "prometheus_client",
+)
 
 # What `outpost run` does before it serves (bot/cli.py): the settings from the
 # environment, the start-up check of the schema, then the runtime's parts, the

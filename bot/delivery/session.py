@@ -30,6 +30,10 @@ from aiogram.methods import (
     AnswerCallbackQuery,
     CopyMessage,
     CopyMessages,
+    EditMessageCaption,
+    EditMessageMedia,
+    EditMessageReplyMarkup,
+    EditMessageText,
     ForwardMessage,
     ForwardMessages,
     GetUpdates,
@@ -53,8 +57,9 @@ from aiogram.methods import (
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import Message, MessageId
 
-from bot.delivery.limits import Limiter, Sleep
+from bot.delivery.limits import Pacer, Sleep
 from bot.delivery.sightings import Sightings, report_unsure
+from bot.runtime import metrics
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +85,14 @@ _SENDING: tuple[type[TelegramMethod[Any]], ...] = (
     SendDice,
     SendPoll,
 )
+# Calls that change a message already sent: counted with the sends
+# (outpost_sends_total), not paced as sends.
+_EDITING: tuple[type[TelegramMethod[Any]], ...] = (
+    EditMessageText,
+    EditMessageCaption,
+    EditMessageMedia,
+    EditMessageReplyMarkup,
+)
 TRANSIENT = (TelegramServerError, TelegramNetworkError, TimeoutError)
 # Calls that must be made promptly or not at all: a button press's answer is refused by
 # Telegram once it is more than about ten seconds old, and nobody waits for it anyway.
@@ -103,7 +116,7 @@ def _long_poll(method: TelegramMethod[Any]) -> bool:
 class PacedRetries(BaseRequestMiddleware):
     def __init__(
         self,
-        limiter: Limiter,
+        limiter: Pacer,
         *,
         sleep: Sleep | None = None,
         tries: int = 3,
@@ -135,6 +148,7 @@ class PacedRetries(BaseRequestMiddleware):
         # A 429 on a method with no chat pauses that method, not every chat.
         scope = chat if chat is not None or not quick else f"method:{type(method).__name__}"
         count = sends(method)
+        counted = bool(count) or isinstance(method, _EDITING)
         failures = 0
         paused = 0.0
         # A send may reach its chat although its answer is lost: see sightings.
@@ -142,7 +156,7 @@ class PacedRetries(BaseRequestMiddleware):
         while True:
             await self.limiter.acquire(scope, count)
             try:
-                response = await make_request(bot, method)
+                response = await _attempt(make_request, bot, method, counted)
             except TelegramRetryAfter as exc:
                 wait = float(exc.retry_after)
                 # Everyone else sending there waits too, whether or not this call does.
@@ -189,6 +203,28 @@ class PacedRetries(BaseRequestMiddleware):
         )
 
 
+async def _attempt(
+    make_request: NextRequestMiddlewareType[TelegramType],
+    bot: Bot,
+    method: TelegramMethod[TelegramType],
+    counted: bool,
+) -> Response[TelegramType]:
+    """One call; a send's or an edit's result counted, each attempt on its own (a 429
+    and the retry that got through are one "429" and one "ok")."""
+    if not counted:
+        return await make_request(bot, method)
+    try:
+        response = await make_request(bot, method)
+    except TelegramRetryAfter:
+        metrics.sent("429")
+        raise
+    except Exception:
+        metrics.sent("failed")
+        raise
+    metrics.sent("ok")
+    return response
+
+
 def _paced(bot: Bot) -> PacedRetries | None:
     """The middleware :func:`pace` installed on ``bot``'s session, if any."""
     for middleware in bot.session.middleware:
@@ -197,7 +233,7 @@ def _paced(bot: Bot) -> PacedRetries | None:
     return None
 
 
-def limiter_of(bot: Bot) -> Limiter | None:
+def limiter_of(bot: Bot) -> Pacer | None:
     """The limiter pacing ``bot``'s calls, if :func:`pace` installed one."""
     paced = _paced(bot)
     return paced.limiter if paced is not None else None
@@ -210,7 +246,7 @@ def sightings_of(bot: Bot) -> Sightings | None:
     return paced.sightings if paced is not None else None
 
 
-def pace(bot: Bot, limiter: Limiter, **options: Any) -> PacedRetries:
+def pace(bot: Bot, limiter: Pacer, **options: Any) -> PacedRetries:
     """Install :class:`PacedRetries` on the bot's session; returns it."""
     middleware = PacedRetries(limiter, **options)
     bot.session.middleware(middleware)

@@ -7,6 +7,10 @@ makes harmless. An update that cannot be read is set aside by ``handle`` (record
 dead letter, bot.runtime.intake) and answered 200 as well: Telegram would otherwise
 send it again and again, for nothing. A request without the secret header we gave
 Telegram is refused before its body is read: whoever learns the URL cannot forge updates.
+
+Given a :class:`~bot.runtime.status.Status`, the app also serves ``/healthz`` (the
+database and Redis answering) and ``/metrics`` (bot.runtime.status); without one, a
+``/healthz`` that only says the process listens.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from aiohttp import web
+
+from bot.runtime.status import Status, status_routes
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +40,9 @@ class NotAnUpdate(ValueError):
 HandleRaw = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-def webhook_app(path: str, secret: str, handle: HandleRaw) -> web.Application:
+def webhook_app(
+    path: str, secret: str, handle: HandleRaw, status: Status | None = None
+) -> web.Application:
     async def receive(request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), secret.encode()):
@@ -64,5 +72,8 @@ def webhook_app(path: str, secret: str, handle: HandleRaw) -> web.Application:
 
     app = web.Application(client_max_size=_MAX_BODY)
     app.router.add_post(path, receive)
-    app.router.add_get("/healthz", health)
+    if status is None:
+        app.router.add_get("/healthz", health)
+    else:
+        status_routes(app, status)
     return app
