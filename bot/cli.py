@@ -1,5 +1,6 @@
 """The ``outpost`` command: ``migrate``, ``run``, ``webhook``, ``demo``, ``seed-demo``,
-``export``, ``report``, ``offices``, ``sandbox``, ``--version``.
+``export``, ``report``, ``offices``, ``figures``, ``backup``, ``restore``, ``sandbox``,
+``--version``.
 
 Exit codes: 0 done; 1 the command failed (database unreachable, nothing to run);
 2 bad usage or a missing or malformed setting (one line on stderr says which).
@@ -144,12 +145,16 @@ def _migrate(args: argparse.Namespace) -> int:
     # Imported here: the migration machinery (Alembic) is only needed by this command.
     from alembic.util import CommandError
 
-    from storage import migrate
+    from storage import migrate, schema
 
     url = settings.database_url
     where = masked_url(url)
     try:
         before = migrate.current(url)
+        if before is not None and not schema.is_known(before):
+            # Alembic would say "Can't locate revision": it has no migration to go from.
+            print(f"{PROG} migrate: {_newer_schema(where, before)}", file=sys.stderr)
+            return 1
         migrate.upgrade(url)
         after = migrate.current(url)
     except (CommandError, SQLAlchemyError, OSError) as exc:
@@ -180,13 +185,28 @@ def _run(args: argparse.Namespace) -> int:
     if command == "webhook" and settings.webhook_url is None:
         print(f"{PROG} {command}: WEBHOOK_URL: must be set for webhook mode", file=sys.stderr)
         return 2
+    workers = args.workers or settings.workers
+    refused = _workers_refused(workers, settings)
+    if refused is not None:
+        print(f"{PROG} {command}: WORKERS={workers} {refused}", file=sys.stderr)
+        return 2
     if not _schema_is_current(command, settings.database_url):
         return 1
-    # Imported here: the runtime pulls in the whole bot, which `migrate` does not need.
     from bot.logs import configure
-    from bot.runtime.app import serve
+    from bot.runtime import workers as supervisor
 
     configure(settings.log_level, settings.log_format)
+    if workers > 1 and not supervisor.is_worker():
+        log.info(
+            "starting %s webhook workers on the database at %s",
+            workers,
+            masked_url(settings.database_url),
+            extra={"mode": "webhook", "workers": workers},
+        )
+        return asyncio.run(supervisor.supervise(workers))
+    # Imported here: the runtime pulls in the whole bot, which `migrate` does not need.
+    from bot.runtime.app import serve
+
     mode: Literal["polling", "webhook"] = "webhook" if settings.webhook_url else "polling"
     # The first line: an operator with several databases sees which one this bot uses.
     log.info(
@@ -195,6 +215,29 @@ def _run(args: argparse.Namespace) -> int:
         extra={"mode": mode},
     )
     return asyncio.run(serve(settings, mode))
+
+
+def _workers_refused(workers: int, settings: Settings) -> str | None:
+    """Why ``workers`` processes cannot serve with ``settings``, or None."""
+    if workers <= 1:
+        return None
+    if settings.webhook_url is None:
+        return "needs webhook mode (WEBHOOK_URL): long polling serves from one process only"
+    if settings.database_url.startswith("sqlite"):
+        return "needs PostgreSQL (DATABASE_URL): a SQLite database serves one process"
+    if settings.redis_url is None:
+        return "needs REDIS_URL: the workers pace their sends to Telegram together through it"
+    return None
+
+
+def _workers(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 1 <= count <= 64:
+        raise argparse.ArgumentTypeError("must be between 1 and 64")
+    return count
 
 
 def _schema_is_current(command: str, url: str) -> bool:
@@ -207,6 +250,9 @@ def _schema_is_current(command: str, url: str) -> bool:
     except (SQLAlchemyError, OSError) as exc:
         print(f"{PROG} {command}: database at {where}: {_reason(exc)}", file=sys.stderr)
         return False
+    if revision is not None and not schema.is_known(revision):
+        print(f"{PROG} {command}: {_newer_schema(where, revision)}", file=sys.stderr)
+        return False
     if revision != schema.HEAD:
         print(
             f"{PROG} {command}: database at {where} is at revision "
@@ -215,6 +261,17 @@ def _schema_is_current(command: str, url: str) -> bool:
         )
         return False
     return True
+
+
+def _newer_schema(where: str, revision: str) -> str:
+    """Why a database migrated by a newer release is refused, and the ways out."""
+    from storage import schema
+
+    return (
+        f"database at {where} is at revision {revision}, newer than this release knows "
+        f"(its latest is {schema.HEAD}): run the release that migrated it, or restore a "
+        "backup taken before the upgrade"
+    )
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -424,6 +481,78 @@ def _figures(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backup(args: argparse.Namespace) -> int:
+    """``outpost backup --out FILE``: the database copied into FILE, safely while the
+    bot runs (SQLite: its online backup API; PostgreSQL: pg_dump)."""
+    command = "backup"
+    # Not _database_settings: the database is only read.
+    settings = _settings(command)
+    if settings is None:
+        return 2
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        print(f"{PROG} {command}: --out: no directory {out.parent}", file=sys.stderr)
+        return 2
+    from storage import backup
+
+    url = settings.database_url
+    try:
+        made = asyncio.run(backup.backup(url, out, force=args.force))
+    except backup.BackupError as exc:
+        print(f"{PROG} {command}: {exc}", file=sys.stderr)
+        return 1
+    except (SQLAlchemyError, OSError) as exc:
+        print(f"{PROG} {command}: database at {masked_url(url)}: {_reason(exc)}", file=sys.stderr)
+        return 1
+    print(
+        f"BACKUP {made.kind} {out} {made.size} bytes revision {made.revision or 'none'} "
+        f"outbox-pending {made.pending}"
+    )
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    """``outpost restore FILE``: a backup put into the database DATABASE_URL names, the
+    bot stopped; its leases and claims let go, so that a bot started on it goes on at
+    once from where the backup left off."""
+    command = "restore"
+    settings = _database_settings(command)
+    if settings is None:
+        return 2
+    from storage import backup, schema
+
+    url = settings.database_url
+    where = masked_url(url)
+    source = Path(args.file)
+    try:
+        done = asyncio.run(backup.restore(url, source, force=args.force))
+    except backup.NewerRevision as exc:
+        print(
+            f"{PROG} {command}: the backup {source} is at revision {exc.revision}, newer "
+            f"than this release knows (its latest is {schema.HEAD}): restore it with the "
+            "release that took it; nothing was restored",
+            file=sys.stderr,
+        )
+        return 1
+    except backup.BackupError as exc:
+        print(f"{PROG} {command}: {exc}", file=sys.stderr)
+        return 1
+    except (SQLAlchemyError, OSError) as exc:
+        print(f"{PROG} {command}: database at {where}: {_reason(exc)}", file=sys.stderr)
+        return 1
+    line = (
+        f"RESTORE {done.kind} {source} into {where} revision {done.revision or 'none'} "
+        f"outbox-pending {done.pending} leases-released {done.leases} "
+        f"claims-released {done.claims}"
+    )
+    if done.kept is not None:
+        line += f"; the database it replaced is kept as {done.kept}"
+    if done.revision != schema.HEAD:
+        line += f"; run `{PROG} migrate` before `{PROG} run`"
+    print(line)
+    return 0
+
+
 def _offices(args: argparse.Namespace) -> int:
     """``outpost offices``: the tree of offices; ``outpost offices add``: a new office,
     and the link that binds its group. Both first settle the home office from the
@@ -559,12 +688,26 @@ def _parser() -> argparse.ArgumentParser:
         "webhook mode when WEBHOOK_URL is set. TELEGRAM_API_URL points it at another "
         "Bot API server. SIGTERM or Ctrl-C stops it cleanly.",
     )
+    run.add_argument(
+        "--workers",
+        type=_workers,
+        default=None,
+        metavar="N",
+        help="webhook mode as N worker processes on WEBHOOK_PORT (default: WORKERS, or 1)",
+    )
     run.set_defaults(handler=_run, command="run")
     webhook = commands.add_parser(
         "webhook",
         help="start the bot in webhook mode (needs WEBHOOK_URL and WEBHOOK_SECRET)",
         description="Register WEBHOOK_URL with Telegram and serve it on "
         "WEBHOOK_HOST:WEBHOOK_PORT; requests without WEBHOOK_SECRET are refused.",
+    )
+    webhook.add_argument(
+        "--workers",
+        type=_workers,
+        default=None,
+        metavar="N",
+        help="N worker processes on WEBHOOK_PORT (default: WORKERS, or 1)",
     )
     webhook.set_defaults(handler=_run, command="webhook")
     demo = commands.add_parser(
@@ -662,6 +805,31 @@ def _parser() -> argparse.ArgumentParser:
     )
     figures.add_argument("--rebuild", action="store_true", help="count them again")
     figures.set_defaults(handler=_figures)
+    backup = commands.add_parser(
+        "backup",
+        help="copy the database into a file, safely while the bot runs",
+        description="Copy the database DATABASE_URL names into FILE, safely while the bot "
+        "runs: SQLite with its online backup API, PostgreSQL with pg_dump (its custom "
+        "format; PostgreSQL's client tools must be installed). FILE appears only when the "
+        "copy is complete. The copy goes on where the running bot was: a bot started on it "
+        "(after `outpost restore`) runs the reminders and sends the waiting notices at "
+        "once, without waiting for the running processes' leases to run out.",
+    )
+    backup.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    backup.set_defaults(handler=_backup)
+    restore = commands.add_parser(
+        "restore",
+        help="put a backup into the database DATABASE_URL names (stop the bot first)",
+        description="Put FILE, written by `outpost backup`, into the database "
+        "DATABASE_URL names: SQLite through its backup API, PostgreSQL with pg_restore "
+        "(--clean --if-exists --no-owner, in one transaction). Stop the bot first. A "
+        "database already there is refused unless --force; SQLite keeps the one replaced "
+        "as <name>.before-restore. A backup of a newer release's schema is refused.",
+    )
+    restore.add_argument("file", metavar="FILE", help="a file `outpost backup` wrote")
+    restore.add_argument("--force", action="store_true", help="replace the database already there")
+    restore.set_defaults(handler=_restore)
     commands.add_parser(
         "sandbox",
         help="start the local stand-in for the Telegram Bot API (see sandbox/README.md)",

@@ -3,9 +3,11 @@
 ``outpost run`` and the commands that read the database refuse one that is not at the
 latest migration. Alembic would answer, but loading it costs the running bot some 10 MB
 it never needs again; the answer is one row of Alembic's version table, read here with
-plain SQL, and the latest revision is :data:`HEAD`, kept equal to the migrations' head
-by a test (tests/storage/test_migrations.py): a new migration must update it. Migrating is
-``storage.migrate``'s.
+plain SQL. The revisions this release knows are :data:`REVISIONS`, oldest first, kept
+equal to the migrations' by tests (tests/storage/test_migrations.py,
+tests/runtime/test_cli_backup.py): a new migration must be added to it. A revision not
+among them was written by a newer release, which the bot must not run on (nor migrate
+"down" to what it knows). Migrating is ``storage.migrate``'s.
 
 Like ``storage.migrate.current``, :func:`current` runs an event loop of its own: call it
 from plain synchronous code.
@@ -22,12 +24,36 @@ from sqlalchemy.engine import Connection
 
 from storage.engine import create_engine
 
-__all__ = ["HEAD", "VERSION_TABLE", "current"]
+__all__ = ["HEAD", "REVISIONS", "VERSION_TABLE", "current", "is_known", "revision_of"]
 
-#: The newest revision in storage/migrations/versions.
-HEAD: Final = "0015_figure_summaries"
+#: The revisions in storage/migrations/versions, oldest first.
+REVISIONS: Final = (
+    "0001",
+    "0002",
+    "0003",
+    "0004",
+    "0005",
+    "0006",
+    "0007",
+    "0008",
+    "0009",
+    "0010_languages",
+    "0011_point_requests",
+    "0012_offices",
+    "0013_reported_above",
+    "0014_rectifications",
+    "0015_figure_summaries",
+)
+#: The newest of them.
+HEAD: Final = REVISIONS[-1]
 #: Where Alembic records the revision a database is at (its default name).
 VERSION_TABLE: Final = "alembic_version"
+
+
+def is_known(revision: str) -> bool:
+    """Whether this release has the migration ``revision`` (several revisions,
+    comma-separated as :func:`current` gives them, are not one it has)."""
+    return revision in REVISIONS
 
 
 def current(url: str) -> str | None:
@@ -43,14 +69,14 @@ async def _current(url: str) -> str | None:
     engine = create_engine(url, poolclass=pool.NullPool)
     try:
         async with engine.connect() as connection:
-            revisions = await connection.run_sync(_revisions)
+            return await connection.run_sync(revision_of)
     finally:
         await engine.dispose()
-    return ", ".join(sorted(revisions)) or None
 
 
-def _revisions(connection: Connection) -> list[str]:
+def revision_of(connection: Connection) -> str | None:
+    """:func:`current`, on a connection already open."""
     if not sa.inspect(connection).has_table(VERSION_TABLE):
-        return []
+        return None
     query = sa.select(sa.column("version_num", sa.String)).select_from(sa.table(VERSION_TABLE))
-    return list(connection.execute(query).scalars())
+    return ", ".join(sorted(connection.execute(query).scalars())) or None
