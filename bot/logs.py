@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import traceback
@@ -183,6 +184,20 @@ class TextFormatter(_PrivateFormatter):
         return f"{head} [{fields}]{sep}{tail}"
 
 
+# Set by the supervisor of webhook workers (bot.runtime.workers) in each worker.
+WORKER_ENV = "OUTPOST_WORKER"
+
+
+class _Worker(logging.Filter):
+    def __init__(self, worker: str) -> None:
+        super().__init__()
+        self.worker = worker
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.worker = self.worker
+        return True
+
+
 def configure(level: str, fmt: LogFormat, stream: TextIO | None = None) -> None:
     """Replace the root logger's handlers with one writing ``fmt`` to ``stream``."""
     handler = logging.StreamHandler(stream or sys.stderr)
@@ -190,6 +205,10 @@ def configure(level: str, fmt: LogFormat, stream: TextIO | None = None) -> None:
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+    worker = os.environ.get(WORKER_ENV)
+    if worker:
+        # Several workers write to one journal: each line says whose it is.
+        handler.addFilter(_Worker(worker))
     root.addHandler(handler)
     root.setLevel(level)
     if level != "DEBUG":

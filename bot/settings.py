@@ -132,6 +132,11 @@ class Settings(BaseSettings):
     # reverse proxy in front of this address.
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
+    # Webhook mode's worker processes, all on WEBHOOK_PORT (polling is one process).
+    workers: int = Field(default=1, ge=1, le=64)
+    # Polling mode's /healthz and /metrics, when set (webhook mode serves them on
+    # WEBHOOK_PORT beside the webhook).
+    status_port: int | None = Field(default=None, ge=1, le=65535)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -147,6 +152,7 @@ class Settings(BaseSettings):
         "webhook_url",
         "webhook_secret",
         "telegram_api_url",
+        "status_port",
         mode="before",
     )
     @classmethod

@@ -51,6 +51,17 @@ class ReadOnlySession(RuntimeError):
     """Something tried to write in a read-only session."""
 
 
+def pool_for(workers: int) -> dict[str, int]:
+    """A PostgreSQL pool for one of ``workers`` processes: together they keep and open
+    what one process would, within a server's usual 100 connections."""
+    if workers <= 1:
+        return {}
+    return {
+        "pool_size": max(8, PG_POOL_SIZE // workers),
+        "max_overflow": max(4, PG_MAX_OVERFLOW // workers),
+    }
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 

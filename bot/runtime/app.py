@@ -21,32 +21,46 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramNetworkError, TelegramServerError, TelegramUnauthorizedError
+from aiogram.exceptions import (
+    TelegramConflictError,
+    TelegramNetworkError,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import Update
+from aiogram.utils.token import extract_bot_id
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.delivery.limits import Limiter
+from bot.delivery.holders import holder_prefix, replaced_pids
+from bot.delivery.limits import Pacer
 from bot.delivery.sender import OutboxSender
+from bot.delivery.shared_limits import close_limiter, limiter_for
 from bot.dispatcher import build_bot, build_dispatcher, policy_of
 from bot.domain.errors import DomainError
 from bot.effects import Speaker
 from bot.i18n import build_i18n
+from bot.runtime import metrics
+from bot.runtime.clock import running_clock, scheduler_seconds
 from bot.runtime.intake import Unreadable, read, read_all, update_id_of
 from bot.runtime.polling import HasUpdateId, Poller
 from bot.runtime.scheduler import Scheduler
+from bot.runtime.status import Status, start_status_server
 from bot.runtime.webhook import NotAnUpdate, webhook_app
+from bot.runtime.workers import is_worker
+from bot.services.context import Clock, system_clock
 from bot.services.dead_letters import record_unreadable
 from bot.services.offices import OfficeService
 from bot.settings import Settings
 from handlers.privacy import group_census
-from storage.engine import create_engine, session_factory
+from storage.engine import create_engine, is_sqlite, pool_for, session_factory
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -69,19 +83,36 @@ class Parts:
     sender: OutboxSender
     scheduler: Scheduler
     sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    limiter: Pacer
 
 
 def build(settings: Settings) -> Parts:
-    engine = create_engine(settings.database_url)
+    pool = {} if is_sqlite(settings.database_url) else pool_for(settings.workers)
+    engine = create_engine(settings.database_url, **pool)
     sessions = session_factory(engine)
     i18n = build_i18n(settings.default_locale)
-    bot = build_bot(settings, limiter=Limiter())
-    dp = build_dispatcher(settings, sessions=sessions, i18n=i18n)
+    clock = running_clock()
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    limiter = limiter_for(settings, extract_bot_id(token) if token else 0)
+    bot = build_bot(settings, limiter=limiter)
+    dp = build_dispatcher(settings, sessions=sessions, i18n=i18n, clock=clock)
     policy = policy_of(settings)
-    sender = OutboxSender(bot, sessions, settings=settings, i18n=i18n, policy=policy)
+    sender = OutboxSender(bot, sessions, settings=settings, i18n=i18n, policy=policy, clock=clock)
     census = group_census(bot, settings.admin_chat_id, dp["office_groups"])
-    scheduler = Scheduler(sessions, policy, on_queued=sender.kick, census=census)
-    return Parts(engine, bot, dp, sender, scheduler, sessions)
+    rounds = scheduler_seconds()
+    timing: dict[str, Any] = (
+        {}
+        if rounds is None
+        else {
+            "interval": rounds,
+            "ttl": timedelta(seconds=3 * rounds),
+        }
+    )
+    scheduler = Scheduler(
+        sessions, policy, clock=clock, on_queued=sender.kick, census=census, **timing
+    )
+    return Parts(engine, bot, dp, sender, scheduler, sessions, clock, limiter)
 
 
 async def serve(settings: Settings, mode: Mode, stop: asyncio.Event | None = None) -> int:
@@ -98,12 +129,22 @@ async def serve(settings: Settings, mode: Mode, stop: asyncio.Event | None = Non
         return await _serve(parts, settings, mode, stop)
     finally:
         await parts.bot.session.close()
+        with contextlib.suppress(Exception):
+            await parts.dp["isolation"].close()
+        await close_limiter(parts.limiter)
         await parts.engine.dispose()
 
 
 async def _serve(parts: Parts, settings: Settings, mode: Mode, stop: asyncio.Event) -> int:
     bot, dp, sender = parts.bot, parts.dp, parts.sender
     allowed = dp.resolve_used_update_types()
+    # Counted from the start, start-up's own sends among them; prometheus_client is
+    # loaded only by a bot that serves /metrics.
+    if mode == "webhook" or settings.status_port is not None:
+        metrics.enable()
+    dp.errors.outer_middleware(metrics.note_failures)
+    # The lease is judged by the clock the scheduler writes it with.
+    status = Status(parts.sessions, settings.redis_url, clock=parts.clock)
     try:
         await dp.emit_startup(bot=bot, dispatcher=dp, bots=[bot], **dp.workflow_data)
     except Exception as exc:
@@ -118,14 +159,16 @@ async def _serve(parts: Parts, settings: Settings, mode: Mode, stop: asyncio.Eve
     # The sender looks when an update queued something (and on its own, now and then).
     dp["transaction"].on_queued = sender.kick
     speaker: Speaker = dp["speaker"]
+    await _free_what_the_dead_held(parts.sessions, parts.clock)
     sending = asyncio.create_task(sender.run(), name="outbox-sender")
     scheduling = asyncio.create_task(parts.scheduler.run(stop), name="scheduler")
 
     async def handle(update: Update) -> None:
         started = time.monotonic()
-        response = await dp.feed_update(bot, update)
-        if isinstance(response, TelegramMethod):
-            await dp.silent_call_request(bot, response)
+        with metrics.timing():
+            response = await dp.feed_update(bot, update)
+            if isinstance(response, TelegramMethod):
+                await dp.silent_call_request(bot, response)
         log.debug(
             "update handled",
             extra={
@@ -139,6 +182,8 @@ async def _serve(parts: Parts, settings: Settings, mode: Mode, stop: asyncio.Eve
         again = not await record_unreadable(
             parts.sessions, bot.id, letter.update_id, letter.kind, letter.error
         )
+        if not again:
+            metrics.dead_lettered()
         # The error's locations and types only: the update's content is someone's words.
         log.error(
             "dead-lettered update %s (%s): %s",
@@ -148,11 +193,21 @@ async def _serve(parts: Parts, settings: Settings, mode: Mode, stop: asyncio.Eve
             extra={"update_id": letter.update_id, "type": letter.kind, "again": again},
         )
 
+    code = OK
     try:
         if mode == "webhook":
-            await _webhook(bot, settings, allowed, handle, set_aside, stop)
+            await _webhook(bot, settings, allowed, handle, set_aside, stop, status)
         else:
-            await _polling(bot, allowed, handle, set_aside, stop)
+            runner = (
+                await start_status_server(settings.webhook_host, settings.status_port, status)
+                if settings.status_port is not None
+                else None
+            )
+            try:
+                code = await _polling(bot, allowed, handle, set_aside, stop)
+            finally:
+                if runner is not None:
+                    await runner.cleanup()
     finally:
         # The scheduler watches ``stop`` too; a round under way finishes and commits.
         stop.set()
@@ -168,7 +223,29 @@ async def _serve(parts: Parts, settings: Settings, mode: Mode, stop: asyncio.Eve
         with contextlib.suppress(Exception):
             await dp.emit_shutdown(bot=bot, dispatcher=dp, bots=[bot], **dp.workflow_data)
     log.info("stopped")
-    return OK
+    return code
+
+
+async def _free_what_the_dead_held(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock = system_clock
+) -> None:
+    """A worker started in place of one that died frees the outbox rows and the
+    scheduler's lease the dead one held: its sends in flight go again now, not when
+    their leases run out (bot.delivery.holders)."""
+    for pid in replaced_pids():
+        prefix = holder_prefix(pid)
+        try:
+            async with sessions() as session, session.begin():
+                store = Store(session)
+                rows = await store.outbox.release_leases(prefix)
+                leases = await store.leases.release_held_by(prefix, clock())
+        except SQLAlchemyError as exc:
+            log.warning("could not free what a dead worker held", extra={"error": str(exc)})
+            continue
+        log.info(
+            "freed what the worker before this one held",
+            extra={"dead_pid": pid, "outbox_rows": rows, "leases": leases},
+        )
 
 
 async def _settle_home(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> bool:
@@ -231,14 +308,30 @@ async def _polling(
     set_aside: SetAside,
     stop: asyncio.Event,
     poll_seconds: int = 30,
-) -> None:
+) -> int:
+    """Polls until ``stop``; FAILED when another process polls with the same token."""
     # getUpdates is refused while a webhook is set; the pending updates are kept.
     await bot.delete_webhook(drop_pending_updates=False)
     request_timeout = int((bot.session.timeout or 60) + poll_seconds)
+    conflict: list[str] = []
 
     async def fetch(offset: int | None, wait: int) -> Sequence[HasUpdateId]:
         method = RawUpdates(offset=offset, timeout=wait, allowed_updates=allowed)
-        raws = cast(list[Any], await bot(method, request_timeout=request_timeout))
+        try:
+            raws = cast(list[Any], await bot(method, request_timeout=request_timeout))
+        except TelegramConflictError as exc:
+            # Two pollers would take turns being cut off by Telegram, each handling
+            # some of the updates: this one stops and says why, once.
+            if not conflict:
+                conflict.append(exc.message)
+                log.error(
+                    "another process is polling with this bot's token (Telegram: %s); "
+                    "long polling serves from one process only: stop the other one, or "
+                    "run webhook mode with WORKERS for several processes",
+                    exc.message,
+                )
+                stop.set()
+            raise
         return read_all(raws, bot)
 
     async def handle_any(update: HasUpdateId) -> None:
@@ -252,6 +345,7 @@ async def _polling(
     poller = Poller(fetch, handle_any, timeout=poll_seconds)
     await poller.run(stop)
     log.info("polling stopped", extra={"handled": poller.handled})
+    return FAILED if conflict else OK
 
 
 async def _webhook(
@@ -261,6 +355,7 @@ async def _webhook(
     handle: HandleUpdate,
     set_aside: SetAside,
     stop: asyncio.Event,
+    status: Status,
 ) -> None:
     url, secret = settings.webhook_url, settings.webhook_secret
     # The settings insist on both.
@@ -278,9 +373,13 @@ async def _webhook(
         else:
             await handle(update)
 
-    runner = web.AppRunner(webhook_app(path, secret, handle_raw), shutdown_timeout=20.0)
+    runner = web.AppRunner(webhook_app(path, secret, handle_raw, status), shutdown_timeout=20.0)
     await runner.setup()
-    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+    # Workers share the port (bot.runtime.workers); a lone process keeps it to itself,
+    # so that a second one started by mistake fails to bind instead of sharing quietly.
+    site = web.TCPSite(
+        runner, settings.webhook_host, settings.webhook_port, reuse_port=is_worker() or None
+    )
     await site.start()
     try:
         # Telegram keeps what arrives while we restart; nothing pending is dropped.

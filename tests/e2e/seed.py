@@ -11,8 +11,10 @@ from storage.engine import create_engine, session_factory
 from storage.models import Observer, Point, TelegramUser
 
 
-async def observers(database: Path, user_ids: list[int], point_code: str = "P01") -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+async def observers(database: Path | str, user_ids: list[int], point_code: str = "P01") -> None:
+    """``database``: the bot's SQLite file, or a database URL."""
+    url = database if isinstance(database, str) else f"sqlite+aiosqlite:///{database}"
+    engine = create_engine(url)
     try:
         async with session_factory(engine)() as session, session.begin():
             point = (
