@@ -5,15 +5,45 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint i18n catalogs migrate bench venv clean browser fonts calc screenshots
+.PHONY: run test lint i18n catalogs migrate bench venv lock clean browser fonts calc screenshots
+
+# Installs are pinned, with hashes: requirements.lock is the runtime (what deploy/
+# installs), requirements-dev.lock the same pins plus the dev extra (what every target
+# here and CI install). Both are made from pyproject.toml by pip-tools' pip-compile
+# rather than uv: it resolves with pip itself, the installer used here and in the
+# Dockerfile, and it is a pure-Python package `make lock` puts into .venv when first
+# needed (never a dependency of the bot), with no second toolchain to trust. Its files
+# are plain requirements files any pip reads. They are resolved for CPython 3.11 on
+# Linux, what CI and the image run.
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The lock's exact versions, then the project itself (editable, its dependencies
+# already there). A dependency added to pyproject.toml but not yet locked stops here.
+$(STAMP): pyproject.toml $(DEV_LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@if $(BIN)/python -m pip check | grep '^outpost '; then \
+	  echo "$(DEV_LOCK) does not hold what pyproject.toml asks for: run make lock"; exit 1; \
+	fi
 	@touch $(STAMP)
+
+# Both lock files again from pyproject.toml. Pins that still fit are kept;
+# `make lock LOCK_ARGS=--upgrade` moves everything to the newest release,
+# `LOCK_ARGS='-P aiogram'` one package. The dev lock is constrained by the runtime lock,
+# so the tests run exactly the versions deploy/ installs. No index URL is written into
+# them: pip's own configuration decides where packages come from.
+PIP_COMPILE = $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links --no-emit-trusted-host $(LOCK_ARGS)
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/pip-compile || $(BIN)/python -m pip install --quiet pip-tools
+	$(PIP_COMPILE) --output-file=$(LOCK) pyproject.toml
+	$(PIP_COMPILE) --extra=dev --constraint=$(LOCK) --output-file=$(DEV_LOCK) pyproject.toml
 
 # With a BOT_TOKEN (in the environment or in .env) the real bot, migrating first;
 # without one the offline demo: the sandbox, the bot and a sample district, in a browser.
