@@ -4,10 +4,18 @@ This guard is in memory: the ids in hand in this process (a webhook retry arrivi
 while the first delivery is still being handled) and the ones it handled lately. The
 durable guard, across restarts and processes, is the claim the transaction step writes
 in the update's own transaction.
+
+A retry of an update still in hand waits for the first delivery to end, and is
+answered only then: answered at once, it would tell Telegram the update was done while
+it might yet fail, or be applied after the chat's next updates, which Telegram sends
+once this one is answered (seen with a worker killed while it held a chat's
+conversation lock: the retries waited on the lock, and the chat's next five lines went
+in ahead of it). If the first delivery failed, the retry handles the update itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -23,7 +31,8 @@ _RECENT = 10_000
 
 class UpdateDedupe(BaseMiddleware):
     def __init__(self) -> None:
-        self._in_hand: set[tuple[int, int]] = set()
+        # Each update in hand, and the event set when its handling ends.
+        self._in_hand: dict[tuple[int, int], asyncio.Event] = {}
         self._recent: OrderedDict[tuple[int, int], None] = OrderedDict()
 
     async def __call__(
@@ -35,14 +44,17 @@ class UpdateDedupe(BaseMiddleware):
         assert isinstance(event, Update)
         bot: Bot = data["bot"]
         key = (bot.id, event.update_id)
-        if key in self._in_hand or key in self._recent:
+        while (first := self._in_hand.get(key)) is not None:
+            await first.wait()
+        if key in self._recent:
             log.info("update %s seen before: ignored", event.update_id)
             return None
-        self._in_hand.add(key)
+        done = self._in_hand[key] = asyncio.Event()
         try:
             result = await handler(event, data)
         finally:
-            self._in_hand.discard(key)
+            del self._in_hand[key]
+            done.set()
         # Only a handled update is remembered: one that failed may be delivered again.
         self._recent[key] = None
         if len(self._recent) > _RECENT:
