@@ -21,9 +21,14 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import LockError, RedisError
 
+from bot.delivery.holders import new_holder
 from bot.delivery.shared_limits import TIMEOUT, Availability
 
 log = logging.getLogger(__name__)
+
+_DELETE_IF = (
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+)
 
 
 class FallbackIsolation(RedisEventIsolation):
@@ -52,7 +57,9 @@ class FallbackIsolation(RedisEventIsolation):
         if self.redis_state.worth_asking():
             held = self.redis.lock(name=self.key_builder.build(key, "lock"), **self.lock_kwargs)
             try:
-                await held.acquire()
+                # The holder in the token: a worker started in place of a dead one frees
+                # the dead one's locks (free_held_by) instead of waiting out their 60 s.
+                await held.acquire(token=new_holder())
             except (RedisError, OSError) as exc:
                 self.redis_state.failed(exc)
                 held = None
@@ -72,6 +79,20 @@ class FallbackIsolation(RedisEventIsolation):
             except (RedisError, OSError) as exc:
                 # The update is done; the lock runs out by its own timeout.
                 log.warning("could not release a conversation lock", extra={"error": repr(exc)})
+
+    async def free_held_by(self, holders: str) -> int:
+        """Let go of every conversation lock whose holder starts with ``holders`` (a
+        process known to be dead); returns how many."""
+        freed = 0
+        async for key in self.redis.scan_iter(match="outpost:*:lock", count=1000):
+            token = await self.redis.get(key)
+            if token is None:
+                continue
+            text = token.decode(errors="replace") if isinstance(token, bytes) else str(token)
+            if text.startswith(holders):
+                # Only if it is still that holder's: compared and deleted in one step.
+                freed += int(await self.redis.eval(_DELETE_IF, 1, key, token))
+        return freed
 
     async def close(self) -> None:
         await self.local.close()

@@ -159,7 +159,7 @@ async def _serve(parts: Parts, settings: Settings, mode: Mode, stop: asyncio.Eve
     # The sender looks when an update queued something (and on its own, now and then).
     dp["transaction"].on_queued = sender.kick
     speaker: Speaker = dp["speaker"]
-    await _free_what_the_dead_held(parts.sessions, parts.clock)
+    await _free_what_the_dead_held(parts.sessions, parts.clock, dp["isolation"])
     sending = asyncio.create_task(sender.run(), name="outbox-sender")
     scheduling = asyncio.create_task(parts.scheduler.run(stop), name="scheduler")
 
@@ -227,24 +227,31 @@ async def _serve(parts: Parts, settings: Settings, mode: Mode, stop: asyncio.Eve
 
 
 async def _free_what_the_dead_held(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock = system_clock
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock = system_clock,
+    isolation: object = None,
 ) -> None:
-    """A worker started in place of one that died frees the outbox rows and the
-    scheduler's lease the dead one held: its sends in flight go again now, not when
-    their leases run out (bot.delivery.holders)."""
+    """A worker started in place of one that died frees the outbox rows, the
+    scheduler's lease and the conversation locks the dead one held: its sends in flight
+    go again now, and its chats' next updates are handled now, not when the leases and
+    locks run out (bot.delivery.holders)."""
     for pid in replaced_pids():
         prefix = holder_prefix(pid)
+        locks = 0
         try:
             async with sessions() as session, session.begin():
                 store = Store(session)
                 rows = await store.outbox.release_leases(prefix)
                 leases = await store.leases.release_held_by(prefix, clock())
-        except SQLAlchemyError as exc:
-            log.warning("could not free what a dead worker held", extra={"error": str(exc)})
+            free_locks = getattr(isolation, "free_held_by", None)
+            if free_locks is not None:
+                locks = await free_locks(prefix)
+        except Exception as exc:
+            log.warning("could not free what a dead worker held", extra={"error": repr(exc)})
             continue
         log.info(
             "freed what the worker before this one held",
-            extra={"dead_pid": pid, "outbox_rows": rows, "leases": leases},
+            extra={"dead_pid": pid, "outbox_rows": rows, "leases": leases, "locks": locks},
         )
 
 

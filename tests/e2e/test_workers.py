@@ -154,6 +154,7 @@ async def test_three_workers_one_killed_with_kill_9(
             break
         await asyncio.sleep(0.05)
     os.kill(victim, signal.SIGKILL)
+    killed_at = datetime.now(UTC)
     # What the dead worker had leased and not recorded: the sends that may go twice.
     holder = f"{socket.gethostname()[:32]}:{victim}:%"
     in_flight = int(
@@ -191,6 +192,7 @@ async def test_three_workers_one_killed_with_kill_9(
         url, "SELECT update_id, processed_at FROM processed_updates ORDER BY processed_at"
     )
     claimed_ids = [int(row[0]) for row in claims]
+    claimed_at = {int(row[0]): row[1] for row in claims}
     assert sent_ids <= set(claimed_ids)
     assert len(claimed_ids) == len(set(claimed_ids))
 
@@ -201,7 +203,21 @@ async def test_three_workers_one_killed_with_kill_9(
         for user_id, number in re.findall(r"detail (\d+) #(\d+)", str(data)):
             lines.setdefault(int(user_id), []).append(number)
     wanted = [f"{k:02d}" for k in range(1, DETAILS + 1)]
-    assert {uid: lines.get(uid) for uid in PEOPLE} == dict.fromkeys(PEOPLE, wanted)
+    wrong = {uid: lines.get(uid) for uid in PEOPLE if lines.get(uid) != wanted}
+    trail = {
+        uid: [
+            (
+                i,
+                records[i]["attempts"],
+                records[i]["deliveries"],
+                str(claimed_at.get(i))[11:23],
+            )
+            for i in ids
+        ]
+        for uid, ids in zip(PEOPLE, details_ids, strict=True)
+        if uid in wrong
+    }
+    assert wrong == {}, f"victim {victim} killed {killed_at}; their lines: {wrong} {trail}"
 
     # Per-chat order: each chat's updates were claimed in update_id order, but in a chat
     # whose update was in hand at the killed worker (pushed more than once).

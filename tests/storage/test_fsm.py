@@ -288,3 +288,34 @@ async def test_while_redis_is_down_updates_go_on_with_the_process_s_own_lock(
     assert len(held) == 8
     logged = [r for r in caplog.records if r.name == "bot.delivery.shared_limits"]
     assert [r.levelname for r in logged] == ["WARNING"]
+
+
+async def test_a_dead_workers_conversation_locks_are_freed(redis_url: str) -> None:
+    """A worker started in place of a dead one lets go of the dead one's locks at once;
+    a live worker's stay."""
+    from aiogram.fsm.storage.base import StorageKey
+
+    from bot.delivery.holders import holder_prefix
+    from bot.middlewares.redis_isolation import FallbackIsolation
+
+    isolation = FallbackIsolation.from_url(redis_url)
+    bot_id = random.randint(10**9, 2 * 10**9)
+    dead = isolation.key_builder.build(StorageKey(bot_id=bot_id, chat_id=1, user_id=1), "lock")
+    alive = isolation.key_builder.build(StorageKey(bot_id=bot_id, chat_id=2, user_id=2), "lock")
+    try:
+        await isolation.redis.set(dead, holder_prefix(1_000_001) + "aaaa1111", px=60_000)
+        await isolation.redis.set(alive, holder_prefix(1_000_002) + "bbbb2222", px=60_000)
+        assert await isolation.free_held_by(holder_prefix(1_000_001)) == 1
+        assert await isolation.redis.get(dead) is None
+        assert await isolation.redis.get(alive) is not None
+        # And a lock taken now carries this process's holder.
+        async with isolation.lock(StorageKey(bot_id=bot_id, chat_id=3, user_id=3)):
+            key = isolation.key_builder.build(
+                StorageKey(bot_id=bot_id, chat_id=3, user_id=3), "lock"
+            )
+            token = await isolation.redis.get(key)
+            assert token is not None
+            assert token.decode().startswith(holder_prefix())
+    finally:
+        await isolation.redis.delete(dead, alive)
+        await isolation.close()
