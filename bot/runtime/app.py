@@ -32,6 +32,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiogram.fsm.storage.base import BaseEventIsolation
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import Update
 from aiogram.utils.token import extract_bot_id
@@ -229,7 +230,7 @@ async def _serve(parts: Parts, settings: Settings, mode: Mode, stop: asyncio.Eve
 async def _free_what_the_dead_held(
     sessions: async_sessionmaker[AsyncSession],
     clock: Clock = system_clock,
-    isolation: object = None,
+    isolation: BaseEventIsolation | None = None,
 ) -> None:
     """A worker started in place of one that died frees the outbox rows, the
     scheduler's lease and the conversation locks the dead one held: its sends in flight

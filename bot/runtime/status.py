@@ -30,8 +30,6 @@ from bot.runtime.scheduler import LEASE
 from bot.services.context import Clock, system_clock
 from bot.services.dead_letters import count_unreadable
 from storage.engine import read_sessions
-from storage.models import OutboxMessage
-from storage.repositories.outbox import PENDING
 from storage.store import Store
 
 if TYPE_CHECKING:
@@ -88,16 +86,8 @@ class Status:
         async with asyncio.timeout(self._figures_seconds):
             now = self._clock()
             async with self._reads() as session, session.begin():
-                # The (state, not_before) index answers the count; the pending rows are
-                # few, so their oldest costs little more.
-                pending, oldest = (
-                    await session.execute(
-                        sa.select(sa.func.count(), sa.func.min(OutboxMessage.created_at)).where(
-                            OutboxMessage.state == PENDING
-                        )
-                    )
-                ).one()
                 store = Store(session)
+                pending, oldest = await store.outbox.backlog()
                 holder = await store.leases.holder(LEASE, now)
                 dead = await count_unreadable(store)
         # The rows' created_at is the system's time (storage.models.utcnow), whatever

@@ -251,6 +251,16 @@ class OutboxRepository(Repository[OutboxMessage]):
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """How many rows are pending, and when the oldest of them was queued."""
+        # The (state, not_before) index answers the count; the pending rows are few, so
+        # their oldest costs little more.
+        stmt = sa.select(sa.func.count(), sa.func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.state == PENDING
+        )
+        pending, oldest = (await self.session.execute(stmt)).one()
+        return int(pending), oldest
+
     async def release_leases(self, holders: str | None = None) -> int:
         """Drop every lease (a sender that died left them), or those whose holder starts
         with ``holders``; returns how many."""
