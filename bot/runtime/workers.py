@@ -58,7 +58,6 @@ class Worker:
     started: float = 0.0
     # Deaths in a row, each before the worker had started well.
     failures: int = 0
-    exits: list[int] = field(default_factory=list)
     # The pids this worker had before, dead.
     dead: list[int] = field(default_factory=list)
 
@@ -154,7 +153,6 @@ class Supervisor:
         assert process is not None
         assert process.returncode is not None
         code = process.returncode
-        worker.exits.append(code)
         worker.dead.append(process.pid)
         _forget(process.pid)
         lived = time.monotonic() - worker.started
