@@ -56,6 +56,12 @@ class InlineUnlessWaiting(aiosqlite.Connection):
             return fn(*args, **kwargs)
         return await _on_the_thread(self, fn, *args, **kwargs)
 
+    async def begin(self, *, read_only: bool) -> None:
+        """Begin a transaction: a read-only snapshot, or one that may write."""
+        conn = self._connection
+        assert conn is not None
+        await self._execute(conn.execute, BEGIN_SNAPSHOT if read_only else BEGIN_IMMEDIATE)
+
 
 def _writes(args: tuple[Any, ...]) -> bool:
     """Whether a call in a snapshot may write (and so wait for the write lock)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -176,9 +177,18 @@ def sql_log() -> Iterator[list[str]]:
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
+    def traced(dbapi_connection: Any, _record: Any) -> None:
+        # BEGIN goes straight to the driver (storage.engine), past SQLAlchemy's events:
+        # SQLite's own trace sees it.
+        raw = getattr(getattr(dbapi_connection, "_connection", None), "_conn", None)
+        if isinstance(raw, sqlite3.Connection):
+            raw.set_trace_callback(statements.append)
+
     event.listen(sa.engine.Engine, "before_cursor_execute", record)
+    event.listen(sa.engine.Engine, "connect", traced)
     yield statements
     event.remove(sa.engine.Engine, "before_cursor_execute", record)
+    event.remove(sa.engine.Engine, "connect", traced)
 
 
 def test_sqlite_migrations_run_in_begin_immediate_transactions(

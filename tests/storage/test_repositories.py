@@ -15,7 +15,7 @@ from bot.domain.statuses import (
 )
 from bot.services.suggestions import SuggestionService
 from storage.engine import create_engine
-from storage.models import AppendOnlyError, Event, Suggestion
+from storage.models import AppendOnlyError, Event, Suggestion, TelegramUser
 from storage.store import Store
 from tests.statements import statements_about
 from tests.world import ALICE, LIAISON, POLICY, STRANGER, FixedClock, actor, build_world, draft
@@ -305,3 +305,29 @@ async def test_someones_first_updates_in_two_chats_at_once_both_record_them(sess
         [(7_770_001, "A")],
         [(7_770_001, "B")],
     )
+
+
+async def test_a_row_the_session_holds_is_got_without_a_statement_unless_expired(sessions):
+    async with sessions() as session, session.begin():
+        session.add(TelegramUser(id=5005, first_name="Wang"))
+    async with sessions() as session, session.begin():
+        users = Store(session).users
+        with statements_about(sessions, "telegram_users") as sent:
+            first = await users.get(5005)
+            again = await users.get(5005)
+        assert first is not None
+        assert again is first
+        assert len(sent) == 1
+        # Changed elsewhere and expired here: read afresh, as session.get does.
+        await session.execute(
+            sa.update(TelegramUser).where(TelegramUser.id == 5005).values(first_name="Li"),
+            execution_options={"synchronize_session": False},
+        )
+        session.expire(first)
+        with statements_about(sessions, "telegram_users") as sent:
+            fresh = await users.get(5005)
+        assert fresh is first
+        assert fresh.first_name == "Li"
+        assert len(sent) == 1
+        # Another model's key is not this model's row.
+        assert await Store(session).suggestions.get(5005) is None
