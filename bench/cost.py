@@ -21,10 +21,20 @@ and, per database, the line the targets are checked on:
 
     COST sqlite mix statements 7.4 cpu-ms-all-in 2.9 outbox-statements 3.9
 
+With ``--stack`` it also measures, on the bot's own engine, what the database layer
+alone costs in CPU — a transaction as the bot opens one around the cheapest statement
+there is, and each such statement more — and prints what the run's statements and
+transactions per update (the outbox's share included) cost at those prices: the part of
+the CPU all-in no handler work can remove, short of fewer statements and transactions.
+
+    STACK sqlite statement-ms 0.118 transaction-ms 0.163 statements 10.7 transactions 4.4
+        sql-cpu-ms 2.0 of cpu-ms-all-in 7.7  (one line)
+
 Run from the repository root:
 
     .venv/bin/python bench/cost.py --db both
     .venv/bin/python bench/cost.py --updates 600 --db sqlite --by-type
+    .venv/bin/python bench/cost.py --db both --stack
 """
 
 from __future__ import annotations
@@ -50,8 +60,8 @@ from aiogram.types import Update
 
 from bench import throughput
 from bench.services import add_pg_dsn, throwaway_postgres
-from storage.engine import create_engine, session_factory
-from storage.models import Base
+from storage.engine import create_engine, session_factory, writer
+from storage.models import Base, TelegramUser
 
 # The update being handled (its type and a serial number), for the statements it sends.
 _UPDATE: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar(
@@ -212,6 +222,54 @@ def switched_on_while_feeding(tally: Counting, cpu: list[float]) -> Iterator[Non
         throughput.Courier.deliver_all = deliver_all  # type: ignore[method-assign]
 
 
+@dataclass(frozen=True)
+class Stack:
+    """What the database layer alone costs in CPU, measured on the bot's own engine: a
+    transaction as the bot opens one (a session, the writer's turn, begin, commit,
+    close) around the cheapest statement there is, a primary-key SELECT of one column;
+    and each such statement more."""
+
+    statement_ms: float
+    transaction_ms: float
+
+
+async def stack_costs(url: str, rounds: int = 2000) -> Stack:
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    one_writer = writer(engine)
+    look = sa.select(TelegramUser.id).where(TelegramUser.id == sa.bindparam("id"))
+    try:
+        async with sessions() as session, session.begin():
+            if await session.get(TelegramUser, _STACK_USER) is None:
+                session.add(TelegramUser(id=_STACK_USER, first_name="stack"))
+
+        async def transaction(statements: int) -> None:
+            async with sessions() as session, one_writer, session.begin():
+                for _ in range(statements):
+                    await session.execute(look, {"id": _STACK_USER})
+
+        async def cpu_of(statements: int) -> float:
+            started = time.process_time()
+            for _ in range(rounds):
+                await transaction(statements)
+            return (time.process_time() - started) * 1000 / rounds
+
+        await cpu_of(1)  # warm: the statement compiled and cached, the pool filled
+        # Alternated, and the least of three kept: the machine is shared.
+        ones, threes = [], []
+        for _ in range(3):
+            ones.append(await cpu_of(1))
+            threes.append(await cpu_of(3))
+        statement = max(0.0, (min(threes) - min(ones)) / 2)
+        return Stack(statement_ms=statement, transaction_ms=min(ones) - statement)
+    finally:
+        await engine.dispose()
+
+
+# A user id no person in the bench has.
+_STACK_USER = 9_000_000_001
+
+
 @dataclass
 class Cost:
     database: str
@@ -220,6 +278,7 @@ class Cost:
     cpu_seconds: float
     delivered: int
     sound: bool
+    stack: Stack | None = None
 
     @property
     def updates(self) -> int:
@@ -273,6 +332,22 @@ async def one_database(
     )
 
 
+def stack_line(cost: Cost) -> str:
+    """The CPU the database layer alone takes per update: the mix's statements and
+    transactions, and the outbox's for its share of rows, at the stack's prices."""
+    assert cost.stack is not None
+    mix, updates = cost.mix(), max(cost.updates, 1)
+    statements = (mix.statements + cost.tally.outbox_statements) / updates
+    transactions = (mix.transactions + cost.tally.outbox_transactions) / updates
+    sql = statements * cost.stack.statement_ms + transactions * cost.stack.transaction_ms
+    return (
+        f"STACK {cost.database} statement-ms {cost.stack.statement_ms:.3f} "
+        f"transaction-ms {cost.stack.transaction_ms:.3f} statements {statements:.1f} "
+        f"transactions {transactions:.1f} sql-cpu-ms {sql:.1f} "
+        f"of cpu-ms-all-in {cost.cpu_seconds * 1000 / updates:.1f}"
+    )
+
+
 def table(cost: Cost) -> list[str]:
     rows = [
         f"{'update type':<32} {'n':>5} {'statements':>10} {'repeated':>9} "
@@ -305,6 +380,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="TYPE",
         help="print the statements of one update of TYPE (outbox: the first of the sender)",
     )
+    p.add_argument(
+        "--stack",
+        action="store_true",
+        help="also measure what the database layer alone costs per update (STACK lines)",
+    )
+    p.add_argument("--stack-rounds", type=int, default=2000, help=argparse.SUPPRESS)
     add_pg_dsn(p)
     return p
 
@@ -316,15 +397,16 @@ async def measure(argv: list[str] | None = None) -> list[Cost]:
     costs: list[Cost] = []
     if args.db in ("sqlite", "both"):
         with tempfile.TemporaryDirectory(prefix="outpost-cost-") as tmp:
-            costs.append(
-                await one_database(
-                    f"sqlite+aiosqlite:///{tmp}/bench.db", "sqlite", options, args.show
-                )
-            )
+            url = f"sqlite+aiosqlite:///{tmp}/bench.db"
+            costs.append(await one_database(url, "sqlite", options, args.show))
+            if args.stack:
+                costs[-1].stack = await stack_costs(url, args.stack_rounds)
     if args.db in ("postgres", "both"):
         async with throwaway_postgres(args.pg_dsn, "outpost_bench_cost") as url:
             if url is not None:
                 costs.append(await one_database(url, "postgresql", options, args.show))
+                if args.stack:
+                    costs[-1].stack = await stack_costs(url, args.stack_rounds)
     for cost in costs:
         print(f"-- {cost.database}: {cost.updates} updates, {args.people} people at once")
         if args.by_type:
@@ -334,6 +416,9 @@ async def measure(argv: list[str] | None = None) -> list[Cost]:
             print("\n".join(f"  {sql}" for sql in cost.tally.shown))
     for cost in costs:
         print(cost.line())
+    for cost in costs:
+        if cost.stack is not None:
+            print(stack_line(cost))
     return costs
 
 
