@@ -49,7 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery.session import sends
 from storage import fsm, guard
-from storage.engine import engine_of, read_sessions, writer
+from storage.engine import engine_of, glance_sessions, read_sessions, writer
 from storage.store import Store
 
 log = logging.getLogger("bot.effects")
@@ -245,12 +245,20 @@ class Speech:
         self.bot = bot
         self.sessions = sessions
         self._reads = read_sessions(sessions)
+        self._glances = glance_sessions(sessions)
         self._writer: AbstractAsyncContextManager[Any] = writer(engine_of(sessions))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Store]:
         """A transaction that only reads (on SQLite a snapshot that waits for no one)."""
         async with self._reads() as session, session.begin():
+            yield Store(session)
+
+    @asynccontextmanager
+    async def glance(self) -> AsyncIterator[Store]:
+        """Reads that need no snapshot across their statements: on PostgreSQL with no
+        transaction at all (``storage.engine.glance_sessions``)."""
+        async with self._glances() as session, session.begin():
             yield Store(session)
 
     @asynccontextmanager

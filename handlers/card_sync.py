@@ -171,7 +171,7 @@ async def _converge(
 ) -> int | None:
     chat_id, subject, subject_id = key
     repost, event = how.get("repost", False), how.get("unless_showing")
-    async with speech.read() as store:
+    async with speech.glance() as store:
         cards = await CardService(store, policy, clock).of(subject, subject_id, chat_id)
         current = next((c for c in reversed(cards) if c.current), None)
         if event is not None and not repost and current is not None and current.shows(event):

@@ -177,6 +177,25 @@ def read_sessions(sessions: async_sessionmaker[AsyncSession]) -> async_sessionma
     )
 
 
+def glance_sessions(
+    sessions: async_sessionmaker[AsyncSession],
+) -> async_sessionmaker[AsyncSession]:
+    """Like :func:`read_sessions`', for reads that need no snapshot across their
+    statements. On PostgreSQL each statement runs on its own (autocommit): what it sees
+    is what it would see in a READ COMMITTED transaction, without the BEGIN and COMMIT
+    round trips (about 0.2 ms of CPU each time). On SQLite, the same snapshot."""
+    engine = engine_of(sessions)
+    options: dict[str, Any] = {_READ_ONLY: True}
+    if engine.dialect.name != "sqlite":
+        options["isolation_level"] = "AUTOCOMMIT"
+    return async_sessionmaker(
+        engine.execution_options(**options),
+        expire_on_commit=False,
+        autoflush=False,
+        info={_READ_ONLY: True},
+    )
+
+
 @event.listens_for(Session, "before_flush")
 def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
     # A deferred SQLite transaction that writes after another writer committed fails at

@@ -200,13 +200,13 @@ async def deliver_row(
     row was not ours to claim (another sender has it, or it is no longer due).
 
     A row ``leased`` to ``by`` already (the sender leases the rows it picks in the
-    statement that picks them) is not claimed again, and what to say is decided in a
-    transaction that only reads."""
+    statement that picks them) is not claimed again, and what to say is decided in
+    reads alone (``Speech.glance``)."""
     defer_to_commit(speech.bot)
     effects = Effects()
     if leased is not None:
         claimed: OutboxItem | None = leased
-        async with speech.read() as store:
+        async with speech.glance() as store:
             outcome = await _decide(build(store), leased, effects)
     else:
         async with speech.write() as store:

@@ -56,7 +56,7 @@ from bot.services.outbox import OutboxItem, OutboxService
 from bot.settings import Settings
 from handlers.delivering import Outgoing
 from handlers.outgoing import resync
-from storage.engine import engine_of, read_sessions
+from storage.engine import engine_of
 from storage.store import Store
 
 log = logging.getLogger("bot.delivery")
@@ -96,7 +96,6 @@ class OutboxSender:
         self._idle_interval = max(poll_interval, min(2.0, poll_interval * 8))
         engine = engine_of(sessions)
         self._sqlite = engine.dialect.name == "sqlite"
-        self._reads = read_sessions(sessions) if self._sqlite else sessions
         # Chats with a row in flight; None stands for the admin group.
         self._busy: set[int | None] = set()
         self._tasks: set[asyncio.Task[bool]] = set()

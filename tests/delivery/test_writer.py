@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from storage.engine import ReadOnlySession, read_sessions, writer
+from storage.engine import ReadOnlySession, glance_sessions, read_sessions, writer
 from storage.models import TelegramUser
 from tests.world import ALICE, World
 
@@ -63,3 +63,33 @@ async def test_a_read_only_session_reads_beside_an_open_write(
         # On SQLite a BEGIN IMMEDIATE would wait here for the writer; a snapshot does not.
         assert await asyncio.wait_for(read(), 10) == "Alice"
     assert await asyncio.wait_for(read(), 10) == "Ally"
+
+
+async def test_a_glance_reads_without_a_transaction_on_postgresql_and_refuses_to_write(
+    sessions: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    glances = glance_sessions(sessions)
+    async with glances() as session:
+        user = await session.get(TelegramUser, ALICE)
+        assert user is not None
+        connection = await session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        if connection.dialect.name == "postgresql":
+            # No BEGIN went to the server: nothing holds a snapshot, nothing to commit.
+            assert driver is not None
+            assert not driver.is_in_transaction()
+        user.first_name = "Changed"
+        with pytest.raises(ReadOnlySession):
+            await session.flush()
+        await session.rollback()
+    # The connection went back to the pool as it was: a write session's transaction.
+    async with sessions() as session, session.begin():
+        connection = await session.connection()
+        await session.execute(sa.select(TelegramUser.id).where(TelegramUser.id == ALICE))
+        driver = (await connection.get_raw_connection()).driver_connection
+        if connection.dialect.name == "postgresql":
+            assert driver is not None
+            assert driver.is_in_transaction()
+        user = await session.get(TelegramUser, ALICE)
+        assert user is not None
+        assert user.first_name == "Alice"
