@@ -1,4 +1,4 @@
-"""bench/faults.py at a small size: 120 admin moves while the sandbox fails 20 % of every
+"""bench/faults.py at a small size: 60 admin moves while the sandbox fails 20 % of every
 Bot API call (429, 5xx, timeouts before and after the call took effect) and the bot is
 killed with SIGKILL once in the middle. Once the faults are cleared and everything has
 settled: every move is recorded once, no card shows other than what the database
@@ -18,7 +18,7 @@ from bench import faults
 
 
 async def test_moves_under_faults_and_a_kill_converge(tmp_path: Path) -> None:
-    options = faults.Options(moves=120, kills=1, admins=40, observers=20, verbose=True)
+    options = faults.Options(moves=60, kills=1, admins=40, observers=20, verbose=True)
     result = await faults.run(options, tmp_path)
     print("\n" + result.line() + "\n" + "\n".join(result.details()))
 
