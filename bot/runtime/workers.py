@@ -97,6 +97,10 @@ class Supervisor:
         finally:
             if self._made_metrics_dir is not None:
                 shutil.rmtree(self._made_metrics_dir, ignore_errors=True)
+                # Named no longer: a supervisor started later in this process would take
+                # it for an operator's directory and hand it, gone, to its workers.
+                if os.environ.get(METRICS_DIR_ENV) == self._made_metrics_dir:
+                    del os.environ[METRICS_DIR_ENV]
 
     def _pids(self) -> list[str]:
         return [str(w.process.pid) for w in self.workers if w.process is not None]

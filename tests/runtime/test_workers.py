@@ -94,6 +94,9 @@ async def test_a_killed_worker_is_started_again_and_told_what_the_dead_held(
         with pytest.raises(ProcessLookupError):
             os.kill(int(worker["pid"]), 0)
     assert not os.path.exists(first[0]["metrics"])  # noqa: ASYNC240
+    # ... nor named any longer in this process, where the next supervisor would take it
+    # for an operator's and hand its workers a directory that is gone.
+    assert os.environ.get(METRICS_DIR_ENV) != first[0]["metrics"]
 
 
 async def test_a_worker_that_keeps_dying_at_start_stops_the_run(tmp_path: Path) -> None:
