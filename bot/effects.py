@@ -49,7 +49,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery.session import sends
 from storage import fsm, guard
-from storage.engine import engine_of, glance_sessions, read_sessions, writer
+from storage.engine import (
+    engine_of,
+    glance_sessions,
+    read_sessions,
+    statement_sessions,
+    writer,
+)
 from storage.store import Store
 
 log = logging.getLogger("bot.effects")
@@ -246,6 +252,7 @@ class Speech:
         self.sessions = sessions
         self._reads = read_sessions(sessions)
         self._glances = glance_sessions(sessions)
+        self._statements = statement_sessions(sessions)
         self._writer: AbstractAsyncContextManager[Any] = writer(engine_of(sessions))
 
     @asynccontextmanager
@@ -259,6 +266,13 @@ class Speech:
         """Reads that need no snapshot across their statements: on PostgreSQL with no
         transaction at all (``storage.engine.glance_sessions``)."""
         async with self._glances() as session, session.begin():
+            yield Store(session)
+
+    @asynccontextmanager
+    async def once(self) -> AsyncIterator[Store]:
+        """One statement that writes, atomic by itself: on PostgreSQL with no
+        transaction around it (``storage.engine.statement_sessions``)."""
+        async with self._statements() as session, self._writer, session.begin():
             yield Store(session)
 
     @asynccontextmanager

@@ -196,14 +196,50 @@ def glance_sessions(
     )
 
 
+class MoreThanOneStatement(RuntimeError):
+    """Work given a session of :func:`statement_sessions` sent a second statement."""
+
+
+# The session option of statement_sessions, and the note that its statement was sent.
+_ONE_STATEMENT = "outpost_one_statement"
+_SENT_ONE = "outpost_sent_one"
+
+
+def statement_sessions(
+    sessions: async_sessionmaker[AsyncSession],
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions like ``sessions``' for work that is one statement, atomic by itself (a
+    row leased, or its send recorded, in one UPDATE). On PostgreSQL the statement runs
+    on its own (autocommit), without the BEGIN and COMMIT round trips, which cost more
+    than the statement; on SQLite it is the usual write transaction. A second statement,
+    or a flush, is refused on both: it would not be atomic with the first."""
+    engine = engine_of(sessions)
+    bind = engine
+    if engine.dialect.name != "sqlite":
+        bind = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return async_sessionmaker(
+        bind, expire_on_commit=False, autoflush=False, info={_ONE_STATEMENT: True}
+    )
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _only_one(state: Any) -> None:
+    info = state.session.info
+    if info.get(_ONE_STATEMENT):
+        if info.get(_SENT_ONE):
+            raise MoreThanOneStatement("a second statement in a one-statement session")
+        info[_SENT_ONE] = True
+
+
 @event.listens_for(Session, "before_flush")
 def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    changes = session.new or session.deleted or any(session.is_modified(o) for o in session.dirty)
     # A deferred SQLite transaction that writes after another writer committed fails at
     # once with "database is locked"; better a clear error where the mistake is made.
-    if session.info.get(_READ_ONLY) and (
-        session.new or session.deleted or any(session.is_modified(o) for o in session.dirty)
-    ):
+    if session.info.get(_READ_ONLY) and changes:
         raise ReadOnlySession("a read-only session tried to write")
+    if session.info.get(_ONE_STATEMENT) and changes:
+        raise MoreThanOneStatement("a flush in a one-statement session")
 
 
 _KEPT = "outpost_kept"

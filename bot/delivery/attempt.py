@@ -234,15 +234,17 @@ async def _record_when_possible(
     delay = 0.05
     while True:
         try:
+            if outcome.verdict is Verdict.SENT and row.broadcast_id is None:
+                # The common case, checked and written in one statement.
+                async with speech.once() as store:
+                    ours = await build(store).outbox.sent_if_ours(row, by)
+                if ours:
+                    _sent(row)
+                    return True
+                _changed_hands(row)
+                return False
             async with speech.write() as store:
                 out = build(store)
-                if outcome.verdict is Verdict.SENT and row.broadcast_id is None:
-                    # The common case, checked and written in one statement.
-                    if await out.outbox.sent_if_ours(row, by):
-                        _sent(row)
-                        return True
-                    _changed_hands(row)
-                    return False
                 if not await out.outbox.still_ours(row, by):
                     _changed_hands(row)
                     return False

@@ -247,7 +247,7 @@ class OutboxSender:
     async def _due(self, limit: int, busy: set[int | None]) -> list[OutboxItem]:
         """The due rows, leased to this sender in the statement that picks them:
         each is started at once (there is a free slot, and its chat is not busy)."""
-        async with self._speech.write() as store:
+        async with self._speech.once() as store:
             outbox = OutboxService(store, self._policy, self._clock)
             # On PostgreSQL, rows other senders have in flight are locked: skip them.
             return await outbox.take(

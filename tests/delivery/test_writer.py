@@ -10,7 +10,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from storage.engine import ReadOnlySession, glance_sessions, read_sessions, writer
+from storage.engine import (
+    MoreThanOneStatement,
+    ReadOnlySession,
+    glance_sessions,
+    read_sessions,
+    statement_sessions,
+    writer,
+)
 from storage.models import TelegramUser
 from tests.world import ALICE, World
 
@@ -93,3 +100,43 @@ async def test_a_glance_reads_without_a_transaction_on_postgresql_and_refuses_to
         user = await session.get(TelegramUser, ALICE)
         assert user is not None
         assert user.first_name == "Alice"
+
+
+async def test_a_one_statement_session_writes_its_statement_alone_and_refuses_a_second(
+    sessions: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    rename = (
+        sa.update(TelegramUser)
+        .where(TelegramUser.id == ALICE)
+        .values(first_name="Ally")
+        .execution_options(synchronize_session=False)
+    )
+    statements = statement_sessions(sessions)
+    async with statements() as session, session.begin():
+        await session.execute(rename)
+        connection = await session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        if connection.dialect.name == "postgresql":
+            # Written on its own: no BEGIN went to the server, nothing to commit.
+            assert driver is not None
+            assert not driver.is_in_transaction()
+    async with sessions() as session:
+        user = await session.get(TelegramUser, ALICE)
+        assert user is not None
+        assert user.first_name == "Ally"
+    # A second statement would not be atomic with the first: refused.
+    async with statements() as session:
+        await session.execute(rename.values(first_name="Twice"))
+        with pytest.raises(MoreThanOneStatement):
+            await session.execute(sa.select(TelegramUser.id))
+        await session.rollback()
+    async with statements() as session:
+        session.add(TelegramUser(id=78, first_name="New"))
+        with pytest.raises(MoreThanOneStatement):
+            await session.flush()
+        await session.rollback()
+    async with sessions() as session:
+        assert await session.get(TelegramUser, 78) is None
+    # Each session counts its own statement.
+    async with statements() as session, session.begin():
+        await session.execute(rename.values(first_name="Alice"))
