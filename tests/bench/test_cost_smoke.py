@@ -39,9 +39,7 @@ async def test_a_tiny_run_prints_its_cost_and_what_the_database_layer_takes_of_i
     assert statements == f"{mix.statements / measured.updates:.1f}"
     assert outbox == f"{measured.tally.outbox_statements / measured.delivered:.1f}"
     [stack] = STACK.findall(printed)
-    statement_ms, transaction_ms, per_update, transactions, sql_ms, stack_all_in = map(
-        float, stack
-    )
+    statement_ms, transaction_ms, per_update, transactions, sql_ms, stack_all_in = map(float, stack)
     assert measured.stack is not None
     assert transaction_ms > 0
     assert statement_ms >= 0
