@@ -31,7 +31,17 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bot.delivery.limits import Clock, Limiter, Pacer, Sleep
+from bot.delivery.limits import (
+    BURST,
+    GROUP_PER_MINUTE,
+    PER_SECOND,
+    PRIVATE_BURST,
+    PRIVATE_PER_SECOND,
+    Clock,
+    Limiter,
+    Pacer,
+    Sleep,
+)
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -250,11 +260,11 @@ class SharedLimiter:
         *,
         bot_id: int,
         share: int = 1,
-        per_second: float = 29.0,
-        burst: int = 1,
-        private_per_second: float = 1.0,
-        private_burst: int = 3,
-        group_per_minute: int = 20,
+        per_second: float = PER_SECOND,
+        burst: int = BURST,
+        private_per_second: float = PRIVATE_PER_SECOND,
+        private_burst: int = PRIVATE_BURST,
+        group_per_minute: int = GROUP_PER_MINUTE,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         timeout: float = TIMEOUT,
