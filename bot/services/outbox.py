@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Row
+
 from bot.domain.names import carry
 from bot.domain.notices import Notice
 from bot.domain.statuses import ObserverStatus
@@ -61,7 +63,8 @@ class OutboxItem:
     office_id: int | None = None
 
     @classmethod
-    def of(cls, r: OutboxMessage) -> OutboxItem:
+    def of(cls, r: OutboxMessage | Row[Any]) -> OutboxItem:
+        """From the row, or from its values as a lease returned them."""
         return cls(
             r.id,
             r.audience,

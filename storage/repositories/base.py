@@ -50,6 +50,15 @@ def per_database(build: Callable[[Any], T]) -> dict[str, T]:
     return {"postgresql": build(postgresql.insert), "sqlite": build(sqlite.insert)}
 
 
+def table_of(model: type[Any]) -> sa.Table:
+    """The model's table, for statements that need no ORM: an INSERT or UPDATE named by
+    the model (or with a model's attribute anywhere in it) goes through the ORM's bulk
+    machinery, which costs more than SQLite takes to answer it."""
+    table = model.__table__
+    assert isinstance(table, sa.Table)
+    return table
+
+
 class Repository(Generic[M]):
     model: type[M]
 

