@@ -41,7 +41,7 @@ async def test_a_tiny_run_prints_its_cost_and_what_the_database_layer_takes_of_i
     [stack] = STACK.findall(printed)
     statement_ms, transaction_ms, per_update, transactions, sql_ms, stack_all_in = map(float, stack)
     assert measured.stack is not None
-    assert transaction_ms > 0
+    assert transaction_ms >= 0  # a price, never below zero however busy the machine
     assert statement_ms >= 0
     everything = mix.statements + measured.tally.outbox_statements
     assert per_update == round(everything / measured.updates, 1)
