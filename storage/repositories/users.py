@@ -58,11 +58,19 @@ class UserRepository(Repository[TelegramUser]):
             row = await self.get(user_id)
             assert row is not None, "inserted, or found inserted meanwhile"
             return row
-        row.first_name = first_name or row.first_name
-        row.last_name = last_name
-        row.username = username
-        row.language_code = language_code or row.language_code
-        await self.session.flush()
+        now = {
+            "first_name": first_name or row.first_name,
+            "last_name": last_name,
+            "username": username,
+            "language_code": language_code or row.language_code,
+        }
+        changed = {name: value for name, value in now.items() if getattr(row, name) != value}
+        if changed:
+            # Only what changed: an attribute set to the value it has still marks the
+            # row dirty, and the flush then weighs it for nothing, on every update.
+            for name, value in changed.items():
+                setattr(row, name, value)
+            await self.session.flush()
         return row
 
     async def some(self, user_ids: Collection[int]) -> dict[int, TelegramUser]:

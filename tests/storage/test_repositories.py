@@ -73,6 +73,28 @@ async def test_users_are_upserted_and_blocked(sessions):
         assert row.blocked_at is not None
 
 
+async def test_a_user_whose_names_did_not_change_is_not_written_again(sessions):
+    async with sessions() as session, session.begin():
+        await Store(session).users.upsert(8, first_name="韩梅梅", username="hmm")
+    async with sessions() as session, session.begin():
+        users = Store(session).users
+        flushes: list[object] = []
+        sa.event.listen(session.sync_session, "before_flush", lambda *a: flushes.append(a))
+        with statements_about(sessions, "telegram_users") as sent:
+            row = await users.upsert(8, first_name="韩梅梅", username="hmm")
+        # Read, and nothing else: no UPDATE, and no flush weighing the row for nothing.
+        assert [sql.split()[0] for sql in sent] == ["SELECT"]
+        assert flushes == []
+        assert row not in session.dirty
+        with statements_about(sessions, "telegram_users") as sent:
+            await users.upsert(8, first_name="韩梅梅", username="meimei")
+        assert [sql.split()[0] for sql in sent] == ["UPDATE"]
+    async with sessions() as session:
+        row = await Store(session).users.get(8)
+        assert row is not None
+        assert (row.first_name, row.username) == ("韩梅梅", "meimei")
+
+
 async def test_search_treats_wildcards_as_text(sessions):
     await build_world(sessions)
     async with sessions() as session, session.begin():
