@@ -91,10 +91,10 @@ _LEASE_UNLOCKED = _leasing(
 _SETTLE = (
     sa.update(_OUTBOX)
     .where(
-        _OUTBOX.c.id == sa.bindparam("row"),
-        _OUTBOX.c.state == PENDING,
-        _OUTBOX.c.claimed_by == sa.bindparam("by"),
-        _OUTBOX.c.attempts == sa.bindparam("tried"),
+        _ROW.id == sa.bindparam("row"),
+        _ROW.state == PENDING,
+        _ROW.claimed_by == sa.bindparam("by"),
+        _ROW.attempts == sa.bindparam("tried"),
     )
     .values(
         state=sa.bindparam("outcome"),
@@ -161,9 +161,9 @@ class OutboxRepository(Repository[OutboxMessage]):
         await self.session.flush()
         if not rows:
             return
-        # One statement for rows that name the same columns (the notices of one move
-        # do), so a row without a chat goes with the others; a column a row leaves out
-        # takes its default, so rows that name others go in a statement of their own.
+        # The notices of one move name the same columns, a row without a chat among
+        # them: one statement. A column a row leaves out takes its default, which one
+        # statement for rows naming different columns could not give.
         run = [rows[0]]
         for row in rows[1:]:
             if row.keys() != run[0].keys():
