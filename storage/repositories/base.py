@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import instance_state
-from sqlalchemy.orm.util import identity_key
 
 from storage.models import Base
+from storage.repositories.arrival import held
 from storage.scope import ANYWHERE
 
 M = TypeVar("M", bound=Base)
@@ -88,11 +88,11 @@ class Repository(Generic[M]):
         ``anywhere``: whichever office's it is (``storage.scope``)."""
         if not self.can_hold(id_):
             return None
-        held = self.session.sync_session.identity_map.get(identity_key(self.model, id_))
-        if isinstance(held, self.model) and not instance_state(held).expired:
+        kept = held(self.session, self.model, id_)
+        if isinstance(kept, self.model) and not instance_state(kept).expired:
             # What session.get returns for a row it holds, without its greenlet and
             # machinery: most lookups of an update find a row it loaded already.
-            return held
+            return kept
         if anywhere:
             return await self.session.get(self.model, id_, execution_options={ANYWHERE: True})
         return await self.session.get(self.model, id_)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Lease, ReminderSent
+from storage.repositories.base import table_of
 
 
 class LeaseRepository:
@@ -23,8 +24,7 @@ class LeaseRepository:
     async def acquire(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
         """Take or renew ``name`` for ``holder`` until ``now + ttl``; False while someone
         else holds an unexpired lease."""
-        table = Lease.__table__
-        assert isinstance(table, sa.Table)
+        table = table_of(Lease)
         renew = (
             sa.update(table)
             .where(
@@ -46,8 +46,7 @@ class LeaseRepository:
 
     async def release(self, name: str, holder: str, now: datetime) -> None:
         """Let another process take ``name`` at once, if ``holder`` still has it."""
-        table = Lease.__table__
-        assert isinstance(table, sa.Table)
+        table = table_of(Lease)
         await self.session.execute(
             sa.update(table)
             .where(table.c.name == name, table.c.holder == holder)
@@ -57,8 +56,7 @@ class LeaseRepository:
     async def release_held_by(self, holders: str, now: datetime) -> int:
         """Let another process take at once every lease whose holder starts with
         ``holders`` (a process known to be dead); returns how many."""
-        table = Lease.__table__
-        assert isinstance(table, sa.Table)
+        table = table_of(Lease)
         result = await self.session.execute(
             sa.update(table)
             .where(table.c.holder.startswith(holders, autoescape=True), table.c.expires_at > now)

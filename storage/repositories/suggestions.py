@@ -21,7 +21,7 @@ from storage.models import (
     TelegramUser,
 )
 from storage.repositories.arrival import held
-from storage.repositories.base import Repository
+from storage.repositories.base import Repository, table_of
 from storage.repositories.privacy import nameable
 
 # Statements run for every card shown: built once (see storage.repositories.cards).
@@ -427,8 +427,7 @@ class ReferenceCounterRepository(Repository[ReferenceCounter]):
         The increment is a single UPDATE: PostgreSQL's row lock and SQLite's write lock
         both serialise it, so two transactions can never read the same value.
         """
-        table = ReferenceCounter.__table__
-        assert isinstance(table, sa.Table)
+        table = table_of(ReferenceCounter)
         bump = (
             sa.update(table)
             .where(table.c.jurisdiction == jurisdiction, table.c.year == year)
