@@ -31,17 +31,21 @@ def test_one_writer_lock_per_sqlite_engine(engine: AsyncEngine) -> None:
         assert isinstance(lock, nullcontext)
 
 
+async def _renaming_alice_is_refused(session: AsyncSession) -> None:
+    user = await session.get(TelegramUser, ALICE)
+    assert user is not None
+    user.first_name = "Changed"
+    with pytest.raises(ReadOnlySession):
+        await session.flush()
+    await session.rollback()
+
+
 async def test_a_read_only_session_refuses_to_write(
     sessions: async_sessionmaker[AsyncSession], world: World
 ) -> None:
     reads = read_sessions(sessions)
     async with reads() as session:
-        user = await session.get(TelegramUser, ALICE)
-        assert user is not None
-        user.first_name = "Changed"
-        with pytest.raises(ReadOnlySession):
-            await session.flush()
-        await session.rollback()
+        await _renaming_alice_is_refused(session)
         session.add(TelegramUser(id=77, first_name="New"))
         with pytest.raises(ReadOnlySession):
             await session.flush()
@@ -85,10 +89,7 @@ async def test_a_glance_reads_without_a_transaction_on_postgresql_and_refuses_to
             # No BEGIN went to the server: nothing holds a snapshot, nothing to commit.
             assert driver is not None
             assert not driver.is_in_transaction()
-        user.first_name = "Changed"
-        with pytest.raises(ReadOnlySession):
-            await session.flush()
-        await session.rollback()
+        await _renaming_alice_is_refused(session)
     # The connection went back to the pool as it was: a write session's transaction.
     async with sessions() as session, session.begin():
         connection = await session.connection()
